@@ -1,0 +1,120 @@
+# The register map: the single declarative source for Modbus addresses, parameter ranges and value slots.
+# Metering, the Modbus slave, the UI and tools/regmap.py all read these tables; nothing else defines an address.
+from micropython import const
+
+MEAS_BASE = const(0x0100)  # first holding register of the float32 measurement block
+CONFIG_BASE = const(0x0000)  # first holding register of the configuration block
+
+# Measurements: float32, 2 registers each, high word first, read-only (FC03). Slot k is at MEAS_BASE + 2*k.
+# Append new quantities at the end: existing addresses never move.
+# (name, unit, description)
+MEASUREMENTS = (
+    ("Ua", "V", "Phase A voltage, phase to neutral"),
+    ("Ub", "V", "Phase B voltage, phase to neutral"),
+    ("Uc", "V", "Phase C voltage, phase to neutral"),
+    ("Uab", "V", "Line voltage A-B"),
+    ("Ubc", "V", "Line voltage B-C"),
+    ("Uca", "V", "Line voltage C-A"),
+    ("Ia", "A", "Phase A current"),
+    ("Ib", "A", "Phase B current"),
+    ("Ic", "A", "Phase C current"),
+    ("Pa", "W", "Phase A active power (+ import, - export)"),
+    ("Pb", "W", "Phase B active power"),
+    ("Pc", "W", "Phase C active power"),
+    ("P", "W", "Total active power"),
+    ("Qa", "var", "Phase A fundamental reactive power (+ inductive, - capacitive)"),
+    ("Qb", "var", "Phase B fundamental reactive power"),
+    ("Qc", "var", "Phase C fundamental reactive power"),
+    ("Q", "var", "Total fundamental reactive power"),
+    ("Sa", "VA", "Phase A apparent power (Urms x Irms)"),
+    ("Sb", "VA", "Phase B apparent power"),
+    ("Sc", "VA", "Phase C apparent power"),
+    ("S", "VA", "Total apparent power (arithmetic sum)"),
+    ("PFa", "", "Phase A power factor P/S, sign of P"),
+    ("PFb", "", "Phase B power factor"),
+    ("PFc", "", "Phase C power factor"),
+    ("PF", "", "Total power factor P/S, sign of P"),
+    ("F", "Hz", "Frequency"),
+)
+
+# Configuration: uint16, read/write (FC03, FC06, FC16). Register CONFIG_BASE + k.
+# (name, default, lowest, highest, allowed values or None for the whole range, scale, unit, description)
+CONFIG = (
+    ("Adr", 1, 1, 247, None, 1, "", "Modbus address"),
+    ("baud", 96, 12, 1152, (12, 24, 48, 96, 192, 384, 576, 1152), 100, "bit/s",
+     "Baud rate / 100: 1200 2400 4800 9600 19200 38400 57600 115200"),
+    ("dATA", 0, 0, 5, None, 1, "", "Data format: 0 8N1, 1 8E1, 2 8O1, 3 8N2, 4 8E2, 5 8O2"),
+    ("SYSS", 0, 0, 2, None, 1, "", "Wiring: 0 3Ln3CT, 1 2LL3CT, 2 2LL2CT"),
+    ("Un", 220, 100, 400, (100, 220, 400), 1, "V", "Rated voltage (phase voltage in 3Ln3CT, line voltage in 2LL)"),
+    ("In", 5, 1, 10, (1, 5, 10), 1, "A", "Rated current"),
+    ("Pt_U", 1, 1, 9999, None, 1, "", "Voltage transformer ratio"),
+    ("Ct_I", 1, 1, 9999, None, 1, "", "Current transformer ratio"),
+)
+
+# Bits (FC01 coils, FC02 discrete inputs), listed with type uint16 holding 0 or 1. (name, address, description)
+COILS = (
+    ("DO1", 0, "Relay output 1 (terminals 37/38): 1 closed"),
+    ("DO2", 1, "Relay output 2 (terminals 39/40): 1 closed"),
+)
+INPUTS = (
+    ("DI1", 0, "Switch input 1 (terminal 31): 1 closed"),
+    ("DI2", 1, "Switch input 2 (terminal 32): 1 closed"),
+)
+
+N_MEAS = const(26)
+N_CONFIG = const(8)
+MEAS_END = const(0x0100 + 2 * 26)  # one past the last measurement register
+
+SYSS_NAMES = ("3Ln3CT", "2LL3CT", "2LL2CT")
+DATA_NAMES = ("8N1", "8E1", "8O1", "8N2", "8E2", "8O2")
+
+
+def slot(name):
+    """Index of a measurement in `vals` (not for hot paths: a linear search)."""
+    for k in range(len(MEASUREMENTS)):
+        if MEASUREMENTS[k][0] == name:
+            return k
+    raise KeyError(name)
+
+
+def config_index(name):
+    for k in range(len(CONFIG)):
+        if CONFIG[k][0] == name:
+            return k
+    raise KeyError(name)
+
+
+def valid(k, value):
+    """True when `value` is allowed for configuration parameter k."""
+    row = CONFIG[k]
+    if value < row[2] or value > row[3]:
+        return False
+    allowed = row[4]
+    if allowed is not None:
+        for a in allowed:
+            if a == value:
+                return True
+        return False
+    return True
+
+
+def rows():
+    """Every register as a dict, for tools and docs (allocates: never on a hot path)."""
+    out = []
+    for k in range(len(CONFIG)):
+        name, default, lo, hi, allowed, scale, unit, desc = CONFIG[k]
+        rng = "allowed " + " ".join(str(a) for a in allowed) if allowed else "range %d..%d" % (lo, hi)
+        out.append({"name": name, "address": CONFIG_BASE + k, "function": 3, "type": "uint16",
+                    "scale": scale, "unit": unit, "access": "rw",
+                    "description": "%s; %s; default %d" % (desc, rng, default)})
+    for k in range(len(MEASUREMENTS)):
+        name, unit, desc = MEASUREMENTS[k]
+        out.append({"name": name, "address": MEAS_BASE + 2 * k, "function": 3, "type": "float32",
+                    "scale": 1, "unit": unit, "access": "r", "description": desc})
+    for name, addr, desc in COILS:
+        out.append({"name": name, "address": addr, "function": 1, "type": "uint16", "scale": 1, "unit": "",
+                    "access": "rw", "description": desc})
+    for name, addr, desc in INPUTS:
+        out.append({"name": name, "address": addr, "function": 2, "type": "uint16", "scale": 1, "unit": "",
+                    "access": "r", "description": desc})
+    return out

@@ -1,0 +1,6 @@
+# Word-size constants that make viper kernels give the same bits on 32-bit MCUs and the 64-bit unix port.
+# Read them inside viper as `m = int(WORD_MASK)`, `h = int(SIGN_BIT)`; see docs/ARCHITECTURE.md.
+import sys
+
+WORD_MASK = -1 if sys.maxsize < 2**32 else 2**32 - 1
+SIGN_BIT = -(1 << 31) if sys.maxsize < 2**32 else 1 << 31
