@@ -1,0 +1,37 @@
+# Prints the register map (firmware/regmap.py, the single source) as JSON or as a Markdown table.
+# Usage: python -m tools.regmap --json | --markdown
+import argparse
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools", "upy_compat"))
+sys.path.insert(0, ROOT)
+import micropython  # noqa: E402,F401  (CPython stand-in)
+
+from firmware import regmap  # noqa: E402
+
+
+def markdown(rows):
+    out = ["| name | address | FC | type | scale | unit | access | description |",
+           "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append("| %s | %d (0x%04X) | %d | %s | %s | %s | %s | %s |" % (
+            r["name"], r["address"], r["address"], r["function"], r["type"], r["scale"], r["unit"],
+            r["access"], r["description"]))
+    return "\n".join(out)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--json", action="store_true", help="JSON list of registers")
+    g.add_argument("--markdown", action="store_true", help="Markdown table (for the README)")
+    a = ap.parse_args(argv)
+    rows = regmap.rows()
+    print(markdown(rows) if a.markdown else json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
