@@ -1,0 +1,18 @@
+# The README's register table is generated from firmware/regmap.py; this keeps the two equal.
+import os
+
+from conftest import ROOT
+from tools.regmap import markdown
+from firmware import regmap
+
+
+def test_readme_register_table_is_current():
+    text = open(os.path.join(ROOT, "README.md")).read()
+    begin, end = "<!-- regmap:begin -->\n", "<!-- regmap:end -->"
+    table = text[text.index(begin) + len(begin):text.index(end)].strip()
+    assert table == markdown(regmap.rows()), "run: python -m tools.regmap --markdown, paste into README.md"
+
+
+def test_readme_opens_with_the_two_commands():
+    head = open(os.path.join(ROOT, "README.md")).read().splitlines()[:8]
+    assert any(line.startswith("make run") for line in head) and any(line.startswith("make test") for line in head)
