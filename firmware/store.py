@@ -38,7 +38,7 @@ class Store:
         n = b[6] | (b[7] << 8)
         if len(b) != _HEAD + n + 2:
             return None, -1
-        if crc16(b, _HEAD + n) != (b[_HEAD + n] | (b[_HEAD + n + 1] << 8)):
+        if crc16(b, 0, _HEAD + n) != (b[_HEAD + n] | (b[_HEAD + n + 1] << 8)):
             return None, -1
         return b[_HEAD:_HEAD + n], _u32(b, 2)
 
@@ -71,7 +71,7 @@ class Store:
         rec[6] = n & 0xFF
         rec[7] = n >> 8
         rec[_HEAD:_HEAD + n] = data
-        c = crc16(rec, _HEAD + n)
+        c = crc16(rec, 0, _HEAD + n)
         rec[_HEAD + n] = c & 0xFF
         rec[_HEAD + n + 1] = c >> 8
         # The slot holding the older record is overwritten; the newest good one stays untouched.

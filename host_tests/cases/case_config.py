@@ -86,8 +86,8 @@ def test_store_newest_intact_record_wins():
     s.save("cfg", b"two")
     s.save("cfg", b"three")
     assert Store(d).load("cfg") == b"three"
-    # Tear the newest slot (seq 3 -> slot 1): the previous record comes back, never garbage.
-    with open(d + "/cfg.1", "r+b") as f:
+    # Tear the newest slot (sequence 2 -> slot 0): the previous record comes back, never garbage.
+    with open(d + "/cfg.0", "r+b") as f:
         f.seek(9)
         f.write(b"X")
     assert Store(d).load("cfg") == b"two"

@@ -1,0 +1,29 @@
+# The front panel: five keys, the menu state machine, the display model and its renderers (manual 4.1-4.3).
+# Ui ties them to the meter's measurements (`vals`), configuration (`cfg`) and discrete I/O (`io`).
+from firmware.ui import fb as _fb
+from firmware.ui import menu, screen, text
+
+
+class Ui:
+    def __init__(self, vals, slots, cfg, io):
+        self.vals = vals
+        self.io = io
+        self.menu = menu.Menu(cfg, slots)
+        self.model = screen.Screen()
+
+    def key(self, name):
+        """'left' 'up' 'down' 'right' 'enter'; False for an unknown name."""
+        return menu.step(self.menu, name)
+
+    def tick(self, ms):
+        menu.tick(self.menu, ms)
+
+    def screen(self):
+        menu.fill(self.menu, self.model, self.vals, self.io)
+        return self.model
+
+    def text(self):
+        return text.render(self.screen())
+
+    def render(self, fb):
+        _fb.render(self.screen(), fb)

@@ -1,0 +1,331 @@
+# The front panel's menu: pages as data tables, a state object, and step()/tick() that move it (manual 4.2-4.3).
+# fill() turns the state plus `vals` and the I/O into the display model; nothing here knows about the glass.
+from firmware import regmap
+from firmware.ui import fmt, screen
+
+KEYS = ("left", "up", "down", "right", "enter")
+
+# Modes of the state machine
+MEAS = 0  # measurement display (Meter / PQM / History)
+PASS = 1  # password entry
+LIST = 2  # parameter list
+EDIT = 3  # editing one parameter
+MSG = 4  # a short message ("Err PASS") before returning to the measurement display
+
+TIMEOUT_MS = 60000  # no key for 60 s in the settings -> measurement display (manual 4.3)
+MSG_MS = 2000  # how long "Err PASS" / "Err" stay up
+BLINK_MS = 500  # half period of the blinking field
+DEFAULT_PASS = 6666
+_PASS_DIGITS = 4
+
+# A page: (measurement symbol, ((row label, measurement name), ...), unit ladder, message)
+METER_PAGES = (
+    ("U", (("A", "Ua"), ("B", "Ub"), ("C", "Uc")), fmt.UNITS_V, ""),
+    ("U", (("AB", "Uab"), ("BC", "Ubc"), ("CA", "Uca")), fmt.UNITS_V, ""),
+    ("I", (("A", "Ia"), ("B", "Ib"), ("C", "Ic")), fmt.UNITS_A, ""),
+    ("P", (("A", "Pa"), ("B", "Pb"), ("C", "Pc"), ("tot", "P")), fmt.UNITS_W, ""),
+    ("Q", (("A", "Qa"), ("B", "Qb"), ("C", "Qc"), ("tot", "Q")), fmt.UNITS_VAR, ""),
+    ("S", (("A", "Sa"), ("B", "Sb"), ("C", "Sc"), ("tot", "S")), fmt.UNITS_VA, ""),
+    ("PF", (("A", "PFa"), ("B", "PFb"), ("C", "PFc"), ("tot", "PF")), fmt.UNITS_PF, ""),
+    ("F", (("", "F"),), fmt.UNITS_HZ, ""),
+)
+PQM_PAGES = (("", (), None, "PQM: later"),)
+HISTORY_PAGES = (("", (), None, "History: later"),)
+# The three function screens LEFT cycles through (manual 4.2)
+SCREENS = (("Meter", METER_PAGES), ("PQM", PQM_PAGES), ("History", HISTORY_PAGES))
+
+# Parameter order of the manual's factory-default table; CONFIG rows not named here follow in register order.
+MANUAL_ORDER = ("PASS", "SYSS", "Un", "In", "Pt_U", "Ct_I", "Adr", "baud", "dATA", "BLt", "An", "dATE", "tinE",
+                "Pulse", "IST")
+# Parameters shown by name rather than number (register value = index)
+NAMES = {"SYSS": regmap.SYSS_NAMES, "dATA": regmap.DATA_NAMES}
+
+
+def param_order():
+    """Config indices in the order the settings list shows them."""
+    out = []
+    for name in MANUAL_ORDER:
+        for k in range(len(regmap.CONFIG)):
+            if regmap.CONFIG[k][0] == name:
+                out.append(k)
+    for k in range(len(regmap.CONFIG)):
+        if k not in out:
+            out.append(k)
+    return out
+
+
+def show_param(k, v):
+    """A parameter value as the settings display shows it: 3Ln3CT, 9600 (baud), 220."""
+    row = regmap.CONFIG[k]
+    names = NAMES.get(row[0])
+    if names is not None and 0 <= v - row[2] < len(names):
+        return names[v - row[2]]
+    return str(v * row[5])
+
+
+class Menu:
+    def __init__(self, cfg, slots):
+        self.cfg = cfg
+        self.mode = MEAS
+        self.screen = 0
+        self.page = 0
+        self.param = 0  # position in self.params
+        self.params = param_order()
+        self.idle_ms = 0  # since the last key (settings timeout; the backlight timer BLt later)
+        self.msg_ms = 0
+        self.blink_ms = 0
+        self.blink_on = True
+        self.err = False  # the parameter list shows "Err" after a refused value
+        self.message = ""
+        # Digit editor (password and numeric parameters): most significant digit first
+        self.digits = bytearray(8)
+        self.width = 0
+        self.pos = 0
+        self.choices = None  # allowed values when the parameter cycles instead of taking digits
+        self.choice = 0
+        # Pages with measurement names resolved to slots once: (symbol, labels, slots, units, message)
+        self.pages = []
+        for name, pages in SCREENS:
+            lst = []
+            for sym, rows, units, msg in pages:
+                lst.append((sym, tuple(r[0] for r in rows), tuple(slots[r[1]] for r in rows), units, msg))
+            self.pages.append(tuple(lst))
+        self.slot_p = slots["P"]
+        self.slot_q = slots["Q"]
+
+    # -- digit editor --
+    def set_digits(self, v, width):
+        self.width = width
+        self.pos = 0
+        for i in range(width - 1, -1, -1):
+            self.digits[i] = v % 10
+            v //= 10
+
+    def digits_value(self):
+        v = 0
+        for i in range(self.width):
+            v = v * 10 + self.digits[i]
+        return v
+
+    def digits_text(self):
+        return "".join(str(self.digits[i]) for i in range(self.width))
+
+    def password(self):
+        # The password lives in cfg as "PASS" when the config has it (it is not a Modbus register today).
+        try:
+            v = self.cfg.get("PASS")
+        except (KeyError, ValueError, IndexError):
+            v = None
+        return DEFAULT_PASS if v is None else v
+
+    def param_name(self):
+        return regmap.CONFIG[self.params[self.param]][0]
+
+
+# -- key handlers: fn(m) for each (mode, key); the table below is the whole key map --
+def _nop(m):
+    pass
+
+
+def _next_screen(m):
+    m.screen = (m.screen + 1) % len(SCREENS)
+    m.page = 0
+
+
+def _page_next(m):
+    m.page = (m.page + 1) % len(m.pages[m.screen])
+
+
+def _page_prev(m):
+    m.page = (m.page - 1) % len(m.pages[m.screen])
+
+
+def _meas_right(m):
+    # Hook: energy and time pages on Meter, demand/harmonics/unbalance on PQM, max/min on History (later).
+    pass
+
+
+def _open_pass(m):
+    m.mode = PASS
+    m.set_digits(0, _PASS_DIGITS)
+
+
+def _digit_up(m):
+    m.digits[m.pos] = (m.digits[m.pos] + 1) % 10
+
+
+def _digit_down(m):
+    m.digits[m.pos] = (m.digits[m.pos] + 9) % 10
+
+
+def _digit_next(m):
+    m.pos = (m.pos + 1) % m.width
+
+
+def _check_pass(m):
+    if m.digits_value() == m.password():
+        m.mode = LIST
+        m.param = 0
+        m.err = False
+    else:
+        _say(m, "Err PASS")
+
+
+def _say(m, text):
+    m.mode = MSG
+    m.message = text
+    m.msg_ms = 0
+
+
+def _leave(m):
+    m.mode = MEAS
+
+
+def _param_next(m):
+    m.param = (m.param + 1) % len(m.params)
+
+
+def _param_prev(m):
+    m.param = (m.param - 1) % len(m.params)
+
+
+def _start_edit(m):
+    k = m.params[m.param]
+    row = regmap.CONFIG[k]
+    v = m.cfg.get(row[0])
+    choices = row[4]
+    if choices is None and row[0] in NAMES:
+        choices = tuple(range(row[2], row[3] + 1))
+    m.choices = choices
+    if choices is not None:
+        m.choice = 0
+        for i in range(len(choices)):
+            if choices[i] == v:
+                m.choice = i
+    else:
+        m.set_digits(v, len(str(row[3])))
+    m.mode = EDIT
+
+
+def _edit_up(m):
+    if m.choices is not None:
+        m.choice = (m.choice + 1) % len(m.choices)
+    else:
+        _digit_up(m)
+
+
+def _edit_down(m):
+    if m.choices is not None:
+        m.choice = (m.choice - 1) % len(m.choices)
+    else:
+        _digit_down(m)
+
+
+def _edit_right(m):
+    if m.choices is None:
+        _digit_next(m)
+
+
+def _edit_cancel(m):
+    m.mode = LIST
+
+
+def _edit_confirm(m):
+    v = m.choices[m.choice] if m.choices is not None else m.digits_value()
+    # The config is the one judge of ranges (the same rule as Modbus writes); a refusal changes nothing.
+    ok = m.cfg.set(m.param_name(), v)
+    m.mode = LIST
+    m.err = not ok
+    m.msg_ms = 0
+
+
+# Rows: modes; columns: KEYS (left, up, down, right, enter)
+TABLE = (
+    (_next_screen, _page_prev, _page_next, _meas_right, _open_pass),  # MEAS
+    (_leave, _digit_up, _digit_down, _digit_next, _check_pass),  # PASS
+    (_leave, _param_prev, _param_next, _nop, _start_edit),  # LIST
+    (_edit_cancel, _edit_up, _edit_down, _edit_right, _edit_confirm),  # EDIT
+    (_leave, _leave, _leave, _leave, _leave),  # MSG: any key dismisses
+)
+
+
+def step(m, key):
+    """Apply one key press to menu state m. Returns False for an unknown key name (ignored)."""
+    for i in range(len(KEYS)):
+        if KEYS[i] == key:
+            m.idle_ms = 0
+            m.blink_ms = 0
+            m.blink_on = True  # the edited field shows at once after a key
+            m.err = False  # "Err" stays up until the next key
+            TABLE[m.mode][i](m)
+            return True
+    return False
+
+
+def tick(m, ms):
+    """Let ms milliseconds pass: settings timeout, message duration, blink phase."""
+    m.idle_ms += ms
+    if m.mode != MEAS and m.idle_ms >= TIMEOUT_MS:
+        m.mode = MEAS
+    if m.mode == MSG or m.err:
+        m.msg_ms += ms
+        if m.msg_ms >= MSG_MS:
+            m.err = False
+            if m.mode == MSG:
+                m.mode = MEAS
+    m.blink_ms += ms
+    flips = m.blink_ms // BLINK_MS
+    m.blink_ms -= flips * BLINK_MS
+    if flips & 1:
+        m.blink_on = not m.blink_on
+
+
+def fill(m, scr, vals, io):
+    """Write the display model for state m from the measurements and the I/O."""
+    scr.comm = bool(io.comm)
+    for i in range(2):
+        scr.di[i] = 1 if io.inputs[i] else 0
+        scr.do[i] = 1 if io.relays[i] else 0
+    scr.alarm = bool(getattr(io, "alarm", 0))
+    scr.blink_on = m.blink_on
+    p = vals[m.slot_p]
+    q = vals[m.slot_q]
+    scr.quadrant = screen.quadrant(p, q)
+    scr.load = screen.load_nature(q)
+    mode = m.mode
+    if mode == MEAS:
+        sym, labels, slots, units, msg = m.pages[m.screen][m.page]
+        scr.clear(screen.KIND_MEAS, SCREENS[m.screen][0])
+        scr.symbol = sym
+        for i in range(len(slots)):
+            neg, digits, unit = fmt.number(vals[slots[i]], units)
+            scr.row(i, labels[i], neg, digits, unit)
+        scr.message = msg
+        return
+    scr.clear(screen.KIND_SET, "Set")
+    if mode == MSG:
+        scr.message = m.message
+    elif mode == PASS:
+        scr.row(0, "PASS", False, m.digits_text(), "")
+        _cursor(scr, m.pos, m.pos + 1)
+    else:
+        k = m.params[m.param]
+        name = regmap.CONFIG[k][0]
+        scr.position = "%d/%d" % (m.param + 1, len(m.params))
+        if mode == LIST:
+            scr.row(0, name, False, show_param(k, m.cfg.get(name)), "")
+            if m.err:
+                scr.message = "Err"
+        elif m.choices is not None:
+            s = show_param(k, m.choices[m.choice])
+            scr.row(0, name, False, s, "")
+            _cursor(scr, 0, len(s))
+        else:
+            scr.row(0, name, False, m.digits_text(), "")
+            _cursor(scr, m.pos, m.pos + 1)
+
+
+def _cursor(scr, start, end):
+    scr.cursor_row = 0
+    scr.cursor_start = start
+    scr.cursor_end = end

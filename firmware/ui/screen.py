@@ -1,0 +1,77 @@
+# The display model: what the glass should show, independent of the glass (segment LCD, dot matrix, text).
+# The menu fills it from its state, `vals` and the I/O; renderers only read it. Allocated once, reused.
+
+KIND_MEAS = 0  # measurement screens: symbol, phase rows, indicators
+KIND_SET = 1  # settings: password entry, parameter list, value edit, messages
+
+LOAD_NONE = 0
+LOAD_IND = 1  # inductive: total Q > 0 (manual 4.1 item 9)
+LOAD_CAP = 2  # capacitive: total Q < 0
+
+N_ROWS = 4  # three phases + total
+
+
+class Screen:
+    def __init__(self):
+        self.kind = KIND_MEAS
+        self.name = "Meter"  # function screen: Meter, PQM, History; "Set" in the settings
+        self.symbol = ""  # measurement type: U I P Q S PF F (manual 4.1 item 5)
+        self.n = 0  # rows in use
+        self.label = [""] * N_ROWS  # A B C / AB BC CA / tot; the parameter name in the settings
+        self.neg = [False] * N_ROWS  # negative sign segment (item 7)
+        self.digits = [""] * N_ROWS  # value text without sign: "220.0", "0100", "3Ln3CT"
+        self.unit = [""] * N_ROWS  # V kV A kA W kW MW var ... Hz
+        # The blinking field being edited: row, and [start, end) in digits[row]; row -1 = none.
+        self.cursor_row = -1
+        self.cursor_start = 0
+        self.cursor_end = 0
+        self.blink_on = True  # phase of the blink: renderers that can blink hide/invert the field when False/True
+        self.message = ""  # a line of text: placeholders, "Err", "Err PASS"
+        self.position = ""  # "3/8" in the parameter list
+        # Indicators (manual 4.1 items 8, 9, 10, 13, 15, 16)
+        self.load = LOAD_NONE
+        self.quadrant = 0  # 1..4, 0 = no power flow
+        self.comm = False
+        self.di = [0, 0]
+        self.do = [0, 0]
+        self.alarm = False
+
+    def clear(self, kind, name):
+        self.kind = kind
+        self.name = name
+        self.symbol = ""
+        self.n = 0
+        self.cursor_row = -1
+        self.message = ""
+        self.position = ""
+
+    def row(self, i, label, neg, digits, unit):
+        self.label[i] = label
+        self.neg[i] = neg
+        self.digits[i] = digits
+        self.unit[i] = unit
+        if self.n <= i:
+            self.n = i + 1
+
+    def value_text(self, i):
+        """Row i's value as read off the glass: sign, digits, unit ("-1.235 MW")."""
+        s = "-" + self.digits[i] if self.neg[i] else self.digits[i]
+        return s + " " + self.unit[i] if self.unit[i] else s
+
+
+def quadrant(p, q):
+    """Load quadrant from total P and Q signs (manual 4.1 item 10); 0 when both are zero (or NaN)."""
+    if p != p or q != q or (p == 0 and q == 0):
+        return 0
+    # On an axis the quadrant with the non-negative side wins (P = 0, Q > 0 -> 1; Q = 0, P < 0 -> 2).
+    if q >= 0:
+        return 1 if p >= 0 else 2
+    return 4 if p >= 0 else 3
+
+
+def load_nature(q):
+    if q > 0:
+        return LOAD_IND
+    if q < 0:
+        return LOAD_CAP
+    return LOAD_NONE

@@ -1,0 +1,475 @@
+# Front panel: number formatting, key sequences -> exact LCD text, settings (password, edit, refusal, timeout),
+# indicators, and the framebuf renderer (pixels where `import framebuf` works, a call recorder everywhere).
+from array import array
+
+import micropython
+
+from firmware import regmap
+from firmware.ui import Ui, fmt, menu, screen
+
+NAMES = [m[0] for m in regmap.MEASUREMENTS]
+SLOTS = {}
+for _n in NAMES:
+    SLOTS[_n] = regmap.slot(_n)
+
+
+class FakeCfg:
+    """Holds regmap defaults and enforces regmap ranges like the real config; refuse=True refuses everything."""
+
+    def __init__(self, refuse=False, password=None):
+        self.values = {}
+        for row in regmap.CONFIG:
+            self.values[row[0]] = row[1]
+        if password is not None:
+            self.values["PASS"] = password
+        self.refuse = refuse
+        self.calls = []
+
+    def get(self, name):
+        return self.values[name]  # KeyError for an unknown name, like firmware.config
+
+    def set(self, name, value):
+        self.calls.append((name, value))
+        if self.refuse or not regmap.valid(regmap.config_index(name), value):
+            return False
+        self.values[name] = value
+        return True
+
+
+class FakeIo:
+    def __init__(self):
+        self.relays = [0, 0]
+        self.inputs = [0, 0]
+        self.comm = 0
+
+    def clock_text(self):
+        return "2026.11.26 09:35:20"
+
+
+def make(cfg=None, **vals):
+    v = array("f", [0.0] * len(NAMES))
+    for name in vals:
+        v[SLOTS[name]] = vals[name]
+    io = FakeIo()
+    ui = Ui(v, SLOTS, cfg if cfg is not None else FakeCfg(), io)
+    return ui, v, io
+
+
+def keys(ui, seq):
+    for k in seq.split():
+        assert ui.key(k), k
+
+
+def lines(ui):
+    return ui.text().split("\n")
+
+
+# -- formatting --
+
+def test_fmt_ranges():
+    cases = (
+        (219.96, fmt.UNITS_V, "220.0 V"),
+        (0.0, fmt.UNITS_V, "0.000 V"),
+        (9.9996, fmt.UNITS_V, "10.00 V"),
+        (999.96, fmt.UNITS_V, "1.000 kV"),
+        (10500.0, fmt.UNITS_V, "10.50 kV"),
+        (1234567.0, fmt.UNITS_W, "1.235 MW"),
+        (-1234567.0, fmt.UNITS_W, "-1.235 MW"),
+        (-1500.0, fmt.UNITS_W, "-1.500 kW"),
+        (-0.0001, fmt.UNITS_W, "0.000 W"),  # rounds to zero: no sign
+        (12.3456, fmt.UNITS_A, "12.35 A"),
+        (0.05, fmt.UNITS_A, "0.050 A"),
+        (250000.0, fmt.UNITS_A, "250.0 kA"),
+        (5e9, fmt.UNITS_W, "5000 MW"),  # the top prefix grows to 5 digits ...
+        (5e10, fmt.UNITS_W, "50000 MW"),
+        (2e11, fmt.UNITS_W, "OL MW"),  # ... then overflows
+        (-330.0, fmt.UNITS_VAR, "-330.0 var"),
+        (4567.0, fmt.UNITS_VA, "4.567 kVA"),
+        (49.987, fmt.UNITS_HZ, "49.99 Hz"),
+        (0.866, fmt.UNITS_PF, "0.866"),
+        (-1.0, fmt.UNITS_PF, "-1.000"),
+        (float("inf"), fmt.UNITS_W, "OL MW"),
+        (float("nan"), fmt.UNITS_V, "---- V"),
+    )
+    for v, units, want in cases:
+        got = fmt.quantity(v, units)
+        assert got == want, (v, got, want)
+
+
+def test_fmt_four_significant_digits():
+    # Property against the rule written out independently: the text read back is within half a unit of the
+    # 4th significant digit, has 4 significant digits and a mantissa below 1000 (values >= 1 in the base unit).
+    scale = {"": 1.0, "k": 1e3, "M": 1e6}
+    x = 12345
+    for _ in range(400):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF  # deterministic LCG, same on both runtimes
+        e = x % 9  # 1 .. 1e9
+        v = (1.0 + (x >> 8) % 9000 / 1000.0) * 10.0 ** e
+        v = v * (-1 if x & 1 else 1)
+        neg, digits, unit = fmt.number(v, fmt.UNITS_W)
+        assert neg == (v < 0)
+        got = float(digits) * scale[unit[:-1]]
+        a = abs(v)
+        p = 1.0
+        while p * 10 <= a:
+            p *= 10
+        assert abs(got - a) <= 0.5e-3 * p * 1.0001 + 1e-9 * a, (v, digits, unit)
+        sig = len(digits.replace(".", "").lstrip("0"))
+        assert sig == 4 or (unit == "MW" and float(digits) >= 1000), (v, digits, unit)
+        assert float(digits) < 1000 or unit == "MW", (v, digits, unit)
+
+
+# -- measurement screens --
+
+def test_meter_pages_exact_text():
+    ui, v, io = make(Ua=219.96, Ub=220.04, Uc=-0.0, Uab=381.0, Ubc=380.5, Uca=379.96, Ia=4.9996, Ib=5.0, Ic=0.0,
+                     Pa=1000.0, Pb=-1500.0, Pc=12.5, P=-487.5, Qa=10.0, Qb=20.0, Qc=30.0, Q=60.0,
+                     Sa=1100.0, Sb=1600.0, Sc=33.0, S=2733.0, PFa=0.909, PFb=-0.9375, PFc=0.3788, PF=-0.1784, F=50.0)
+    pages = [
+        ["Meter U   Q2 IND", "A    220.0 V", "B    220.0 V", "C    0.000 V", "DI-- DO--"],
+        ["Meter U   Q2 IND", "AB   381.0 V", "BC   380.5 V", "CA   380.0 V", "DI-- DO--"],
+        ["Meter I   Q2 IND", "A    5.000 A", "B    5.000 A", "C    0.000 A", "DI-- DO--"],
+        ["Meter P   Q2 IND", "A    1.000 kW", "B   -1.500 kW", "C    12.50 W", "tot -487.5 W", "DI-- DO--"],
+        ["Meter Q   Q2 IND", "A    10.00 var", "B    20.00 var", "C    30.00 var", "tot  60.00 var", "DI-- DO--"],
+        ["Meter S   Q2 IND", "A    1.100 kVA", "B    1.600 kVA", "C    33.00 VA", "tot  2.733 kVA", "DI-- DO--"],
+        ["Meter PF  Q2 IND", "A    0.909", "B   -0.938", "C    0.379", "tot -0.178", "DI-- DO--"],
+        ["Meter F   Q2 IND", "     50.00 Hz", "DI-- DO--"],
+    ]
+    for i in range(len(pages)):
+        assert lines(ui) == pages[i], (i, lines(ui))
+        keys(ui, "down")
+    assert lines(ui) == pages[0]  # DOWN wraps
+    keys(ui, "up")
+    assert lines(ui) == pages[-1]  # UP wraps the other way
+    keys(ui, "up up")
+    assert lines(ui) == pages[-3]
+
+
+def test_left_cycles_screens_and_right_is_a_noop():
+    ui, v, io = make(Ua=230.0)
+    keys(ui, "down down")
+    meter_i = ui.text()
+    keys(ui, "right")
+    assert ui.text() == meter_i
+    keys(ui, "left")
+    assert lines(ui) == ["PQM", "PQM: later", "DI-- DO--"]
+    keys(ui, "down right up")
+    assert lines(ui) == ["PQM", "PQM: later", "DI-- DO--"]
+    keys(ui, "left")
+    assert lines(ui) == ["History", "History: later", "DI-- DO--"]
+    keys(ui, "left")
+    assert lines(ui)[:2] == ["Meter U", "A    230.0 V"]  # back to Meter, first page
+    assert not ui.key("middle") and lines(ui)[:2] == ["Meter U", "A    230.0 V"]
+
+
+def test_values_refresh_from_vals():
+    ui, v, io = make(Ua=100.0)
+    assert lines(ui)[1] == "A    100.0 V"
+    v[SLOTS["Ua"]] = 10000.0
+    assert lines(ui)[1] == "A    10.00 kV"
+    assert ui.screen().value_text(0) == "10.00 kV" and ui.screen().symbol == "U"
+
+
+def test_quadrant_and_load_indicators():
+    want = (
+        ((100.0, 50.0), 1, screen.LOAD_IND, "Meter U   Q1 IND"),
+        ((-100.0, 50.0), 2, screen.LOAD_IND, "Meter U   Q2 IND"),
+        ((-100.0, -50.0), 3, screen.LOAD_CAP, "Meter U   Q3 CAP"),
+        ((100.0, -50.0), 4, screen.LOAD_CAP, "Meter U   Q4 CAP"),
+        ((100.0, 0.0), 1, screen.LOAD_NONE, "Meter U       Q1"),
+        ((0.0, 0.0), 0, screen.LOAD_NONE, "Meter U"),
+    )
+    for (p, q), quad, load, head in want:
+        ui, v, io = make(P=p, Q=q)
+        s = ui.screen()
+        assert s.quadrant == quad and s.load == load, (p, q, s.quadrant, s.load)
+        assert lines(ui)[0] == head, (p, q, lines(ui)[0])
+    assert screen.quadrant(float("nan"), 1.0) == 0
+
+
+def test_status_indicators():
+    ui, v, io = make()
+    io.inputs[1] = 1
+    io.relays[0] = 1
+    io.comm = 1
+    assert lines(ui)[-1] == "DI-2 DO1- COM"
+    io.alarm = 1
+    s = ui.screen()
+    assert s.di == [0, 1] and s.do == [1, 0] and s.comm and s.alarm
+    assert lines(ui)[-1] == "DI-2 DO1- COM AL"
+
+
+# -- settings --
+
+def enter_password(ui, digits):
+    keys(ui, "enter")
+    for d in digits:
+        # DOWN from 0 wraps through 9: press DOWN (10 - d) % 10 times, UP d times; mix both to test both
+        n = int(d)
+        keys(ui, " ".join(["up"] * n) if n <= 5 else " ".join(["down"] * (10 - n)))
+        keys(ui, "right")
+    keys(ui, "enter")
+
+
+def test_password_entry_and_list():
+    ui, v, io = make()
+    keys(ui, "enter")
+    assert lines(ui) == ["Set", "PASS      [0]000", "DI-- DO--"]
+    keys(ui, "down down down down right up")
+    assert lines(ui) == ["Set", "PASS      6[1]00", "DI-- DO--"]
+    keys(ui, "up up up up up right right right")
+    assert lines(ui) == ["Set", "PASS      [6]600", "DI-- DO--"]  # RIGHT wraps to the first digit
+    keys(ui, "right right down down down down right down down down down enter")
+    assert lines(ui) == ["Set          1/8", "SYSS      3Ln3CT", "DI-- DO--"]
+    seen = []
+    for _ in range(len(regmap.CONFIG)):
+        seen.append(ui.screen().label[0])
+        keys(ui, "down")
+    assert seen == ["SYSS", "Un", "In", "Pt_U", "Ct_I", "Adr", "baud", "dATA"]
+    assert ui.screen().label[0] == "SYSS"  # wraps
+    keys(ui, "up")
+    assert lines(ui) == ["Set          8/8", "dATA         8N1", "DI-- DO--"]
+    keys(ui, "up")
+    assert lines(ui)[1] == "baud        9600"
+    keys(ui, "left")  # leaves the settings
+    assert lines(ui)[0] == "Meter U"
+
+
+def test_wrong_password():
+    ui, v, io = make()
+    keys(ui, "down")  # the line voltage page, to check we come back to it
+    enter_password(ui, "6665")
+    assert lines(ui) == ["Set", "Err PASS", "DI-- DO--"]
+    ui.tick(1999)
+    assert lines(ui)[1] == "Err PASS"
+    ui.tick(1)
+    assert lines(ui)[:2] == ["Meter U", "AB   0.000 V"]
+    enter_password(ui, "1234")
+    keys(ui, "up")  # any key dismisses the message
+    assert lines(ui)[:2] == ["Meter U", "AB   0.000 V"]
+
+
+def test_password_from_cfg():
+    ui, v, io = make(FakeCfg(password=1234))
+    enter_password(ui, "6666")
+    assert lines(ui)[1] == "Err PASS"
+    keys(ui, "left")
+    enter_password(ui, "1234")
+    assert lines(ui)[1] == "SYSS      3Ln3CT"
+
+
+def test_edit_pt_u_digit_by_digit():
+    cfg = FakeCfg()
+    ui, v, io = make(cfg)
+    enter_password(ui, "6666")
+    keys(ui, "down down down")
+    assert lines(ui)[:2] == ["Set          4/8", "Pt_U           1"]
+    keys(ui, "enter")
+    assert lines(ui)[1] == "Pt_U      [0]001"
+    keys(ui, "right up")
+    assert lines(ui)[1] == "Pt_U      0[1]01"
+    keys(ui, "right right down")
+    assert lines(ui)[1] == "Pt_U      010[0]"
+    assert cfg.values["Pt_U"] == 1  # nothing written before ENTER
+    keys(ui, "enter")
+    assert cfg.calls == [("Pt_U", 100)] and cfg.values["Pt_U"] == 100
+    assert lines(ui) == ["Set          4/8", "Pt_U         100", "DI-- DO--"]
+    keys(ui, "down enter")  # Ct_I: 4 digits, the cursor starts on the first
+    assert lines(ui)[1] == "Ct_I      [0]001"
+    keys(ui, "down")  # 0 -> 9
+    keys(ui, "enter")
+    assert cfg.values["Ct_I"] == 9001
+
+
+def test_edit_enumerations_cycle():
+    cfg = FakeCfg()
+    ui, v, io = make(cfg)
+    enter_password(ui, "6666")
+    keys(ui, "enter")
+    assert lines(ui)[1] == "SYSS    [3Ln3CT]"
+    keys(ui, "up")
+    assert lines(ui)[1] == "SYSS    [2LL3CT]"
+    keys(ui, "up up")
+    assert lines(ui)[1] == "SYSS    [3Ln3CT]"  # wraps
+    keys(ui, "down enter")
+    assert cfg.values["SYSS"] == 2 and lines(ui)[1] == "SYSS      2LL2CT"
+    keys(ui, "down enter up")  # Un 220 -> 400
+    assert lines(ui)[1] == "Un         [400]"
+    keys(ui, "up enter")  # -> 100 (wrap)
+    assert cfg.values["Un"] == 100
+    keys(ui, "down enter down enter")  # In 5 -> 1
+    assert cfg.values["In"] == 1
+    keys(ui, "down down down down enter")  # baud
+    assert lines(ui)[1] == "baud      [9600]"
+    keys(ui, "right up up up up")  # RIGHT does nothing on an enumeration
+    assert lines(ui)[1] == "baud    [115200]"
+    keys(ui, "up enter")
+    assert cfg.values["baud"] == 12 and lines(ui)[1] == "baud        1200"
+    keys(ui, "down enter down")  # dATA 8N1 -> 8O2 (wrap downwards)
+    assert lines(ui)[1] == "dATA       [8O2]"
+    keys(ui, "enter")
+    assert cfg.values["dATA"] == 5
+
+
+def test_refused_value_shows_err_and_old_value():
+    cfg = FakeCfg(refuse=True)
+    ui, v, io = make(cfg)
+    enter_password(ui, "6666")
+    keys(ui, "down down down down down")
+    assert lines(ui)[1] == "Adr            1"
+    keys(ui, "enter")
+    assert lines(ui)[1] == "Adr        [0]01"  # Adr goes to 247: 3 digits
+    keys(ui, "right right up enter")
+    assert cfg.calls == [("Adr", 2)] and cfg.values["Adr"] == 1
+    assert lines(ui) == ["Set          6/8", "Adr            1", "Err", "DI-- DO--"]
+    keys(ui, "down")  # the next key clears it
+    assert lines(ui) == ["Set          7/8", "baud        9600", "DI-- DO--"]
+
+
+def test_out_of_range_refused_by_cfg_and_cancel():
+    cfg = FakeCfg()
+    ui, v, io = make(cfg)
+    enter_password(ui, "6666")
+    keys(ui, "down down down down down enter up up")  # Adr 001 -> 201
+    keys(ui, "right up up up up right up up up up up up up enter")  # 241 -> 248 > 247
+    assert cfg.calls == [("Adr", 248)] and cfg.values["Adr"] == 1
+    assert lines(ui)[1:3] == ["Adr            1", "Err"]
+    ui.tick(2000)
+    assert lines(ui)[1:3] == ["Adr            1", "DI-- DO--"]  # Err times out too
+    keys(ui, "enter up left")  # LEFT cancels the edit
+    assert lines(ui)[1] == "Adr            1" and len(cfg.calls) == 1
+    keys(ui, "left")
+    assert lines(ui)[0] == "Meter U"
+
+
+def test_settings_timeout():
+    cfg = FakeCfg()
+    ui, v, io = make(cfg)
+    keys(ui, "enter")
+    ui.tick(59999)
+    assert lines(ui)[0] == "Set"
+    ui.tick(1)
+    assert lines(ui)[0] == "Meter U"
+    enter_password(ui, "6666")
+    keys(ui, "down down down enter up")
+    for _ in range(5):
+        ui.tick(50000)
+        keys(ui, "right")  # keys keep it alive
+    assert lines(ui)[1].startswith("Pt_U")
+    for _ in range(60):
+        ui.tick(1000)
+    assert lines(ui)[0] == "Meter U" and cfg.calls == []  # the unconfirmed edit is dropped
+
+
+def test_blink_phase():
+    ui, v, io = make()
+    keys(ui, "enter")
+    assert ui.screen().blink_on
+    ui.tick(499)
+    assert ui.screen().blink_on
+    ui.tick(1)
+    assert not ui.screen().blink_on
+    ui.tick(1000)
+    assert not ui.screen().blink_on
+    ui.tick(500)
+    assert ui.screen().blink_on
+    ui.tick(500)
+    keys(ui, "up")
+    assert ui.screen().blink_on  # a key shows the field at once
+
+
+def test_navigation_keys_allocate_nothing():
+    ui, v, io = make()
+    m = ui.menu
+    micropython.heap_lock()
+    try:
+        for k in ("down", "up", "left", "right", "left", "left"):
+            menu.step(m, k)
+        menu.tick(m, 250)
+    finally:
+        micropython.heap_unlock()
+    assert m.screen == 0 and m.page == 0
+
+
+# -- framebuf renderer --
+
+class RecFb:
+    def __init__(self):
+        self.calls = []
+
+    def fill(self, c):
+        self.calls.append(("fill", c))
+
+    def text(self, s, x, y, c):
+        self.calls.append(("text", s, x, y, c))
+
+    def fill_rect(self, x, y, w, h, c):
+        self.calls.append(("fill_rect", x, y, w, h, c))
+
+
+def test_fb_render_calls():
+    ui, v, io = make(Ua=219.96, P=10.0, Q=5.0)
+    fb = RecFb()
+    ui.render(fb)
+    assert fb.calls[0] == ("fill", 0)
+    assert ("text", "Meter U   Q1 IND", 0, 0, 1) in fb.calls
+    assert ("text", "A    220.0 V", 0, 8, 1) in fb.calls
+    assert ("text", "DI-- DO--", 0, 56, 1) in fb.calls
+    keys(ui, "enter right")
+    fb = RecFb()
+    ui.render(fb)
+    # The value is right-aligned (no brackets on the glass): the second digit is column 13, inverted while
+    # the blink is on
+    assert ("text", "Set", 0, 0, 1) in fb.calls and ("text", "PASS        0000", 0, 8, 1) in fb.calls
+    assert fb.calls[-2:] == [("fill_rect", 104, 8, 8, 8, 1), ("text", "0", 104, 8, 0)]
+    ui.tick(500)
+    fb = RecFb()
+    ui.render(fb)
+    assert fb.calls[-1][0] == "text" and all(c[0] != "fill_rect" for c in fb.calls)
+
+
+def test_fb_pixels():
+    try:
+        import framebuf
+    except ImportError:
+        return  # CPython: covered by test_fb_render_calls
+    ui, v, io = make(Ua=219.96)
+    for fmt_ in (framebuf.MONO_VLSB, framebuf.MONO_HLSB):
+        buf = bytearray(128 * 64 // 8)
+        fb = framebuf.FrameBuffer(buf, 128, 64, fmt_)
+        fb.fill(1)  # render must clear it
+        ui.render(fb)
+        ref_buf = bytearray(len(buf))
+        ref = framebuf.FrameBuffer(ref_buf, 128, 64, fmt_)
+        ref.text("Meter U", 0, 0, 1)
+        ref.text("A    220.0 V", 0, 8, 1)
+        ref.text("B    0.000 V", 0, 16, 1)
+        ref.text("C    0.000 V", 0, 24, 1)
+        ref.text("DI-- DO--", 0, 56, 1)
+        assert buf == ref_buf
+        assert sum(fb.pixel(x, y) for x in range(40, 48) for y in range(8, 16)) > 10  # the "2" of 220.0
+        assert sum(fb.pixel(x, y) for x in range(128) for y in range(40, 56)) == 0  # rows 5-6 empty
+    keys(ui, "enter")
+    buf = bytearray(128 * 64 // 8)
+    fb = framebuf.FrameBuffer(buf, 128, 64, framebuf.MONO_VLSB)
+    ref = framebuf.FrameBuffer(bytearray(len(buf)), 128, 64, framebuf.MONO_VLSB)
+    ref.text("PASS        0000", 0, 8, 1)
+    ui.render(fb)
+    # The first digit (column 12 of row 1) is drawn inverted: every pixel of its cell is the glyph's complement
+    cell = [(x, y) for x in range(96, 104) for y in range(8, 16)]
+    assert all(fb.pixel(x, y) == 1 - ref.pixel(x, y) for x, y in cell)
+    assert all(fb.pixel(x, y) == ref.pixel(x, y) for x in range(0, 96) for y in range(8, 16))
+    ui.tick(500)  # blink off: plain glyph
+    ui.render(fb)
+    assert all(fb.pixel(x, y) == ref.pixel(x, y) for x, y in cell)
+
+
+def test_with_the_real_config():
+    from firmware.config import Config
+    cfg = Config()
+    ui, v, io = make(cfg)
+    enter_password(ui, "6666")  # Config has no PASS: the default applies
+    keys(ui, "down down down enter right up right right down enter")
+    assert cfg.get("Pt_U") == 100 and lines(ui)[1] == "Pt_U         100"
+    keys(ui, "down down enter up up up enter")  # Adr 301: out of range
+    assert cfg.get("Adr") == 1 and lines(ui)[1:3] == ["Adr            1", "Err"]

@@ -1,0 +1,132 @@
+# Analytic truth of a scenario: what an ideal meter reads (no sampling, no board imperfections), primary side.
+# Phasors are complex RMS values in the generator's sine reference: x(t) = sqrt(2)*Im(X*exp(j*h*w*t)).
+import cmath
+import json
+import math
+import sys
+
+from tools import scenario as scn
+from firmware import regmap
+
+A = cmath.exp(2j * math.pi / 3)  # the 120-degree operator of the symmetrical components
+HD_ORDERS = range(2, 32)  # orders reported in "hd" (the meter's harmonic range); more if the scenario has more
+
+
+def _rect(rms, deg):
+    return cmath.rect(rms, math.radians(deg))
+
+
+def spectrum(s, name):
+    """Secondary-side phasors {order: complex RMS} of channel `name` (Ua Ub Uc Ia Ib Ic In), orders with amplitude.
+
+    Term of order h: ratio*X1 * sin(h*(w*t + theta1) + phi_h), theta1 the fundamental's phase angle, so the
+    phasor of order h has the angle h*theta1 + phi_h.
+    """
+    s = scn.parse(s)
+    if name == "In":
+        total = {}
+        for p in scn.PHASES:
+            for h, x in spectrum(s, "I" + p).items():
+                total[h] = total.get(h, 0j) + x
+        return total
+    kind, p = name[0], name[1]
+    ph = s.phases[p]
+    if kind == "U":
+        x1, theta, harm = ph["voltage"], ph["voltage_angle"], ph["voltage_harmonics"]
+    else:
+        x1, theta, harm = ph["current"], ph["voltage_angle"] - ph["angle"], ph["current_harmonics"]
+    out = {1: _rect(x1, theta)}
+    for h, (ratio, phi) in harm.items():
+        out[h] = _rect(ratio * x1, h * theta + phi)
+    return out
+
+
+def phasors(s, order=1):
+    """Secondary-side complex RMS phasors of order `order` for Ua Ub Uc Ia Ib Ic In (0 where absent)."""
+    return {ch: spectrum(s, ch).get(order, 0j) for ch in scn.CHANNELS}
+
+
+def _rms(spec):
+    return math.sqrt(sum(abs(x) ** 2 for x in spec.values()))
+
+
+def _sequences(xa, xb, xc):
+    zero = (xa + xb + xc) / 3
+    pos = (xa + A * xb + A * A * xc) / 3
+    neg = (xa + A * A * xb + A * xc) / 3
+    return abs(pos), abs(neg), abs(zero)
+
+
+def frequency_at(s, t):
+    """Line frequency t seconds after the scenario started (frequency_drift is linear)."""
+    s = scn.parse(s)
+    return s.frequency + s.frequency_drift * t
+
+
+def truth(s):
+    """Every regmap measurement by name (primary side) plus extras:
+    thd_Ua..thd_Ic (THD relative to the fundamental, all orders present), hd {channel: {order: ratio}},
+    U1 U2 U0 u2 and I1 I2 I0 i2 (symmetrical components of the fundamentals, primary side), In (neutral RMS),
+    phasors {channel: complex RMS fundamental, primary side}."""
+    s = scn.parse(s)
+    pt, ct = float(s.pt), float(s.ct)
+    spec = {ch: spectrum(s, ch) for ch in scn.CHANNELS}
+    out = {}
+    for p in scn.PHASES:
+        u, i = spec["U" + p], spec["I" + p]
+        urms, irms = _rms(u), _rms(i)
+        # active power per order present in both; fundamental reactive power Q1 = U1*I1*sin(phi1), + lagging
+        pw = sum((u[h] * i[h].conjugate()).real for h in u if h in i)
+        q = (u[1] * i[1].conjugate()).imag
+        sa = urms * irms
+        out["U" + p] = urms * pt
+        out["I" + p] = irms * ct
+        out["P" + p] = pw * pt * ct
+        out["Q" + p] = q * pt * ct
+        out["S" + p] = sa * pt * ct
+        out["PF" + p] = pw / sa if sa > 0 else 0.0
+    for a, b in (("a", "b"), ("b", "c"), ("c", "a")):
+        ua, ub = spec["U" + a], spec["U" + b]
+        diff = {h: ua.get(h, 0j) - ub.get(h, 0j) for h in set(ua) | set(ub)}
+        out["U" + a + b] = _rms(diff) * pt
+    for q in ("P", "Q", "S"):
+        out[q] = out[q + "a"] + out[q + "b"] + out[q + "c"]
+    out["PF"] = out["P"] / out["S"] if out["S"] > 0 else 0.0
+    out["F"] = s.frequency
+    missing = [m[0] for m in regmap.MEASUREMENTS if m[0] not in out]
+    if missing:  # a quantity appended to the register map needs a truth here
+        raise KeyError("truth has no value for %s" % ", ".join(missing))
+    out = {m[0]: out[m[0]] for m in regmap.MEASUREMENTS}  # register-map order, then the extras
+
+    hd = {}
+    for ch in scn.CHANNELS:
+        x1 = abs(spec[ch].get(1, 0j))
+        orders = sorted(set(HD_ORDERS) | set(h for h in spec[ch] if h > 1))
+        hd[ch] = {h: (abs(spec[ch].get(h, 0j)) / x1 if x1 > 0 else 0.0) for h in orders}
+        if ch != "In":
+            out["thd_" + ch] = math.sqrt(sum(r * r for r in hd[ch].values()))
+    out["hd"] = hd
+    fund = phasors(s)
+    out["U1"], out["U2"], out["U0"] = [x * pt for x in _sequences(fund["Ua"], fund["Ub"], fund["Uc"])]
+    out["I1"], out["I2"], out["I0"] = [x * ct for x in _sequences(fund["Ia"], fund["Ib"], fund["Ic"])]
+    out["u2"] = out["U2"] / out["U1"] if out["U1"] > 0 else 0.0
+    out["i2"] = out["I2"] / out["I1"] if out["I1"] > 0 else 0.0
+    out["In"] = _rms(spec["In"]) * ct
+    out["phasors"] = {ch: x * (pt if ch[0] == "U" else ct) for ch, x in fund.items()}
+    return out
+
+
+def main(argv=None):
+    """python -m tools.truth SCENARIO: print the truth as JSON (phasors as [re, im])."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m tools.truth SCENARIO(.json or name in tools/scenarios)", file=sys.stderr)
+        return 2
+    t = truth(scn.load(argv[0]))
+    t["phasors"] = {k: [v.real, v.imag] for k, v in t["phasors"].items()}
+    print(json.dumps(t, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
