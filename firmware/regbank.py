@@ -13,13 +13,13 @@ class RegisterBank:
     def __init__(self, config, vals):
         self.config = config
         self.vals = vals
-        size = regmap.MEAS_END
+        size = regmap.BLOCK_END
         self.image = bytearray(2 * size)
         self.kind = bytearray(size)
         base = regmap.CONFIG_BASE
         for k in range(len(regmap.CONFIG)):
             self.kind[base + k] = _RW
-        for r in range(regmap.MEAS_BASE, regmap.MEAS_END):
+        for r in range(regmap.MEAS_BASE, regmap.BLOCK_END):
             self.kind[r] = _RO
         self._n = len(regmap.CONFIG)
         self._meas_off = 2 * regmap.MEAS_BASE

@@ -64,6 +64,9 @@ INPUTS = (
 N_MEAS = const(26)
 N_CONFIG = const(8)
 MEAS_END = const(0x0100 + 2 * 26)  # one past the last measurement register
+# The real-time block is readable as a whole, so masters may fetch up to 125 registers in one request;
+# registers past MEAS_END are reserved for quantities still to come and read as 0.
+BLOCK_END = const(0x0180)
 
 SYSS_NAMES = ("3Ln3CT", "2LL3CT", "2LL2CT")
 DATA_NAMES = ("8N1", "8E1", "8O1", "8N2", "8E2", "8O2")
