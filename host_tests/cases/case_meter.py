@@ -1,0 +1,89 @@
+# The assembled meter: samples in, float32 registers out over Modbus, with the heap locked on the hot paths.
+import math
+from array import array
+
+import micropython
+
+from firmware import regmap
+from firmware.meter import Meter
+
+_FS = 8000
+_CODE_V = 8388608 / 1000.0  # codes per volt (frontend: +-2**23 = +-1000 V)
+_CODE_A = 8388608 / 25.0  # codes per ampere (+-25 A)
+
+
+def _crc(frame):
+    c = 0xFFFF
+    for b in frame:
+        c ^= b
+        for _ in range(8):
+            c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1
+    return bytes(frame) + bytes([c & 0xFF, c >> 8])
+
+
+def _block(k0, n, u=220.0, i=5.0, lag=30.0, f=50.0):
+    """n samples from sample index k0: balanced three-phase load, current lagging by `lag` degrees."""
+    b = array("i", [0] * (8 * n))
+    w = 2 * math.pi * f / _FS
+    su = u * math.sqrt(2) * _CODE_V
+    si = i * math.sqrt(2) * _CODE_A
+    for k in range(n):
+        t = (k0 + k) * w
+        for p in range(3):
+            a = t - p * 2 * math.pi / 3
+            b[8 * k + p] = int(round(su * math.sin(a)))
+            b[8 * k + 3 + p] = int(round(si * math.sin(a - lag * math.pi / 180)))
+    return b
+
+
+def _floats(reply, first, count):
+    import struct
+
+    return [struct.unpack(">f", bytes(reply[3 + 4 * j:7 + 4 * j]))[0] for j in range(first, first + count)]
+
+
+def test_feed_and_fc03_125_registers_heap_locked():
+    m = Meter(None)
+    n = 400
+    blocks = [_block(j * n, n) for j in range(4)]
+    for j in range(8):  # 400 ms to settle the frequency tracker, then one locked second
+        m.feed(blocks[j % 4], n)
+    req = bytearray(_crc(b"\x01\x03\x01\x00\x00\x7d"))
+    micropython.heap_lock()
+    try:
+        for j in range(20):
+            m.feed(blocks[j % 4], n)
+        r = m.modbus(req, len(req))
+    finally:
+        micropython.heap_unlock()
+    assert r == 5 + 250 and m.tx[0] == 1 and m.tx[1] == 3 and m.tx[2] == 250
+    assert bytes(m.tx[r - 2:r]) == _crc(bytes(m.tx[:r - 2]))[-2:]
+    assert m.windows >= 5
+    v = _floats(m.tx, 0, regmap.N_MEAS)
+    ua, ia, pa, qa, f = v[regmap.slot("Ua")], v[regmap.slot("Ia")], v[regmap.slot("Pa")], v[regmap.slot("Qa")], \
+        v[regmap.slot("F")]
+    assert abs(ua / 220.0 - 1) < 0.002 and abs(ia / 5.0 - 1) < 0.002
+    assert abs(pa / (1100 * math.cos(math.pi / 6)) - 1) < 0.002 and abs(qa / 550.0 - 1) < 0.002
+    assert abs(f - 50.0) < 0.01
+    assert abs(v[regmap.slot("Uab")] / (220 * math.sqrt(3)) - 1) < 0.002
+
+
+def test_settings_take_effect_after_reply():
+    m = Meter(None)
+    req = bytearray(_crc(b"\x01\x06\x00\x00\x00\x07"))  # Adr = 7
+    r = m.modbus(req, len(req))
+    assert bytes(m.tx[:r]) == bytes(req)  # the reply still comes from address 1
+    m.service()
+    assert m.slave.address == 7
+    req = bytearray(_crc(b"\x01\x03\x00\x00\x00\x01"))
+    assert m.modbus(req, len(req)) == 0
+
+
+def test_ratios_scale_to_primary():
+    m = Meter(None)
+    assert m.set("Pt_U", 100) and m.set("Ct_I", 80) and not m.set("Ct_I", 0)
+    n = 400
+    for j in range(12):
+        m.feed(_block(j * n, n), n)
+    assert abs(m.vals[regmap.slot("Ua")] / 22000.0 - 1) < 0.002
+    assert abs(m.vals[regmap.slot("P")] / (3 * 220 * 5 * 8000 * math.cos(math.pi / 6)) - 1) < 0.002

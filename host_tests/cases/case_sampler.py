@@ -1,0 +1,273 @@
+# Cases for firmware/sampler.py: the viper kernel against a plain-Python reference of the same sums (exact
+# integers, no word tricks), window lengths against the signal's frequency, and allocation-free feeding.
+import math
+from array import array
+
+import micropython
+
+from firmware import sampler
+from firmware.sampler import D_CYC, D_FE, D_FS, D_N, D_READY, D_W, NP, Q15, Sampler
+
+FS = 8000
+CODE_U = 8388608 / 1000.0  # codes per volt (24-bit)
+CODE_I = 8388608 / 25.0
+
+
+def signal(n, f, u=(230.0, 230.0, 230.0), i=(5.0, 5.0, 5.0), phi=(30.0, 30.0, 30.0), h3=0.0, dc=0, t0=0.0):
+    """Interleaved int32 codes: balanced-angle voltages (+ 3rd harmonic ratio h3), currents lagging phi degrees."""
+    out = array("i", bytes(32 * n))
+    w = 2 * math.pi * f / FS
+    for k in range(n):
+        t = k + t0
+        for p in range(3):
+            a = w * t - 2 * math.pi * p / 3
+            x = math.sqrt(2) * u[p] * (math.sin(a) + h3 * math.sin(3 * a)) * CODE_U
+            out[8 * k + p] = int(round(x)) + dc
+            y = math.sqrt(2) * i[p] * math.sin(a - math.radians(phi[p])) * CODE_I
+            out[8 * k + 3 + p] = int(round(y)) - dc
+        out[8 * k + 6] = out[8 * k + 3] + out[8 * k + 4] + out[8 * k + 5]
+        out[8 * k + 7] = 2500
+    return out
+
+
+def reference(blk, n, tab, ra=0, rb=-1, ish=8):
+    """The kernel's sums, written straight from the definitions with unbounded integers. Windows as tuples
+    (weighted Q15 sums, N, fs, fe, cycles, plain sums)."""
+    wins = []
+    sums = [0] * NP
+    es = [0] * NP
+    fs = 0
+    ns = 0
+    phase = 26843546 * 0
+    step = 26843546
+    cyc = 0
+    target = 10
+    armed = 0
+    sync = 0
+    prev = 0
+    for i in range(n):
+        x = [(blk[8 * i + c] + 128) >> 8 for c in range(3)]
+        x += [max(-32767, min(32767, (blk[8 * i + c] + (1 << (ish - 1))) >> ish)) if ish < 8 else
+              (blk[8 * i + c] + 128) >> 8 for c in range(3, 7)]
+        k = (phase >> 22) & 1023
+        sn, cs = tab[k], tab[(k + 256) & 1023]
+        p = x[:7] + [v * v for v in x[:7]] + [x[0] * x[3], x[1] * x[4], x[2] * x[5]]
+        p += [x[0] * x[1], x[1] * x[2], x[2] * x[0]] + [v * cs for v in x[:6]] + [v * sn for v in x[:6]]
+        phase = (phase + step) % (1 << 32)
+        r = x[ra] - (x[rb] if rb >= 0 else 0)
+        close = 0
+        fe = 0
+        if armed:
+            if r >= 0:
+                armed = 0
+                num, den = -prev, r - prev
+                while den > 0xFFFF:
+                    num, den = num >> 1, den >> 1
+                fe = (num << 15) // den
+                if sync:
+                    cyc += 1
+                    close = 1 if cyc >= target else 0
+                else:
+                    close = 2
+        elif r < -328:
+            armed = 1
+        prev = r
+        if not close:
+            fe = 0
+            if sync and ns >= 2400:
+                close = 3
+            elif not sync and ns >= 1600:
+                close = 4
+        if close:
+            wq = [(a << 15) - fs * b + fe * c for a, b, c in zip(sums, es, p)]
+            wins.append((wq, ns, fs, fe, cyc if close == 1 else 0, sums))
+            if close == 1:
+                step = (cyc << 47) // ((ns << 15) - fs + fe)
+                target = 12 if ns * 11 < cyc * 1600 else 10
+            elif close == 2:
+                sync = 1
+            elif close == 3:
+                sync = 0
+            sums, es, fs, ns, cyc = [0] * NP, p, fe, 0, 0
+        sums = [a + b for a, b in zip(sums, p)]
+        ns += 1
+    return wins
+
+
+def _i64(buf, k):
+    lo = buf[k] & 0xFFFFFFFF
+    return lo + (buf[k + 1] << 32)
+
+
+class _Collect:
+    def __init__(self, s):
+        self.s = s
+        self.wins = []
+        self.fn = self.take  # bound once: calling it under heap_lock allocates nothing
+
+    def take(self, sampler):
+        d = self.s.done
+        self.wins.append(([_i64(d, D_W + 2 * k) for k in range(NP)], d[D_N], d[D_FS], d[D_FE], d[D_CYC]))
+        d[D_READY] = 0
+
+
+def _run(blk, n, size, syss=0, ish=8):
+    s = Sampler()
+    s.configure(syss, ish)
+    s.reset()  # the shift applies from the next window: start afresh with it
+    c = _Collect(s)
+    s.on_window = c.fn
+    for a in range(0, n, size):
+        m = min(size, n - a)
+        s.feed(memoryview(blk)[8 * a:8 * (a + m)], m)
+    return s, c.wins
+
+
+def _length(w):
+    return w[1] + (w[3] - w[2]) / Q15
+
+
+def test_kernel_matches_reference_bit_exact():
+    n = 5200
+    blk = signal(n, 49.8, u=(230.0, 180.0, 300.0), i=(5.0, 1.0, 9.0), phi=(30.0, -60.0, 170.0), h3=0.05, dc=3000)
+    s, wins = _run(blk, n, 400)
+    ref = reference(blk, n, s.table)
+    assert len(wins) == len(ref) == 4, (len(wins), len(ref))
+    for w, r in zip(wins, ref):
+        assert w == r[:5], (w[1:], r[1:5])
+    # sums beyond 32 bits and negative sums are both exercised (and more than 2**51 once weighted)
+    assert max(ref[2][5]) > 1 << 36 and min(ref[2][5]) < -(1 << 33) and max(wins[2][0]) > 1 << 51
+
+
+def test_full_scale_extremes_bit_exact():
+    # clipped full-scale waves, exact zero samples (crossing fraction 2**15), opposite-sign products everywhere
+    n = 3400
+    top = 8388607
+    blk = array("i", bytes(32 * n))
+    for k in range(n):
+        for c in range(7):
+            x = int(3 * top * math.sin(2 * math.pi * (k - 3 * c) / 160))
+            x = max(-top, min(top, x))
+            blk[8 * k + c] = -x if c >= 3 else x
+    s, wins = _run(blk, n, 400)
+    ref = reference(blk, n, s.table)
+    assert len(wins) == len(ref) == 3 and ref[0][3] == ref[1][3] == Q15
+    for w, r in zip(wins, ref):
+        assert w == r[:5], (w[1:], r[1:5])
+    assert max(ref[1][5]) > 1 << 40 and min(ref[1][5]) < -(1 << 40)
+
+
+def test_line_voltage_reference_2ll():
+    # 2LL wirings synchronise on Uab = ua - ub, which spans 17 bits; the same windows as the reference
+    n = 3600
+    blk = signal(n, 49.8, u=(560.0, 560.0, 560.0), t0=7.0)
+    s, wins = _run(blk, n, 400, syss=1)
+    ref = reference(blk, n, s.table, 0, 1)
+    assert [w[1:] for w in wins] == [r[1:5] for r in ref] and [w[0] for w in wins] == [r[0] for r in ref]
+    assert wins[-1][4] == 10 and abs(_length(wins[-1]) - 10 * FS / 49.8) < 0.01
+
+
+def test_current_range_for_1a_meters_bit_exact():
+    # shift 6: 2**15 codes = 6.25 A peak; 5 A rms (7.07 A peak) on phase c clips at the range, as the reference does
+    n = 3600
+    blk = signal(n, 49.8, i=(1.0, 0.01, 5.0), phi=(30.0, 60.0, -20.0), t0=2.0)
+    s, wins = _run(blk, n, 400, ish=6)
+    ref = reference(blk, n, s.table, ish=6)
+    assert len(wins) == len(ref) == 3
+    for w, r in zip(wins, ref):
+        assert w == r[:5], (w[1:], r[1:5])
+    amp = math.sqrt(2) * CODE_I / 64
+    ms = ref[1][0][7 + 3] / Q15 / _length(wins[1])  # Ia^2 (1 A) in shift-6 codes
+    assert abs(ms / (amp * amp / 2) - 1) < 5e-5, ms / (amp * amp / 2)
+    assert s.done[sampler.D_ISH] == 6
+
+
+def test_block_size_does_not_matter():
+    n = 3600
+    blk = signal(n, 61.3, h3=0.1)
+    a = _run(blk, n, 400)[1]
+    b = _run(blk, n, 137)[1]
+    c = _run(blk, n, n)[1]
+    assert a == b == c and len(a) == 3, len(a)
+
+
+def test_windows_follow_zero_crossings_4980():
+    blk = signal(5200, 49.8, t0=37.3)
+    wins = _run(blk, 5200, 400)[1]
+    assert wins[0][4] == 0  # free-running start, closed at the first crossing
+    for w in wins[1:]:
+        assert w[4] == 10
+        assert abs(_length(w) - 10 * FS / 49.8) < 0.01, _length(w)
+
+
+def test_60hz_windows_have_12_cycles():
+    f = 60.0
+    blk = signal(6000, f)
+    wins = _run(blk, 6000, 400)[1]
+    assert [w[4] for w in wins[:4]] == [0, 10, 12, 12], [w[4] for w in wins]
+    assert abs(_length(wins[3]) - 12 * FS / f) < 0.01
+
+
+def test_weighted_sums_integrate_whole_cycles():
+    # with the edge samples weighted, sum x^2 / length is the mean square to a few ppm at any phase
+    f = 49.8
+    blk = signal(3400, f, t0=11.77)
+    s, wins = _run(blk, 3400, 400)
+    w = wins[1]
+    raw = reference(blk, 3400, s.table)[1][5]
+    length = _length(w)
+    for c, amp in ((0, math.sqrt(2) * 230 * CODE_U / 256), (4, math.sqrt(2) * 5 * CODE_I / 256)):
+        k = 7 + c
+        ms = amp * amp / 2
+        assert abs(w[0][k] / Q15 / length / ms - 1) < 2e-5, w[0][k] / Q15 / length / ms
+        assert abs(raw[k] / w[1] / ms - 1) > 5e-5  # unweighted: the error the edge weights remove
+
+
+def test_no_voltage_gives_fixed_windows():
+    blk = signal(3300, 50.0, u=(0.0, 0.0, 0.0))
+    wins = _run(blk, 3300, 400)[1]
+    assert [w[1:] for w in wins] == [(1600, 0, 0, 0), (1600, 0, 0, 0)]
+
+
+def test_reference_falls_back_to_ub():
+    blk = signal(6000, 50.0, u=(0.0, 230.0, 230.0))
+    s, wins = _run(blk, 6000, 400)
+    assert wins[0][1] == 1600 and wins[0][4] == 0  # Ua absent: free-running, then Ub is chosen
+    assert wins[-1][4] == 10 and abs(_length(wins[-1]) - 1600) < 0.01
+
+
+def test_sync_lost_and_regained():
+    # 0.25 s of voltage, 0.6 s without (no crossing: one 300 ms window, then free-running 200 ms ones), voltage back
+    a, b, c = 2000, 4800, 3600
+    blk = signal(a, 50.0) + signal(b, 50.0, u=(0.0, 0.0, 0.0), i=(0.0, 0.0, 0.0)) + signal(c, 50.0, t0=40.0)
+    wins = _run(blk, a + b + c, 400)[1]
+    got = [(w[1], w[4]) for w in wins]
+    assert got[:4] == [(160, 0), (1600, 10), (2400, 0), (1600, 0)], got
+    assert got[4][1] == 0 and got[5:] == [(1600, 10), (1600, 10)], got  # closed at the first crossing, then synced
+
+
+def test_feed_allocates_nothing():
+    blk = signal(2000, 50.0)
+    s = Sampler()
+    c = [0]
+
+    def cb(sampler):
+        c[0] += 1
+        s.done[D_READY] = 0
+
+    s.on_window = cb
+    blocks = [blk[8 * a:8 * a + 3200] for a in range(0, 2000, 400)]
+    closed = 0
+    micropython.heap_lock()
+    try:
+        for b in blocks:
+            closed += s.feed(b, 400)
+    finally:
+        micropython.heap_unlock()
+    assert c[0] == closed == 2, (c[0], closed)
+
+
+def test_tables_and_constants():
+    s = Sampler()
+    assert len(s.table) == 1024 and max(s.table) == 32767 and min(s.table) == -32767
+    assert sampler.NP == 32 and s.done[D_READY] == 0
