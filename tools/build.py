@@ -39,7 +39,7 @@ def build(board, arch, out):
             continue
         dst = os.path.join(out, src[:-3] + ".mpy")
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-        r = subprocess.run([exe, "-march=" + arch, "-s", src, "-o", dst], cwd=ROOT, capture_output=True, text=True)
+        r = subprocess.run([exe, "-march=" + arch, "-o", dst, src], cwd=ROOT, capture_output=True, text=True)
         count += 1
         if r.returncode:
             failed += 1

@@ -1,0 +1,12 @@
+# The sim board's features, as data (like boards/pico/pins.py): no pins, the launcher plays the hardware.
+# Samples, Modbus frames, keys and DIs arrive as messages on stdin; replies leave on stdout (docs/sim.md).
+ARCH = "host"
+BLOCK = 400  # samples per channel per `S` message: 50 ms at 8000 samples/s, like one DMA half-buffer
+CHANNELS = 8  # Ua Ub Uc Ia Ib Ic In T, interleaved (docs/ARCHITECTURE.md, Samples)
+RX_FRAME_MAX = 256  # the RTU frame limit: a longer burst is a UART overrun and is dropped
+KEYS = ("left", "up", "down", "right", "enter")
+INPUTS = 2  # DI1, DI2
+RELAYS = 2  # DO1, DO2 (state shown by the firmware's state JSON)
+LCD = "text"  # the display is read back as text (`C lcd`), not drawn
+STORE = {"fs": "dir"}  # the simulated flash is a host directory (argv[1]), kept across restarts
+FRAME_GAP_MS = 4  # launcher's line-idle time that ends a Modbus frame on the pty (t3.5 stand-in)

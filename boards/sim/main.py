@@ -1,0 +1,253 @@
+# Sim board runtime loop: reads launcher messages (type byte, uint32 LE length, payload) from stdin, drives the
+# Meter, writes replies to stdout. EOF on stdin is a power cut: exit at once, save nothing. See docs/sim.md.
+import sys
+from array import array
+
+from micropython import const
+
+from boards.sim import board
+
+_S = const(83)  # 'S' samples
+_M = const(77)  # 'M' Modbus frame
+_K = const(75)  # 'K' key
+_D = const(68)  # 'D' digital input
+_C = const(67)  # 'C' text command
+_Q = const(81)  # 'Q' orderly power-down
+_SCRATCH = const(256)
+_RATE = const(8000)  # samples/s (firmware/frontend.py SAMPLE_RATE)
+
+
+def _report(e):
+    # never on stdout: it carries the protocol
+    if hasattr(sys, "print_exception"):
+        sys.print_exception(e, sys.stderr)
+    else:
+        import traceback
+        traceback.print_exception(type(e), e, e.__traceback__, file=sys.stderr)
+
+
+class Runtime:
+    """One meter behind a message pipe. inp/out: binary streams (sys.stdin.buffer, sys.stdout.buffer)."""
+
+    def __init__(self, meter, inp, out):
+        self.meter = meter
+        self.inp = inp
+        self.out = out
+        self.hdr = bytearray(5)
+        self.ohdr = bytearray(5)
+        self._grow(board.BLOCK)
+        self.frame = bytearray(board.RX_FRAME_MAX)
+        self.fmv = memoryview(self.frame)
+        self.scratch = bytearray(_SCRATCH)
+        self.xmv = memoryview(self.scratch)
+        # counters shown under "runtime" in the state JSON (the launcher's tests read them)
+        self.messages = 0
+        self.blocks = 0
+        self.frames_rx = 0
+        self.rx_bytes = 0
+        self.frames_tx = 0
+        self.frames_dropped = 0
+        self.errors = 0
+        self.failed = False
+        self.tick = getattr(meter, "tick", None)  # UI timers (blink, timeouts) in simulated ms, if the Meter has them
+        self.tick_rem = 0  # samples not yet turned into whole ms
+
+    def _grow(self, n):
+        # sample buffer for blocks of n samples x 8 channels; reallocated only when a bigger block arrives
+        self.cap = n
+        self.samples = array("i", bytes(4 * board.CHANNELS * n))
+        self.smv = memoryview(self.samples)
+        self.last_n = n
+        self.view = self.samples
+
+    def _read(self, buf, n):
+        # readinto fills the whole buffer on CPython and MicroPython (both loop over short pipe reads): a short
+        # count can only mean EOF
+        return self.inp.readinto(buf) == n
+
+    def _drain(self, n):
+        while n > 0:
+            k = n if n < _SCRATCH else _SCRATCH
+            if not self._read(self.xmv[:k] if k < _SCRATCH else self.scratch, k):
+                return False
+            n -= k
+        return True
+
+    def _text(self, n):
+        if n > _SCRATCH:
+            return None if not self._drain(n) else ""
+        if n and not self._read(self.xmv[:n], n):
+            return None
+        return bytes(self.xmv[:n]).decode()
+
+    def send(self, kind, payload, n):
+        h = self.ohdr
+        h[0] = kind
+        h[1] = n & 0xFF
+        h[2] = (n >> 8) & 0xFF
+        h[3] = (n >> 16) & 0xFF
+        h[4] = (n >> 24) & 0xFF
+        self.out.write(h)
+        if n:
+            self.out.write(payload if len(payload) == n else memoryview(payload)[:n])
+        self.out.flush()
+
+    def send_text(self, kind, text):
+        b = text.encode()
+        self.send(kind, b, len(b))
+
+    def state(self):
+        import json
+        d = json.loads(self.meter.state_json())
+        d["runtime"] = {"messages": self.messages, "blocks": self.blocks, "frames_rx": self.frames_rx,
+                        "rx_bytes": self.rx_bytes,
+                        "frames_tx": self.frames_tx, "frames_dropped": self.frames_dropped, "errors": self.errors}
+        return json.dumps(d)
+
+    def step(self):
+        """Handle one message. Returns False on EOF (power cut) or after `Q`."""
+        h = self.hdr
+        if not self._read(h, 5):
+            return False
+        kind = h[0]
+        n = h[1] | (h[2] << 8) | (h[3] << 16) | (h[4] << 24)
+        self.messages += 1
+        if kind == _S:
+            return self._samples(n)
+        if kind == _M:
+            if n > len(self.frame):
+                self.frames_dropped += 1  # longer than any RTU frame: a UART overrun, nothing to answer
+                return self._drain(n)
+            if not self._read(self.frame if n == len(self.frame) else self.fmv[:n], n):
+                return False
+            self.frames_rx += 1
+            self.rx_bytes += n
+            r = self.meter.modbus(self.frame, n)
+            if r:
+                self.frames_tx += 1
+                self.send(_M, self.meter.tx, r)
+            return True
+        if kind == _D:
+            if n != 2:
+                self.send_text(69, "D: expected 2 bytes, got %d" % n)
+                return self._drain(n)
+            if not self._read(self.xmv[:2], 2):
+                return False
+            self.meter.di(self.scratch[0], self.scratch[1] != 0)
+            return True
+        if kind == _Q:
+            if not self._drain(n):
+                return False
+            try:
+                self.meter.power_down()
+            except Exception as e:
+                self.errors += 1
+                self.failed = True
+                _report(e)
+                self.send_text(69, "power_down: %s: %s" % (type(e).__name__, e))
+            self.send_text(84, "bye")  # the launcher waits for it; a failed save shows in the exit status
+            return False
+        text = self._text(n)
+        if text is None:
+            return False
+        if kind == _K:
+            self.meter.key(text)
+        elif kind == _C:
+            self._command(text)
+        else:
+            self.send_text(69, "unknown message type %r" % chr(kind))
+        return True
+
+    def _samples(self, n):
+        if n % (4 * board.CHANNELS):
+            self.send_text(69, "S: %d bytes is not whole samples" % n)
+            return self._drain(n)
+        count = n // (4 * board.CHANNELS)
+        if count > self.cap:
+            self._grow(count)
+        if count != self.last_n:
+            # a view of exactly count samples; the usual block size reuses the cached one (no allocation)
+            self.last_n = count
+            self.view = self.samples if count == self.cap else self.smv[:count * board.CHANNELS]
+        if n and not self._read(self.view, n):
+            return False
+        self.blocks += 1
+        self.meter.feed(self.samples, count)
+        if self.tick is not None:
+            # 8 samples = 1 ms at 8000 samples/s; carry the remainder so odd block sizes lose no time
+            r = self.tick_rem + count * 1000
+            ms = r // _RATE
+            self.tick_rem = r - ms * _RATE
+            if ms:
+                self.tick(ms)
+        return True
+
+    def _command(self, text):
+        # every C gets exactly one T (the launcher pairs them in order), even when the meter fails
+        try:
+            if text == "lcd":
+                out = self.meter.lcd_text()
+            elif text == "state":
+                out = self.state()
+            elif text.startswith("set "):
+                out = self._set(text)
+            else:
+                out = "ERR unknown command %r" % text
+        except Exception as e:
+            self.errors += 1
+            _report(e)
+            out = "ERR %s: %s" % (type(e).__name__, e)
+        self.send_text(84, out)
+
+    def _set(self, text):
+        # "set NAME VALUE": a setting made at the panel (the launcher applies a scenario's wiring this way)
+        words = text.split()
+        if len(words) != 3:
+            return "ERR usage: set NAME VALUE"
+        fn = getattr(self.meter, "set", None)
+        if fn is None:
+            return "ERR the meter has no set()"
+        ok = fn(words[1], int(words[2]))
+        return "ok" if ok or ok is None else "ERR refused %s=%s" % (words[1], words[2])
+
+    def run(self):
+        self.send(82, b"", 0)  # 'R': ready
+        while True:
+            try:
+                if not self.step():
+                    return 1 if self.failed else 0
+                self.meter.service()
+            except Exception as e:
+                # a meter bug must not kill the simulated device silently: log it, tell the launcher, go on
+                self.errors += 1
+                _report(e)
+                self.send_text(69, "%s: %s" % (type(e).__name__, e))
+
+
+def main():
+    # argv: [state_dir] [--meter=module:Class]; the option swaps in a test double for the Meter
+    state_dir = None
+    cls = None
+    for a in sys.argv[1:]:
+        if a.startswith("--meter="):
+            mod, name = a[8:].split(":")
+            cls = getattr(__import__(mod, None, None, [name]), name)
+        else:
+            state_dir = a
+    if cls is None:
+        from firmware.meter import Meter as cls  # here, not at the top: the loop is testable without the meter
+    out = sys.stdout.buffer
+    try:
+        sys.stdout = sys.stderr  # stray print()s would corrupt the protocol (CPython; MicroPython cannot)
+    except AttributeError:
+        pass
+    if Runtime(cls(state_dir), sys.stdin.buffer, out).run():
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as e:
+        _report(e)  # MicroPython prints an uncaught traceback on stdout, into the protocol: keep it on stderr
+        sys.exit(1)

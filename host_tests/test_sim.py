@@ -1,0 +1,423 @@
+# Tests of the simulator: the runtime loop in-process against a recording Meter, then the launcher end to end
+# (READY, pty and link, commands, scenario switch, Modbus relay, SIGTERM/SIGKILL, both runtimes).
+import io
+import json
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import time
+from array import array
+
+import pytest
+import serial
+
+from conftest import MICROPYTHON, ROOT
+
+from boards.sim import main as simmain
+from tools import terminal
+
+# A Meter double for the firmware process: echoes each Modbus frame back (so replies can be checked byte for
+# byte through the pty) and logs its calls to stderr.
+ECHO_METER = '''
+import sys
+class EchoMeter:
+    def __init__(self, state_dir=None):
+        self.tx = bytearray(256)
+        self.samples = 0
+        self.keys = []
+        self.di_state = [0, 0]
+        self.state_dir = state_dir
+        self.settings = {}
+    def feed(self, block, n):
+        self.samples += n
+    def modbus(self, frame, n):
+        self.tx[:n] = frame[:n]
+        return n
+    def key(self, name):
+        self.keys.append(name)
+    def set(self, name, value):
+        self.settings[name] = value
+        return not (name == "In" and value == 1)  # one refusal, to see the launcher report it
+    def di(self, k, on):
+        self.di_state[k - 1] = 1 if on else 0
+    def lcd_text(self):
+        return "ECHO\\nkeys %d" % len(self.keys)
+    def state_json(self):
+        import json
+        return json.dumps({"time_s": self.samples / 8000, "keys": self.keys, "di": self.di_state,
+                           "state_dir": self.state_dir,
+                           "settings": self.settings})
+    def service(self):
+        pass
+    def power_down(self):
+        sys.stderr.write("POWER_DOWN\\n")
+'''
+
+
+# --- the runtime loop in-process (CPython), exact bytes --------------------------------------------------------
+class Recorder:
+    def __init__(self):
+        self.tx = bytearray(256)
+        self.calls = []
+
+    def feed(self, block, n):
+        self.calls.append(("feed", n, list(block[:8 * n])))
+
+    def modbus(self, frame, n):
+        self.calls.append(("modbus", bytes(frame[:n])))
+        self.tx[:3] = b"\x01\x02\x03"
+        return 3
+
+    def key(self, name):
+        self.calls.append(("key", name))
+
+    def di(self, k, on):
+        self.calls.append(("di", k, on))
+
+    def set(self, name, value):
+        self.calls.append(("set", name, value))
+        return value < 100
+
+    def tick(self, ms):
+        self.calls.append(("tick", ms))
+
+    def lcd_text(self):
+        return "L1\nL2"
+
+    def state_json(self):
+        return '{"x": 1}'
+
+    def service(self):
+        self.calls.append(("service",))
+
+    def power_down(self):
+        self.calls.append(("power_down",))
+
+
+def msg(kind, payload=b""):
+    return kind + struct.pack("<I", len(payload)) + payload
+
+
+def replies(data):
+    out = []
+    while data:
+        n = struct.unpack("<I", data[1:5])[0]
+        out.append((data[:1], data[5:5 + n]))
+        data = data[5 + n:]
+    return out
+
+
+def run_loop(stream):
+    m = Recorder()
+    out = io.BytesIO()
+    rc = simmain.Runtime(m, io.BytesIO(stream), out).run()
+    return m, replies(out.getvalue()), rc
+
+
+def test_runtime_dispatch_exact():
+    samples = list(range(-8, 8)) + [2 ** 23 - 1, -(2 ** 23)] + [0] * 6  # 3 samples x 8 channels
+    frame = bytes([1, 3, 0, 0, 0, 2, 0xC4, 0x0B])
+    stream = (msg(b"S", struct.pack("<24i", *samples)) + msg(b"M", frame) + msg(b"K", b"up")
+              + msg(b"D", b"\x02\x01") + msg(b"C", b"lcd") + msg(b"C", b"state") + msg(b"Q"))
+    m, out, rc = run_loop(stream)
+    calls = [c for c in m.calls if c[0] not in ("service", "tick")]
+    assert calls == [("feed", 3, samples), ("modbus", frame), ("key", "up"), ("di", 2, True), ("power_down",)]
+    assert m.calls.count(("service",)) == 6  # after each message but the last (Q ends the loop)
+    assert out[0] == (b"R", b"")
+    assert out[1] == (b"M", b"\x01\x02\x03")
+    assert out[2] == (b"T", b"L1\nL2")
+    st = json.loads(out[3][1])
+    assert st["x"] == 1 and st["runtime"]["frames_rx"] == 1 and st["runtime"]["rx_bytes"] == 8
+    assert st["runtime"]["blocks"] == 1 and st["runtime"]["frames_tx"] == 1
+    assert out[4] == (b"T", b"bye") and len(out) == 5 and rc == 0
+
+
+def test_runtime_set_and_tick():
+    # set NAME VALUE answers ok/ERR; tick gets simulated ms from the sample count, remainders carried
+    stream = (msg(b"C", b"set Pt_U 50") + msg(b"C", b"set Pt_U 500") + msg(b"C", b"set x")
+              + msg(b"S", bytes(32 * 400)) + msg(b"S", bytes(32 * 3)) + msg(b"S", bytes(32 * 5))
+              + msg(b"S", bytes(32 * 4)))
+    m, out, rc = run_loop(stream)
+    assert [p for k, p in out[1:]] == [b"ok", b"ERR refused Pt_U=500", b"ERR usage: set NAME VALUE"]
+    assert [c for c in m.calls if c[0] == "set"] == [("set", "Pt_U", 50), ("set", "Pt_U", 500)]
+    assert [c[1] for c in m.calls if c[0] == "tick"] == [50, 1]  # 400 -> 50 ms; 3+5 -> 1 ms; 4 more -> 0.5 ms
+
+
+def test_runtime_eof_is_a_power_cut():
+    # EOF in the middle of a message: stop at once, no power_down, no save
+    stream = msg(b"K", b"left") + msg(b"S", struct.pack("<8i", *range(8)))[:20]
+    m, out, rc = run_loop(stream)
+    assert ("power_down",) not in m.calls
+    assert [c for c in m.calls if c[0] not in ("service", "tick")] == [("key", "left")]
+    assert out == [(b"R", b"")]
+
+
+def test_runtime_bad_messages_keep_going():
+    stream = (msg(b"X", b"zz") + msg(b"M", bytes(300)) + msg(b"S", bytes(33)) + msg(b"C", b"nope")
+              + msg(b"S", bytes(32 * 500)) + msg(b"C", b"state"))
+    m, out, rc = run_loop(stream)
+    kinds = [k for k, _ in out]
+    assert kinds == [b"R", b"E", b"E", b"T", b"T"]
+    assert out[3][1].startswith(b"ERR ")
+    st = json.loads(out[4][1])["runtime"]
+    assert st["frames_dropped"] == 1 and st["frames_rx"] == 0 and st["blocks"] == 1  # the 500-sample block
+    assert [c[1] for c in m.calls if c[0] == "feed"] == [500]
+
+
+def test_runtime_under_micropython():
+    # the same loop under the unix port, over real pipes
+    assert MICROPYTHON
+    stream = msg(b"S", struct.pack("<3200i", *range(3200))) + msg(b"K", b"down") + msg(b"C", b"state")
+    env = dict(os.environ, MICROPYPATH=ROOT + ":.frozen")
+    r = subprocess.run([MICROPYTHON, "boards/sim/main.py"], cwd=ROOT, env=env, input=stream, capture_output=True,
+                       timeout=20)
+    out = replies(r.stdout)
+    assert out[:1] == [(b"R", b"")] and out[1][0] == b"T", r.stderr.decode()
+    st = json.loads(out[1][1])
+    assert st["runtime"]["blocks"] == 1 and st["runtime"]["messages"] == 3 and st["time_s"] == 0.05
+    assert r.returncode == 0
+
+
+# --- the launcher end to end ---------------------------------------------------------------------------------
+class Launcher:
+    def __init__(self, tmp, *extra, runtime="micropython", speed="max", env=None):
+        self.link = os.path.join(str(tmp), "meter")
+        cmd = [sys.executable, "-m", "tools.sim", "--headless", "--serial-link", self.link, "--runtime", runtime,
+               "--speed", speed] + list(extra)
+        self.p = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, bufsize=1, env=env)
+        self.ready = self.p.stdout.readline()
+
+    def cmd(self, line):
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+
+    def line(self):
+        return self.p.stdout.readline().rstrip("\n")
+
+    def state(self):
+        self.cmd("state")
+        return json.loads(self.line())
+
+    def lcd(self):
+        self.cmd("lcd")
+        lines = []
+        while True:
+            x = self.line()
+            if x == ".":
+                return lines
+            lines.append(x)
+
+    def finish(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+        self.p.stdout.close()
+        self.p.stdin.close()
+        self.p.stderr.close()
+
+
+@pytest.fixture
+def echo_env(tmp_path):
+    (tmp_path / "echometer.py").write_text(ECHO_METER)
+    return dict(os.environ, MICROPYPATH=str(tmp_path), PYTHONPATH=str(tmp_path))
+
+
+def gone(pid, timeout=5.0):
+    t_end = time.monotonic() + timeout
+    while time.monotonic() < t_end:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().split(")")[-1].split()[0] == "Z":
+                    return True  # exited, waiting for its (new) parent to reap it
+        except FileNotFoundError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.parametrize("runtime", ["micropython", "cpython"])
+def test_ready_pty_link_and_commands(tmp_path, runtime):
+    sim = Launcher(tmp_path, runtime=runtime)
+    try:
+        assert sim.ready.startswith("READY /dev/pts/"), sim.ready
+        pty = sim.ready.split()[1]
+        assert os.path.realpath(sim.link) == pty and os.path.exists(pty)
+        assert sim.lcd()  # some LCD text, ended by "." (the next reply below parses as JSON)
+        s1 = sim.state()
+        assert s1["sim"]["pty"] == pty and s1["sim"]["speed"] == "max" and s1["sim"]["runtime"] == runtime
+        assert s1["sim"]["time_s"] == s1["sim"]["samples"] / 8000 and s1["sim"]["samples"] % 400 == 0
+        assert s1["time_s"] == s1["sim"]["time_s"]  # the firmware's clock is the sample count
+        sim.cmd("key up")
+        sim.cmd("key enter")
+        sim.cmd("di 1 on")
+        sim.cmd("frobnicate now")
+        assert sim.line() == "ERR unknown command 'frobnicate'"
+        sim.cmd("key sideways")
+        assert sim.line().startswith("ERR usage")
+        s2 = sim.state()
+        # every K/D/C reached the firmware, in order: 3 commands + 1 state since the last state
+        nonsample = lambda s: s["runtime"]["messages"] - s["runtime"]["blocks"]  # noqa: E731
+        assert nonsample(s2) - nonsample(s1) == 4
+        assert s2["sim"]["samples"] >= s1["sim"]["samples"]
+        if "di" in s2:
+            assert s2["di"][:2] == [1, 0]
+        sim.cmd("quit")
+        assert sim.p.wait(10) == 0
+        assert not os.path.lexists(sim.link)  # the link goes with the launcher
+    finally:
+        sim.finish()
+
+
+def test_scenario_switch(tmp_path, echo_env):
+    good = tmp_path / "s60.json"
+    good.write_text(json.dumps({"name": "sixty", "frequency": 60.0,
+                                "phases": {"a": {"voltage": 100.0, "current": 1.0}},
+                                "settings": {"SYSS": "2LL3CT", "Pt_U": 100, "Ct_I": 80, "Un": 100}}))
+    nyquist = tmp_path / "bad.json"  # order 50 at 100 Hz = 5 kHz: above Nyquist, the generator refuses it
+    nyquist.write_text(json.dumps({"name": "bad", "frequency": 100.0,
+                                   "phases": {"a": {"voltage": 100.0, "voltage_harmonics": {"50": 0.1}}}}))
+    sim = Launcher(tmp_path, "--meter", "echometer:EchoMeter", env=echo_env)
+    try:
+        s = sim.state()
+        assert s["sim"]["scenario"] == "default" and s["settings"] == {}  # no --scenario: the meter's own config
+        sim.cmd("scenario %s" % good)
+        s = sim.state()
+        assert s["sim"]["scenario"] == "sixty"
+        assert s["settings"] == {"SYSS": 1, "Un": 100, "In": 5, "Pt_U": 100, "Ct_I": 80}
+        sim.cmd("scenario %s" % nyquist)
+        assert sim.line().startswith("ERR scenario: frequency")
+        sim.cmd("scenario %s" % (tmp_path / "missing.json"))
+        assert sim.line().startswith("ERR scenario:")
+        s = sim.state()
+        assert s["sim"]["scenario"] == "sixty" and s["runtime"]["blocks"] * 400 == s["sim"]["samples"]
+    finally:
+        sim.finish()
+
+
+def test_modbus_relay_through_pty(tmp_path, echo_env):
+    sim = Launcher(tmp_path, "--meter", "echometer:EchoMeter", "--frame-gap", "30", env=echo_env)
+    try:
+        assert sim.ready.startswith("READY"), sim.p.stderr.read()
+        # first a plain open (no pyserial, so no termios set-up by the client): the launcher's raw mode must hold,
+        # or \n becomes \r\n on the way in, \r becomes \n on the way out, and the echo comes back as a frame
+        fd = os.open(sim.link, os.O_RDWR | os.O_NOCTTY)
+        plain = bytes([7, 3, 0x0A, 0x0D, 0x03, 0x11, 0x0A])
+        os.write(fd, plain)
+        got = b""
+        t_end = time.monotonic() + 3
+        while len(got) < len(plain) and time.monotonic() < t_end:
+            if select.select([fd], [], [], 0.1)[0]:
+                got += os.read(fd, 64)
+        assert got == plain
+        time.sleep(0.05)
+        s = sim.state()
+        assert s["runtime"]["frames_rx"] == 1 and s["runtime"]["rx_bytes"] == len(plain)
+        os.close(fd)
+        port = serial.Serial(sim.link, 9600, timeout=1.0)
+        # bytes a cooked tty would eat or translate: CR, LF, ^C, ^D, XON/XOFF, DEL, 0x00
+        frame = bytes([0x01, 0x10, 0x0D, 0x0A, 0x03, 0x04, 0x11, 0x13, 0x7F, 0x00, 0xFF, 0x1A])
+        port.write(frame)
+        assert port.read(len(frame)) == frame
+        # one frame written in two pieces closer than the gap (30 ms here, so load cannot split it) is one frame
+        port.write(frame[:5])
+        port.flush()
+        time.sleep(0.001)
+        port.write(frame[5:])
+        assert port.read(len(frame)) == frame
+        s = sim.state()
+        assert s["runtime"]["frames_rx"] == 3 and s["runtime"]["rx_bytes"] == 2 * len(frame) + len(plain)
+        assert s["runtime"]["frames_tx"] == 3 and s["sim"]["relay"]["frames_in"] == 3
+        port.close()
+    finally:
+        sim.finish()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_is_an_orderly_power_down(tmp_path, echo_env, sig):
+    sim = Launcher(tmp_path, "--meter", "echometer:EchoMeter", "--state-dir", str(tmp_path / "flash"),
+                   env=echo_env)
+    try:
+        s = sim.state()
+        assert s["state_dir"] == str(tmp_path / "flash") and os.path.isdir(s["state_dir"])
+        pid = s["sim"]["pid"]
+        sim.p.send_signal(sig)
+        assert sim.p.wait(10) == 0
+        assert "POWER_DOWN" in sim.p.stderr.read()  # the meter's power_down ran before the exit
+        assert gone(pid)
+    finally:
+        sim.finish()
+
+
+def test_startup_scenario_sets_wiring(tmp_path, echo_env):
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps({"frequency": 50.0, "phases": {"a": {"voltage": 100.0}},
+                                "settings": {"Un": 400, "In": 1}}))  # In 1 is refused by the double
+    sim = Launcher(tmp_path, "--meter", "echometer:EchoMeter", "--scenario", str(path), env=echo_env)
+    try:
+        s = sim.state()
+        assert s["settings"] == {"SYSS": 0, "Un": 400, "In": 1, "Pt_U": 1, "Ct_I": 1}  # before the first sample
+        sim.cmd("quit")
+        assert sim.p.wait(10) == 0
+        assert "sim: scenario setting In not applied: refused In=1" in sim.p.stderr.read()
+    finally:
+        sim.finish()
+
+
+def test_sigkill_is_a_power_cut(tmp_path, echo_env):
+    sim = Launcher(tmp_path, "--meter", "echometer:EchoMeter", env=echo_env)
+    try:
+        pid = sim.state()["sim"]["pid"]
+        sim.p.kill()
+        sim.p.wait(5)
+        assert gone(pid)  # stdin EOF: the firmware exits at once
+        assert "POWER_DOWN" not in sim.p.stderr.read()  # and saves nothing
+    finally:
+        sim.finish()
+
+
+def test_stdin_eof_keeps_running(tmp_path, echo_env):
+    sim = Launcher(tmp_path, "--meter", "echometer:EchoMeter", speed="4", env=echo_env)
+    try:
+        assert sim.ready.startswith("READY")
+        sim.p.stdin.close()
+        time.sleep(0.6)
+        assert sim.p.poll() is None  # headless with stdin closed runs on until SIGTERM
+        t0 = time.monotonic()
+        fd = os.open(sim.link, os.O_RDWR | os.O_NOCTTY)  # the line still works
+        os.close(fd)
+        sim.p.send_signal(signal.SIGTERM)
+        assert sim.p.wait(10) == 0 and time.monotonic() - t0 < 5
+    finally:
+        sim.finish()
+
+
+def test_speed_paces_simulated_time(tmp_path, echo_env):
+    sim = Launcher(tmp_path, "--meter", "echometer:EchoMeter", speed="4", env=echo_env)
+    try:
+        s1 = sim.state()
+        t0 = time.monotonic()
+        time.sleep(1.0)
+        s2 = sim.state()
+        wall = time.monotonic() - t0
+        sim_dt = s2["sim"]["time_s"] - s1["sim"]["time_s"]
+        assert abs(sim_dt - 4 * wall) <= 0.3, (sim_dt, wall)  # +- a few 50 ms blocks
+    finally:
+        sim.finish()
+
+
+def test_samples_array_is_reused():
+    # the usual block size reads straight into the preallocated array: no per-block buffer
+    rt = simmain.Runtime(Recorder(), io.BytesIO(msg(b"S", bytes(32 * 400)) * 2), io.BytesIO())
+    first = rt.samples
+    assert rt.step() and rt.step()
+    assert rt.samples is first and rt.view is first and isinstance(first, array)
+
+
+def test_terminal_key_parsing():
+    acts = terminal.parse_keys(b"\x1b[A\x1b[D\x1bOB\x1b[C\r12x\nq\x03")
+    assert acts == [("key", "up"), ("key", "left"), ("key", "down"), ("key", "right"), ("key", "enter"),
+                    ("di", 1), ("di", 2), ("key", "enter"), ("quit",), ("quit",)]
