@@ -20,7 +20,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VPY) -m tools.sim --terminal
+	$(VPY) -m tools.sim --terminal --state-dir state
 
 test: $(STAMP)
 	$(VPY) -m pytest -q host_tests

@@ -33,9 +33,13 @@ class Config:
             return False
         return self.set_index(k, value)
 
+    def valid_index(self, k, value):
+        """Would set_index accept it? Range rules from the register map plus rules between parameters."""
+        return 0 <= k < self._n and regmap.valid(k, value)
+
     def set_index(self, k, value):
         # Allocation-free: called from the Modbus request handler.
-        if k < 0 or k >= self._n or not regmap.valid(k, value):
+        if not self.valid_index(k, value):
             return False
         if self.values[k] != value:
             self.values[k] = value

@@ -1,5 +1,5 @@
 # The holding-register bank the Modbus slave serves: one big-endian image of every register, a kind byte per
-# register (absent / read-only / read-write), and the validated write path into the configuration.
+# register (absent / read-only / read-write), and the write path: settings here, other blocks to their owners.
 from micropython import const
 
 from firmware import regmap, sf32
@@ -13,7 +13,7 @@ class RegisterBank:
     def __init__(self, config, vals):
         self.config = config
         self.vals = vals
-        size = regmap.BLOCK_END
+        size = regmap.block_end()
         self.image = bytearray(2 * size)
         self.kind = bytearray(size)
         base = regmap.CONFIG_BASE
@@ -21,10 +21,26 @@ class RegisterBank:
             self.kind[base + k] = _RW
         for r in range(regmap.MEAS_BASE, regmap.BLOCK_END):
             self.kind[r] = _RO
+        for name, first, typ, access, rows in regmap.BLOCKS:
+            for r in range(first, first + regmap.SIZES[typ] * len(rows)):
+                self.kind[r] = _RO if access == "r" else _RW
         self._n = len(regmap.CONFIG)
         self._meas_off = 2 * regmap.MEAS_BASE
+        self._first = []  # writable blocks other than the settings: first address, end, handler
+        self._end = []
+        self._fn = []
         self.refresh_config()
         self.publish()
+
+    def attach(self, first, end, fn):
+        """Writes to first..end-1 go to fn(addr, count, src, off) -> 0, 3 or 4 (allocation-free)."""
+        self._first.append(first)
+        self._end.append(end)
+        self._fn.append(fn)
+
+    def put_u16(self, addr, v):
+        self.image[2 * addr] = (v >> 8) & 0xFF
+        self.image[2 * addr + 1] = v & 0xFF
 
     def refresh_config(self):
         """Mirror the configuration values into the image."""
@@ -40,17 +56,19 @@ class RegisterBank:
         sf32.copy_be(self.vals, 0, regmap.N_MEAS, self.image, self._meas_off)
 
     def write(self, addr, count, src, off):
-        # All-or-nothing: check every value first, then apply. Allocation-free (runs in the request handler).
+        # Settings: all-or-nothing, every value checked before any is applied. Allocation-free.
         base = regmap.CONFIG_BASE
         n = self._n
-        for i in range(count):
-            k = addr + i - base
-            if k < 0 or k >= n:
-                return 4
-            if not regmap.valid(k, (src[off + 2 * i] << 8) | src[off + 2 * i + 1]):
-                return 3
-        cfg = self.config
-        for i in range(count):
-            cfg.set_index(addr + i - base, (src[off + 2 * i] << 8) | src[off + 2 * i + 1])
-        self.refresh_config()
-        return 0
+        if addr >= base and addr + count <= base + n:
+            for i in range(count):
+                if not self.config.valid_index(addr + i - base, (src[off + 2 * i] << 8) | src[off + 2 * i + 1]):
+                    return 3
+            cfg = self.config
+            for i in range(count):
+                cfg.set_index(addr + i - base, (src[off + 2 * i] << 8) | src[off + 2 * i + 1])
+            self.refresh_config()
+            return 0
+        for j in range(len(self._fn)):
+            if addr >= self._first[j] and addr + count <= self._end[j]:
+                return self._fn[j](addr, count, src, off)
+        return 2  # a range spanning blocks (or with no owner): not writable as one piece

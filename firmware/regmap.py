@@ -35,6 +35,21 @@ MEASUREMENTS = (
     ("PFc", "", "Phase C power factor"),
     ("PF", "", "Total power factor P/S, sign of P"),
     ("F", "Hz", "Frequency"),
+    # issue 3: metrology
+    ("In", "A", "Neutral current: vector sum of Ia Ib Ic (3Ln3CT), 0 in three-wire modes"),
+    ("In_m", "A", "Neutral current measured on the In channel (0 when no CT is fitted)"),
+    ("U_avg", "V", "Average of Ua Ub Uc"),
+    ("UL_avg", "V", "Average of Uab Ubc Uca"),
+    ("I_avg", "A", "Average of Ia Ib Ic"),
+    ("T", "degC", "Temperature (PT100 on PTCA/PTCB), resolution 1"),
+    ("THD_Ua", "%", "Total harmonic distortion of Ua, relative to the fundamental"),
+    ("THD_Ub", "%", "THD of Ub"),
+    ("THD_Uc", "%", "THD of Uc"),
+    ("THD_Ia", "%", "THD of Ia"),
+    ("THD_Ib", "%", "THD of Ib"),
+    ("THD_Ic", "%", "THD of Ic"),
+    ("UNB_U", "%", "Voltage unbalance: negative-sequence ratio |U2|/|U1| (IEC 61000-4-30)"),
+    ("UNB_I", "%", "Current unbalance: negative-sequence ratio |I2|/|I1|"),
 )
 
 # Configuration: uint16, read/write (FC03, FC06, FC16). Register CONFIG_BASE + k.
@@ -49,6 +64,14 @@ CONFIG = (
     ("In", 5, 1, 10, (1, 5, 10), 1, "A", "Rated current"),
     ("Pt_U", 1, 1, 9999, None, 1, "", "Voltage transformer ratio"),
     ("Ct_I", 1, 1, 9999, None, 1, "", "Current transformer ratio"),
+    ("BLt", 1, 0, 99, None, 1, "min", "Backlight time after the last key; 0 = always on"),
+    ("PASS", 6666, 0, 9999, None, 1, "", "Panel password (reads 0 over Modbus while write protection is on)"),
+    ("IST", 10, 1, 9999, None, 1, "mA", "Starting current: below it current reads 0 and no energy counts"),
+    ("Pulse", 3200, 400, 9999, None, 1, "imp/kWh", "Active energy pulse constant (secondary side)"),
+    ("Pulse_Q", 0, 0, 1, None, 1, "", "Terminals 29/30: 0 second RS485, 1 reactive energy pulses (imp/kvarh)"),
+    ("DM_P", 15, 1, 60, None, 1, "min", "Demand period (sliding window)"),
+    ("DM_S", 1, 1, 60, None, 1, "min", "Demand subinterval; must divide DM_P"),
+    ("Wp", 0, 0, 1, None, 1, "", "Modbus write protection: 1 = writes need the password in Key first"),
 )
 
 # Bits (FC01 coils, FC02 discrete inputs), listed with type uint16 holding 0 or 1. (name, address, description)
@@ -61,12 +84,37 @@ INPUTS = (
     ("DI2", 1, "Switch input 2 (terminal 32): 1 closed"),
 )
 
-N_MEAS = const(26)
-N_CONFIG = const(8)
-MEAS_END = const(0x0100 + 2 * 26)  # one past the last measurement register
+N_MEAS = const(40)
+N_CONFIG = const(16)
+MEAS_END = const(0x0100 + 2 * 40)  # one past the last measurement register
 # The real-time block is readable as a whole, so masters may fetch up to 125 registers in one request;
 # registers past MEAS_END are reserved for quantities still to come and read as 0.
 BLOCK_END = const(0x0180)
+
+# Further blocks, each filled by the issue that owns it (address ranges: docs/ARCHITECTURE.md).
+# (name, unit, scale, description); the address follows the row order with the block type's size.
+SIZES = {"uint16": 1, "int16": 1, "uint32": 2, "int32": 2, "float32": 2, "uint64": 4, "float64": 4}
+CLOCK = ()  # 0x0020 uint32 rw: dATE (YYYYMMDD), tinE (hhmmss)  -- issue 4
+COMMANDS = ()  # 0x0030 uint16 write-only, read 0: Key, cLr_Eny, cLr_MaxMin, cLr_DM, Cal...  -- issues 3, 4, 5
+INFO = ()  # 0x0040 read-only: Ver, store write count...  -- issues 4, 5
+STATUS = ()  # 0x0180 uint16 read-only: quadrant, load nature  -- issue 3
+HARMONICS = ()  # 0x0200 float32 read-only: HR 2..31 per channel, % of the fundamental  -- issue 3
+DEMAND = ()  # 0x0400 demand and maximum demand with date/time  -- issue 3
+MAXMIN = ()  # 0x0500 maximum / minimum with date/time  -- issue 3
+ENERGY = ()  # 0x0800 uint64 energy (0.01 kWh / kvarh), periods, RTime, LTime  -- issue 4
+CALIBRATION = ()  # 0x0A00 float32 calibration factors  -- issue 3
+# (block name, first address, type, access, rows); access "r", "rw" or "w" (write-only: reads 0)
+BLOCKS = (
+    ("clock", 0x0020, "uint32", "rw", CLOCK),
+    ("commands", 0x0030, "uint16", "w", COMMANDS),
+    ("info", 0x0040, "uint32", "r", INFO),
+    ("status", 0x0180, "uint16", "r", STATUS),
+    ("harmonics", 0x0200, "float32", "r", HARMONICS),
+    ("demand", 0x0400, "float32", "r", DEMAND),
+    ("maxmin", 0x0500, "float32", "r", MAXMIN),
+    ("energy", 0x0800, "uint64", "r", ENERGY),
+    ("calibration", 0x0A00, "float32", "rw", CALIBRATION),
+)
 
 SYSS_NAMES = ("3Ln3CT", "2LL3CT", "2LL2CT")
 DATA_NAMES = ("8N1", "8E1", "8O1", "8N2", "8E2", "8O2")
@@ -101,6 +149,22 @@ def valid(k, value):
     return True
 
 
+def block(name):
+    """(first address, type, access, rows) of a block, by name."""
+    for b in BLOCKS:
+        if b[0] == name:
+            return b[1], b[2], b[3], b[4]
+    raise KeyError(name)
+
+
+def block_end():
+    """One past the highest register of any block (the size of the register image)."""
+    end = BLOCK_END
+    for name, base, typ, access, rws in BLOCKS:
+        end = max(end, base + SIZES[typ] * len(rws))
+    return end
+
+
 def rows():
     """Every register as a dict, for tools and docs (allocates: never on a hot path)."""
     out = []
@@ -114,6 +178,13 @@ def rows():
         name, unit, desc = MEASUREMENTS[k]
         out.append({"name": name, "address": MEAS_BASE + 2 * k, "function": 3, "type": "float32",
                     "scale": 1, "unit": unit, "access": "r", "description": desc})
+    for bname, base, typ, access, rws in BLOCKS:
+        size = SIZES[typ]
+        for k in range(len(rws)):
+            name, unit, scale, desc = rws[k]
+            out.append({"name": name, "address": base + size * k, "function": 3, "type": typ, "scale": scale,
+                        "unit": unit, "access": access, "description": desc})
+    out.sort(key=lambda r: (r["function"], r["address"]))
     for name, addr, desc in COILS:
         out.append({"name": name, "address": addr, "function": 1, "type": "uint16", "scale": 1, "unit": "",
                     "access": "rw", "description": desc})

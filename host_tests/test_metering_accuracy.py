@@ -19,7 +19,7 @@ SKIP = 2
 # the class limits (assertions) and the goals of the next issue (reported)
 LIMITS = {"U": 2e-3, "I": 2e-3, "P": 2e-3, "S": 2e-3, "Q": 2e-3, "PF": 2e-3, "F": 0.01}
 GOALS = {"U": 2e-4, "I": 2e-4, "P": 5e-4, "S": 5e-4, "Q": 2e-3, "PF": 5e-4, "F": 2e-3}
-NAMES = [m[0] for m in regmap.MEASUREMENTS]
+NAMES = [m[0] for m in regmap.MEASUREMENTS[:26]]  # the foundation's quantities (issue 3 extends)
 
 
 def _kind(name):

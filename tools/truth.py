@@ -93,11 +93,6 @@ def truth(s):
         out[q] = out[q + "a"] + out[q + "b"] + out[q + "c"]
     out["PF"] = out["P"] / out["S"] if out["S"] > 0 else 0.0
     out["F"] = s.frequency
-    missing = [m[0] for m in regmap.MEASUREMENTS if m[0] not in out]
-    if missing:  # a quantity appended to the register map needs a truth here
-        raise KeyError("truth has no value for %s" % ", ".join(missing))
-    out = {m[0]: out[m[0]] for m in regmap.MEASUREMENTS}  # register-map order, then the extras
-
     hd = {}
     for ch in scn.CHANNELS:
         x1 = abs(spec[ch].get(1, 0j))
@@ -105,13 +100,29 @@ def truth(s):
         hd[ch] = {h: (abs(spec[ch].get(h, 0j)) / x1 if x1 > 0 else 0.0) for h in orders}
         if ch != "In":
             out["thd_" + ch] = math.sqrt(sum(r * r for r in hd[ch].values()))
-    out["hd"] = hd
+            out["THD_" + ch] = 100.0 * out["thd_" + ch]
     fund = phasors(s)
-    out["U1"], out["U2"], out["U0"] = [x * pt for x in _sequences(fund["Ua"], fund["Ub"], fund["Uc"])]
-    out["I1"], out["I2"], out["I0"] = [x * ct for x in _sequences(fund["Ia"], fund["Ib"], fund["Ic"])]
+    u_seq = [x * pt for x in _sequences(fund["Ua"], fund["Ub"], fund["Uc"])]
+    i_seq = [x * ct for x in _sequences(fund["Ia"], fund["Ib"], fund["Ic"])]
+    out["In"] = _rms(spec["In"]) * ct  # the true neutral current: vector sum of the phase currents
+    out["In_m"] = out["In"]  # what a CT on the neutral measures
+    out["U_avg"] = (out["Ua"] + out["Ub"] + out["Uc"]) / 3
+    out["UL_avg"] = (out["Uab"] + out["Ubc"] + out["Uca"]) / 3
+    out["I_avg"] = (out["Ia"] + out["Ib"] + out["Ic"]) / 3
+    out["T"] = float(s.temperature)
+    out["UNB_U"] = 100.0 * u_seq[1] / u_seq[0] if u_seq[0] > 0 else 0.0
+    out["UNB_I"] = 100.0 * i_seq[1] / i_seq[0] if i_seq[0] > 0 else 0.0
+    missing = [m[0] for m in regmap.MEASUREMENTS if m[0] not in out]
+    if missing:  # a quantity appended to the register map needs a truth here
+        raise KeyError("truth has no value for %s" % ", ".join(missing))
+    extras = {k: v for k, v in out.items() if k.startswith("thd_")}
+    out = {m[0]: out[m[0]] for m in regmap.MEASUREMENTS}  # register-map order, then the extras
+    out.update(extras)
+    out["hd"] = hd
+    out["U1"], out["U2"], out["U0"] = u_seq
+    out["I1"], out["I2"], out["I0"] = i_seq
     out["u2"] = out["U2"] / out["U1"] if out["U1"] > 0 else 0.0
     out["i2"] = out["I2"] / out["I1"] if out["I1"] > 0 else 0.0
-    out["In"] = _rms(spec["In"]) * ct
     out["phasors"] = {ch: x * (pt if ch[0] == "U" else ct) for ch, x in fund.items()}
     return out
 

@@ -73,7 +73,8 @@ class Slave:
     """handle(frame, n) -> length of the reply in self.tx (0: send nothing).
 
     regs / inregs: .image (bytearray, register r at 2r high, 2r+1 low), .kind (bytearray per register: 0 none,
-    1 read-only, 2 read/write), .write(addr, count, src, off) -> 0, 3 (value refused) or 4 (failed).
+    1 read-only, 2 read/write), .write(addr, count, src, off) -> 0, 2 (range not writable as one piece),
+    3 (value refused) or 4 (failed).
     bits: .coils, .inputs (bytearray, one 0/1 byte per bit), .write_coil(i, v) -> 0 or 4.
     """
 
@@ -233,7 +234,7 @@ class Slave:
             return -ILLEGAL_ADDRESS
         r = self._write_regs(i, 1, frame, 4)
         if r:
-            return -ILLEGAL_VALUE if r == ILLEGAL_VALUE else -DEVICE_FAILURE
+            return -r if r == ILLEGAL_VALUE or r == ILLEGAL_ADDRESS else -DEVICE_FAILURE
         return self._echo(frame)
 
     def _fc15(self, frame, n):
@@ -273,7 +274,7 @@ class Slave:
             return -ILLEGAL_ADDRESS
         r = self._write_regs(start, q, frame, 7)
         if r:
-            return -ILLEGAL_VALUE if r == ILLEGAL_VALUE else -DEVICE_FAILURE
+            return -r if r == ILLEGAL_VALUE or r == ILLEGAL_ADDRESS else -DEVICE_FAILURE
         return self._echo(frame)
 
     def _echo(self, frame):

@@ -5,10 +5,11 @@ from firmware.ui import menu, screen, text
 
 
 class Ui:
-    def __init__(self, vals, slots, cfg, io):
+    def __init__(self, vals, slots, cfg, io, extra=None):
+        """extra: name -> callable for page rows whose values are not float slots (energy, clock, max/min)."""
         self.vals = vals
         self.io = io
-        self.menu = menu.Menu(cfg, slots)
+        self.menu = menu.Menu(cfg, slots, extra)
         self.model = screen.Screen()
 
     def key(self, name):

@@ -29,10 +29,19 @@ METER_PAGES = (
     ("PF", (("A", "PFa"), ("B", "PFb"), ("C", "PFc"), ("tot", "PF")), fmt.UNITS_PF, ""),
     ("F", (("", "F"),), fmt.UNITS_HZ, ""),
 )
-PQM_PAGES = (("", (), None, "PQM: later"),)
-HISTORY_PAGES = (("", (), None, "History: later"),)
-# The three function screens LEFT cycles through (manual 4.2)
-SCREENS = (("Meter", METER_PAGES), ("PQM", PQM_PAGES), ("History", HISTORY_PAGES))
+# RIGHT cycles the groups of a screen (manual 4.2): Meter -> real-time, energy and time; PQM -> demand,
+# harmonics, unbalance; History -> maximum, minimum. Rows name a measurement slot or a source in Ui's `extra`.
+ENERGY_PAGES = (("E", (), None, "Energy: later"),)  # issue 4 fills this group
+DEMAND_PAGES = (("DM", (), None, "Demand: later"),)  # issue 3
+HARMONIC_PAGES = (("HD", (), None, "Harmonics: later"),)  # issue 3
+UNBALANCE_PAGES = (("UNB", (), None, "Unbalance: later"),)  # issue 3
+MAX_PAGES = (("Max", (), None, "Max: later"),)  # issue 3
+MIN_PAGES = (("Min", (), None, "Min: later"),)  # issue 3
+PQM_PAGES = DEMAND_PAGES  # kept for callers that name the first group
+HISTORY_PAGES = MAX_PAGES
+# The three function screens LEFT cycles through (manual 4.2), each a tuple of page groups
+SCREENS = (("Meter", (METER_PAGES, ENERGY_PAGES)), ("PQM", (DEMAND_PAGES, HARMONIC_PAGES, UNBALANCE_PAGES)),
+           ("History", (MAX_PAGES, MIN_PAGES)))
 
 # Parameter order of the manual's factory-default table; CONFIG rows not named here follow in register order.
 MANUAL_ORDER = ("PASS", "SYSS", "Un", "In", "Pt_U", "Ct_I", "Adr", "baud", "dATA", "BLt", "An", "dATE", "tinE",
@@ -64,10 +73,11 @@ def show_param(k, v):
 
 
 class Menu:
-    def __init__(self, cfg, slots):
+    def __init__(self, cfg, slots, extra=None):
         self.cfg = cfg
         self.mode = MEAS
         self.screen = 0
+        self.group = 0  # page group within the screen (RIGHT)
         self.page = 0
         self.param = 0  # position in self.params
         self.params = param_order()
@@ -83,13 +93,19 @@ class Menu:
         self.pos = 0
         self.choices = None  # allowed values when the parameter cycles instead of taking digits
         self.choice = 0
-        # Pages with measurement names resolved to slots once: (symbol, labels, slots, units, message)
+        # Pages with row names resolved once: (symbol, labels, sources, units, message); a source is a slot
+        # index into vals, or a callable from `extra` returning a number or a ready-made string.
+        extra = extra or {}
         self.pages = []
-        for name, pages in SCREENS:
-            lst = []
-            for sym, rows, units, msg in pages:
-                lst.append((sym, tuple(r[0] for r in rows), tuple(slots[r[1]] for r in rows), units, msg))
-            self.pages.append(tuple(lst))
+        for name, groups in SCREENS:
+            glist = []
+            for pages in groups:
+                lst = []
+                for sym, rows, units, msg in pages:
+                    srcs = tuple(slots[r[1]] if r[1] in slots else extra[r[1]] for r in rows)
+                    lst.append((sym, tuple(r[0] for r in rows), srcs, units, msg))
+                glist.append(tuple(lst))
+            self.pages.append(tuple(glist))
         self.slot_p = slots["P"]
         self.slot_q = slots["Q"]
 
@@ -129,20 +145,22 @@ def _nop(m):
 
 def _next_screen(m):
     m.screen = (m.screen + 1) % len(SCREENS)
+    m.group = 0
     m.page = 0
 
 
 def _page_next(m):
-    m.page = (m.page + 1) % len(m.pages[m.screen])
+    m.page = (m.page + 1) % len(m.pages[m.screen][m.group])
 
 
 def _page_prev(m):
-    m.page = (m.page - 1) % len(m.pages[m.screen])
+    m.page = (m.page - 1) % len(m.pages[m.screen][m.group])
 
 
 def _meas_right(m):
-    # Hook: energy and time pages on Meter, demand/harmonics/unbalance on PQM, max/min on History (later).
-    pass
+    # Energy and time on Meter, demand / harmonics / unbalance on PQM, maximum / minimum on History.
+    m.group = (m.group + 1) % len(m.pages[m.screen])
+    m.page = 0
 
 
 def _open_pass(m):
@@ -294,12 +312,17 @@ def fill(m, scr, vals, io):
     scr.load = screen.load_nature(q)
     mode = m.mode
     if mode == MEAS:
-        sym, labels, slots, units, msg = m.pages[m.screen][m.page]
+        sym, labels, srcs, units, msg = m.pages[m.screen][m.group][m.page]
         scr.clear(screen.KIND_MEAS, SCREENS[m.screen][0])
         scr.symbol = sym
-        for i in range(len(slots)):
-            neg, digits, unit = fmt.number(vals[slots[i]], units)
-            scr.row(i, labels[i], neg, digits, unit)
+        for i in range(len(srcs)):
+            src = srcs[i]
+            v = vals[src] if isinstance(src, int) else src()
+            if isinstance(v, str):
+                scr.row(i, labels[i], False, v, "")
+            else:
+                neg, digits, unit = fmt.number(v, units)
+                scr.row(i, labels[i], neg, digits, unit)
         scr.message = msg
         return
     scr.clear(screen.KIND_SET, "Set")

@@ -36,7 +36,7 @@ def test_bank_image_mirrors_config_big_endian():
     cfg, vals, bank = _bank()
     assert bank.image[2 * 4] == 0 and bank.image[2 * 4 + 1] == 220  # Un = 220
     assert bank.kind[0] == 2 and bank.kind[regmap.MEAS_BASE] == 1 and bank.kind[regmap.N_CONFIG] == 0
-    assert bank.kind[regmap.BLOCK_END - 1] == 1 and len(bank.kind) == regmap.BLOCK_END
+    assert bank.kind[regmap.BLOCK_END - 1] == 1 and len(bank.kind) == regmap.block_end()
 
 
 def test_bank_write_all_or_nothing_allocation_free():

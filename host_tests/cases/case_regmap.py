@@ -7,7 +7,7 @@ def test_measurement_addresses_contiguous():
     assert regmap.MEAS_END == regmap.MEAS_BASE + 2 * regmap.N_MEAS
     names = [m[0] for m in regmap.MEASUREMENTS]
     assert len(set(names)) == len(names)
-    assert regmap.slot("Ua") == 0 and regmap.slot("F") == regmap.N_MEAS - 1
+    assert regmap.slot("Ua") == 0 and regmap.slot("F") == 25 and regmap.slot("UNB_I") == regmap.N_MEAS - 1
 
 
 def test_config_defaults_valid():
@@ -21,3 +21,13 @@ def test_config_ranges_refuse():
     assert not regmap.valid(k, 230) and regmap.valid(k, 400)
     k = regmap.config_index("Adr")
     assert not regmap.valid(k, 0) and not regmap.valid(k, 248) and regmap.valid(k, 247)
+
+
+def test_blocks_do_not_overlap():
+    spans = [(regmap.CONFIG_BASE, regmap.CONFIG_BASE + regmap.N_CONFIG), (regmap.MEAS_BASE, regmap.BLOCK_END)]
+    for name, base, typ, access, rows in regmap.BLOCKS:
+        spans.append((base, base + regmap.SIZES[typ] * len(rows)))
+    spans.sort()
+    for k in range(1, len(spans)):
+        assert spans[k - 1][1] <= spans[k][0], spans
+    assert regmap.block_end() >= regmap.BLOCK_END

@@ -145,20 +145,26 @@ def test_meter_pages_exact_text():
     assert lines(ui) == pages[-3]
 
 
-def test_left_cycles_screens_and_right_is_a_noop():
+def test_left_cycles_screens_and_right_cycles_groups():
     ui, v, io = make(Ua=230.0)
     keys(ui, "down down")
-    meter_i = ui.text()
+    assert lines(ui)[0] == "Meter I"
+    keys(ui, "right")  # Meter -> energy group, first page
+    assert lines(ui)[:2] == ["Meter E", "Energy: later"]
+    keys(ui, "right")  # and back to the real-time group, first page
+    assert lines(ui)[:2] == ["Meter U", "A    230.0 V"]
+    keys(ui, "left")
+    assert lines(ui) == ["PQM DM", "Demand: later", "DI-- DO--"]
     keys(ui, "right")
-    assert ui.text() == meter_i
+    assert lines(ui)[:2] == ["PQM HD", "Harmonics: later"]
+    keys(ui, "right right")  # unbalance, then demand again
+    assert lines(ui)[:2] == ["PQM DM", "Demand: later"]
     keys(ui, "left")
-    assert lines(ui) == ["PQM", "PQM: later", "DI-- DO--"]
-    keys(ui, "down right up")
-    assert lines(ui) == ["PQM", "PQM: later", "DI-- DO--"]
+    assert lines(ui)[:2] == ["History Max", "Max: later"]
+    keys(ui, "right")
+    assert lines(ui)[:2] == ["History Min", "Min: later"]
     keys(ui, "left")
-    assert lines(ui) == ["History", "History: later", "DI-- DO--"]
-    keys(ui, "left")
-    assert lines(ui)[:2] == ["Meter U", "A    230.0 V"]  # back to Meter, first page
+    assert lines(ui)[:2] == ["Meter U", "A    230.0 V"]  # back to Meter, first group, first page
     assert not ui.key("middle") and lines(ui)[:2] == ["Meter U", "A    230.0 V"]
 
 
@@ -220,17 +226,19 @@ def test_password_entry_and_list():
     keys(ui, "up up up up up right right right")
     assert lines(ui) == ["Set", "PASS      [6]600", "DI-- DO--"]  # RIGHT wraps to the first digit
     keys(ui, "right right down down down down right down down down down enter")
-    assert lines(ui) == ["Set          1/8", "SYSS      3Ln3CT", "DI-- DO--"]
+    assert lines(ui) == ["Set         1/16", "PASS        6666", "DI-- DO--"]
     seen = []
     for _ in range(len(regmap.CONFIG)):
         seen.append(ui.screen().label[0])
         keys(ui, "down")
-    assert seen == ["SYSS", "Un", "In", "Pt_U", "Ct_I", "Adr", "baud", "dATA"]
-    assert ui.screen().label[0] == "SYSS"  # wraps
+    # The manual's order (factory-default table), then the parameters it does not list, in register order
+    assert seen == ["PASS", "SYSS", "Un", "In", "Pt_U", "Ct_I", "Adr", "baud", "dATA", "BLt", "Pulse", "IST",
+                    "Pulse_Q", "DM_P", "DM_S", "Wp"]
+    assert ui.screen().label[0] == "PASS"  # wraps
     keys(ui, "up")
-    assert lines(ui) == ["Set          8/8", "dATA         8N1", "DI-- DO--"]
+    assert lines(ui) == ["Set        16/16", "Wp             0", "DI-- DO--"]
     keys(ui, "up")
-    assert lines(ui)[1] == "baud        9600"
+    assert lines(ui)[1] == "DM_S           1"
     keys(ui, "left")  # leaves the settings
     assert lines(ui)[0] == "Meter U"
 
@@ -255,15 +263,15 @@ def test_password_from_cfg():
     assert lines(ui)[1] == "Err PASS"
     keys(ui, "left")
     enter_password(ui, "1234")
-    assert lines(ui)[1] == "SYSS      3Ln3CT"
+    assert lines(ui)[1] == "PASS        1234"
 
 
 def test_edit_pt_u_digit_by_digit():
     cfg = FakeCfg()
     ui, v, io = make(cfg)
     enter_password(ui, "6666")
-    keys(ui, "down down down")
-    assert lines(ui)[:2] == ["Set          4/8", "Pt_U           1"]
+    keys(ui, "down down down down")
+    assert lines(ui)[:2] == ["Set         5/16", "Pt_U           1"]
     keys(ui, "enter")
     assert lines(ui)[1] == "Pt_U      [0]001"
     keys(ui, "right up")
@@ -273,7 +281,7 @@ def test_edit_pt_u_digit_by_digit():
     assert cfg.values["Pt_U"] == 1  # nothing written before ENTER
     keys(ui, "enter")
     assert cfg.calls == [("Pt_U", 100)] and cfg.values["Pt_U"] == 100
-    assert lines(ui) == ["Set          4/8", "Pt_U         100", "DI-- DO--"]
+    assert lines(ui) == ["Set         5/16", "Pt_U         100", "DI-- DO--"]
     keys(ui, "down enter")  # Ct_I: 4 digits, the cursor starts on the first
     assert lines(ui)[1] == "Ct_I      [0]001"
     keys(ui, "down")  # 0 -> 9
@@ -285,7 +293,7 @@ def test_edit_enumerations_cycle():
     cfg = FakeCfg()
     ui, v, io = make(cfg)
     enter_password(ui, "6666")
-    keys(ui, "enter")
+    keys(ui, "down enter")
     assert lines(ui)[1] == "SYSS    [3Ln3CT]"
     keys(ui, "up")
     assert lines(ui)[1] == "SYSS    [2LL3CT]"
@@ -315,22 +323,22 @@ def test_refused_value_shows_err_and_old_value():
     cfg = FakeCfg(refuse=True)
     ui, v, io = make(cfg)
     enter_password(ui, "6666")
-    keys(ui, "down down down down down")
+    keys(ui, "down down down down down down")
     assert lines(ui)[1] == "Adr            1"
     keys(ui, "enter")
     assert lines(ui)[1] == "Adr        [0]01"  # Adr goes to 247: 3 digits
     keys(ui, "right right up enter")
     assert cfg.calls == [("Adr", 2)] and cfg.values["Adr"] == 1
-    assert lines(ui) == ["Set          6/8", "Adr            1", "Err", "DI-- DO--"]
+    assert lines(ui) == ["Set         7/16", "Adr            1", "Err", "DI-- DO--"]
     keys(ui, "down")  # the next key clears it
-    assert lines(ui) == ["Set          7/8", "baud        9600", "DI-- DO--"]
+    assert lines(ui) == ["Set         8/16", "baud        9600", "DI-- DO--"]
 
 
 def test_out_of_range_refused_by_cfg_and_cancel():
     cfg = FakeCfg()
     ui, v, io = make(cfg)
     enter_password(ui, "6666")
-    keys(ui, "down down down down down enter up up")  # Adr 001 -> 201
+    keys(ui, "down down down down down down enter up up")  # Adr 001 -> 201
     keys(ui, "right up up up up right up up up up up up up enter")  # 241 -> 248 > 247
     assert cfg.calls == [("Adr", 248)] and cfg.values["Adr"] == 1
     assert lines(ui)[1:3] == ["Adr            1", "Err"]
@@ -351,7 +359,7 @@ def test_settings_timeout():
     ui.tick(1)
     assert lines(ui)[0] == "Meter U"
     enter_password(ui, "6666")
-    keys(ui, "down down down enter up")
+    keys(ui, "down down down down enter up")
     for _ in range(5):
         ui.tick(50000)
         keys(ui, "right")  # keys keep it alive
@@ -468,8 +476,8 @@ def test_with_the_real_config():
     from firmware.config import Config
     cfg = Config()
     ui, v, io = make(cfg)
-    enter_password(ui, "6666")  # Config has no PASS: the default applies
-    keys(ui, "down down down enter right up right right down enter")
+    enter_password(ui, "6666")  # the factory-default password
+    keys(ui, "down down down down enter right up right right down enter")
     assert cfg.get("Pt_U") == 100 and lines(ui)[1] == "Pt_U         100"
     keys(ui, "down down enter up up up enter")  # Adr 301: out of range
     assert cfg.get("Adr") == 1 and lines(ui)[1:3] == ["Adr            1", "Err"]
