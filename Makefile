@@ -9,7 +9,7 @@ ARCH_pico  := armv6m
 ARCH_esp32 := xtensawin
 ARCH    := $(ARCH_$(BOARD))
 
-.PHONY: setup run test test-fast build deploy clean
+.PHONY: setup run test build deploy docs clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,9 @@ build: $(STAMP)
 
 deploy: build
 	$(VENV)/bin/mpremote connect $(PORT) fs cp -r build/$(BOARD)/. :
+
+docs: $(STAMP)
+	$(VPY) -m tools.regmap --update-readme
 
 clean:
 	rm -rf build .pytest_cache

@@ -57,6 +57,7 @@ class Meter:
         while s >= SAMPLE_RATE:
             s -= SAMPLE_RATE
             self.seconds += 1
+            self.each_second()
         self.subsec = s
         if self._comm > 0:
             self._comm -= n
@@ -72,6 +73,10 @@ class Meter:
         return r
 
     # --- everything else --------------------------------------------------------------------------------------
+    def each_second(self):
+        """Called once per second of sample time, outside the sample hot path (clock, demand, periods...)."""
+        # [issue4-clock] [issue3-demand] [issue4-energy] hooks go here
+
     def service(self):
         """Between requests and blocks: apply changed settings (after the reply that made them), save them."""
         cfg = self.config

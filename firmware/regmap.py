@@ -95,8 +95,19 @@ BLOCK_END = const(0x0180)
 # (name, unit, scale, description); the address follows the row order with the block type's size.
 SIZES = {"uint16": 1, "int16": 1, "uint32": 2, "int32": 2, "float32": 2, "uint64": 4, "float64": 4}
 CLOCK = ()  # 0x0020 uint32 rw: dATE (YYYYMMDD), tinE (hhmmss)  -- issue 4
-COMMANDS = ()  # 0x0030 uint16 write-only, read 0: Key, cLr_Eny, cLr_MaxMin, cLr_DM, Cal...  -- issues 3, 4, 5
-INFO = ()  # 0x0040 read-only: Ver, store write count...  -- issues 4, 5
+COMMANDS = (  # 0x0030 uint16 write-only (reads 0); a wrong password or code gets exception 03
+    ("Key", "", 1, "Write the password (PASS) to unlock Modbus writes for 5 minutes while Wp = 1"),
+    ("cLr_Eny", "", 1, "Write the password (PASS) to clear all energy, period energy, RTime and LTime"),
+    ("cLr_MaxMin", "", 1, "Write the password (PASS) to clear the maximum and minimum values"),
+    ("cLr_DM", "", 1, "Write the password (PASS) to clear the maximum demands"),
+    # issue 3 appends the calibration commands here (0x0034..0x003F)
+)
+INFO = (  # 0x0040 uint32 read-only
+    ("Ver", "", 0.01, "Firmware version x 100 (100 = 1.00)"),
+    ("Ver_D", "", 1, "Firmware date YYYYMMDD"),
+    ("Writes", "", 1, "Records written to flash since manufacture (wear)"),
+    # issues 4 and 5 may append here
+)
 STATUS = ()  # 0x0180 uint16 read-only: quadrant, load nature  -- issue 3
 HARMONICS = ()  # 0x0200 float32 read-only: HR 2..31 per channel, % of the fundamental  -- issue 3
 DEMAND = ()  # 0x0400 demand and maximum demand with date/time  -- issue 3

@@ -10,7 +10,7 @@ def test_readme_register_table_is_current():
     text = open(os.path.join(ROOT, "README.md")).read()
     begin, end = "<!-- regmap:begin -->\n", "<!-- regmap:end -->"
     table = text[text.index(begin) + len(begin):text.index(end)].strip()
-    assert table == markdown(regmap.rows()), "run: python -m tools.regmap --markdown, paste into README.md"
+    assert table == markdown(regmap.rows()), "run: make docs (python -m tools.regmap --update-readme)"
 
 
 def test_readme_opens_with_the_two_commands():

@@ -28,9 +28,22 @@ def main(argv=None):
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--json", action="store_true", help="JSON list of registers")
     g.add_argument("--markdown", action="store_true", help="Markdown table (for the README)")
+    g.add_argument("--update-readme", action="store_true", help="rewrite the table in README.md")
     a = ap.parse_args(argv)
     rows = regmap.rows()
+    if a.update_readme:
+        update_readme(markdown(rows))
+        return
     print(markdown(rows) if a.markdown else json.dumps(rows, indent=1))
+
+
+def update_readme(table):
+    path = os.path.join(ROOT, "README.md")
+    text = open(path).read()
+    begin, end = "<!-- regmap:begin -->\n", "<!-- regmap:end -->"
+    text = text[:text.index(begin) + len(begin)] + table + "\n" + text[text.index(end):]
+    with open(path, "w") as f:
+        f.write(text)
 
 
 if __name__ == "__main__":
