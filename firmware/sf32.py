@@ -36,11 +36,13 @@ def _edge(f: ptr32, d: int, e: int, m: int):
 
 
 @micropython.viper
-def fadd(f: ptr32, d: int, a: int, b: int):
+def _add(f: ptr32, d: int, a: int, b: int, neg_b: int):
+    # f[d] = f[a] + f[b], or f[a] - f[b] when neg_b: one body for both, so rounding is the same code
     h = int(SIGN_BIT)
     x = f[a]
     y = f[b]
-    # ---- same body in fsub ----
+    if neg_b:
+        y ^= h
     sx = x & h
     sy = y & h
     x ^= sx
@@ -99,66 +101,13 @@ def fadd(f: ptr32, d: int, a: int, b: int):
 
 
 @micropython.viper
+def fadd(f: ptr32, d: int, a: int, b: int):
+    _add(f, d, a, b, 0)
+
+
+@micropython.viper
 def fsub(f: ptr32, d: int, a: int, b: int):
-    h = int(SIGN_BIT)
-    x = f[a]
-    y = f[b] ^ h
-    # ---- same body as fadd ----
-    sx = x & h
-    sy = y & h
-    x ^= sx
-    y ^= sy
-    if y > x:
-        t = x
-        x = y
-        y = t
-        t = sx
-        sx = sy
-        sy = t
-    ex = x >> 23
-    ey = y >> 23
-    if ey == 0:
-        if ex == 0:
-            f[d] = sx & sy
-        else:
-            f[d] = sx | x
-        return
-    if ex == 255:
-        f[d] = sx | x
-        return
-    mx = ((x & _MANT) | _HID) << 3
-    my = ((y & _MANT) | _HID) << 3
-    k = ex - ey
-    if k > 26:
-        my = 1
-    elif k:
-        t = my >> k
-        if (t << k) != my:
-            t |= 1
-        my = t
-    if sx == sy:
-        m = mx + my
-        if m >= (1 << 27):
-            m = (m >> 1) | (m & 1)
-            ex += 1
-    else:
-        m = mx - my
-        if m == 0:
-            f[d] = 0
-            return
-        while m < (1 << 19):
-            m <<= 8
-            ex -= 8
-        while m < (1 << 26):
-            m <<= 1
-            ex -= 1
-    r = (m + 3 + ((m >> 3) & 1)) >> 3
-    ex += r >> 24  # a carry out to 2**24 leaves the fraction field 0
-    if ex > 0 and ex < 255:
-        f[d] = sx | (ex << 23) | (r & _MANT)
-    else:
-        f[d] = sx
-        _edge(f, d, ex, m)
+    _add(f, d, a, b, 1)
 
 
 @micropython.viper

@@ -6,19 +6,11 @@ import micropython
 
 from firmware import regmap
 from firmware.meter import Meter
+from rtu_ref import frame as _crc
 
 _FS = 8000
 _CODE_V = 8388608 / 1000.0  # codes per volt (frontend: +-2**23 = +-1000 V)
 _CODE_A = 8388608 / 25.0  # codes per ampere (+-25 A)
-
-
-def _crc(frame):
-    c = 0xFFFF
-    for b in frame:
-        c ^= b
-        for _ in range(8):
-            c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1
-    return bytes(frame) + bytes([c & 0xFF, c >> 8])
 
 
 def _block(k0, n, u=220.0, i=5.0, lag=30.0, f=50.0):
