@@ -35,5 +35,34 @@ deploy: build
 docs: $(STAMP)
 	$(VPY) -m tools.regmap --update-readme
 
+.PHONY: bench
+bench: $(STAMP)
+	$(VPY) -m tools.bench_modbus
+	$(VENV)/bin/micropython tools/bench_metering.py
+	$(VENV)/bin/micropython tools/bench_sf32.py
+
+.PHONY: accuracy
+accuracy: $(STAMP)
+	$(VPY) -m tools.accuracy
+
+.PHONY: accuracy-pq
+accuracy-pq: $(STAMP)
+	$(VPY) -m tools.accuracy_pq
+accuracy: accuracy-pq  # power quality (THD, HR, unbalance) first, then the metrology table
+
+.PHONY: fuzz
+fuzz: $(STAMP)  # 1,000,000 frames under MicroPython (heap locked per request), then 20,000 hypothesis examples per test
+	$(VENV)/bin/micropython -X heapsize=8M host_tests/fuzz_modbus.py 1000000 1
+	FUZZ_EXAMPLES=20000 $(VPY) -m pytest -q host_tests/test_modbus_fuzz.py
+
+.PHONY: soak faults
+soak: $(STAMP)  # 100 SIGKILLs of the sim at random simulated times on one --state-dir (about 10 minutes)
+	$(VPY) -m tools.soak --kills 100
+
+faults: $(STAMP)  # power cut at every byte of every program/erase of a save, under MicroPython (CPython: make test)
+	$(VENV)/bin/micropython -X heapsize=8M -c "import sys; sys.path[:0] = ['.', 'host_tests/cases']; \
+	import case_store as c; [print('sweep', k, 'rotate' if r else 'append', 'align', a, c.sweep(k, r, 1, a)) \
+	for a in (1, 256) for k in ('config', 'energy') for r in (False, True)]"
+
 clean:
 	rm -rf build .pytest_cache

@@ -16,6 +16,8 @@ class Config:
         self.version = 0  # bumped on every change: consumers (metering, serial port) re-read when it moves
         self.dirty = False  # a change waits to be saved outside the request that made it
         self._n = n
+        self._dm_p = regmap.config_index("DM_P")
+        self._dm_s = regmap.config_index("DM_S")
         if store is not None:
             self.load()
 
@@ -35,7 +37,14 @@ class Config:
 
     def valid_index(self, k, value):
         """Would set_index accept it? Range rules from the register map plus rules between parameters."""
-        return 0 <= k < self._n and regmap.valid(k, value)
+        if not (0 <= k < self._n and regmap.valid(k, value)):
+            return False
+        # demand: the subinterval DM_S must divide the period DM_P (docs/demand.md)
+        if k == self._dm_s:
+            return self.values[self._dm_p] % value == 0
+        if k == self._dm_p:
+            return value % self.values[self._dm_s] == 0
+        return True
 
     def set_index(self, k, value):
         # Allocation-free: called from the Modbus request handler.

@@ -5,13 +5,23 @@ from array import array
 from micropython import const
 
 from firmware import regmap
+from firmware.calib import CAL_BASE, CMD_BASE, N_ROWS, Calib
 from firmware.config import Config
 from firmware.frontend import SAMPLE_RATE
+from firmware.demand import Demand
+from firmware.harmonics import Harmonics
 from firmware.io import Io
+from firmware.kernel import D_N
+from firmware.ledger import Ledger
+from firmware.maxmin import MaxMin
 from firmware.metering import Metering
+from firmware.modbus.diag import Diagnostics
+from firmware.modbus.ident import Ident
 from firmware.modbus.slave import Slave
+from firmware.protect import KEY, Protect
 from firmware.regbank import RegisterBank
 from firmware.sampler import Sampler
+from firmware.sdm630 import Sdm630
 from firmware.store import Store, ensure_dir
 from firmware.ui import Ui
 
@@ -19,7 +29,7 @@ _COMM_HOLD = const(8000)  # samples (1 s) the LCD's comms sign stays on after a 
 
 
 class Meter:
-    def __init__(self, state_dir=None, relay_out=None, on_serial=None):
+    def __init__(self, state_dir=None, relay_out=None, on_serial=None, pulse_out=None):
         if state_dir is not None:
             ensure_dir(state_dir)
         self.store = Store(state_dir)
@@ -27,14 +37,44 @@ class Meter:
         self.vals = array("f", [0.0] * regmap.N_MEAS)
         self.io = Io(relay_out)
         self.regs = RegisterBank(self.config, self.vals)
-        self.slave = Slave(self.regs, self.io, self.config.get("Adr"))
+        # [issue5-modbus] FC04 = the SDM630 profile; FC08 diagnostics; FC17/FC43 identity; Wp protection
+        self.sdm = Sdm630(self.vals, self.regs)
+        self.slave = Slave(self.regs, self.io, self.config.get("Adr"), self.sdm)
+        self.diag = Diagnostics(self.slave, self._restart_comms)
+        self.ident = Ident(self.slave)
+        self.protect = Protect(self.config)
+        self.regs.protect = self.protect
+        self.regs.attach(KEY, KEY + 1, self.protect.key_write)
+        self.regs.refresh_config()
         self.tx = self.slave.tx
         self.sampler = Sampler()
         self.metering = Metering(self.vals)
+        # [issue3-metrology] calibration (store record "calib", CALIBRATION block, CAL_Pass/CAL_Cmd), STATUS
+        self.calib = Calib(self.metering, self.store, self.config, self.protect)
+        self.regs.attach(CMD_BASE, CMD_BASE + 2, self.calib.cmd_write)
+        self.regs.attach(CAL_BASE, CAL_BASE + 2 * N_ROWS, self.calib.block_write)
+        self.calib.image = self.regs.image
+        self._status_off = 2 * regmap.block("status")[0]
+        # [issue4-energy] clock, energy, periods, pulses (pulse_out(channel, level): board pins PULSE_P/Q)
+        self.ledger = Ledger(self.store, self.regs, self.config, self.vals, regmap.slot, pulse_out)
+        self.ledger.energy.bind(self.metering)
+        self.clock = self.ledger.clock
+        self.io.clock = self.ledger.clock_text
+        # [issue3-quality] harmonics/THD/unbalance, demand, max/min (store records "demand", "maxmin"), cLr_*
+        self.harm = Harmonics(self.vals, self.sampler, self.regs.image)
+        self.maxmin = MaxMin(self.vals, self.clock, self.store, self.regs.image, self.config)
+        self.demand = Demand(self.vals, self.clock, self.store, self.regs.image, self.config)
+        clr = regmap.block("commands")[0]
+        self.regs.attach(clr + 2, clr + 3, self.maxmin.cmd_write)  # cLr_MaxMin
+        self.regs.attach(clr + 3, clr + 4, self.demand.cmd_write)  # cLr_DM
+        self._mw = 0  # metering.windows already given to max/min and demand
         slots = {}
         for k in range(regmap.N_MEAS):
             slots[regmap.MEASUREMENTS[k][0]] = k
-        self.ui = Ui(self.vals, slots, self.config, self.io)
+        extra = self.ledger.sources()
+        for src in (self.harm, self.maxmin, self.demand):  # [issue3-quality] PQM / History page rows
+            extra.update(src.sources())
+        self.ui = Ui(self.vals, slots, self.ledger.panel(self.config), self.io, extra)
         self.on_serial = on_serial  # board callback(baud, data_code): reprogram the UART
         self.seconds = 0  # simulated/real time from the ADC's sample clock: whole seconds ...
         self.subsec = 0  # ... and samples into the current second (small ints: no allocation)
@@ -42,6 +82,8 @@ class Meter:
         self.windows = 0  # metering windows completed
         self._comm = 0
         self._cfg_version = -1
+        self._writes = -1
+        self._writes_reg = regmap.block("info")[0] + 2 * 2  # INFO row 2: Writes
         self._serial = (self.config.get("baud"), self.config.get("dATA"))
         self.service()
 
@@ -51,8 +93,19 @@ class Meter:
         done = self.sampler.feed(block, n)
         if done:
             self.metering.update(self.sampler)
+            self.ledger.window(self.sampler.done, self.vals)
             self.regs.publish()
+            self._publish_status()
+            if self.calib.busy:
+                self.calib.window()
             self.windows += 1
+            if self.metering.windows != self._mw:  # [issue3-quality] a window was metered
+                self._mw = self.metering.windows
+                self.maxmin.update()
+                self.demand.window(self.sampler.done[D_N])
+            self.sdm.refresh()  # [issue5-modbus] SDM630 FC04 profile, after energy and demand
+        self.harm.feed(block, n, done)  # [issue3-quality] captures windows, analyses a few orders per block
+        self.ledger.advance(n)
         s = self.subsec + n
         while s >= SAMPLE_RATE:
             s -= SAMPLE_RATE
@@ -76,16 +129,25 @@ class Meter:
     def each_second(self):
         """Called once per second of sample time, outside the sample hot path (clock, demand, periods...)."""
         # [issue4-clock] [issue3-demand] [issue4-energy] hooks go here
+        self.protect.tick()
+        self.ledger.second()
+        self.demand.second(self.clock.hms)  # [issue3-quality] subintervals end on the clock's DM_S minutes
 
     def service(self):
         """Between requests and blocks: apply changed settings (after the reply that made them), save them."""
+        self.diag.service()  # an FC08 restart, after its reply went out
         cfg = self.config
+        if self.calib.service(cfg.get("Pt_U"), cfg.get("Ct_I")):
+            self._cfg_version = -1  # new corrections: configure metering again
         if cfg.version != self._cfg_version:
             self._cfg_version = cfg.version
             self.regs.refresh_config()
             self.slave.address = cfg.get("Adr")
             self.metering.configure(cfg.get("Pt_U"), cfg.get("Ct_I"), cfg.get("SYSS"), cfg.get("Un"),
-                                    cfg.get("In"))
+                                    cfg.get("In"), None, cfg.get("IST"))
+            self.calib.publish(self.regs.image)
+            self.ledger.configure(self.metering.cal)
+            self.demand.configure(cfg.get("Pt_U"), cfg.get("Ct_I"), cfg.get("DM_P"), cfg.get("DM_S"))
             serial = (cfg.get("baud"), cfg.get("dATA"))
             if serial != self._serial:
                 self._serial = serial
@@ -93,6 +155,29 @@ class Meter:
                     self.on_serial(serial[0] * 100, serial[1])
         if cfg.dirty:
             cfg.save()
+        self.ledger.service()
+        # [issue4-storage] INFO Writes (uint32, high word first): records written to flash since it was new
+        w = self.store.writes
+        if w != self._writes:
+            self._writes = w
+            self.regs.put_u16(self._writes_reg, (w >> 16) & 0xFFFF)
+            self.regs.put_u16(self._writes_reg + 1, w & 0xFFFF)
+        self.maxmin.service(self.seconds)  # [issue3-quality] saves at most once a minute
+        self.demand.service(self.seconds)
+
+    def _publish_status(self):
+        # STATUS block (uint16, high byte first) from the last window's codes
+        img = self.regs.image
+        st = self.metering.status
+        a = self._status_off
+        for k in range(len(st)):
+            img[a + 2 * k] = st[k] >> 8
+            img[a + 2 * k + 1] = st[k] & 0xFF
+
+    def _restart_comms(self):
+        # FC08 sub 01: re-initialise the serial port with the current settings (counters already cleared)
+        if self.on_serial is not None:
+            self.on_serial(self._serial[0] * 100, self._serial[1])
 
     def key(self, name):
         r = self.ui.key(name)
@@ -101,6 +186,7 @@ class Meter:
 
     def tick(self, ms):
         self.ui.tick(ms)
+        self.ledger.service()  # energy saves by the save policy (outside the sample hot path)
 
     def di(self, k, on):
         self.io.set_input(k - 1, on)
@@ -121,7 +207,9 @@ class Meter:
         return {"time_s": self.time_s(), "relays": list(self.io.coils), "di": list(self.io.inputs),
                 "frames": self.frames, "windows": self.windows, "address": self.slave.address,
                 "baud": self.config.get("baud") * 100, "data": regmap.DATA_NAMES[self.config.get("dATA")],
-                "wiring": regmap.SYSS_NAMES[self.config.get("SYSS")]}
+                "wiring": regmap.SYSS_NAMES[self.config.get("SYSS")],
+                "energy": self.ledger.state(),  # [issue4] pulses since start-up, clock, saves
+                "store": {"writes": self.store.writes, "erases": self.store.erases}}  # [issue4-storage]
 
     def state_json(self):
         import json
@@ -130,4 +218,8 @@ class Meter:
 
     def power_down(self):
         """Orderly power-down (supply failing or SIGTERM in the sim): save what is not saved yet."""
+        self.store.power_fail()  # [issue4-storage] the saves below use the reserved room: no erase, ~1 ms each
         self.config.save()
+        self.ledger.power_down()
+        self.maxmin.power_down()
+        self.demand.power_down()

@@ -1,44 +1,26 @@
-# The metering update: one closed window of integer sums (firmware/sampler.py) -> U, I, P, Q, S, PF, F as
+# The metering update: one closed window of integer sums (firmware/sampler.py) -> every real-time quantity as
 # float32 slots of `vals`, with soft float32 (firmware/sf32.py) on preallocated slots: no allocation per window.
+import math
 from array import array
 
 import micropython
 from micropython import const
 
-from firmware import frontend, regmap, sf32
-from firmware.sampler import D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_READY, D_W, NP, P_C, P_S, P_UI, P_UU, P_X, P_XX
+from firmware import frontend, powers, pt100, regmap, sf32
+from firmware import workspace as ws
+from firmware.kernel import (D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_READY, D_W, NP, P_C, P_NN, P_S, P_UU, P_X,
+                             P_XX, S_TCODE)
 
-# Outputs in this order are computed into the workspace, then copied to their regmap slots.
+# Outputs in this order are computed into the workspace (ws.O...), then copied to their regmap slots.
 OUT = ("Ua", "Ub", "Uc", "Uab", "Ubc", "Uca", "Ia", "Ib", "Ic", "Pa", "Pb", "Pc", "P", "Qa", "Qb", "Qc", "Q",
-       "Sa", "Sb", "Sc", "S", "PFa", "PFb", "PFc", "PF", "F")
+       "Sa", "Sb", "Sc", "S", "PFa", "PFb", "PFc", "PF", "F", "In", "In_m", "U_avg", "UL_avg", "I_avg", "T")
+STATUS = ("Quad", "NAT_a", "NAT_b", "NAT_c", "NAT")  # uint16 codes per window (regmap STATUS order)
+NAT_NONE = const(0)  # no load, or Q exactly 0
+NAT_L = const(1)  # inductive: quadrants 1 and 3 (P and Q of the same sign)
+NAT_C = const(2)  # capacitive: quadrants 2 and 4
 
-# Workspace slots (array('f')).
-_M = const(0)  # NP: window sums with the edges weighted, then divided by the window length (means)
-_O = const(32)  # outputs, OUT order
-_O_U = const(32)  # Ua Ub Uc
-_O_UL = const(35)  # Uab Ubc Uca
-_O_I = const(38)
-_O_P = const(41)  # Pa Pb Pc P
-_O_Q = const(45)
-_O_S = const(49)
-_O_PF = const(53)
-_O_F = const(57)
-_MS = const(60)  # 7: mean squares with DC removed (reduced codes^2)
-_T = const(67)  # temporaries 67..71
-_L = const(72)  # window length (samples)
-_INVL = const(75)
-_ZERO = const(76)
-# constants set by configure()
-_KU = const(80)  # 3: volts per reduced code, with calibration and Pt
-_KI = const(83)  # 3: amperes per reduced code, with calibration and Ct
-_KP = const(86)  # 3: KU * KI
-_KQ = const(89)  # 3: KP * 2 / 32767**2 (DFT scale: Q15 table, rms = sqrt(2) * |X| / L)
-_G2 = const(92)  # 3: voltage gain calibration squared (line voltages)
-_GX = const(95)  # 3: 2 * ga * gb for the pairs ab bc ca
-_KUL = const(98)  # volts per reduced code of a line voltage (Pt, gains already applied)
-_W = const(100)
 _SHORT = const(800)  # unsynchronised windows shorter than 100 ms are dropped (only when sync is acquired)
-
+U_TH = 0.5  # volts, secondary side: a voltage below reads 0 (and its phase counts no power): ADC noise at 0 V
 _U_CODE = frontend.U_FULL_SCALE / 32768  # a reduced code (24-bit code >> 8) in volts
 _I_CODE = frontend.I_FULL_SCALE / 32768
 _Q15 = 32767  # amplitude of the kernel's sine table
@@ -56,65 +38,91 @@ def _scatter(dst: ptr32, slots: ptr8, src: ptr32, a: int, n: int):
 
 
 class Metering:
-    """Turns a sampler's done buffer into measurements in vals (array('f'), regmap.MEASUREMENTS order)."""
+    """Turns a sampler's done buffer into measurements in vals (array('f'), regmap.MEASUREMENTS order).
+    `gate[p]` (bytearray) is 1 while element p counts (current >= IST and voltage >= U_TH): energy integrates
+    the window sums of gated elements only. `status` holds the STATUS codes of the last window."""
 
     def __init__(self, vals, sampler=None):
         self.sampler = sampler  # or given to update(); update() applies the wiring to it
         self.vals = vals
-        self.w = array("f", bytes(4 * _W))
+        self.w = array("f", bytes(4 * ws.SIZE))
         self.cal = array("f", [1.0] * 7)  # per-channel gain factors Ua Ub Uc Ia Ib Ic In
+        self.lag = array("f", [0.0] * 7)  # per-channel delay of the board, degrees at the fundamental
         self.slots = bytearray(len(OUT))
         for k in range(len(OUT)):
             self.slots[k] = regmap.slot(OUT[k])
+        self.gate = bytearray(3)
+        self.status = array("H", [0] * len(STATUS))
+        self.ttab = pt100.table()
         self.windows = 0  # windows metered so far
         self.syss = 0
         self.ishift = 8
+        self.auto = True  # the current range follows the current per window (Sampler._range)
+        self.ish = 8  # the current range (shift) of the last window metered
         self.configure(1, 1, 0)
 
-    def configure(self, pt, ct, syss, un=None, rated_i=None, cal=None):
-        """Ratios Pt_U, Ct_I, wiring (0 3Ln3CT; 2LL3CT/2LL2CT still metered as 3Ln3CT), rated Un (not used yet)
-        and In (1 A: the current channels get 4x the resolution and a 6.25 A peak range), optional 7 gain
-        factors. Allocates (runs when settings change); precomputes what update() needs."""
+    def configure(self, pt, ct, syss, un=None, rated_i=None, cal=None, ist=10, lag=None):
+        """Ratios Pt_U, Ct_I, wiring (0 3Ln3CT, 1 2LL3CT, 2 2LL2CT), rated Un (not used), In (1 A: the current
+        channels get 4x the resolution and a 6.25 A peak range), optional 7 gain factors and 7 channel lags
+        (degrees), starting current IST in mA (secondary). Allocates (runs when settings change)."""
         if cal is not None:
             for k in range(7):
                 self.cal[k] = cal[k]
+        if lag is not None:
+            for k in range(7):
+                self.lag[k] = lag[k]
         c = self.cal
         w = self.w
         self.syss = syss
         self.ishift = 6 if rated_i == 1 else 8
         if self.sampler is not None:
-            self.sampler.configure(syss, self.ishift)  # zero-crossing reference, current range
+            self.sampler.configure(syss, self.ishift, self.auto)  # crossing reference, current range, Ib
         for p in range(3):
+            ci = c[3 + p]
+            if syss == 2 and p == 1:
+                ci = (c[3] + c[5]) / 2  # the derived ib = -(ia + ic) carries the mean gain of the two CTs
             ku = _U_CODE * c[p] * pt
-            ki = _I_CODE * c[3 + p] * ct
-            w[_KU + p] = ku
-            w[_KI + p] = ki
-            w[_KP + p] = ku * ki
-            w[_KQ + p] = ku * ki * 2 / (_Q15 * _Q15)
-            w[_G2 + p] = c[p] * c[p]
+            ki = _I_CODE * ci * ct
+            w[ws.KU + p] = ku
+            w[ws.KI + p] = ki
+            w[ws.KP + p] = ku * _I_CODE * c[3 + p] * ct
+            w[ws.KQ + p] = w[ws.KP + p] * 2 / (_Q15 * _Q15)
+            w[ws.G2 + p] = c[p] * c[p]
             a, b = _PAIRS[p]
-            w[_GX + p] = 2 * c[a] * c[b]
-        w[_KUL] = _U_CODE * pt
-        w[_ZERO] = 0.0
+            w[ws.GX + p] = 2 * c[a] * c[b]
+            r = math.radians(self.lag[p] - self.lag[3 + p])  # true U I* = measured x exp(j (lag_u - lag_i))
+            w[ws.COS + p] = math.cos(r)
+            w[ws.SIN + p] = math.sin(r)
+        w[ws.KUL] = _U_CODE * pt
+        w[ws.KIN] = _I_CODE * c[6] * ct
+        w[ws.KIS] = _I_CODE * (c[3] + c[4] + c[5]) / 3 * ct
+        for k in range(3):
+            r = math.radians(self.lag[3 + k])  # a lagging channel's phasor turns back by its lag
+            w[ws.CG + k] = c[3 + k] * math.cos(r)
+            w[ws.SG + k] = c[3 + k] * math.sin(r)
+        w[ws.KIU] = _I_CODE * ct
+        w[ws.K2] = 2.0 / (_Q15 * _Q15)
+        w[ws.GAV2] = ((c[3] + c[4] + c[5]) / 3) ** 2
+        w[ws.IST] = ist / 1000.0 * ct
+        w[ws.UTH] = U_TH * pt
+        w[ws.ZERO] = 0.0
+        w[ws.THIRD] = 1.0 / 3.0
 
     def update(self, sampler=None):
         """Meter the window waiting in the sampler's done buffer, if any: returns 1 (values updated) or 0.
         No allocation."""
         if sampler is None:
             sampler = self.sampler
-        if sampler.syss != self.syss or sampler.ishift != self.ishift:
-            sampler.configure(self.syss, self.ishift)
+        if sampler.syss != self.syss or sampler.ishift != self.ishift or sampler.auto != self.auto:
+            sampler.configure(self.syss, self.ishift, self.auto)
         dn = sampler.done
         if not dn[D_READY]:
             return 0
         w = self.w
-        fadd = sf32.fadd
         fsub = sf32.fsub
         fmul = sf32.fmul
-        fdiv = sf32.fdiv
-        fsqrt = sf32.fsqrt
-        fi64 = sf32.from_i64
         fint = sf32.from_int
+        fcopy = sf32.fcopy
         n = dn[D_N]
         fs = dn[D_FS]
         fe = dn[D_FE]
@@ -123,85 +131,186 @@ class Metering:
             dn[D_READY] = 0
             return 0
         # window length L = n + (fe - fs) / 2**15 samples; means = weighted Q15 sums * 2**-15 / L
-        fint(w, _L, (n << 15) - fs + fe)
-        sf32.fmul2(w, _L, _L, -15)
-        fint(w, _T, 1)
-        fdiv(w, _INVL, _T, _L)
-        sf32.fmul2(w, _T, _INVL, -15)
+        t = ws.T
+        fint(w, ws.L, (n << 15) - fs + fe)
+        sf32.fmul2(w, ws.L, ws.L, -15)
+        fint(w, t, 1)
+        sf32.fdiv(w, ws.INVL, t, ws.L)
+        sf32.fmul2(w, t, ws.INVL, -15)
         for k in range(NP):
-            fi64(w, _M + k, dn, D_W + 2 * k)
-            fmul(w, _M + k, _M + k, _T)
-        # mean squares without DC, rms per channel
+            sf32.from_i64(w, ws.M + k, dn, D_W + 2 * k)
+            fmul(w, ws.M + k, ws.M + k, t)
+        # mean squares without DC: 7 channels, then the vector sum ia + ib + ic
+        m = ws.M
         for c in range(7):
-            fmul(w, _T, _M + P_X + c, _M + P_X + c)
-            fsub(w, _MS + c, _M + P_XX + c, _T)
-        e = dn[D_ISH] - 8  # current codes of this window are 2**e of the 25 A-scale codes KI is made for
-        for p in range(3):
-            fsqrt(w, _O_U + p, _MS + p)
-            fmul(w, _O_U + p, _O_U + p, _KU + p)
-            fsqrt(w, _O_I + p, _MS + 3 + p)
-            fmul(w, _O_I + p, _O_I + p, _KI + p)
-            sf32.fmul2(w, _O_I + p, _O_I + p, e)
-        # line voltages: (ga ua - gb ub)^2 = ga^2 ua^2 + gb^2 ub^2 - 2 ga gb ua ub, all with DC removed
-        for j in range(3):
-            a, b = _PAIRS[j]
-            fmul(w, _T, _M + P_X + a, _M + P_X + b)
-            fsub(w, _T, _M + P_UU + j, _T)
-            fmul(w, _T, _T, _GX + j)
-            fmul(w, _T + 1, _MS + a, _G2 + a)
-            fsub(w, _T, _T + 1, _T)
-            fmul(w, _T + 1, _MS + b, _G2 + b)
-            fadd(w, _T, _T, _T + 1)
-            fsqrt(w, _T, _T)
-            fmul(w, _O_UL + j, _T, _KUL)
+            fmul(w, t, m + P_X + c, m + P_X + c)
+            fsub(w, ws.MS + c, m + P_XX + c, t)
+        sf32.fadd(w, t, m + P_X + 3, m + P_X + 4)
+        sf32.fadd(w, t, t, m + P_X + 5)
+        fmul(w, t, t, t)
+        fsub(w, ws.MS + 7, m + P_NN, t)
+        self.ish = dn[D_ISH]
+        e = self.ish - 8  # current codes of this window are 2**e of the 25 A-scale codes KI is made for
+        self._rms(e)
         # fundamental Q only when the NCO matched the window's frequency (a synchronised window right after
         # the start or a frequency jump keeps the previous Q; an unsynchronised one has no voltage to lock to)
-        self._powers(cyc == 0 or dn[D_LOCK], e)
+        dft = cyc == 0 or dn[D_LOCK]
+        if self.syss:
+            powers.two_element(w, self.gate, dft, e)
+        else:
+            powers.star(w, self.gate, dft, e)
+        self._extras(sampler, e, dft)
         # frequency: whole cycles over the interpolated window length (0 without synchronisation)
         if cyc:
-            fint(w, _T, cyc * frontend.SAMPLE_RATE)
-            fdiv(w, _O_F, _T, _L)
+            fint(w, t, cyc * frontend.SAMPLE_RATE)
+            sf32.fdiv(w, ws.O_F, t, ws.L)
         else:
-            sf32.fcopy(w, _O_F, _ZERO)
-        _scatter(self.vals, self.slots, w, _O, len(OUT))
+            fcopy(w, ws.O_F, ws.ZERO)
+        self._status()
+        _scatter(self.vals, self.slots, w, ws.O, len(OUT))
         dn[D_READY] = 0
         self.windows += 1
         return 1
 
-    def _powers(self, dft, e):
-        """3Ln3CT: per-phase P (DC removed), fundamental Q from the DFT sums, S = U I, PF = P / S; totals.
-        (The two-element method of 2LL3CT/2LL2CT goes here as a sibling.)"""
+    def _root(self, d, ms, k):
+        # d = sqrt(max(ms, 0)) * k (noise can make a DC-removed mean square of a silent channel negative)
+        w = self.w
+        if sf32.fsign(w, ms) > 0:
+            sf32.fsqrt(w, d, ms)
+            sf32.fmul(w, d, d, k)
+        else:
+            sf32.fcopy(w, d, ws.ZERO)
+
+    def _below(self, d, th):
+        # values under the threshold read 0; returns 1 when d is (then) 0
+        w = self.w
+        if sf32.fcmp(w, d, th) < 0:
+            sf32.fcopy(w, d, ws.ZERO)
+            return 1
+        return 0
+
+    def _rms(self, e):
+        """Channel rms, line voltages per wiring, thresholds (IST, U_TH) and the element gates."""
+        w = self.w
+        fmul = sf32.fmul
+        fsub = sf32.fsub
+        fcopy = sf32.fcopy
+        t = ws.T
+        m = ws.M
+        gate = self.gate
+        for p in range(3):
+            self._root(ws.UCH + p, ws.MS + p, ws.KU + p)
+            self._below(ws.UCH + p, ws.UTH)
+            self._root(ws.O_I + p, ws.MS + 3 + p, ws.KI + p)
+            sf32.fmul2(w, ws.O_I + p, ws.O_I + p, e)
+            off = self._below(ws.O_I + p, ws.IST)
+            gate[p] = 0 if off or sf32.fsign(w, ws.UCH + p) == 0 else 1
+        # line voltages: (ga ua - gb ub)^2 = ga^2 ua^2 + gb^2 ub^2 - 2 ga gb ua ub, all with DC removed
+        for j in range(3):
+            if self.syss and j < 2:
+                # 2LL: B is the common terminal, so channel a carries Uab and channel c carries Ucb (|Ubc|)
+                fcopy(w, ws.O_UL + j, ws.UCH + 2 * j)
+                continue
+            a, b = _PAIRS[j]
+            fmul(w, t, m + P_X + a, m + P_X + b)
+            fsub(w, t, m + P_UU + j, t)
+            fmul(w, t, t, ws.GX + j)
+            fmul(w, t + 1, ws.MS + a, ws.G2 + a)
+            fsub(w, t, t + 1, t)
+            fmul(w, t + 1, ws.MS + b, ws.G2 + b)
+            sf32.fadd(w, t, t, t + 1)
+            self._root(ws.O_UL + j, t, ws.KUL)
+            self._below(ws.O_UL + j, ws.UTH)
+        for p in range(3):
+            if self.syss:
+                fcopy(w, ws.O_U + p, ws.ZERO)  # no neutral: phase voltages are not measured
+            else:
+                fcopy(w, ws.O_U + p, ws.UCH + p)
+        if self.syss:
+            gate[1] = 0  # two elements only
+
+    def _extras(self, sampler, e, dft):
+        """In (vector sum; 0 in three-wire modes), In_m (neutral channel), averages, temperature."""
+        w = self.w
+        fadd = sf32.fadd
+        fmul = sf32.fmul
+        if self.syss:
+            sf32.fcopy(w, ws.O_IN, ws.ZERO)
+        else:
+            if dft:
+                self._neutral()
+            else:
+                self._root(ws.O_IN, ws.MS + 7, ws.KIS)
+            sf32.fmul2(w, ws.O_IN, ws.O_IN, e)
+            self._below(ws.O_IN, ws.IST)
+        self._root(ws.O_IN + 1, ws.MS + 6, ws.KIN)
+        sf32.fmul2(w, ws.O_IN + 1, ws.O_IN + 1, e)
+        self._below(ws.O_IN + 1, ws.IST)
+        for k in range(3):  # averages of U (phase), UL (line), I
+            a = ws.O_U + 3 * k
+            d = ws.O_AVG + k
+            fadd(w, d, a, a + 1)
+            fadd(w, d, d, a + 2)
+            fmul(w, d, d, ws.THIRD)
+        tab = self.ttab
+        k = pt100.degrees(tab, len(tab), sampler.state[S_TCODE])
+        sf32.from_int(w, ws.O_T, 0 if k < 0 else pt100.T_LO + k)
+
+    def _neutral(self):
+        """The vector sum with the calibration: the fundamental from the phasors of Ia Ib Ic, each with its gain and
+        lag corrected (X = S + jC, true = X g exp(j lag)); the harmonic rest from the raw sum ia + ib + ic (the
+        sample sums cannot carry per-channel corrections), times the mean gain."""
         w = self.w
         fadd = sf32.fadd
         fsub = sf32.fsub
         fmul = sf32.fmul
-        fdiv = sf32.fdiv
-        for p in range(3):
-            u = P_X + p
-            i = P_X + 3 + p
-            fmul(w, _T, _M + u, _M + i)
-            fsub(w, _T, _M + P_UI + p, _T)
-            fmul(w, _O_P + p, _T, _KP + p)
-            sf32.fmul2(w, _O_P + p, _O_P + p, e)
-            # Q1 = Im(U1 conj I1) = 2 (Cu Si - Su Ci) / L^2 with C = sum x cos, S = sum x sin (+ inductive)
-            if dft:
-                fmul(w, _T, _M + P_C + p, _M + P_S + 3 + p)
-                fmul(w, _T + 1, _M + P_S + p, _M + P_C + 3 + p)
-                fsub(w, _T, _T, _T + 1)
-                fmul(w, _O_Q + p, _T, _KQ + p)
-                sf32.fmul2(w, _O_Q + p, _O_Q + p, e)
-            fmul(w, _O_S + p, _O_U + p, _O_I + p)
-            if sf32.fsign(w, _O_S + p) > 0:
-                fdiv(w, _O_PF + p, _O_P + p, _O_S + p)
-            else:
-                sf32.fcopy(w, _O_PF + p, _ZERO)
-        fadd(w, _O_P + 3, _O_P, _O_P + 1)
-        fadd(w, _O_P + 3, _O_P + 3, _O_P + 2)
-        fadd(w, _O_Q + 3, _O_Q, _O_Q + 1)
-        fadd(w, _O_Q + 3, _O_Q + 3, _O_Q + 2)
-        fadd(w, _O_S + 3, _O_S, _O_S + 1)
-        fadd(w, _O_S + 3, _O_S + 3, _O_S + 2)
-        if sf32.fsign(w, _O_S + 3) > 0:
-            fdiv(w, _O_PF + 3, _O_P + 3, _O_S + 3)
+        t = ws.T
+        m = ws.M
+        z = ws.ZERO
+        for k in range(4):
+            sf32.fcopy(w, t + k, z)  # corrected re, im; raw re, im
+        for k in range(3):
+            s = m + P_S + 3 + k
+            c = m + P_C + 3 + k
+            fadd(w, t + 2, t + 2, s)
+            fadd(w, t + 3, t + 3, c)
+            fmul(w, t + 4, s, ws.CG + k)
+            fmul(w, t + 5, c, ws.SG + k)
+            fsub(w, t + 4, t + 4, t + 5)
+            fadd(w, t, t, t + 4)
+            fmul(w, t + 4, s, ws.SG + k)
+            fmul(w, t + 5, c, ws.CG + k)
+            fadd(w, t + 4, t + 4, t + 5)
+            fadd(w, t + 1, t + 1, t + 4)
+        for k in (0, 2):  # |.|^2 of the corrected (t) and the raw (t + 2) sums, x 2 / 32767^2
+            fmul(w, t + k, t + k, t + k)
+            fmul(w, t + k + 1, t + k + 1, t + k + 1)
+            fadd(w, t + k, t + k, t + k + 1)
+            fmul(w, t + k, t + k, ws.K2)
+        fsub(w, t + 2, ws.MS + 7, t + 2)  # harmonic rest of the raw sum
+        if sf32.fsign(w, t + 2) < 0:
+            sf32.fcopy(w, t + 2, z)
+        fmul(w, t + 2, t + 2, ws.GAV2)
+        fadd(w, t, t, t + 2)
+        self._root(ws.O_IN, t, ws.KIU)
+
+    def _status(self):
+        """Quadrant of the total (1 P+Q+, 2 P-Q+, 3 P-Q-, 4 P+Q-; 0 without load) and load nature per phase and
+        total (NAT_L in quadrants 1 and 3, NAT_C in 2 and 4, NAT_NONE without load or with Q exactly 0)."""
+        w = self.w
+        st = self.status
+        for k in range(4):
+            sp = sf32.fsign(w, ws.O_P + k)
+            sq = sf32.fsign(w, ws.O_Q + k)
+            nat = NAT_NONE
+            if sf32.fsign(w, ws.O_S + k) > 0 and sq != 0:
+                nat = NAT_L if (sp >= 0) == (sq > 0) else NAT_C
+            st[1 + k] = nat
+        sp = sf32.fsign(w, ws.O_P + 3)
+        sq = sf32.fsign(w, ws.O_Q + 3)
+        if sf32.fsign(w, ws.O_S + 3) <= 0:
+            st[0] = 0
+        elif sp >= 0:
+            st[0] = 1 if sq >= 0 else 4
         else:
-            sf32.fcopy(w, _O_PF + 3, _ZERO)
+            st[0] = 2 if sq >= 0 else 3

@@ -29,6 +29,7 @@ class RegisterBank:
         self._first = []  # writable blocks other than the settings: first address, end, handler
         self._end = []
         self._fn = []
+        self.protect = None  # firmware.protect.Protect once the meter sets it: Wp write protection
         self.refresh_config()
         self.publish()
 
@@ -50,6 +51,8 @@ class RegisterBank:
         for k in range(self._n):
             img[base + 2 * k] = v[k] >> 8
             img[base + 2 * k + 1] = v[k] & 0xFF
+        if self.protect is not None:
+            self.protect.mask(img)
 
     def publish(self):
         """Copy the measurement slots into the image, float32 high word first. Allocation-free."""
@@ -59,13 +62,18 @@ class RegisterBank:
         # Settings: all-or-nothing, every value checked before any is applied. Allocation-free.
         base = regmap.CONFIG_BASE
         n = self._n
+        p = self.protect
+        if p is not None and not p.allowed(addr, count):
+            return 3  # Wp = 1 and Key not written in the last 5 minutes (docs/modbus.md)
         if addr >= base and addr + count <= base + n:
             for i in range(count):
                 if not self.config.valid_index(addr + i - base, (src[off + 2 * i] << 8) | src[off + 2 * i + 1]):
                     return 3
             cfg = self.config
             for i in range(count):
-                cfg.set_index(addr + i - base, (src[off + 2 * i] << 8) | src[off + 2 * i + 1])
+                v = (src[off + 2 * i] << 8) | src[off + 2 * i + 1]
+                if p is None or not p.keep_pass(addr + i - base, v):
+                    cfg.set_index(addr + i - base, v)
             self.refresh_config()
             return 0
         for j in range(len(self._fn)):

@@ -94,13 +94,19 @@ BLOCK_END = const(0x0180)
 # Further blocks, each filled by the issue that owns it (address ranges: docs/ARCHITECTURE.md).
 # (name, unit, scale, description); the address follows the row order with the block type's size.
 SIZES = {"uint16": 1, "int16": 1, "uint32": 2, "int32": 2, "float32": 2, "uint64": 4, "float64": 4}
-CLOCK = ()  # 0x0020 uint32 rw: dATE (YYYYMMDD), tinE (hhmmss)  -- issue 4
+CLOCK = (  # 0x0020 uint32 rw (issue 4); an invalid date or time gets exception 03
+    ("dATE", "", 1, "Date YYYYMMDD (2000-01-01 .. 2099-12-31, leap years checked)"),
+    ("tinE", "", 1, "Time hhmmss (00:00:00 .. 23:59:59)"),
+)
 COMMANDS = (  # 0x0030 uint16 write-only (reads 0); a wrong password or code gets exception 03
     ("Key", "", 1, "Write the password (PASS) to unlock Modbus writes for 5 minutes while Wp = 1"),
     ("cLr_Eny", "", 1, "Write the password (PASS) to clear all energy, period energy, RTime and LTime"),
     ("cLr_MaxMin", "", 1, "Write the password (PASS) to clear the maximum and minimum values"),
     ("cLr_DM", "", 1, "Write the password (PASS) to clear the maximum demands"),
-    # issue 3 appends the calibration commands here (0x0034..0x003F)
+    # issue 3: calibration (docs/metering.md): 0x0034 and 0x0035, one FC16 may write both
+    ("CAL_Pass", "", 1, "Password (PASS) for CAL_Cmd, unless Key was written within 5 minutes"),
+    ("CAL_Cmd", "", 1, "Calibration command: 1 measure the reference (CALIBRATION Ref_*) and correct, 2 reset; "
+     "exception 03 when not unlocked or an unknown code, 04 busy or wiring not 3Ln3CT"),
 )
 INFO = (  # 0x0040 uint32 read-only
     ("Ver", "", 0.01, "Firmware version x 100 (100 = 1.00)"),
@@ -108,12 +114,67 @@ INFO = (  # 0x0040 uint32 read-only
     ("Writes", "", 1, "Records written to flash since manufacture (wear)"),
     # issues 4 and 5 may append here
 )
-STATUS = ()  # 0x0180 uint16 read-only: quadrant, load nature  -- issue 3
-HARMONICS = ()  # 0x0200 float32 read-only: HR 2..31 per channel, % of the fundamental  -- issue 3
-DEMAND = ()  # 0x0400 demand and maximum demand with date/time  -- issue 3
-MAXMIN = ()  # 0x0500 maximum / minimum with date/time  -- issue 3
-ENERGY = ()  # 0x0800 uint64 energy (0.01 kWh / kvarh), periods, RTime, LTime  -- issue 4
-CALIBRATION = ()  # 0x0A00 float32 calibration factors  -- issue 3
+STATUS = (  # 0x0180 uint16 read-only, per metering window (docs/metering.md: sign conventions)
+    ("Quad", "", 1, "Quadrant of the total: 1 P+Q+, 2 P-Q+, 3 P-Q-, 4 P+Q-; 0 no load"),
+    ("NAT_a", "", 1, "Load nature of phase A: 0 none (or Q = 0), 1 inductive (quadrants 1, 3), 2 capacitive"),
+    ("NAT_b", "", 1, "Load nature of phase B (0 in three-wire modes)"),
+    ("NAT_c", "", 1, "Load nature of phase C (0 in three-wire modes)"),
+    ("NAT", "", 1, "Load nature of the total"),
+)
+# 0x0200 float32 read-only: HR 2..31 per channel, % of the fundamental (docs/quality.md)
+HARMONICS = tuple(("HR_%s_%d" % (c, h), "%", 1, "Harmonic ratio of order %d of %s, %% of the fundamental" % (h, c))
+                  for c in ("Ua", "Ub", "Uc", "Ia", "Ib", "Ic") for h in range(2, 32))
+# 0x0400 float32 read-only: sliding-window demand (DM_P minutes, DM_S subintervals) and maximum demand; the dates
+# and times of the maxima are the uint32 block "demand_t" (docs/demand.md)
+_DMD = (("P", "W"), ("Q", "var"), ("S", "VA"), ("Ia", "A"), ("Ib", "A"), ("Ic", "A"))
+DEMAND = tuple(("Dmd_" + q, u, 1, "Demand of " + q + " (mean over the last DM_P minutes)") for q, u in _DMD) \
+    + tuple(("MaxDmd_" + q, u, 1, "Maximum demand of " + q + " since the last cLr_DM") for q, u in _DMD)
+DEMAND_T = tuple(r for q, u in _DMD for r in (
+    ("MaxDmd_%s_D" % q, "", 1, "Date of MaxDmd_%s, YYYYMMDD (0: none yet)" % q),
+    ("MaxDmd_%s_T" % q, "", 1, "Time of MaxDmd_%s, hhmmss" % q)))
+# 0x0500 float32 read-only: maximum and minimum of the real-time quantities since cLr_MaxMin; their dates and
+# times are the uint32 block "maxmin_t" (docs/demand.md)
+_MM = tuple(m[0] for m in MEASUREMENTS[:26])  # Ua .. F
+MAXMIN = tuple((q + "_max", MEASUREMENTS[k][1], 1, "Maximum of " + q) for k, q in enumerate(_MM)) \
+    + tuple((q + "_min", MEASUREMENTS[k][1], 1, "Minimum of " + q) for k, q in enumerate(_MM))
+MAXMIN_T = tuple(r for x in ("max", "min") for q in _MM for r in (
+    ("%s_%s_D" % (q, x), "", 1, "Date of %s_%s, YYYYMMDD (0: none yet)" % (q, x)),
+    ("%s_%s_T" % (q, x), "", 1, "Time of %s_%s, hhmmss" % (q, x))))
+# 0x0800 uint64 read-only (issue 4): energy on the primary side in Wh / varh (scale 0.001 kWh), exact integer
+# accumulators (docs/energy.md); net = |import - export| (manual 4.1 item 12); then the calendar periods, RTime, LTime
+_E = ("import (+P)", "export (-P)", "positive reactive (+Q: quadrants I, II)", "negative reactive (-Q: III, IV)")
+ENERGY = (
+    ("EP_imp", "kWh", 0.001, "Import active energy (windows with total P > 0)"),
+    ("EP_exp", "kWh", 0.001, "Export active energy (windows with total P < 0)"),
+    ("EP_total", "kWh", 0.001, "Total active energy: EP_imp + EP_exp"),
+    ("EP_net", "kWh", 0.001, "Net active energy: |EP_imp - EP_exp|"),
+    ("EQ_imp", "kvarh", 0.001, "Positive reactive energy (total fundamental Q > 0)"),
+    ("EQ_exp", "kvarh", 0.001, "Negative reactive energy (total fundamental Q < 0)"),
+    ("EQ_total", "kvarh", 0.001, "Total reactive energy: EQ_imp + EQ_exp"),
+    ("EQ_net", "kvarh", 0.001, "Net reactive energy: |EQ_imp - EQ_exp|"),
+) + tuple(
+    ("E%s%s_%s" % (pq, ph, ie), "kWh" if pq == "P" else "kvarh", 0.001,
+     "Phase %s %s energy" % (ph.upper(), _E[(2 if pq == "Q" else 0) + (ie == "exp")]))
+    for ph in "abc" for pq in "PQ" for ie in ("imp", "exp")
+) + tuple(
+    ("%s_%s" % (q, per), "kWh" if q[1] == "P" else "kvarh", 0.001, "%s: %s" % (txt, q))
+    for per, txt in (("TMon", "This month"), ("LMon", "Last month"), ("BMon", "The month before last"),
+                     ("TDay", "Today"), ("LDay", "Yesterday"), ("BDay", "The day before yesterday"))
+    for q in ("EP_imp", "EP_exp", "EQ_imp", "EQ_exp")
+) + (
+    ("RTime", "s", 1, "Run time: seconds the meter has been running since the last energy clear"),
+    ("LTime", "s", 1, "Load time: seconds with current above IST on any phase since the last energy clear"),
+)
+CALIBRATION = (  # 0x0A00 float32 calibration (docs/metering.md); factor writes need the unlock, see CAL_Pass
+    ("Ref_U", "V", 1, "Reference phase voltage applied for CAL_Cmd 1 (secondary side, all three phases)"),
+    ("Ref_I", "A", 1, "Reference current applied (secondary side, all three phases)"),
+    ("Ref_Phi", "deg", 1, "Reference angle: how far the current lags its voltage (0 resistive, 60 PF 0.5 ind)"),
+    ("Cal_State", "", 1, "0 idle, 1 measuring, 2 done, 3 failed (reference missing or wiring not 3Ln3CT)"),
+) + tuple(("G_" + c, "", 1, "Gain correction of channel " + c) for c in ("Ua", "Ub", "Uc", "Ia", "Ib", "Ic", "In")) \
+  + tuple(("Lag_" + c, "deg", 1, "Delay of channel " + c + " at the fundamental (corrected in P and Q)")
+          for c in ("Ua", "Ub", "Uc", "Ia", "Ib", "Ic", "In")) \
+  + tuple(("Off_" + c, "V" if c[0] == "U" else "A", 1, "DC offset of channel " + c + " at calibration (the "
+           "window sums remove DC: reported only)") for c in ("Ua", "Ub", "Uc", "Ia", "Ib", "Ic", "In"))
 # (block name, first address, type, access, rows); access "r", "rw" or "w" (write-only: reads 0)
 BLOCKS = (
     ("clock", 0x0020, "uint32", "rw", CLOCK),
@@ -122,7 +183,9 @@ BLOCKS = (
     ("status", 0x0180, "uint16", "r", STATUS),
     ("harmonics", 0x0200, "float32", "r", HARMONICS),
     ("demand", 0x0400, "float32", "r", DEMAND),
+    ("demand_t", 0x0440, "uint32", "r", DEMAND_T),
     ("maxmin", 0x0500, "float32", "r", MAXMIN),
+    ("maxmin_t", 0x0580, "uint32", "r", MAXMIN_T),
     ("energy", 0x0800, "uint64", "r", ENERGY),
     ("calibration", 0x0A00, "float32", "rw", CALIBRATION),
 )

@@ -1,86 +1,257 @@
-# Power-loss-safe record store: each named record lives in two slot files, written alternately, each with a
-# sequence number and a CRC. A torn write spoils only the slot being written; load() returns the newest good one.
+# Power-loss-safe record store: a log of CRC-checked records with global sequence numbers in a ring of flash
+# erase blocks, never overwritten in place; the newest intact record of each name wins (docs/storage.md).
 import os
+import sys
 
 from micropython import const
 
-from firmware.modbus.crc import crc16
+try:
+    from binascii import crc32
+except ImportError:  # a port built without it: the same CRC-32 (IEEE), bit by bit
+    def crc32(b, c=0):
+        c = ~c & 0xFFFFFFFF
+        for x in b:
+            c ^= x
+            for _ in range(8):
+                c = (c >> 1) ^ (0xEDB88320 & -(c & 1))
+        return ~c & 0xFFFFFFFF
 
-_MAGIC0 = const(0x4B)  # 'K'
-_MAGIC1 = const(0x4D)  # 'M'
-_HEAD = const(8)  # magic(2) seq(4) length(2); the CRC (2, little-endian) follows the data
+_MAGIC = const(0x4B)  # first byte of every record: never 0xFF, so an erased byte marks the free space
+_HEAD = const(8)  # magic(1) name length(1) data length(2) sequence(4); name, data and CRC-32 (4) follow
+_TAIL = const(4)
+_NAME_MAX = const(32)
+_ERASED = const(0xFF)
+FLASH_FILE = "flash.bin"  # the sim's flash image inside --state-dir
+RESERVE = 1536  # head-sector bytes kept for the power-fail saves (config, energy, periods, max/min, demand: 1535)
+SIM_BLOCKS = 64  # 256 KiB of 4 KiB erase blocks: the device partition size (docs/storage.md: wear)
 
 
 def _u32(b, i):
     return b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)
 
 
+def _put32(b, i, v):
+    for k in range(4):
+        b[i + k] = (v >> (8 * k)) & 0xFF
+
+
 class Store:
-    """Records by name. dir None keeps them in RAM only (a sim without --state-dir)."""
+    """Records by name. dev: None (RAM only: a sim without --state-dir), a directory (the sim: a simulated
+    NOR flash image in it; on a device: a block-device file on littlefs) or a block device with the extended
+    protocol (rp2.Flash, esp32.Partition, firmware.flash.Flash): one sector per erase block, at least 3."""
 
-    def __init__(self, dir=None):
-        self.dir = dir
-        self.ram = {}
-        self.seq = {}
-        self.writes = 0  # records written since power-up (wear figure for later issues)
+    def __init__(self, dev=None):
+        self.ram = None
+        self.writes = 0  # records programmed since the flash was new (wear): persisted as the sequence number
+        self.erases = 0  # sector erases since power-up
+        self.reserve = RESERVE
+        self.failing = False
+        if dev is None:
+            self.ram = {}
+            self.dev = None
+            return
+        if isinstance(dev, str):
+            from firmware import flash
 
-    def _path(self, name, k):
-        return "%s/%s.%d" % (self.dir, name, k)
+            ensure_dir(dev)
+            path = dev.rstrip("/") + "/" + FLASH_FILE
+            if sys.platform in ("linux", "darwin", "win32"):
+                dev = flash.Flash(SIM_BLOCKS, path=path)  # the sim: NOR semantics, image kept in --state-dir
+            else:
+                dev = flash.FileDev(path, SIM_BLOCKS)  # a device's littlefs root (no raw partition given)
+        self.dev = dev
+        self.n = dev.ioctl(4, 0)
+        self.bs = dev.ioctl(5, 0)
+        if self.n < 3:
+            raise ValueError("store needs 3 erase blocks")
+        # program unit: rp2.Flash programs whole 256-byte pages at aligned offsets (littlefs there uses progsize
+        # 256); the store pads with 0xFF, which leaves both programmed and erased cells as they are
+        self.align = getattr(dev, "align", 256)
+        self.buf = bytearray(self.bs)
+        self._ff = b"\xff" * self.bs
+        self.mount()
 
-    def _read_slot(self, name, k):
-        try:
-            with open(self._path(name, k), "rb") as f:
-                b = f.read()
-        except OSError:
-            return None, -1
-        if len(b) < _HEAD + 2 or b[0] != _MAGIC0 or b[1] != _MAGIC1:
-            return None, -1
-        n = b[6] | (b[7] << 8)
-        if len(b) != _HEAD + n + 2:
-            return None, -1
-        if crc16(b, 0, _HEAD + n) != (b[_HEAD + n] | (b[_HEAD + n + 1] << 8)):
-            return None, -1
-        return b[_HEAD:_HEAD + n], _u32(b, 2)
+    # --- reading the log ------------------------------------------------------------------------------------
+    def _record(self, buf, pos):
+        """Length of the intact record at pos, or 0 (torn, garbage, or not a record)."""
+        bs = self.bs
+        if pos + _HEAD + _TAIL > bs or buf[pos] != _MAGIC:
+            return 0
+        nl = buf[pos + 1]
+        dl = buf[pos + 2] | (buf[pos + 3] << 8)
+        if nl == 0 or nl > _NAME_MAX:
+            return 0
+        end = pos + _HEAD + nl + dl
+        if end + _TAIL > bs:
+            return 0
+        if crc32(memoryview(buf)[pos:end]) != _u32(buf, end):
+            return 0
+        return end + _TAIL - pos
+
+    def mount(self):
+        """Scan every sector, index the newest intact record of each name, repair an interrupted rotation."""
+        for attempt in range(3):
+            self.index = {}  # name -> [seq, sector, offset, total length]
+            self.sectors = []  # per sector: [max seq or -1, end of the records, tail erased, whole sector erased]
+            top = -1
+            head = 0
+            buf = self.buf
+            for s in range(self.n):
+                self.dev.readblocks(s, buf, 0)
+                pos = 0
+                smax = -1
+                while pos < self.bs and buf[pos] != _ERASED:
+                    t = self._record(buf, pos)
+                    if t == 0:
+                        break  # torn: nothing after it is ever read or written
+                    seq = _u32(buf, pos + 4)
+                    name = bytes(buf[pos + _HEAD:pos + _HEAD + buf[pos + 1]])
+                    cur = self.index.get(name)
+                    if cur is None or seq > cur[0]:
+                        self.index[name] = [seq, s, pos, t]
+                    if seq > smax:
+                        smax = seq
+                    pos += t
+                clean = bytes(memoryview(buf)[pos:]) == self._ff[pos:]
+                self.sectors.append([smax, pos, clean, clean and pos == 0])
+                if smax > top:
+                    top = smax
+                    head = s
+            self.head = head
+            self.seq = top + 1
+            self.writes = self.seq
+            # The sector after the head must be erased (the spare). If it is not, a rotation was cut short:
+            nx = (head + 1) % self.n
+            if self.sectors[nx][3]:
+                return
+            if not self._live_in(nx):
+                self._erase(nx)  # only superseded records or garbage: the erase was cut, finish it
+                return
+            # records still live there: the head holds nothing but copies made by an unfinished rotation, and the
+            # originals are intact. Drop the copies; the next save rotates again.
+            self._erase(head)
+        raise OSError(5)
+
+    def _live_in(self, s):
+        for name in self.index:
+            if self.index[name][1] == s:
+                return True
+        return False
 
     def load(self, name):
         """Newest intact record, or None."""
-        if self.dir is None:
+        if self.ram is not None:
             return self.ram.get(name)
-        best, bseq = None, -1
-        for k in (0, 1):
-            data, seq = self._read_slot(name, k)
-            if data is not None and seq > bseq:
-                best, bseq = data, seq
-        self.seq[name] = bseq
-        return best
+        e = self.index.get(name.encode())
+        if e is None:
+            return None
+        nl = len(name)
+        out = bytearray(e[3] - _HEAD - _TAIL - nl)
+        self.dev.readblocks(e[1], out, e[2] + _HEAD + nl)
+        return bytes(out)
 
+    # --- writing -------------------------------------------------------------------------------------------
     def save(self, name, data):
-        self.writes += 1
-        if self.dir is None:
+        """Append a new record; the previous one stays intact until its sector is recycled."""
+        if self.ram is not None:
             self.ram[name] = bytes(data)
+            self.writes += 1
             return
-        if name not in self.seq:
-            self.load(name)
-        seq = self.seq[name] + 1
-        n = len(data)
-        rec = bytearray(_HEAD + n + 2)
-        rec[0] = _MAGIC0
-        rec[1] = _MAGIC1
-        for i in range(4):
-            rec[2 + i] = (seq >> (8 * i)) & 0xFF
-        rec[6] = n & 0xFF
-        rec[7] = n >> 8
-        rec[_HEAD:_HEAD + n] = data
-        c = crc16(rec, 0, _HEAD + n)
-        rec[_HEAD + n] = c & 0xFF
-        rec[_HEAD + n + 1] = c >> 8
-        # The slot holding the older record is overwritten; the newest good one stays untouched.
-        with open(self._path(name, seq & 1), "wb") as f:
-            f.write(rec)
-        self.seq[name] = seq
+        key = name.encode()
+        nl = len(key)
+        if nl == 0 or nl > _NAME_MAX:
+            raise ValueError("record name")
+        t = _HEAD + nl + len(data) + _TAIL
+        if 2 * t > self.bs:
+            raise ValueError("record too big for the store")
+        if self.load(name) == bytes(data):
+            return  # already on flash: no wear
+        for _ in range(self.n):
+            if self.fits(t):
+                break
+            self._rotate()
+        else:
+            raise OSError(28)  # the live records do not fit in one sector
+        rec = bytearray(t)
+        rec[0] = _MAGIC
+        rec[1] = nl
+        rec[2] = len(data) & 0xFF
+        rec[3] = len(data) >> 8
+        rec[_HEAD:_HEAD + nl] = key
+        rec[_HEAD + nl:t - _TAIL] = data
+        self._append(key, rec)
+
+    def fits(self, t):
+        """Does a record of t bytes go into the head sector now? Ordinary saves leave `reserve` bytes free, so
+        the saves after a power-fail warning only program (a page takes ~1 ms) and never wait for an erase."""
+        sec = self.sectors[self.head]
+        return sec[2] and sec[1] + t + (0 if self.failing else self.reserve) <= self.bs
+
+    def power_fail(self):
+        """The supply is going: from now on saves may use the reserve (Meter.power_down calls it)."""
+        self.failing = True
+
+    def _append(self, key, rec):
+        # rec: a whole record with its header filled in except the sequence number and CRC
+        t = len(rec)
+        _put32(rec, 4, self.seq)
+        _put32(rec, t - _TAIL, crc32(memoryview(rec)[0:t - _TAIL]))
+        s = self.head
+        sec = self.sectors[s]
+        pos = sec[1]
+        sec[1] = pos + t  # a cut below leaves this sector torn: the next mount sees it, this object is dead
+        sec[3] = False
+        self._program(s, pos, rec)
+        self.index[key] = [self.seq, s, pos, t]
+        sec[0] = self.seq
+        self.seq += 1
+        self.writes = self.seq
+
+    def _program(self, s, pos, rec):
+        a = self.align
+        if a <= 1:
+            self.dev.writeblocks(s, rec, pos)
+            return
+        start = pos - pos % a
+        end = pos + len(rec)
+        end += (a - end % a) % a
+        buf = bytearray(self._ff[:end - start])
+        buf[pos - start:pos - start + len(rec)] = rec
+        self.dev.writeblocks(s, buf, start)
+
+    def _rotate(self):
+        """Open the spare sector as the new head: copy the live records of the oldest sector into it, then erase
+        the oldest, which becomes the spare. Until the erase starts the oldest sector holds every original."""
+        n = self.n
+        new = (self.head + 1) % n
+        old = (self.head + 2) % n
+        if not self.sectors[new][3]:
+            if self._live_in(new):
+                raise OSError(5)  # the spare holds live data: mount() never leaves it so
+            self._erase(new)
+        self.head = new
+        moved = []
+        for key in self.index:
+            e = self.index[key]
+            if e[1] == old:
+                moved.append(key)
+        for key in moved:
+            e = self.index[key]
+            rec = bytearray(e[3])
+            self.dev.readblocks(old, rec, e[2])
+            self._append(key, rec)
+        if not self.sectors[old][3]:
+            self._erase(old)
+
+    def _erase(self, s):
+        self.dev.ioctl(6, s)
+        self.erases += 1
+        self.sectors[s] = [-1, 0, True, True]
 
 
 def ensure_dir(path):
+    if not isinstance(path, str):
+        return  # a block device, not a directory
     try:
         os.mkdir(path)
     except OSError:

@@ -17,6 +17,12 @@ from tools import generator as gen
 from tools import scenario as scn
 from tools import truth as tr
 
+
+def _pt100_code(t):
+    # IEC 60751 Callendar-Van Dusen, written out here; the front end maps 400 ohm to code 2**23
+    r = 100.0 * (1 + 3.9083e-3 * t - 5.775e-7 * t * t + (-4.183e-12 * (t - 100) * t ** 3 if t < 0 else 0.0))
+    return round(r * 2 ** 23 / 400)
+
 FILES = sorted(glob.glob(os.path.join(ROOT, "tools", "scenarios", "*.json")))
 NAMES = [os.path.basename(p)[:-5] for p in FILES]
 UNIT = np.array([1000.0 / 2 ** 23] * 3 + [25.0 / 2 ** 23] * 4)  # code -> V or A, channels Ua..In
@@ -173,7 +179,7 @@ def test_samples_match_formula():
         chans.append(sum(chans[3:6]))
         for c in range(7):
             assert abs(codes[j, c] - chans[c]) <= 0.5 + 1e-6, (k, c, codes[j, c], chans[c])
-        assert codes[j, 7] == 4000  # T placeholder: 100 codes per degree C
+        assert codes[j, 7] == _pt100_code(40.0)  # PT100: R(40 degC) = 115.5408 ohm, 2**23 codes = 400 ohm
 
 
 def test_harmonics_fft():
@@ -338,7 +344,7 @@ def test_block_bytes_layout():
     # channel order Ua Ub Uc Ia Ib Ic In T, interleaved: only Ub moves, T holds round(100 * -12.3)
     assert vals[8 * 2 + 1] == round(SQ2 * 100 * math.sin(2 * math.pi * 50 * 2 / 8000 - 2 * math.pi / 3) * 8388.608)
     assert all(vals[8 * k + c] == 0 for k in range(40) for c in (0, 2, 3, 4, 5, 6))
-    assert all(vals[8 * k + 7] == -1230 for k in range(40))
+    assert all(vals[8 * k + 7] == _pt100_code(-12.3) for k in range(40))
 
 
 def test_speed_over_100x_real_time():

@@ -8,11 +8,10 @@ import numpy as np
 
 from tools import scenario as scn
 from tools import truth as _truth
-from firmware import frontend
+from firmware import frontend, pt100
 
 N_CH = frontend.CHANNELS
 CODE_MAX = frontend.CODE_FULL - 1  # codes saturate at +-(2**23 - 1)
-T_CODES_PER_DEGC = 100  # placeholder T channel: constant code round(100 * temperature); PT100 ratio later
 _CODES_PER_UNIT = {"U": frontend.CODE_FULL / frontend.U_FULL_SCALE, "I": frontend.CODE_FULL / frontend.I_FULL_SCALE}
 _COLS = 100  # samples per matrix product (keeps OpenBLAS single-threaded: 20x faster beside other processes)
 _INDEX = {name: k for k, name in enumerate(scn.CHANNELS)}  # Ua..In are channels 0..6, T is 7
@@ -79,7 +78,8 @@ class Generator:
         for name in scn.CHANNELS:
             ch = imp[name]
             scale = math.sqrt(2.0) * _CODES_PER_UNIT[name[0]] * (1.0 + ch["gain"])
-            spec = {h: x * scale for h, x in _truth.spectrum(s, name).items() if x != 0}
+            # what the terminals put on the channel for this wiring (three-wire: B is the common terminal)
+            spec = {h: x * scale for h, x in _truth.channel_spectrum(s, name).items() if x != 0}
             # skew = a time delay equal to `phase` degrees of the fundamental (h * phase at order h). At a
             # constant frequency that delay is exactly a phase factor per order: fold it into the amplitudes
             # and compute one group; with a drifting frequency keep it a true delay (one group per delay).
@@ -104,7 +104,7 @@ class Generator:
             self._offset[k] = imp[name]["offset"] * _CODES_PER_UNIT[name[0]]
             if imp[name]["noise"] > 0:
                 noise.append((k, imp[name]["noise"] * _CODES_PER_UNIT[name[0]]))
-        self._offset[frontend.CH_T] = round(T_CODES_PER_DEGC * s.temperature)
+        self._offset[frontend.CH_T] = pt100.code(s.temperature)  # PT100 front end (firmware/pt100.py)
         self._noise_idx = np.array([k for k, _ in noise], dtype=np.intp)
         self._noise_rms = np.array([r for _, r in noise])
 

@@ -1,20 +1,12 @@
-# Simulator launcher: runs boards/sim/main.py (MicroPython or CPython) as the meter, feeds it generator samples
-# at a paced speed, relays Modbus RTU between a pty and the firmware, and takes commands. See docs/sim.md.
+# Simulator launcher: runs the firmware process (tools/simproc.py), feeds it generator samples at a paced speed,
+# relays Modbus RTU through a pty line (tools/simrelay.py) and takes commands. See docs/sim.md.
 import argparse
-import collections
-import json
 import os
 import queue
-import select
-import shutil
 import signal
-import struct
-import subprocess
 import sys
-import termios
 import threading
 import time
-import tty
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -22,79 +14,24 @@ if ROOT not in sys.path:
 
 from tools import generator as _generator  # noqa: E402
 from tools import scenario as _scenario  # noqa: E402
+from tools.simproc import MAIN, Firmware, Reply, firmware_argv, message  # noqa: E402,F401  (the old API)
+from tools.simrelay import BAUD, FRAME_GAP, PtyLine  # noqa: E402
 
 RATE = 8000  # samples/s per channel (firmware/frontend.py SAMPLE_RATE)
 BLOCK = 400  # samples per S message: 50 ms (boards/sim/board.py BLOCK)
-FRAME_GAP = 0.004  # s of line silence that ends a Modbus frame on the pty (stands in for t3.5, see docs/sim.md)
-QUEUE_DEPTH = 4  # messages buffered ahead of the firmware pipe: bounds Modbus latency at --speed max
-PIPE_BYTES = 16384  # the firmware's stdin pipe: one 12.8 kB block and change
 KEYS = ("left", "up", "down", "right", "enter")
 # settings a scenario gives the meter (the wiring and the transformers); comms settings stay the meter's own
 WIRING = ("SYSS", "Un", "In", "Pt_U", "Ct_I")
-MAIN = os.path.join(ROOT, "boards", "sim", "main.py")
-
-
-def message(kind, payload=b""):
-    return kind + struct.pack("<I", len(payload)) + payload
-
-
-def firmware_argv(runtime, state_dir, meter=None):
-    """Command line and environment that run the sim board under `runtime` (micropython|cpython)."""
-    env = dict(os.environ)
-    if runtime == "micropython":
-        exe = shutil.which("micropython", path=os.path.dirname(sys.executable)) or shutil.which("micropython")
-        if not exe:
-            raise SystemExit("sim: micropython not found (run make setup), or use --runtime cpython")
-        env["MICROPYPATH"] = ":".join([ROOT, ".frozen"] + ([env["MICROPYPATH"]] if env.get("MICROPYPATH") else []))
-        argv = [exe, MAIN]
-    elif runtime == "cpython":
-        env["PYTHONPATH"] = os.pathsep.join([os.path.join(ROOT, "tools", "upy_compat"), ROOT]
-                                            + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-        argv = [sys.executable, MAIN]
-    else:
-        raise ValueError("runtime: micropython or cpython, got %r" % runtime)
-    if state_dir:
-        argv.append(state_dir)
-    if meter:
-        argv.append("--meter=" + meter)
-    return argv, env
-
-
-class Reply:
-    """The answer to one command, completed in command order. kind: lcd, state, bye or None (no output)."""
-
-    def __init__(self, kind=None, error=None, waiting=False):
-        self.kind = kind
-        self.text = None
-        self.error = error
-        self.facts = None
-        self._ev = threading.Event()
-        if not waiting:
-            self._ev.set()
-
-    def done(self, text=None, error=None):
-        self.text, self.error = text, error
-        self._ev.set()
-
-    def wait(self, timeout=None):
-        return self._ev.wait(timeout)
-
-    def output(self):
-        """What headless mode prints: None, one ERR line, the LCD text and '.', or one JSON line."""
-        if self.error is not None:
-            return "ERR " + self.error
-        if self.kind == "lcd":
-            return self.text + "\n."
-        if self.kind == "state":
-            return self.text
-        return None
 
 
 class Sim:
-    """One simulated meter: firmware process, generator pump, pty relay. start(), submit(line), quit()."""
+    """One simulated meter: firmware process, generator pump, pty line. start(), submit(line), quit().
+
+    line: a PtyLine shared with other meters (tools/bus.py); the owner opens, starts and closes it. Without it the
+    meter gets its own line on a new pty (at serial_link if given)."""
 
     def __init__(self, scenario=None, runtime="micropython", speed=1.0, state_dir=None, serial_link=None,
-                 seed=0, fw_stderr=None, log=None, meter=None, frame_gap=FRAME_GAP):
+                 seed=0, fw_stderr=None, log=None, meter=None, frame_gap=FRAME_GAP, baud=BAUD, line=None):
         self.scenario_obj = _scenario.parse(scenario if scenario is not None else _scenario.DEFAULT)
         # an explicit scenario sets the meter's wiring; without one the meter keeps its stored configuration
         self.apply_wiring = scenario is not None
@@ -102,60 +39,54 @@ class Sim:
         self.runtime = runtime
         self.speed = speed  # float, or None for max
         self.state_dir = os.path.abspath(state_dir) if state_dir else None
-        self.link = serial_link
         self.meter = meter
-        self.frame_gap = frame_gap  # s of line silence that ends a frame
-        self.fw_stderr = fw_stderr
         self.log = log or (lambda text: sys.stderr.write(text + "\n"))
-        self.pty = None
+        self.own_line = line is None
+        self.line = PtyLine(serial_link, frame_gap, baud) if line is None else line
+        self.fw = Firmware(runtime, self.state_dir, meter, fw_stderr, lambda text: self.log(text), self.line.write)
         self.samples = 0  # samples sent to the firmware: the simulated clock
         self.inbox = queue.Queue()  # commands and Modbus frames, in arrival order, for the pump
-        self.out = queue.Queue(QUEUE_DEPTH)  # messages for the firmware's stdin, in order
-        self.pending = collections.deque()  # replies waiting for a T, in the order their C/Q were sent
-        self.lock = threading.Lock()
-        self.ready = threading.Event()
-        self.exited = threading.Event()  # the firmware process ended (stdout EOF)
         self.quitting = False
-        self.bye = False
         self.stopping = False
-        self.relay_stats = {"frames_in": 0, "bytes_in": 0, "frames_out": 0, "dropped_out": 0}
-        self.proc = None
-        self.master = self.slave = None
         self.threads = []
+
+    # the firmware process and the line, under the names the terminal and older callers use
+    pty = property(lambda self: self.line.path)
+    link = property(lambda self: self.line.link)
+    proc = property(lambda self: self.fw.proc)
+    exited = property(lambda self: self.fw.exited)
+    ready = property(lambda self: self.fw.ready)
+    bye = property(lambda self: self.fw.bye)
+    relay_stats = property(lambda self: self.line.stats)
 
     # --- start-up -----------------------------------------------------------------------------------------
     def start(self, timeout=30.0):
         """Open the pty, spawn the firmware, wait for `R`, start relaying and pacing. Returns the pty path."""
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)  # binary frames pass intact: no echo, no CR/LF translation
-        os.set_blocking(self.master, False)  # a master nobody reads from must not stall replies
-        self.pty = os.ttyname(self.slave)
-        if self.link:
-            if os.path.lexists(self.link):
-                os.remove(self.link)
-            os.symlink(self.pty, self.link)
+        if self.own_line:
+            self.line.open()
         if self.state_dir:
             os.makedirs(self.state_dir, exist_ok=True)
-        argv, env = firmware_argv(self.runtime, self.state_dir, self.meter)
-        # own session: a Ctrl-C in the terminal reaches the launcher only, which then powers down in order
-        self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.fw_stderr, start_new_session=True)
-        try:  # a small pipe keeps few blocks ahead of a Modbus frame at --speed max (Linux F_SETPIPE_SZ)
-            import fcntl
-            fcntl.fcntl(self.proc.stdin.fileno(), 1031, PIPE_BYTES)
-        except (ImportError, OSError):
-            pass
-        for fn in (self._reader, self._writer):
-            threading.Thread(target=fn, daemon=True).start()
-        t_end = time.monotonic() + timeout
-        while not self.ready.wait(0.05):
-            if self.exited.is_set() or time.monotonic() > t_end:
-                self.close()
-                raise RuntimeError("firmware did not signal ready (exit status %s)" % self.proc.poll())
-        self.threads = [threading.Thread(target=fn, daemon=True) for fn in (self._relay, self._pump)]
+        try:
+            self.fw.start(timeout)
+        except RuntimeError:
+            self.close()
+            raise
+        if self.own_line:
+            self.line.start(self.frame)
+        self.threads = [threading.Thread(target=self._pump, daemon=True)]
         for t in self.threads:
             t.start()
         return self.pty
+
+    def frame(self, data):
+        """A Modbus frame as the line delimited it: to the firmware in order with samples and commands."""
+        self.inbox.put((("frame", data), Reply()))
+
+    def setting(self, name, value):
+        """Set one parameter as at the panel (`C set NAME VALUE`); the Reply completes with ok or an error."""
+        reply = Reply("set", waiting=True)
+        self.inbox.put((("set", name, value), reply))
+        return reply
 
     # --- commands -----------------------------------------------------------------------------------------
     def submit(self, line):
@@ -193,42 +124,27 @@ class Sim:
 
     def wait_exit(self, timeout=20.0):
         """Wait for the firmware process to end after a quit; kill it if it hangs. Returns its exit status."""
-        if not self.exited.wait(timeout):
-            self.log("sim: firmware did not power down in %g s: killed" % timeout)
-            self.proc.kill()
-        try:
-            return self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            return None
+        return self.fw.wait_exit(timeout)
 
     def close(self):
         self.stopping = True
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()  # like a power cut: stdin EOF would do the same
-            self.proc.wait()
+        self.fw.kill()
         for t in self.threads:
-            t.join(1.0)  # the relay must be out of select/read before its fds close
-        if self.link and os.path.islink(self.link) and os.readlink(self.link) == self.pty:
-            os.remove(self.link)
-        for fd in (self.master, self.slave):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self.master = self.slave = None
+            t.join(1.0)
+        if self.own_line:
+            self.line.close()
 
     # --- pump: the only producer of firmware messages, so commands stay in order with the samples ---------
     def _facts(self):
         return {"time_s": self.samples / RATE, "samples": self.samples,
                 "speed": "max" if self.speed is None else self.speed, "pty": self.pty, "link": self.link,
                 "scenario": self.gen.scenario.name, "runtime": self.runtime, "pid": self.proc.pid,
-                "relay": dict(self.relay_stats)}
+                "relay": dict(self.line.stats)}
 
     def _put(self, msg):
-        while not self.stopping and not self.exited.is_set():
+        while not self.stopping and not self.fw.exited.is_set():
             try:
-                self.out.put(msg, timeout=0.1)
+                self.fw.out.put(msg, timeout=0.1)
                 return True
             except queue.Full:
                 pass
@@ -241,6 +157,10 @@ class Sim:
             return
         if kind == "frame":
             self._put(message(b"M", item[1]))
+        elif kind == "set":
+            reply.facts = item[1]
+            self.fw.expect(reply)
+            self._put(message(b"C", ("set %s %d" % (item[1], item[2])).encode()))
         elif kind in ("K", "D"):
             self._put(item[1])
             reply.done()
@@ -254,8 +174,7 @@ class Sim:
             reply.done()
         elif kind in ("lcd", "state", "quit"):
             reply.facts = self._facts()
-            with self.lock:
-                self.pending.append(reply)
+            self.fw.expect(reply)
             if kind == "quit":
                 self.quitting = True
                 self._put(message(b"Q"))
@@ -266,8 +185,7 @@ class Sim:
         for name in WIRING:
             r = Reply("set", waiting=True)
             r.facts = name
-            with self.lock:
-                self.pending.append(r)
+            self.fw.expect(r)
             self._put(message(b"C", ("set %s %d" % (name, scn.settings[name])).encode()))
 
     def _drain(self, timeout):
@@ -292,7 +210,7 @@ class Sim:
             self._wiring(self.gen.scenario)  # before the first sample
         period = None if self.speed is None else BLOCK / RATE / self.speed
         next_t = time.monotonic()
-        while not self.stopping and not self.exited.is_set():
+        while not self.stopping and not self.fw.exited.is_set():
             if self.quitting:
                 self._drain(0.1)  # answer late commands; no more samples after Q
                 continue
@@ -309,102 +227,6 @@ class Sim:
                     next_t = now  # the firmware fell behind by over 1 s: resynchronise, do not burst
             else:
                 self._drain(next_t - now)
-
-    # --- pipes to the firmware ----------------------------------------------------------------------------
-    def _writer(self):
-        w = self.proc.stdin
-        while True:
-            msg = self.out.get()
-            try:
-                w.write(msg)
-                w.flush()
-            except (BrokenPipeError, OSError, ValueError):
-                return
-
-    def _reader(self):
-        r = self.proc.stdout
-        while True:
-            hdr = r.read(5)
-            if len(hdr) < 5:
-                break
-            n = struct.unpack("<I", hdr[1:])[0]
-            payload = r.read(n)
-            if len(payload) < n:
-                break
-            kind = hdr[:1]
-            if kind == b"R":
-                self.ready.set()
-            elif kind == b"M":
-                self._line_write(payload)
-            elif kind == b"T":
-                self._answer(payload.decode("utf-8", "replace"))
-            elif kind == b"E":
-                self.log("firmware: " + payload.decode("utf-8", "replace"))
-            else:
-                self.log("sim: protocol error: message type %r from the firmware (a stray print?)" % kind)
-                self.proc.kill()
-                break
-        self.proc.wait()
-        self.exited.set()
-        with self.lock:
-            while self.pending:
-                self.pending.popleft().done(error="firmware exited (status %s)" % self.proc.returncode)
-
-    def _answer(self, text):
-        with self.lock:
-            reply = self.pending.popleft() if self.pending else None
-        if reply is None:
-            self.log("sim: unexpected text from the firmware: %r" % text)
-        elif text.startswith("ERR "):
-            if reply.kind == "set":
-                self.log("sim: scenario setting %s not applied: %s" % (reply.facts, text[4:]))
-            reply.done(error="firmware: " + text[4:])
-        elif reply.kind == "state":
-            try:
-                d = json.loads(text)
-                d.setdefault("time_s", reply.facts["time_s"])
-                d["sim"] = reply.facts
-                reply.done(json.dumps(d))
-            except ValueError as e:
-                reply.done(error="firmware state is not JSON: %s" % e)
-        else:
-            if reply.kind == "bye":
-                self.bye = text == "bye"
-            reply.done(text)
-
-    # --- the RS485 line: a pty --------------------------------------------------------------------------
-    def _line_write(self, data):
-        try:
-            os.write(self.master, data)
-            self.relay_stats["frames_out"] += 1
-        except (BlockingIOError, OSError, TypeError):
-            self.relay_stats["dropped_out"] += 1  # nobody reading the line: the bytes are lost, as on RS485
-
-    def _relay(self):
-        buf = bytearray()
-        while not self.stopping and self.master is not None:
-            try:
-                ready = select.select([self.master], [], [], self.frame_gap if buf else 0.2)[0]
-            except (OSError, ValueError):
-                return
-            if not ready:
-                if buf:  # the line went quiet: the frame is complete
-                    self.relay_stats["frames_in"] += 1
-                    self.inbox.put((("frame", bytes(buf)), Reply()))
-                    buf = bytearray()
-                continue
-            try:
-                data = os.read(self.master, 4096)
-            except BlockingIOError:
-                continue
-            except OSError:
-                time.sleep(0.05)  # EIO: no reader/writer on the slave side right now
-                continue
-            if not buf and self.slave is not None:
-                # a new request: drop any reply the master never read (it timed out), as a master's flush would
-                termios.tcflush(self.slave, termios.TCIFLUSH)
-            buf += data
-            self.relay_stats["bytes_in"] += len(data)
 
 
 def parse_speed(text):
@@ -472,6 +294,9 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0, help="generator noise seed")
     ap.add_argument("--frame-gap", type=float, default=FRAME_GAP * 1000,
                     help="ms of line silence that ends a Modbus frame (default %(default)g)")
+    ap.add_argument("--baud", type=int, default=BAUD,
+                    help="the line's baud rate: replies start no earlier than t3.5 of it after a request "
+                         "(default %(default)d)")
     ap.add_argument("--meter", help="MODULE:CLASS to run instead of firmware.meter:Meter (test doubles; the "
                                     "module is found on MICROPYPATH/PYTHONPATH)")
     ap.add_argument("--headless", action="store_true", help="commands on stdin (the default without --terminal)")
@@ -486,7 +311,8 @@ def main(argv=None):
         import tempfile
         fw_log = tempfile.NamedTemporaryFile("w+b", prefix="kpm53-sim-", suffix=".log", delete=False)
     sim = Sim(scn, runtime=a.runtime, speed=a.speed, state_dir=a.state_dir, serial_link=a.serial_link, seed=a.seed,
-              fw_stderr=fw_log, meter=a.meter, frame_gap=a.frame_gap / 1000.0)
+              fw_stderr=fw_log, meter=a.meter, frame_gap=a.frame_gap / 1000.0,
+              baud=a.baud)
     if a.terminal:
         from tools import terminal
         return terminal.run(sim, fw_log.name)

@@ -7,6 +7,7 @@ import sys
 
 from tools import scenario as scn
 from firmware import regmap
+from firmware.metering import U_TH  # volts (secondary): below it a voltage reads 0
 
 A = cmath.exp(2j * math.pi / 3)  # the 120-degree operator of the symmetrical components
 HD_ORDERS = range(2, 32)  # orders reported in "hd" (the meter's harmonic range); more if the scenario has more
@@ -41,6 +42,26 @@ def spectrum(s, name):
     return out
 
 
+def _sub(x, y, sign=1.0):
+    return {h: x.get(h, 0j) - sign * y.get(h, 0j) for h in set(x) | set(y)}
+
+
+def channel_spectrum(s, name):
+    """Secondary-side phasors {order: complex RMS} that channel `name` carries for the scenario's wiring.
+
+    3Ln3CT: the phase-to-neutral voltages and the three CTs. Three-wire (2LL3CT, 2LL2CT): terminal B is the
+    common (reference) voltage terminal, so channel Ua carries Uab = ua - ub, Ub carries nothing, Uc carries
+    Ucb = uc - ub; in 2LL2CT phase B has no CT (channel Ib carries nothing). In: the neutral CT, i_a + i_b + i_c.
+    """
+    s = scn.parse(s)
+    syss = s.settings["SYSS"]
+    if syss == 0 or name[0] == "I" and not (syss == 2 and name == "Ib"):
+        return spectrum(s, name)
+    if name == "Ib" or name == "Ub":
+        return {}
+    return _sub(spectrum(s, name), spectrum(s, "Ub"))
+
+
 def phasors(s, order=1):
     """Secondary-side complex RMS phasors of order `order` for Ua Ub Uc Ia Ib Ic In (0 where absent)."""
     return {ch: spectrum(s, ch).get(order, 0j) for ch in scn.CHANNELS}
@@ -63,6 +84,61 @@ def frequency_at(s, t):
     return s.frequency + s.frequency_drift * t
 
 
+def _pq(u, i):
+    """(P over every order present in both, fundamental Q) of a voltage and a current spectrum."""
+    pw = sum((u[h] * i[h].conjugate()).real for h in u if h in i)
+    return pw, (u.get(1, 0j) * i.get(1, 0j).conjugate()).imag
+
+
+def _powers(s, spec, pt, ct, out):
+    """U I P Q S PF per phase and total as the meter defines them for the wiring (docs/metering.md), with the
+    starting current IST (a phase below it reads 0 A and no power) and the voltage threshold U_TH."""
+    syss = s.settings["SYSS"]
+    ist = s.settings["IST"] / 1000.0
+    spec = dict(spec)
+    if syss == 2:  # no CT on B: the meter derives ib = -(ia + ic)
+        spec["Ib"] = {h: -x for h, x in _sub(spec["Ia"], spec["Ic"], -1.0).items()}
+    for a, b in (("a", "b"), ("b", "c"), ("c", "a")):
+        urms = _rms(_sub(spec["U" + a], spec["U" + b]))
+        out["U" + a + b] = urms * pt if urms >= U_TH else 0.0
+    live = {}
+    for p in scn.PHASES:
+        irms = _rms(spec["I" + p])
+        out["I" + p] = irms * ct if irms >= ist else 0.0
+        urms = _rms(spec["U" + p])
+        out["U" + p] = urms * pt if urms >= U_TH and syss == 0 else 0.0
+        for q in ("P", "Q", "S", "PF"):
+            out[q + p] = 0.0
+        live[p] = irms >= ist
+    if syss == 0:
+        for p in scn.PHASES:
+            u, i = spec["U" + p], spec["I" + p]
+            if not (live[p] and out["U" + p] > 0):
+                continue
+            pw, q = _pq(u, i)
+            sa = _rms(u) * _rms(i)
+            out["P" + p] = pw * pt * ct
+            out["Q" + p] = q * pt * ct
+            out["S" + p] = sa * pt * ct
+            out["PF" + p] = pw / sa if sa > 0 else 0.0
+        for q in ("P", "Q", "S"):
+            out[q] = out[q + "a"] + out[q + "b"] + out[q + "c"]
+    else:
+        # two elements: P = Uab Ia + Ucb Ic (B is the common terminal), Q from the fundamentals; S effective
+        # apparent power (IEEE 1459, three wires): sqrt((Uab^2 + Ubc^2 + Uca^2)(Ia^2 + Ib^2 + Ic^2) / 3)
+        out["P"] = out["Q"] = 0.0
+        for p in ("a", "c"):
+            ul = _sub(spec["U" + p], spec["Ub"])
+            if live[p] and _rms(ul) >= U_TH:
+                pw, q = _pq(ul, spec["I" + p])
+                out["P"] += pw * pt * ct
+                out["Q"] += q * pt * ct
+        su = sum(out[k] ** 2 for k in ("Uab", "Ubc", "Uca"))
+        si = sum(out[k] ** 2 for k in ("Ia", "Ib", "Ic"))
+        out["S"] = math.sqrt(su * si / 3) if (live["a"] or live["c"]) else 0.0
+    out["PF"] = out["P"] / out["S"] if out["S"] > 0 else 0.0
+
+
 def truth(s):
     """Every regmap measurement by name (primary side) plus extras:
     thd_Ua..thd_Ic (THD relative to the fundamental, all orders present), hd {channel: {order: ratio}},
@@ -72,26 +148,7 @@ def truth(s):
     pt, ct = float(s.pt), float(s.ct)
     spec = {ch: spectrum(s, ch) for ch in scn.CHANNELS}
     out = {}
-    for p in scn.PHASES:
-        u, i = spec["U" + p], spec["I" + p]
-        urms, irms = _rms(u), _rms(i)
-        # active power per order present in both; fundamental reactive power Q1 = U1*I1*sin(phi1), + lagging
-        pw = sum((u[h] * i[h].conjugate()).real for h in u if h in i)
-        q = (u[1] * i[1].conjugate()).imag
-        sa = urms * irms
-        out["U" + p] = urms * pt
-        out["I" + p] = irms * ct
-        out["P" + p] = pw * pt * ct
-        out["Q" + p] = q * pt * ct
-        out["S" + p] = sa * pt * ct
-        out["PF" + p] = pw / sa if sa > 0 else 0.0
-    for a, b in (("a", "b"), ("b", "c"), ("c", "a")):
-        ua, ub = spec["U" + a], spec["U" + b]
-        diff = {h: ua.get(h, 0j) - ub.get(h, 0j) for h in set(ua) | set(ub)}
-        out["U" + a + b] = _rms(diff) * pt
-    for q in ("P", "Q", "S"):
-        out[q] = out[q + "a"] + out[q + "b"] + out[q + "c"]
-    out["PF"] = out["P"] / out["S"] if out["S"] > 0 else 0.0
+    _powers(s, spec, pt, ct, out)
     out["F"] = s.frequency
     hd = {}
     for ch in scn.CHANNELS:
@@ -104,8 +161,11 @@ def truth(s):
     fund = phasors(s)
     u_seq = [x * pt for x in _sequences(fund["Ua"], fund["Ub"], fund["Uc"])]
     i_seq = [x * ct for x in _sequences(fund["Ia"], fund["Ib"], fund["Ic"])]
-    out["In"] = _rms(spec["In"]) * ct  # the true neutral current: vector sum of the phase currents
-    out["In_m"] = out["In"]  # what a CT on the neutral measures
+    ist = s.settings["IST"] / 1000.0
+    n = _rms(spec["In"])
+    # the vector sum of the phase currents (0 in three-wire modes) and what a CT on the neutral measures
+    out["In"] = n * ct if n >= ist and s.settings["SYSS"] == 0 else 0.0
+    out["In_m"] = n * ct if n >= ist else 0.0
     out["U_avg"] = (out["Ua"] + out["Ub"] + out["Uc"]) / 3
     out["UL_avg"] = (out["Uab"] + out["Ubc"] + out["Uca"]) / 3
     out["I_avg"] = (out["Ia"] + out["Ib"] + out["Ic"]) / 3

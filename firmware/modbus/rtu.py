@@ -1,11 +1,21 @@
 # RTU line framing for the device side: t1.5 / t3.5 silent intervals and an allocation-free frame assembler
 # a UART driver feeds with received bytes and timestamps (the sim hands complete frames to the slave directly).
+import micropython
 from micropython import const
 
 _FIXED_T15 = const(750)  # us, Serial Line v1.02 sec. 2.5.1.1: fixed values above 19200 baud
 _FIXED_T35 = const(1750)
 _TICKS_MASK = const(0x3FFFFFFF)  # time.ticks_us() wraps at 2**30 on the MCU ports
 _SIZE = const(256)  # largest RTU frame
+_SLACK = const(1 << 20)  # us: a 'negative' gap this small is an estimate that overlapped the previous run
+
+
+@micropython.viper
+def _copy(dst: ptr8, doff: int, src: ptr8, n: int):
+    i = 0
+    while i < n:
+        dst[doff + i] = src[i]
+        i += 1
 
 
 def char_bits(parity=0, stop=1):
@@ -54,8 +64,16 @@ class Assembler:
         self.t35 = t35
 
     def feed(self, data, n, t):
-        gap = (t - self.last) & _TICKS_MASK
-        self.last = t
+        self.feed_span(data, n, t, t)
+
+    def feed_span(self, data, n, t_first, t_last):
+        """n bytes whose first arrived at t_first and last at t_last, with no gap over t1.5 between them (a
+        read that the UART's inter-character timeout ended). The gap before them decides: over t3.5 a new
+        frame, over t1.5 the frame in progress is bad."""
+        gap = (t_first - self.last) & _TICKS_MASK
+        if gap > _TICKS_MASK - _SLACK:
+            gap = 0  # t_first estimated a little before the end of the previous run: no gap at all
+        self.last = t_last & _TICKS_MASK
         if gap > self.t35:
             self.n = 0
             self.bad = False
@@ -68,9 +86,7 @@ class Assembler:
             self.bad = True
             self.overruns += 1
             return
-        buf = self.buf
-        for i in range(n):
-            buf[k + i] = data[i]
+        _copy(self.buf, k, data, n)
         self.n = k + n
 
     def poll(self, t):

@@ -83,6 +83,7 @@ class Slave:
         self.bits = bits
         self.inregs = inregs
         self.address = address
+        self.listen_only = False  # FC08 sub 04 sets it: nothing is run or answered except FC08 sub 01
         self.tx = bytearray(_MAX_FRAME)
         self.counters = array("H", bytes(2 * N_COUNTERS))
         self._old = bytearray((_MAX_WRITE_BITS + 7) >> 3)  # FC15 snapshot for the roll-back
@@ -134,6 +135,11 @@ class Slave:
             return 0
         self._count(SLAVE_MESSAGES)
         fc = frame[1]
+        if self.listen_only and not (a != 0 and fc == 8 and n == 8 and frame[2] == 0 and frame[3] == 1):
+            # Listen-only mode (Serial Line 6.1.1, sub 04): count, run nothing, answer nothing. Only
+            # "restart communications" addressed to us brings the port back.
+            self._count(NO_RESPONSE)
+            return 0
         h = self._fn[fc] if fc < _FN_SLOTS else None
         tx = self.tx
         tx[0] = a

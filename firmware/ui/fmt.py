@@ -9,6 +9,8 @@ UNITS_VAR = ("var", "kvar", "Mvar")
 UNITS_VA = ("VA", "kVA", "MVA")
 UNITS_HZ = ("Hz",)
 UNITS_PF = ("",)
+UNITS_PCT = ("%",)  # THD, harmonic ratios, unbalance
+UNITS_DEGC = ("C",)  # temperature (PT100 input), degrees Celsius
 
 _SCALE = (1.0, 1000.0, 1000000.0)
 # Decimals by integer digits: 1 digit -> 3 decimals, 2 -> 2, 3 -> 1 (always 4 significant digits).

@@ -28,15 +28,48 @@ METER_PAGES = (
     ("S", (("A", "Sa"), ("B", "Sb"), ("C", "Sc"), ("tot", "S")), fmt.UNITS_VA, ""),
     ("PF", (("A", "PFa"), ("B", "PFb"), ("C", "PFc"), ("tot", "PF")), fmt.UNITS_PF, ""),
     ("F", (("", "F"),), fmt.UNITS_HZ, ""),
+    # issue 3: neutral (vector sum, measured channel), averages, temperature
+    ("I", (("N", "In"), ("Nm", "In_m")), fmt.UNITS_A, ""),
+    ("U", (("avg", "U_avg"), ("Lav", "UL_avg")), fmt.UNITS_V, ""),
+    ("I", (("avg", "I_avg"),), fmt.UNITS_A, ""),
+    ("T", (("", "T"),), fmt.UNITS_DEGC, ""),
 )
 # RIGHT cycles the groups of a screen (manual 4.2): Meter -> real-time, energy and time; PQM -> demand,
 # harmonics, unbalance; History -> maximum, minimum. Rows name a measurement slot or a source in Ui's `extra`.
-ENERGY_PAGES = (("E", (), None, "Energy: later"),)  # issue 4 fills this group
-DEMAND_PAGES = (("DM", (), None, "Demand: later"),)  # issue 3
-HARMONIC_PAGES = (("HD", (), None, "Harmonics: later"),)  # issue 3
-UNBALANCE_PAGES = (("UNB", (), None, "Unbalance: later"),)  # issue 3
-MAX_PAGES = (("Max", (), None, "Max: later"),)  # issue 3
-MIN_PAGES = (("Min", (), None, "Min: later"),)  # issue 3
+# issue 4: energy (manual 5 items 1-20), the calendar periods, run/load time and the clock; values are strings
+# from firmware/ledger.py (kWh with one decimal, or the float32 in hexadecimal above 99999999.9)
+_PQ = (("P+", "EP%s_imp"), ("P-", "EP%s_exp"), ("Q+", "EQ%s_imp"), ("Q-", "EQ%s_exp"))
+ENERGY_PAGES = (
+    ("EP", (("Imp", "EP_imp"), ("Exp", "EP_exp"), ("Tot", "EP_total"), ("Net", "EP_net")), None, "kWh"),
+    ("EQ", (("Imp", "EQ_imp"), ("Exp", "EQ_exp"), ("Tot", "EQ_total"), ("Net", "EQ_net")), None, "kvarh"),
+) + tuple(("E " + ph.upper(), tuple((lab, f % ph) for lab, f in _PQ), None, "kWh / kvarh") for ph in "abc") + tuple(
+    (sym, tuple((lab, f.replace("%s", "") + "_" + key) for lab, f in _PQ), None, "kWh / kvarh")
+    for sym, key in (("T Mon", "TMon"), ("L Mon", "LMon"), ("B Mon", "BMon"), ("T Day", "TDay"), ("L Day", "LDay"),
+                     ("B Day", "BDay"))
+) + (
+    ("Time", (("RT", "RTime"), ("LT", "LTime")), None, "RTime LTime h"),
+    ("CLK", (("", "dATE"), ("", "tinE")), None, ""),
+)
+# [issue3-quality] PQM and History groups (docs/quality.md); rows other than slots come from Meter's `extra`
+_DMD_UNITS = (("P", fmt.UNITS_W), ("Q", fmt.UNITS_VAR), ("S", fmt.UNITS_VA), ("Ia", fmt.UNITS_A),
+              ("Ib", fmt.UNITS_A), ("Ic", fmt.UNITS_A))
+# per quantity: present demand, maximum demand, its date and time; the message names the quantity
+DEMAND_PAGES = tuple(("DM", (("", "Dmd_" + q), ("Max", "MaxDmd_" + q), ("D", "MaxDmd_%s_D" % q),
+                             ("T", "MaxDmd_%s_T" % q)), u, q) for q, u in _DMD_UNITS)
+# manual 4.2: "U" or "I" in the corner, three phases, the fourth line says THd or HR n (UP/DOWN step through)
+HARMONIC_PAGES = tuple(
+    (k, tuple((p.upper(), ("THD_%s%s" % (k, p)) if h == 1 else ("HR_%s%s_%d" % (k, p, h))) for p in "abc"),
+     fmt.UNITS_PCT, "THd" if h == 1 else "HR %d" % h)
+    for k in "UI" for h in range(1, 32))
+UNBALANCE_PAGES = (("UNB", (("U", "UNB_U"), ("I", "UNB_I")), fmt.UNITS_PCT, "neg. sequence"),)
+_MM_UNITS = {"U": fmt.UNITS_V, "I": fmt.UNITS_A, "P": fmt.UNITS_W, "Q": fmt.UNITS_VAR, "S": fmt.UNITS_VA,
+             "F": fmt.UNITS_HZ}
+# one page per quantity: the extreme value, its date and time
+MAX_PAGES, MIN_PAGES = tuple(
+    tuple(("Max" if x == "max" else "Min", ((q, "%s_%s" % (q, x)), ("D", "%s_%s_D" % (q, x)),
+                                           ("T", "%s_%s_T" % (q, x))),
+           fmt.UNITS_PF if q.startswith("PF") else _MM_UNITS[q[0]], "") for q in
+          tuple(m[0] for m in regmap.MEASUREMENTS[:26])) for x in ("max", "min"))
 PQM_PAGES = DEMAND_PAGES  # kept for callers that name the first group
 HISTORY_PAGES = MAX_PAGES
 # The three function screens LEFT cycles through (manual 4.2), each a tuple of page groups
@@ -50,14 +83,30 @@ MANUAL_ORDER = ("PASS", "SYSS", "Un", "In", "Pt_U", "Ct_I", "Adr", "baud", "dATA
 NAMES = {"SYSS": regmap.SYSS_NAMES, "dATA": regmap.DATA_NAMES}
 
 
-def param_order():
-    """Config indices in the order the settings list shows them."""
+# Panel-only entries after the CONFIG rows (issue 4: clock and energy clear), shaped like CONFIG rows; the
+# Menu's cfg answers get/set for them (firmware/ledger.py Panel). Index len(CONFIG) + j.
+PANEL_ROWS = (
+    ("dATE", 20260101, 20000101, 20991231, None, 1, "", "Date YYYYMMDD"),
+    ("tinE", 0, 0, 235959, None, 1, "", "Time hhmmss"),
+    ("cLr_Eny", 0, 0, 1, (0, 1), 1, "", "1 + ENTER clears all energy"),
+)
+
+
+def prow(k):
+    """Settings-list row k: a CONFIG row, or a PANEL_ROWS row after them."""
+    n = len(regmap.CONFIG)
+    return regmap.CONFIG[k] if k < n else PANEL_ROWS[k - n]
+
+
+def param_order(cfg=None):
+    """Row indices (prow) in the order the settings list shows them; panel rows only when cfg serves them."""
+    n = len(regmap.CONFIG) + (len(PANEL_ROWS) if getattr(cfg, "panel_rows", False) else 0)
     out = []
-    for name in MANUAL_ORDER:
-        for k in range(len(regmap.CONFIG)):
-            if regmap.CONFIG[k][0] == name:
+    for name in MANUAL_ORDER + ("cLr_Eny",):
+        for k in range(n):
+            if prow(k)[0] == name:
                 out.append(k)
-    for k in range(len(regmap.CONFIG)):
+    for k in range(n):
         if k not in out:
             out.append(k)
     return out
@@ -65,7 +114,7 @@ def param_order():
 
 def show_param(k, v):
     """A parameter value as the settings display shows it: 3Ln3CT, 9600 (baud), 220."""
-    row = regmap.CONFIG[k]
+    row = prow(k)
     names = NAMES.get(row[0])
     if names is not None and 0 <= v - row[2] < len(names):
         return names[v - row[2]]
@@ -80,7 +129,7 @@ class Menu:
         self.group = 0  # page group within the screen (RIGHT)
         self.page = 0
         self.param = 0  # position in self.params
-        self.params = param_order()
+        self.params = param_order(cfg)
         self.idle_ms = 0  # since the last key (settings timeout; the backlight timer BLt later)
         self.msg_ms = 0
         self.blink_ms = 0
@@ -102,7 +151,7 @@ class Menu:
             for pages in groups:
                 lst = []
                 for sym, rows, units, msg in pages:
-                    srcs = tuple(slots[r[1]] if r[1] in slots else extra[r[1]] for r in rows)
+                    srcs = tuple(slots[r[1]] if r[1] in slots else extra.get(r[1], _absent) for r in rows)
                     lst.append((sym, tuple(r[0] for r in rows), srcs, units, msg))
                 glist.append(tuple(lst))
             self.pages.append(tuple(glist))
@@ -135,7 +184,11 @@ class Menu:
         return DEFAULT_PASS if v is None else v
 
     def param_name(self):
-        return regmap.CONFIG[self.params[self.param]][0]
+        return prow(self.params[self.param])[0]
+
+
+def _absent():
+    return "----"  # a page row whose source the meter did not hand in (UI tests without the energy side)
 
 
 # -- key handlers: fn(m) for each (mode, key); the table below is the whole key map --
@@ -209,7 +262,7 @@ def _param_prev(m):
 
 def _start_edit(m):
     k = m.params[m.param]
-    row = regmap.CONFIG[k]
+    row = prow(k)
     v = m.cfg.get(row[0])
     choices = row[4]
     if choices is None and row[0] in NAMES:
@@ -333,7 +386,7 @@ def fill(m, scr, vals, io):
         _cursor(scr, m.pos, m.pos + 1)
     else:
         k = m.params[m.param]
-        name = regmap.CONFIG[k][0]
+        name = prow(k)[0]
         scr.position = "%d/%d" % (m.param + 1, len(m.params))
         if mode == LIST:
             scr.row(0, name, False, show_param(k, m.cfg.get(name)), "")

@@ -13,12 +13,12 @@ from case_sampler import signal
 TOL = 5e-4  # relative: the 0.05 % goal (the class limit is 0.2 %)
 
 
-def _meter(blk, n, pt=1, ct=1, cal=None, keep=2, rated_i=5):
+def _meter(blk, n, pt=1, ct=1, cal=None, keep=2, rated_i=5, ist=10):
     """Feeds blk in 400-sample blocks; returns the values of the last `keep` windows (name -> float)."""
     vals = array("f", [0.0] * regmap.N_MEAS)
     s = Sampler()
     m = Metering(vals, s)
-    m.configure(pt, ct, 0, 220, rated_i, cal)
+    m.configure(pt, ct, 0, 220, rated_i, cal, ist)
     got = []
     for a in range(0, n, 400):
         k = min(400, n - a)
@@ -48,6 +48,8 @@ def _expect(u, i, phi, f, pt=1, ct=1):
 
 def _check(got, e, tol=TOL):
     for name in OUT:
+        if name not in e:
+            continue
         g, t = got[name], e[name]
         if name.startswith("PF"):
             assert abs(g - t) < 5e-4, (name, g, t)
@@ -173,5 +175,5 @@ def test_1a_meter_range_reads_small_currents():
     u, i, phi = (57.7, 57.7, 57.7), (0.01, 1.0, 0.05), (30.0, -30.0, 60.0)
     n = 5200
     e = _expect(u, i, phi, 49.8, 1, 5)
-    for got in _meter(signal(n, 49.8, u, i, phi, t0=9.0), n, ct=5, rated_i=1):
+    for got in _meter(signal(n, 49.8, u, i, phi, t0=9.0), n, ct=5, rated_i=1, ist=1):  # IST below 10 mA
         _check(got, e)

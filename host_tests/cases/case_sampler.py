@@ -30,7 +30,11 @@ def signal(n, f, u=(230.0, 230.0, 230.0), i=(5.0, 5.0, 5.0), phi=(30.0, 30.0, 30
     return out
 
 
-def reference(blk, n, tab, ra=0, rb=-1, ish=8):
+def _clamp(v):
+    return max(-32767, min(32767, v))
+
+
+def reference(blk, n, tab, ra=0, rb=-1, ish=8, derive=False):
     """The kernel's sums, written straight from the definitions with unbounded integers. Windows as tuples
     (weighted Q15 sums, N, fs, fe, cycles, plain sums)."""
     wins = []
@@ -49,10 +53,13 @@ def reference(blk, n, tab, ra=0, rb=-1, ish=8):
         x = [(blk[8 * i + c] + 128) >> 8 for c in range(3)]
         x += [max(-32767, min(32767, (blk[8 * i + c] + (1 << (ish - 1))) >> ish)) if ish < 8 else
               (blk[8 * i + c] + 128) >> 8 for c in range(3, 7)]
+        if derive:
+            x[4] = _clamp(-x[3] - x[5])
         k = (phase >> 22) & 1023
         sn, cs = tab[k], tab[(k + 256) & 1023]
         p = x[:7] + [v * v for v in x[:7]] + [x[0] * x[3], x[1] * x[4], x[2] * x[5]]
         p += [x[0] * x[1], x[1] * x[2], x[2] * x[0]] + [v * cs for v in x[:6]] + [v * sn for v in x[:6]]
+        p += [_clamp(x[3] + x[4] + x[5]) ** 2]
         phase = (phase + step) % (1 << 32)
         r = x[ra] - (x[rb] if rb >= 0 else 0)
         close = 0
@@ -158,13 +165,26 @@ def test_full_scale_extremes_bit_exact():
 
 
 def test_line_voltage_reference_2ll():
-    # 2LL wirings synchronise on Uab = ua - ub, which spans 17 bits; the same windows as the reference
+    # 2LL wirings: terminal B is the common reference, channel a carries Uab: it is the zero-crossing reference
     n = 3600
     blk = signal(n, 49.8, u=(560.0, 560.0, 560.0), t0=7.0)
     s, wins = _run(blk, n, 400, syss=1)
-    ref = reference(blk, n, s.table, 0, 1)
+    ref = reference(blk, n, s.table, 0, -1)
     assert [w[1:] for w in wins] == [r[1:5] for r in ref] and [w[0] for w in wins] == [r[0] for r in ref]
     assert wins[-1][4] == 10 and abs(_length(wins[-1]) - 10 * FS / 49.8) < 0.01
+
+
+def test_2ll2ct_derives_ib_bit_exact():
+    # 2LL2CT: no CT on phase B; the kernel sums ib = -(ia + ic) whatever the Ib channel carries
+    n = 3600
+    blk = signal(n, 50.3, i=(4.0, 1.0, 3.0), phi=(30.0, 0.0, -10.0), t0=3.0)
+    s, wins = _run(blk, n, 400, syss=2)
+    ref = reference(blk, n, s.table, 0, -1, derive=True)
+    assert len(wins) == len(ref) == 3
+    for w, r in zip(wins, ref):
+        assert w == r[:5], (w[1:], r[1:5])
+    plain = reference(blk, n, s.table, 0, -1)
+    assert ref[1][0][4] != plain[1][0][4]  # the derivation really changed the Ib sums
 
 
 def test_current_range_for_1a_meters_bit_exact():
@@ -270,4 +290,4 @@ def test_feed_allocates_nothing():
 def test_tables_and_constants():
     s = Sampler()
     assert len(s.table) == 1024 and max(s.table) == 32767 and min(s.table) == -32767
-    assert sampler.NP == 32 and s.done[D_READY] == 0
+    assert sampler.NP == 33 and s.done[D_READY] == 0

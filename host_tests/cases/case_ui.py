@@ -124,7 +124,8 @@ def test_fmt_four_significant_digits():
 def test_meter_pages_exact_text():
     ui, v, io = make(Ua=219.96, Ub=220.04, Uc=-0.0, Uab=381.0, Ubc=380.5, Uca=379.96, Ia=4.9996, Ib=5.0, Ic=0.0,
                      Pa=1000.0, Pb=-1500.0, Pc=12.5, P=-487.5, Qa=10.0, Qb=20.0, Qc=30.0, Q=60.0,
-                     Sa=1100.0, Sb=1600.0, Sc=33.0, S=2733.0, PFa=0.909, PFb=-0.9375, PFc=0.3788, PF=-0.1784, F=50.0)
+                     Sa=1100.0, Sb=1600.0, Sc=33.0, S=2733.0, PFa=0.909, PFb=-0.9375, PFc=0.3788, PF=-0.1784, F=50.0,
+                     In=1.5, In_m=1.498, U_avg=146.67, UL_avg=380.49, I_avg=3.3332, T=25.0)
     pages = [
         ["Meter U   Q2 IND", "A    220.0 V", "B    220.0 V", "C    0.000 V", "DI-- DO--"],
         ["Meter U   Q2 IND", "AB   381.0 V", "BC   380.5 V", "CA   380.0 V", "DI-- DO--"],
@@ -134,6 +135,10 @@ def test_meter_pages_exact_text():
         ["Meter S   Q2 IND", "A    1.100 kVA", "B    1.600 kVA", "C    33.00 VA", "tot  2.733 kVA", "DI-- DO--"],
         ["Meter PF  Q2 IND", "A    0.909", "B   -0.938", "C    0.379", "tot -0.178", "DI-- DO--"],
         ["Meter F   Q2 IND", "     50.00 Hz", "DI-- DO--"],
+        ["Meter I   Q2 IND", "N    1.500 A", "Nm   1.498 A", "DI-- DO--"],
+        ["Meter U   Q2 IND", "avg  146.7 V", "Lav  380.5 V", "DI-- DO--"],
+        ["Meter I   Q2 IND", "avg  3.333 A", "DI-- DO--"],
+        ["Meter T   Q2 IND", "     25.00 C", "DI-- DO--"],
     ]
     for i in range(len(pages)):
         assert lines(ui) == pages[i], (i, lines(ui))
@@ -150,19 +155,24 @@ def test_left_cycles_screens_and_right_cycles_groups():
     keys(ui, "down down")
     assert lines(ui)[0] == "Meter I"
     keys(ui, "right")  # Meter -> energy group, first page
-    assert lines(ui)[:2] == ["Meter E", "Energy: later"]
+    assert lines(ui)[:2] == ["Meter EP", "Imp   ----"]  # energy pages (issue 4); no energy source in this Ui
     keys(ui, "right")  # and back to the real-time group, first page
     assert lines(ui)[:2] == ["Meter U", "A    230.0 V"]
     keys(ui, "left")
-    assert lines(ui) == ["PQM DM", "Demand: later", "DI-- DO--"]
+    # PQM: demand, harmonics, unbalance groups (issue 3; no demand/harmonic/history sources in this Ui)
+    assert lines(ui) == ["PQM DM", "      ----", "Max   ----", "D     ----", "T     ----", "P", "DI-- DO--"]
     keys(ui, "right")
-    assert lines(ui)[:2] == ["PQM HD", "Harmonics: later"]
-    keys(ui, "right right")  # unbalance, then demand again
-    assert lines(ui)[:2] == ["PQM DM", "Demand: later"]
+    assert lines(ui)[:2] == ["PQM U", "A    0.000 %"] and lines(ui)[4] == "THd"
+    keys(ui, "down")
+    assert lines(ui)[4] == "HR 2"
+    keys(ui, "right")
+    assert lines(ui)[:3] == ["PQM UNB", "U    0.000 %", "I    0.000 %"]
+    keys(ui, "right")  # demand again
+    assert lines(ui)[:2] == ["PQM DM", "      ----"]
     keys(ui, "left")
-    assert lines(ui)[:2] == ["History Max", "Max: later"]
+    assert lines(ui)[:2] == ["History Max", "Ua    ----"]
     keys(ui, "right")
-    assert lines(ui)[:2] == ["History Min", "Min: later"]
+    assert lines(ui)[:2] == ["History Min", "Ua    ----"]
     keys(ui, "left")
     assert lines(ui)[:2] == ["Meter U", "A    230.0 V"]  # back to Meter, first group, first page
     assert not ui.key("middle") and lines(ui)[:2] == ["Meter U", "A    230.0 V"]

@@ -1,0 +1,296 @@
+# Demand: P, Q, S, Ia, Ib, Ic averaged over a sliding window of DM_P minutes moved every DM_S minutes, and the
+# maximum demand with its date and time (cLr_DM clears it). Integer sums per subinterval; store record "demand".
+#
+# Why integers: each metering window adds value x window length (samples) as a 64-bit sum per subinterval, so
+# no float accumulates across windows or subintervals; floats appear only when a subinterval closes (soft
+# float32, allocation-free: it runs inside Meter.feed via each_second).
+from array import array
+
+import micropython
+from micropython import const
+
+from firmware import regmap, sf32
+from firmware.words import WORD_MASK
+
+NQ = const(6)  # P Q S Ia Ib Ic (regmap.DEMAND order)
+NSUB = const(60)  # subintervals kept: DM_P / DM_S <= 60
+_FULL = const(0x3FFFFFFF)  # 2**30 - 1: a window's value in units of full scale / 2**30 (to_int's range)
+SAVE_S = const(60)
+_RECORD = "demand"
+_REFUSED = const(3)
+NAMES = ("P", "Q", "S", "Ia", "Ib", "Ic")
+# workspace slots (array('f'))
+_K = const(0)  # 6: integer units per W / var / VA / A (primary side)
+_V = const(6)  # 6: the window's values scaled
+_D = const(12)  # 6: present demand
+_M = const(18)  # 6: maximum demand
+_T = const(24)  # temporaries
+_HALF = const(27)
+_WS = const(28)
+
+
+@micropython.viper
+def _add(acc: ptr32, a: int, v: int, n: int):
+    """acc[a], acc[a+1] (64-bit lo, hi) += v * n for |v| < 2**30, 0 <= n < 2**12: the product is built from
+    15-bit halves of v (each partial product < 2**27), so the words are the same on 32- and 64-bit ports."""
+    m = int(WORD_MASK)
+    neg = 0
+    if v < 0:
+        neg = 1
+        v = 0 - v
+    ph = (v >> 15) * n
+    pl = (v & 0x7FFF) * n
+    t = (ph << 15) & m
+    lo = (t + pl) & m
+    hi = ph >> 17
+    if uint(lo) < uint(t):
+        hi += 1
+    if neg:  # two's complement of the 64-bit product
+        lo = (0 - lo) & m
+        if lo != 0:
+            hi = 0 - hi - 1
+        else:
+            hi = 0 - hi
+    x = acc[a] & m
+    s = (x + lo) & m
+    h2 = acc[a + 1] + hi
+    if uint(s) < uint(x):
+        h2 += 1
+    acc[a] = s
+    acc[a + 1] = h2
+
+
+@micropython.viper
+def _sum(acc: ptr32, first: int, count: int, stride: int, out: ptr32):
+    """out[0], out[1] = the 64-bit sum of the pairs acc[first + j * stride] for j < count."""
+    m = int(WORD_MASK)
+    lo = 0
+    hi = 0
+    j = 0
+    a = first
+    while j < count:
+        x = acc[a] & m
+        s = (lo + x) & m
+        if uint(s) < uint(lo):
+            hi += 1
+        hi += acc[a + 1]
+        lo = s
+        a += stride
+        j += 1
+    out[0] = lo
+    out[1] = hi
+
+
+class Demand:
+    """window(vals, n) after each metering window (allocation-free); second(ymd, hms) once per second (closes
+    a subinterval on the clock's DM_S-minute boundaries); cmd_write for cLr_DM; service()/power_down() save."""
+
+    def __init__(self, vals, clock, store=None, image=None, config=None):
+        self.vals = vals
+        self.clock = clock
+        self.store = store
+        self.image = image
+        self.config = config
+        self.slots = bytearray(NQ)
+        for k in range(NQ):
+            self.slots[k] = regmap.slot(NAMES[k])
+        self.w = array("f", bytes(4 * _WS))
+        self.w[_HALF] = 0.5
+        self.cur = array("i", bytes(4 * 2 * NQ))  # running subinterval: 64-bit sums
+        self.ring = array("i", bytes(4 * 2 * NQ * NSUB))  # completed subintervals, 64-bit sums each
+        self.cnt = array("i", bytes(4 * NSUB))  # samples per completed subinterval
+        self.tmp = array("i", bytes(8))
+        self.ts = array("i", bytes(4 * 2 * NQ))  # (date, time) of each maximum; date 0 = none yet
+        self.samples = 0  # of the running subinterval
+        self.head = 0  # next ring slot
+        self.full = 0  # completed subintervals in the ring (<= nsub)
+        self.nsub = 15
+        self.sub_min = 1
+        self.dirty = False
+        self.saved_s = -SAVE_S
+        self._v = 2 * regmap.block("demand")[0]
+        self._t = 2 * regmap.block("demand_t")[0]
+        self._pass = regmap.config_index("PASS")
+        self.configure(1, 1, 15, 1)
+        if store is not None:
+            self.load()
+        self.publish()
+
+    def configure(self, pt, ct, period, sub):
+        """Ratios (the integer units follow the primary-side full scale) and DM_P / DM_S in minutes. A change
+        restarts the sliding window (the maxima stay). Allocates."""
+        w = self.w
+        full_p = 75000.0 * pt * ct  # 3 x 1000 V x 25 A: every P, Q, S the front end can see
+        full_i = 25.0 * ct
+        for k in range(NQ):
+            w[_K + k] = _FULL / (full_p if k < 3 else full_i)
+        nsub = period // sub if sub > 0 else 1
+        if nsub != self.nsub or sub != self.sub_min:
+            self.nsub = max(1, min(NSUB, nsub))
+            self.sub_min = sub
+            self.restart()
+
+    def restart(self):
+        for k in range(len(self.ring)):
+            self.ring[k] = 0
+        for k in range(2 * NQ):
+            self.cur[k] = 0
+        for k in range(NSUB):
+            self.cnt[k] = 0
+        self.samples = 0
+        self.head = 0
+        self.full = 0
+
+    # --- hot path ---------------------------------------------------------------------------------------------
+    def window(self, n):
+        """Add the window just metered (n samples long) to the running subinterval. Allocation-free."""
+        w = self.w
+        for k in range(NQ):
+            _load(w, _T, self.vals, self.slots[k])
+            sf32.fmul(w, _V + k, _T, _K + k)
+            if sf32.fsign(w, _V + k) < 0:  # round to nearest (to_int truncates)
+                sf32.fsub(w, _V + k, _V + k, _HALF)
+            else:
+                sf32.fadd(w, _V + k, _V + k, _HALF)
+            v = sf32.to_int(w, _V + k)
+            _add(self.cur, 2 * k, v, n)
+        self.samples += n
+
+    def second(self, hms):
+        """Once per second with the clock's hhmmss: at hh:mm:00 with mm a multiple of DM_S the subinterval ends
+        and the demand is recomputed. Allocation-free."""
+        if hms % 100 != 0 or ((hms // 100) % 100) % self.sub_min != 0:
+            return 0
+        if self.samples == 0:
+            return 0
+        self.close()
+        return 1
+
+    def close(self):
+        """End the running subinterval: push it into the ring, recompute the demand, track the maxima."""
+        h = self.head
+        base = 2 * NQ * h
+        for k in range(2 * NQ):
+            self.ring[base + k] = self.cur[k]
+            self.cur[k] = 0
+        self.cnt[h] = self.samples
+        self.samples = 0
+        self.head = (h + 1) % self.nsub
+        if self.full < self.nsub:
+            self.full += 1
+        total = 0
+        for j in range(self.full):
+            total += self.cnt[j]  # 60 minutes are 28.8e6 samples: a small int
+        w = self.w
+        sf32.from_int(w, _T + 1, total)
+        for k in range(NQ):
+            _sum(self.ring, 2 * k, self.full, 2 * NQ, self.tmp)
+            sf32.from_i64(w, _T, self.tmp, 0)
+            sf32.fdiv(w, _T, _T, _T + 1)
+            sf32.fdiv(w, _D + k, _T, _K + k)
+            if self.ts[2 * k] == 0 or sf32.fcmp(w, _D + k, _M + k) > 0:
+                sf32.fcopy(w, _M + k, _D + k)
+                self.ts[2 * k] = self.clock.ymd
+                self.ts[2 * k + 1] = self.clock.hms
+                self.dirty = True
+        self.publish()
+
+    def publish(self):
+        if self.image is not None:
+            sf32.copy_be(self.w, _D, 2 * NQ, self.image, self._v)
+            _u32_be(self.ts, 2 * NQ, self.image, self._t)
+
+    def clear(self):
+        """cLr_DM: forget the maxima (the present demand goes on)."""
+        for k in range(2 * NQ):
+            self.ts[k] = 0
+        for k in range(NQ):
+            self.w[_M + k] = 0.0
+        self.dirty = True
+        self.publish()
+
+    def cmd_write(self, addr, count, src, off):
+        if count != 1 or self.config is None:
+            return _REFUSED
+        if ((src[off] << 8) | src[off + 1]) != self.config.values[self._pass]:
+            return _REFUSED
+        self.clear()
+        return 0
+
+    def value(self, k):
+        """Present demand k (NAMES order) as a float (UI; allocates)."""
+        return self.w[_D + k]
+
+    def maximum(self, k):
+        return self.w[_M + k]
+
+    def sources(self):
+        """name -> callable for the PQM demand pages: Dmd_P, MaxDmd_P, MaxDmd_P_D / _T (text), ..."""
+        from firmware.maxmin import hms_text, ymd_text
+
+        src = {}
+        w = self.w
+        for k in range(NQ):
+            q = NAMES[k]
+            src["Dmd_" + q] = (lambda k=k: w[_D + k])
+            src["MaxDmd_" + q] = (lambda k=k: w[_M + k])
+            src["MaxDmd_%s_D" % q] = (lambda k=k: ymd_text(self.ts[2 * k]))
+            src["MaxDmd_%s_T" % q] = (lambda k=k: hms_text(self.ts[2 * k + 1]) if self.ts[2 * k] else "----")
+        return src
+
+    # --- persistence (allocates) ------------------------------------------------------------------------------
+    def load(self):
+        data = self.store.load(_RECORD)
+        if data is None or len(data) != 4 * 4 * NQ:
+            return False
+        f = array("f", bytes(4 * 2 * NQ))
+        _bytes_in(f, data, 0, 8 * NQ)
+        for k in range(2 * NQ):
+            self.w[_D + k] = f[k]
+        _bytes_in(self.ts, data, 8 * NQ, 8 * NQ)
+        return True
+
+    def record(self):
+        f = array("f", [self.w[_D + k] for k in range(2 * NQ)])
+        return bytes(f) + bytes(self.ts)
+
+    def service(self, now_s):
+        if self.dirty and now_s - self.saved_s >= SAVE_S:
+            self.save(now_s)
+
+    def save(self, now_s=0):
+        if self.store is not None:
+            self.store.save(_RECORD, self.record())
+        self.saved_s = now_s
+        self.dirty = False
+
+    def power_down(self):
+        if self.dirty:
+            self.save(self.saved_s)
+
+
+@micropython.viper
+def _load(w: ptr32, d: int, src: ptr32, s: int):
+    w[d] = src[s]
+
+
+@micropython.viper
+def _u32_be(src: ptr32, n: int, buf: ptr8, off: int):
+    i = 0
+    p = off
+    while i < n:
+        x = src[i]
+        buf[p] = x >> 24
+        buf[p + 1] = x >> 16
+        buf[p + 2] = x >> 8
+        buf[p + 3] = x
+        i += 1
+        p += 4
+
+
+@micropython.viper
+def _bytes_in(dst: ptr8, src: ptr8, off: int, n: int):
+    i = 0
+    while i < n:
+        dst[i] = src[off + i]
+        i += 1

@@ -1,0 +1,259 @@
+# The energy side of the meter in one place: clock, energy accumulators, periods, pulses, their registers,
+# LCD sources, the clock/cLr_Eny register writes and the save policy. Meter calls it at a few marked points.
+import struct
+
+from micropython import const
+
+from firmware import energy as _e
+from firmware import periods as _p
+from firmware import regmap
+from firmware.clock import Clock, valid_hms, valid_ymd
+from firmware.energy import Energy
+from firmware.periods import Periods
+from firmware.pulse import Pulse
+
+_REC_E = "energy"
+_REC_P = "periods"
+_SAVE_S = const(3600)  # run/load time and the clock are saved at least hourly even without energy
+_MIN_S = const(30)  # energy saves at least 30 s apart: wear stays <= 2880 records/day at any overload
+_CLR = const(0x0031)  # COMMANDS row cLr_Eny
+_OVER_TENTHS = const(999999999)  # 99999999.9 kWh: beyond it the LCD shows the float32 in hexadecimal
+
+
+def lcd_energy(wh):
+    """Wh as the LCD shows kWh: one decimal up to 99999999.9, then the hexadecimal of the float32 (manual 5)."""
+    t = wh // 100
+    if t <= _OVER_TENTHS:
+        return "%d.%d" % (t // 10, t % 10)
+    return "%08X" % struct.unpack(">I", struct.pack(">f", wh / 1000))[0]
+
+
+def lcd_hours(s):
+    return "%d.%02d" % (s // 3600, (s % 3600) * 100 // 3600)
+
+
+class Ledger:
+    def __init__(self, store, regs, config, vals, slot, pulse_out=None):
+        self.store = store
+        self.regs = regs
+        self.config = config
+        self.clock = Clock()
+        self.energy = Energy()
+        self.energy.slots(slot)
+        self.periods = Periods(self.energy, self.clock.ymd)
+        self.pulse = Pulse(self.energy.gen, pulse_out)
+        self.saves = 0  # records this module wrote (energy + periods)
+        self.cleared = 0
+        self._dirty_p = False
+        self._since = 0  # seconds since the last energy save
+        e0 = regmap.block("energy")[0]
+        self._off = 2 * e0
+        self._off_p = 2 * (e0 + 4 * 20)
+        self._off_t = 2 * (e0 + 4 * 44)
+        self._clk = regmap.block("clock")[0]
+        self.load()
+        regs.attach(self._clk, self._clk + 4, self.clock_write)
+        regs.attach(_CLR, _CLR + 1, self.clear_write)
+        self.publish()
+
+    def configure(self, cal):
+        c = self.config
+        pt, ct = c.get("Pt_U"), c.get("Ct_I")
+        un, rated, pulse = c.get("Un"), c.get("In"), c.get("Pulse")
+        self.energy.configure(pt, ct, cal, c.get("SYSS"), pulse, c.get("IST"), un, rated)
+        # highest pulse rate: rated load x 1.2 on the secondary side (3 Un In, or sqrt(3) Un In in 2LL)
+        full = 3 * un * rated if c.get("SYSS") == 0 else 1.732 * un * rated
+        self.pulse.configure(int(1.2 * full * pulse / 3600000) + 1, c.get("Pulse_Q"))
+
+    # --- hot paths (allocation-free) ---------------------------------------------------------------------------
+    def window(self, dn, vals):
+        self.energy.window(dn, vals)
+
+    def advance(self, n):
+        self.pulse.advance(n)
+
+    def second(self):
+        self.clock.tick()
+        self.energy.second()
+        self._since += 1
+        if self.periods.check(self.clock.ymd):
+            self._dirty_p = True
+        self.publish()
+
+    def publish(self):
+        img = self.regs.image
+        self.energy.publish(img, self._off)
+        self.periods.publish(img, self._off_p)
+        _put_u64(img, self._off_t, self.energy.rtime)
+        _put_u64(img, self._off_t + 8, self.energy.ltime)
+        _put_u32(img, 2 * self._clk, self.clock.ymd)
+        _put_u32(img, 2 * self._clk + 4, self.clock.hms)
+
+    # --- register writes (allocation-free) ---------------------------------------------------------------------
+    def clock_write(self, addr, count, src, off):
+        k = addr - self._clk
+        if (k | count) & 1 or src[off] > 1 or (count == 4 and src[off + 4] > 1):
+            return 3  # half a uint32, or a value far out of range
+        v0 = (src[off] << 24) | (src[off + 1] << 16) | (src[off + 2] << 8) | src[off + 3]
+        clk = self.clock
+        if count == 4:
+            v1 = (src[off + 4] << 24) | (src[off + 5] << 16) | (src[off + 6] << 8) | src[off + 7]
+            if not (valid_ymd(v0) and valid_hms(v1)):
+                return 3
+            clk.set_ymd(v0)
+            clk.set_hms(v1)
+        elif k == 0:
+            if not clk.set_ymd(v0):
+                return 3
+        elif not clk.set_hms(v0):
+            return 3
+        _put_u32(self.regs.image, 2 * self._clk, clk.ymd)
+        _put_u32(self.regs.image, 2 * self._clk + 4, clk.hms)
+        return 0
+
+    def clear_write(self, addr, count, src, off):
+        v = (src[off] << 8) | src[off + 1]
+        if count != 1 or v != self.config.get("PASS"):
+            return 3
+        self.clear()
+        return 0
+
+    def clear(self):
+        """cLr_Eny: all energy, periods, RTime and LTime to zero (pulse counts since start-up stay)."""
+        self.energy.clear()
+        self.periods.restart()
+        self.cleared += 1
+        self._dirty_p = True
+        self._since = _SAVE_S  # save at the next service
+        self.publish()
+
+    # --- save policy (allocates: outside the hot paths) --------------------------------------------------------
+    def service(self):
+        """Save when unsaved energy reached max(0.01 kWh, 60 s of rated load) (but not within 30 s of the last
+        save), hourly, after a rollover or a clear."""
+        if self._dirty_p or self._since >= _SAVE_S or (self._since >= _MIN_S and self.energy.save_due()):
+            self.save()
+
+    def save(self):
+        self.store.save(_REC_E, self.energy_record())
+        self.energy.saved()
+        self._since = 0
+        self.saves += 1
+        if self._dirty_p:
+            self.store.save(_REC_P, self.periods.to_bytes())
+            self._dirty_p = False
+            self.saves += 1
+
+    def energy_record(self):
+        b = self.energy.to_bytes()
+        c = bytearray(8)
+        _le32(c, 0, self.clock.ymd)
+        _le32(c, 4, self.clock.hms)
+        return b + c
+
+    def load(self):
+        b = self.store.load(_REC_E)
+        if b is not None and len(b) > 8 and self.energy.from_bytes(b[:-8]):
+            ymd = _get_le32(b, len(b) - 8)
+            hms = _get_le32(b, len(b) - 4)
+            # the sim resumes its clock where it stopped; a device's RTC sets it again after this
+            self.clock.set_ymd(ymd)
+            self.clock.set_hms(hms)
+        if not self.periods.from_bytes(self.store.load(_REC_P)):
+            self.periods.ymd = self.clock.ymd
+            self.periods.restart()
+
+    def power_down(self):
+        self._dirty_p = True
+        self.save()
+
+    # --- LCD and state ----------------------------------------------------------------------------------------
+    def sources(self):
+        """name -> callable for the LCD pages (menu.ENERGY_PAGES)."""
+        e = self.energy
+        p = self.periods
+        src = {}
+        for name in _e.NAMES:
+            src[name] = _bind(lambda n: lcd_energy(e.wh(n)), name)
+        for j in range(len(_p.PERIODS)):
+            for q in range(4):
+                src[_p.NAMES[4 * j + q]] = _bind(lambda jq: lcd_energy(p.wh(jq[0], jq[1])), (j, q))
+        src["RTime"] = lambda: lcd_hours(e.rtime)
+        src["LTime"] = lambda: lcd_hours(e.ltime)
+        src["dATE"] = self.clock.text_date
+        src["tinE"] = self.clock.text_time
+        return src
+
+    def clock_text(self):
+        return self.clock.text_date() + " " + self.clock.text_time()
+
+    def panel(self, config):
+        return Panel(config, self)
+
+    def state(self):
+        return {"pulses": list(self.energy.gen), "pulses_out": list(self.pulse.emitted),
+                "date": self.clock.ymd, "time": self.clock.hms, "energy_saves": self.saves,
+                "EP_imp_Wh": self.energy.wh("EP_imp"), "EP_exp_Wh": self.energy.wh("EP_exp"),
+                "RTime": self.energy.rtime, "LTime": self.energy.ltime}
+
+
+class Panel:
+    """The settings list's view of the configuration plus the panel-only rows (menu.PANEL_ROWS): dATE, tinE
+    (validated by the clock) and cLr_Eny (1 clears; the panel password already guards the list)."""
+
+    panel_rows = True
+
+    def __init__(self, config, ledger):
+        self._cfg = config
+        self._led = ledger
+
+    def get(self, name):
+        if name == "dATE":
+            return self._led.clock.ymd
+        if name == "tinE":
+            return self._led.clock.hms
+        if name == "cLr_Eny":
+            return 0
+        return self._cfg.get(name)
+
+    def set(self, name, value):
+        if name == "dATE":
+            return self._led.clock.set_ymd(value)
+        if name == "tinE":
+            return self._led.clock.set_hms(value)
+        if name == "cLr_Eny":
+            if value == 1:
+                self._led.clear()
+            return value in (0, 1)
+        return self._cfg.set(name, value)
+
+    def __getattr__(self, name):
+        return getattr(self._cfg, name)
+
+
+def _bind(fn, arg):
+    return lambda: fn(arg)
+
+
+def _put_u32(img, o, v):
+    img[o] = (v >> 24) & 0xFF
+    img[o + 1] = (v >> 16) & 0xFF
+    img[o + 2] = (v >> 8) & 0xFF
+    img[o + 3] = v & 0xFF
+
+
+def _put_u64(img, o, v):
+    img[o] = 0
+    img[o + 1] = 0
+    img[o + 2] = 0
+    img[o + 3] = 0
+    _put_u32(img, o + 4, v)
+
+
+def _le32(b, o, v):
+    for i in range(4):
+        b[o + i] = (v >> (8 * i)) & 0xFF
+
+
+def _get_le32(b, o):
+    return b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)

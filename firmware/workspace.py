@@ -1,0 +1,49 @@
+# Slots of the metering workspace (one array('f')): window means, outputs in metering.OUT order, temporaries
+# and the constants configure() precomputes. Shared by firmware/metering.py and firmware/powers.py.
+from micropython import const
+
+M = const(0)  # NP (33): window sums with the edges weighted, then divided by the window length (means)
+O = const(40)  # outputs, metering.OUT order (32)
+O_U = const(40)  # Ua Ub Uc
+O_UL = const(43)  # Uab Ubc Uca
+O_I = const(46)  # Ia Ib Ic
+O_P = const(49)  # Pa Pb Pc P
+O_Q = const(53)
+O_S = const(57)
+O_PF = const(61)
+O_F = const(65)
+O_IN = const(66)  # In (vector sum), In_m (neutral channel)
+O_AVG = const(68)  # U_avg UL_avg I_avg
+O_T = const(71)
+N_OUT = const(32)
+MS = const(72)  # 8: mean squares with DC removed (reduced codes^2): 7 channels, then ia+ib+ic
+T = const(80)  # temporaries 80..85
+L = const(86)  # window length (samples)
+INVL = const(87)
+ZERO = const(88)
+THIRD = const(89)
+UCH = const(90)  # 3: rms of the voltage channels (Ua Ub Uc in 3Ln3CT; Uab, ~0, Ucb in 2LL)
+EP1 = const(93)  # 3: fundamental P per element, phase-corrected (calibration reads them)
+EQ1 = const(96)  # 3: fundamental Q per element, phase-corrected (kept while the DFT is not locked)
+EP = const(99)  # 3: active power per element
+# constants set by configure()
+KU = const(104)  # 3: volts per reduced code, with calibration and Pt
+KI = const(107)  # 3: amperes per reduced code, with calibration and Ct
+KP = const(110)  # 3: KU * KI
+KQ = const(113)  # 3: KP * 2 / 32767**2 (DFT scale: Q15 table, rms = sqrt(2) * |X| / L)
+G2 = const(116)  # 3: voltage gain calibration squared (line voltages)
+GX = const(119)  # 3: 2 * ga * gb for the pairs ab bc ca
+KUL = const(122)  # volts per reduced code of a line voltage (Pt, gains already applied)
+KIN = const(123)  # amperes per reduced code of the neutral channel (In_m)
+KIS = const(124)  # amperes per reduced code of the vector sum (mean gain of the phase CTs)
+COS = const(125)  # 3: phase correction per element: true U I* = measured U I* x (COS + j SIN)
+SIN = const(128)
+IST = const(131)  # starting current, primary amperes
+UTH = const(132)  # voltage threshold, primary volts
+CG = const(136)  # 3: gain x cos(lag) of the current channels (the vector sum In from corrected phasors)
+SG = const(139)  # 3: gain x sin(lag)
+KIU = const(142)  # amperes per reduced code without gain (Ct only)
+K2 = const(143)  # 2 / 32767**2: mean square of a fundamental from its DFT phasor
+GAV2 = const(144)  # mean gain of the phase CTs, squared
+EDP = const(145)  # 3: P correction of the window per element (corrected P1 - measured P1, W primary; energy)
+SIZE = const(148)

@@ -1,0 +1,135 @@
+# Demand (firmware/demand.py): sliding-window means from integer sums per subinterval, maximum demand with its
+# clock stamp, cLr_DM, the DM_S | DM_P rule, the store record; window/second heap-locked.
+import struct
+from array import array
+
+import micropython
+
+from firmware import regmap
+from firmware.config import Config
+from firmware.demand import Demand
+
+
+class FakeClock:
+    def __init__(self):
+        self.ymd = 20261126
+        self.hms = 0
+
+
+class FakeStore:
+    def __init__(self):
+        self.d = {}
+        self.writes = 0
+
+    def load(self, name):
+        return self.d.get(name)
+
+    def save(self, name, data):
+        self.d[name] = bytes(data)
+        self.writes += 1
+
+
+def _make(period=3, sub=1, store=None):
+    vals = array("f", [0.0] * regmap.N_MEAS)
+    clk = FakeClock()
+    img = bytearray(2 * regmap.block_end())
+    cfg = Config()
+    d = Demand(vals, clk, store, img, cfg)
+    d.configure(10, 20, period, sub)
+    return d, vals, clk, img, cfg
+
+
+def _minute(d, vals, clk, p, ia, locked=True):
+    """One minute of 1600-sample windows (5 per second) at P = p W, Ia = ia A; the clock runs and the demand
+    object gets its second() calls, like Meter.each_second."""
+    vals[regmap.slot("P")] = p
+    vals[regmap.slot("Ia")] = ia
+    vals[regmap.slot("Q")] = -0.5 * p
+    if locked:
+        micropython.heap_lock()
+    try:
+        for s in range(60):
+            for k in range(5):
+                d.window(1600)
+            clk.hms = (clk.hms // 10000) * 10000 + ((clk.hms // 100 % 100 + (s + 1) // 60) % 60) * 100 \
+                + (s + 1) % 60
+            d.second(clk.hms)
+    finally:
+        if locked:
+            micropython.heap_unlock()
+
+
+def _f32(img, name, block="demand"):
+    base, typ, acc, rows = regmap.block(block)
+    k = [r[0] for r in rows].index(name)
+    off = 2 * (base + 2 * k)
+    return struct.unpack(">f" if typ == "float32" else ">I", bytes(img[off:off + 4]))[0]
+
+
+def test_sliding_mean_and_maximum_with_stamp():
+    d, vals, clk, img, cfg = _make()
+    clk.hms = 101500  # 10:15:00
+    for p in (1000.0, 1000.0, 4000.0, 1000.0, 1000.0, 1000.0):
+        _minute(d, vals, clk, p, 5.0)
+        if p == 4000.0:
+            assert abs(d.value(0) - 2000.0) < 0.05, d.value(0)  # (1000 + 1000 + 4000) / 3
+    assert clk.hms == 102100
+    assert abs(d.value(0) - 1000.0) < 0.05 and abs(d.value(1) + 500.0) < 0.05 and abs(d.value(3) - 5.0) < 1e-4
+    assert abs(d.maximum(0) - 2000.0) < 0.05
+    # the maximum was reached when the third minute closed (10:18:00) and equal means later do not move it
+    assert _f32(img, "MaxDmd_P_D", "demand_t") == 20261126 and _f32(img, "MaxDmd_P_T", "demand_t") == 101800
+    assert abs(_f32(img, "MaxDmd_P") - 2000.0) < 0.05 and abs(_f32(img, "Dmd_P") - 1000.0) < 0.05
+    # Q is negative all along: its maximum demand is the algebraic maximum (-500 var)
+    assert abs(d.maximum(1) + 500.0) < 0.05
+
+
+def test_first_subintervals_average_what_there_is():
+    d, vals, clk, img, cfg = _make(15, 5)
+    _minute(d, vals, clk, 300.0, 1.0)  # 00:01:00: not a 5-minute boundary, nothing closes
+    assert d.value(0) == 0.0 and d.full == 0
+    for k in range(4):
+        _minute(d, vals, clk, 300.0, 1.0)
+    assert d.full == 1 and abs(d.value(0) - 300.0) < 0.05
+
+
+def test_clear_needs_the_password():
+    d, vals, clk, img, cfg = _make()
+    _minute(d, vals, clk, 1000.0, 5.0, locked=False)
+    assert d.maximum(0) > 0 and _f32(img, "MaxDmd_P_D", "demand_t") != 0
+    wrong = bytes((0x12, 0x34))
+    assert d.cmd_write(0x33, 1, wrong, 0) == 3 and d.maximum(0) > 0
+    pw = cfg.get("PASS")
+    ok = bytes((pw >> 8, pw & 0xFF))
+    micropython.heap_lock()
+    try:
+        r = d.cmd_write(0x33, 1, ok, 0)
+    finally:
+        micropython.heap_unlock()
+    assert r == 0 and d.maximum(0) == 0.0 and _f32(img, "MaxDmd_P_D", "demand_t") == 0
+    assert abs(d.value(0) - 1000.0) < 0.05  # the present demand goes on
+
+
+def test_subinterval_must_divide_period():
+    cfg = Config()
+    assert cfg.get("DM_P") == 15 and cfg.get("DM_S") == 1
+    assert not cfg.set("DM_S", 4) and cfg.set("DM_S", 5)
+    assert not cfg.set("DM_P", 12) and cfg.set("DM_P", 20) and cfg.set("DM_P", 60)
+    assert cfg.set("DM_S", 60) and not cfg.set("DM_P", 30)
+    k = regmap.config_index("DM_S")
+    assert not cfg.valid_index(k, 7) and cfg.valid_index(k, 6)
+
+
+def test_maximum_survives_a_restart():
+    st = FakeStore()
+    d, vals, clk, img, cfg = _make(store=st)
+    _minute(d, vals, clk, 1234.0, 2.0, locked=False)
+    d.service(30)  # first save at once: nothing saved before
+    assert st.writes == 1
+    _minute(d, vals, clk, 2000.0, 2.0, locked=False)
+    d.service(60)  # changed, but saved less than a minute ago
+    assert st.writes == 1
+    d.power_down()
+    assert st.writes == 2
+    d2, vals2, clk2, img2, cfg2 = _make(store=st)
+    assert abs(d2.maximum(0) - d.maximum(0)) < 1e-3 and d2.ts[1] == d.ts[1]
+    assert abs(_f32(img2, "MaxDmd_P") - d.maximum(0)) < 1e-3

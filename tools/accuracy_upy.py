@@ -1,0 +1,126 @@
+# The firmware side of tools/accuracy.py: runs under micropython (or python3) from the repo root, meters the
+# samples it gets on stdin with the real sampler, metering and calibration, prints one line per window.
+# stdin messages: type byte + uint32 LE length + payload (int32 LE words):
+#   C pt ct syss un in ist  -> configure (a new case: the sampler starts afresh)
+#   A ref_mV ref_mA ref_mdeg -> start a calibration (Ref_U, Ref_I, Ref_Phi); it completes after 11 windows
+#   Z                        -> calibration back to identity
+#   S samples (8 x n int32)  -> feed; each metered window prints "W <hex of vals (float32 LE)>"
+#   E                        -> end of case: prints "E <us spent in feed/update> <samples>"
+import sys
+
+sys.path.insert(0, ".")
+try:
+    import micropython  # noqa: F401
+except ImportError:
+    sys.path.insert(0, "tools/upy_compat")
+    import micropython  # noqa: F401
+from array import array
+
+from firmware import regmap
+from firmware.calib import CAL_BASE, CMD_BASE, Calib
+from firmware.config import Config
+from firmware.metering import Metering
+from firmware.sampler import Sampler
+
+try:
+    from time import ticks_diff, ticks_us
+except ImportError:
+    from time import perf_counter
+
+    def ticks_us():
+        return int(perf_counter() * 1e6)
+
+    def ticks_diff(a, b):
+        return a - b
+
+BLOCK = 400
+
+
+class _Store:
+    def load(self, name):
+        return None
+
+    def save(self, name, data):
+        pass
+
+
+def _i32(b, k):
+    v = b[4 * k] | (b[4 * k + 1] << 8) | (b[4 * k + 2] << 16) | (b[4 * k + 3] << 24)
+    return v - (1 << 32) if v >= 1 << 31 else v
+
+
+def _be_f(x):
+    a = array("f", [x])
+    b = bytes(a)  # little-endian float32
+    return bytes([b[3], b[2], b[1], b[0]])
+
+
+def main():
+    inp = sys.stdin.buffer
+    out = sys.stdout
+    vals = array("f", [0.0] * regmap.N_MEAS)
+    cfg = Config()
+    s = Sampler()
+    m = Metering(vals, s)
+    cal = Calib(m, _Store(), cfg)
+    buf = array("i", bytes(32 * BLOCK))
+    conf = None
+    us = 0
+    samples = 0
+    hdr = bytearray(5)
+    while True:
+        if inp.readinto(hdr) != 5:
+            break
+        typ = hdr[0]
+        n = hdr[1] | (hdr[2] << 8) | (hdr[3] << 16) | (hdr[4] << 24)
+        if typ == 83:  # S: stream the payload in blocks
+            left = n // 32
+            while left > 0:
+                k = BLOCK if left > BLOCK else left
+                got = inp.readinto(memoryview(buf)[:8 * k] if k < BLOCK else buf)
+                if got != 32 * k:
+                    return
+                t0 = ticks_us()
+                if s.feed(buf, k):
+                    if m.update():
+                        if cal.busy:
+                            cal.window()
+                        t1 = ticks_us()
+                        us += ticks_diff(t1, t0)
+                        out.write("W " + "".join("%02x" % x for x in bytes(vals)) + "\n")
+                    else:
+                        us += ticks_diff(ticks_us(), t0)
+                else:
+                    us += ticks_diff(ticks_us(), t0)
+                samples += k
+                left -= k
+                if cal.pending:
+                    cal.service(conf[0], conf[1])
+                    m.configure(conf[0], conf[1], conf[2], conf[3], conf[4], None, conf[5])
+            continue
+        p = inp.read(n) if n else b""
+        if typ == 67:  # C
+            conf = [_i32(p, k) for k in range(6)]
+            cfg.set("SYSS", conf[2])
+            s.reset()
+            m.configure(conf[0], conf[1], conf[2], conf[3], conf[4], None, conf[5])
+            us = 0
+            samples = 0
+        elif typ == 65:  # A: reference values, then CAL_Pass + CAL_Cmd 1
+            ref = b"".join(_be_f(_i32(p, k) / 1000.0) for k in range(3))
+            cal.block_write(CAL_BASE, 6, ref, 0)
+            pw = cfg.get("PASS")
+            r = cal.cmd_write(CMD_BASE, 2, bytes([pw >> 8, pw & 0xFF, 0, 1]), 0)
+            out.write("A %d\n" % r)
+        elif typ == 90:  # Z
+            pw = cfg.get("PASS")
+            cal.cmd_write(CMD_BASE, 2, bytes([pw >> 8, pw & 0xFF, 0, 2]), 0)
+            cal.service(conf[0], conf[1])
+            m.configure(conf[0], conf[1], conf[2], conf[3], conf[4], None, conf[5])
+        elif typ == 69:  # E
+            out.write("E %d %d %d\n" % (us, samples, cal.rows[3]))
+            if hasattr(out, "flush"):
+                out.flush()
+
+
+main()

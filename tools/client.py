@@ -1,0 +1,299 @@
+# Host Modbus client for people: read/write the meter by register-map name in engineering units, switch relays,
+# watch a live table, dump everything as CSV or JSON. Built on pymodbus and firmware/regmap.py; see docs/client.md.
+import argparse
+import csv
+import difflib
+import json
+import logging
+import math
+import os
+import struct
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+for _p in (ROOT, os.path.join(ROOT, "tools", "upy_compat")):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+from firmware import regmap  # noqa: E402
+
+FORMATS = {"uint16": ">H", "int16": ">h", "uint32": ">I", "int32": ">i", "float32": ">f", "uint64": ">Q",
+           "float64": ">d"}
+EXCEPTIONS = {
+    1: "illegal function (the meter does not serve this request)",
+    2: "illegal data address (no such register, or not writable as one piece)",
+    3: "illegal data value (out of range or not allowed, or writes are locked: with Wp = 1 write the password "
+       "to Key first)",
+    4: "server device failure (the meter could not carry it out)",
+}
+MAX_READ = 125  # registers per FC03 request (Modbus Application Protocol 6.3)
+
+# exit codes
+USAGE, NO_ANSWER, REFUSED, NO_PORT = 2, 3, 4, 5
+
+
+class ClientError(Exception):
+    """One line for the user and an exit code."""
+
+    def __init__(self, text, code):
+        Exception.__init__(self, text)
+        self.code = code
+
+
+def registers():
+    """Every register of the map with its size: list of dicts from regmap.rows()."""
+    out = []
+    for r in regmap.rows():
+        r = dict(r)
+        r["size"] = regmap.SIZES[r["type"]] if r["function"] == 3 else 1
+        out.append(r)
+    return out
+
+
+def lookup(name, rows=None):
+    """The row for NAME, or NAME@ADDRESS where a name is used twice (In: the rated current setting and the
+    neutral current). ClientError for unknown or ambiguous names."""
+    rows = registers() if rows is None else rows
+    base, _, at = name.partition("@")
+    hits = [r for r in rows if r["name"] == base]
+    if at:
+        try:
+            addr = int(at, 0)
+        except ValueError:
+            raise ClientError("bad address in %r (NAME@ADDRESS, e.g. In@0x0005)" % name, USAGE)
+        hits = [r for r in hits if r["address"] == addr]
+    if len(hits) == 1:
+        return hits[0]
+    if not hits:
+        near = difflib.get_close_matches(base, sorted(set(r["name"] for r in rows)), 3)
+        raise ClientError("unknown register name %r%s" % (name, (" (did you mean %s?)" % ", ".join(near))
+                                                                 if near else ""), USAGE)
+    raise ClientError("%r is ambiguous: %s" % (name, " or ".join("%s@0x%04X (%s)" % (base, r["address"],
+                                                                                   r["description"].split(";")[0])
+                                                                 for r in hits)), USAGE)
+
+
+def decode(row, regs):
+    """Engineering value of a register row from its raw registers."""
+    if row["function"] != 3:
+        return int(regs[0])
+    raw = struct.unpack(FORMATS[row["type"]], struct.pack(">%dH" % len(regs), *regs))[0]
+    if row["type"].startswith("float"):
+        return float("%.7g" % raw) if row["type"] == "float32" else raw
+    return raw * row["scale"] if row["scale"] != 1 else raw
+
+
+def encode(row, value):
+    """Raw registers for an engineering value (ClientError when it cannot be represented)."""
+    try:
+        v = float(value)
+    except ValueError:
+        raise ClientError("%s: %r is not a number" % (row["name"], value), USAGE)
+    fmt = FORMATS[row["type"]]
+    if not row["type"].startswith("float"):
+        raw = v / row["scale"]
+        if abs(raw - round(raw)) > 1e-6:
+            raise ClientError("%s: %s is not a multiple of its resolution %g" % (row["name"], value, row["scale"]),
+                              USAGE)
+        v = int(round(raw))
+    try:
+        data = struct.pack(fmt, v)
+    except struct.error:
+        raise ClientError("%s: %s does not fit in %s" % (row["name"], value, row["type"]), USAGE)
+    return list(struct.unpack(">%dH" % (len(data) // 2), data))
+
+
+def fmt_value(row, v):
+    if isinstance(v, float):
+        if row["scale"] != 1 and not row["type"].startswith("float"):
+            return "%.*f" % (max(0, -int(math.floor(math.log10(row["scale"])))), v)
+        return "%.7g" % v
+    return str(v)
+
+
+class Meter:
+    """One meter on a serial port (pymodbus). Methods raise ClientError with a user-facing line."""
+
+    def __init__(self, port, address=1, baud=9600, parity="N", stopbits=1, timeout=1.0):
+        from pymodbus.client import ModbusSerialClient
+        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # failures are reported here, in one line
+        self.port, self.address, self.timeout = port, address, timeout
+        self.rows = registers()
+        self.c = ModbusSerialClient(port, baudrate=baud, parity=parity, stopbits=stopbits, timeout=timeout,
+                                    retries=0)
+        if not os.path.exists(port) or not self.c.connect():
+            raise ClientError("cannot open %s (no such port, or it is busy)" % port, NO_PORT)
+
+    def close(self):
+        self.c.close()
+
+    def _call(self, what, fn, *args, **kw):
+        from pymodbus.exceptions import ModbusException
+        try:
+            rr = fn(*args, device_id=self.address, **kw)
+        except ModbusException:
+            raise ClientError("no answer from address %d on %s within %g s (%s): check the wiring, the address, "
+                              "baud rate and parity" % (self.address, self.port, self.timeout, what), NO_ANSWER)
+        if rr.isError():
+            code = getattr(rr, "exception_code", 0)
+            raise ClientError("the meter refused %s: exception %02d %s" % (what, code,
+                                                                          EXCEPTIONS.get(code, "(unknown code)")),
+                              REFUSED)
+        return rr
+
+    def read_rows(self, rows):
+        """Values of rows (same function code, sorted by address), read in as few requests as the map allows."""
+        out = {}
+        i = 0
+        while i < len(rows):
+            j = i + 1
+            first = rows[i]
+            end = first["address"] + first["size"]
+            while (j < len(rows) and rows[j]["function"] == first["function"] and rows[j]["address"] == end
+                   and end + rows[j]["size"] - first["address"] <= MAX_READ):
+                end += rows[j]["size"]
+                j += 1
+            n = end - first["address"]
+            what = "the read of %s" % (first["name"] if j == i + 1 else "%s..%s" % (first["name"], rows[j - 1]["name"]))
+            if first["function"] == 3:
+                regs = self._call(what, self.c.read_holding_registers, first["address"], count=n).registers
+            else:
+                fn = self.c.read_coils if first["function"] == 1 else self.c.read_discrete_inputs
+                regs = [int(b) for b in self._call(what, fn, first["address"], count=n).bits[:n]]
+            for r in rows[i:j]:
+                k = r["address"] - first["address"]
+                out[id(r)] = decode(r, regs[k:k + r["size"]])
+            i = j
+        return [out[id(r)] for r in rows]
+
+    def read(self, names):
+        """[(row, value)] for register names, in the order given."""
+        rows = [lookup(n, self.rows) for n in names]
+        vals = {}
+        for fn in (1, 2, 3):
+            group = sorted((r for r in rows if r["function"] == fn), key=lambda r: r["address"])
+            group = [r for k, r in enumerate(group) if k == 0 or r is not group[k - 1]]
+            for r, v in zip(group, self.read_rows(group)):
+                vals[id(r)] = v
+        return [(r, vals[id(r)]) for r in rows]
+
+    def write(self, name, value):
+        row = lookup(name, self.rows)
+        if row["access"] == "r":
+            raise ClientError("%s is read-only" % row["name"], USAGE)
+        what = "the write of %s = %s" % (row["name"], value)
+        if row["function"] == 1:
+            if value not in ("0", "1", "on", "off"):
+                raise ClientError("%s: 0/1 or on/off, got %r" % (row["name"], value), USAGE)
+            self._call(what, self.c.write_coil, row["address"], value in ("1", "on"))
+            return
+        regs = encode(row, value)
+        if len(regs) == 1:
+            self._call(what, self.c.write_register, row["address"], regs[0])
+        else:
+            self._call(what, self.c.write_registers, row["address"], regs)
+
+    def relay(self, n, on):
+        coils = [r for r in self.rows if r["function"] == 1]
+        if not 1 <= n <= len(coils):
+            raise ClientError("relay %d: the meter has relays 1..%d" % (n, len(coils)), USAGE)
+        self._call("switching relay %d %s" % (n, "on" if on else "off"), self.c.write_coil, coils[n - 1]["address"],
+                   bool(on))
+        return self.read([coils[n - 1]["name"]])[0][1]
+
+    def dump(self):
+        """[(row, value)] for every readable register (write-only commands are left out)."""
+        rows = [r for r in self.rows if r["access"] != "w"]
+        out = []
+        for fn in (3, 1, 2):
+            group = sorted((r for r in rows if r["function"] == fn), key=lambda r: r["address"])
+            out += list(zip(group, self.read_rows(group)))
+        return out
+
+
+def table(pairs):
+    w = max([len(r["name"]) for r, _ in pairs] + [4])
+    return "\n".join("%-*s %14s %s" % (w, r["name"], fmt_value(r, v), r["unit"]) for r, v in pairs)
+
+
+def main(argv=None, out=None):
+    out = out or sys.stdout
+    ap = argparse.ArgumentParser(prog="python -m tools.client", description="Talk to the meter over Modbus RTU by "
+                                 "register name (values in engineering units).")
+    ap.add_argument("--port", required=True, help="serial device (or the sim's pty / --serial-link)")
+    ap.add_argument("--address", type=int, default=1, help="Modbus address 1..247 (default 1)")
+    ap.add_argument("--baud", type=int, default=9600)
+    ap.add_argument("--parity", choices=("N", "E", "O"), default="N")
+    ap.add_argument("--stopbits", type=int, choices=(1, 2), default=1)
+    ap.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for an answer (default 1)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("read", help="read registers by name: read Ua Ia P")
+    p.add_argument("names", nargs="+")
+    p = sub.add_parser("write", help="write one register: write Pt_U 100")
+    p.add_argument("name")
+    p.add_argument("value")
+    p = sub.add_parser("relay", help="switch a relay: relay 1 on")
+    p.add_argument("n", type=int)
+    p.add_argument("state", choices=("on", "off"))
+    p = sub.add_parser("watch", help="live table, refreshed every second until Ctrl-C")
+    p.add_argument("names", nargs="*", help="registers to show (default: every measurement)")
+    p.add_argument("--interval", type=float, default=1.0)
+    p.add_argument("--count", type=int, default=0, help="stop after this many refreshes (0: until Ctrl-C)")
+    p = sub.add_parser("dump", help="every readable register by name")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    a = ap.parse_args(argv)
+    if not 1 <= a.address <= 247:
+        ap.error("--address must be 1..247")
+    m = None
+    try:
+        if a.cmd in ("read", "write"):  # names first: a typo needs no meter
+            for n in (a.names if a.cmd == "read" else [a.name]):
+                lookup(n)
+        m = Meter(a.port, a.address, a.baud, a.parity, a.stopbits, a.timeout)
+        if a.cmd == "read":
+            out.write(table(m.read(a.names)) + "\n")
+        elif a.cmd == "write":
+            m.write(a.name, a.value)
+            out.write(table(m.read([a.name])) + "\n")
+        elif a.cmd == "relay":
+            out.write("relay %d %s\n" % (a.n, "on" if m.relay(a.n, a.state == "on") else "off"))
+        elif a.cmd == "watch":
+            names = a.names or [r[0] for r in regmap.MEASUREMENTS]
+            k = 0
+            try:
+                while True:
+                    pairs = m.read(names)
+                    out.write("\x1b[H\x1b[2J%s address %d   %s\n\n%s\n" % (a.port, a.address,
+                                                                           time.strftime("%H:%M:%S"), table(pairs)))
+                    out.flush()
+                    k += 1
+                    if a.count and k >= a.count:
+                        break
+                    time.sleep(a.interval)
+            except KeyboardInterrupt:
+                out.write("\n")
+        elif a.cmd == "dump":
+            pairs = m.dump()
+            if a.format == "json":
+                json.dump([{"name": r["name"], "address": r["address"], "function": r["function"],
+                            "value": v, "unit": r["unit"]} for r, v in pairs], out, indent=1)
+                out.write("\n")
+            else:
+                w = csv.writer(out, lineterminator="\n")
+                w.writerow(["name", "address", "function", "value", "unit"])
+                for r, v in pairs:
+                    w.writerow([r["name"], "0x%04X" % r["address"], r["function"], fmt_value(r, v), r["unit"]])
+    except ClientError as e:
+        sys.stderr.write("client: %s\n" % e)
+        return e.code
+    except BrokenPipeError:  # | head
+        pass
+    finally:
+        if m is not None:
+            m.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
