@@ -10,14 +10,13 @@ import micropython
 from micropython import const
 
 from firmware import regmap, sf32
+from firmware.bufs import copy8
+from firmware.history import History
 from firmware.words import WORD_MASK
 
 NQ = const(6)  # P Q S Ia Ib Ic (regmap.DEMAND order)
 NSUB = const(60)  # subintervals kept: DM_P / DM_S <= 60
 _FULL = const(0x3FFFFFFF)  # 2**30 - 1: a window's value in units of full scale / 2**30 (to_int's range)
-SAVE_S = const(60)
-_RECORD = "demand"
-_REFUSED = const(3)
 NAMES = ("P", "Q", "S", "Ia", "Ib", "Ic")
 # workspace slots (array('f'))
 _K = const(0)  # 6: integer units per W / var / VA / A (primary side)
@@ -81,16 +80,14 @@ def _sum(acc: ptr32, first: int, count: int, stride: int, out: ptr32):
     out[1] = hi
 
 
-class Demand:
+class Demand(History):
     """window(vals, n) after each metering window (allocation-free); second(ymd, hms) once per second (closes
     a subinterval on the clock's DM_S-minute boundaries); cmd_write for cLr_DM; service()/power_down() save."""
 
+    RECORD = "demand"
+
     def __init__(self, vals, clock, store=None, image=None, config=None):
-        self.vals = vals
-        self.clock = clock
-        self.store = store
-        self.image = image
-        self.config = config
+        History.__init__(self, vals, clock, store, image, config)
         self.slots = bytearray(NQ)
         for k in range(NQ):
             self.slots[k] = regmap.slot(NAMES[k])
@@ -106,11 +103,6 @@ class Demand:
         self.full = 0  # completed subintervals in the ring (<= nsub)
         self.nsub = 15
         self.sub_min = 1
-        self.dirty = False
-        self.saved_s = -SAVE_S
-        self._v = 2 * regmap.block("demand")[0]
-        self._t = 2 * regmap.block("demand_t")[0]
-        self._pass = regmap.config_index("PASS")
         self.configure(1, 1, 15, 1)
         if store is not None:
             self.load()
@@ -198,7 +190,7 @@ class Demand:
     def publish(self):
         if self.image is not None:
             sf32.copy_be(self.w, _D, 2 * NQ, self.image, self._v)
-            _u32_be(self.ts, 2 * NQ, self.image, self._t)
+            sf32.copy_be(self.ts, 0, 2 * NQ, self.image, self._t)
 
     def clear(self):
         """cLr_DM: forget the maxima (the present demand goes on)."""
@@ -208,14 +200,6 @@ class Demand:
             self.w[_M + k] = 0.0
         self.dirty = True
         self.publish()
-
-    def cmd_write(self, addr, count, src, off):
-        if count != 1 or self.config is None:
-            return _REFUSED
-        if ((src[off] << 8) | src[off + 1]) != self.config.values[self._pass]:
-            return _REFUSED
-        self.clear()
-        return 0
 
     def value(self, k):
         """Present demand k (NAMES order) as a float (UI; allocates)."""
@@ -240,33 +224,19 @@ class Demand:
 
     # --- persistence (allocates) ------------------------------------------------------------------------------
     def load(self):
-        data = self.store.load(_RECORD)
+        data = self.store.load(self.RECORD)
         if data is None or len(data) != 4 * 4 * NQ:
             return False
         f = array("f", bytes(4 * 2 * NQ))
-        _bytes_in(f, data, 0, 8 * NQ)
+        copy8(f, 0, data, 0, 8 * NQ)
         for k in range(2 * NQ):
             self.w[_D + k] = f[k]
-        _bytes_in(self.ts, data, 8 * NQ, 8 * NQ)
+        copy8(self.ts, 0, data, 8 * NQ, 8 * NQ)
         return True
 
     def record(self):
         f = array("f", [self.w[_D + k] for k in range(2 * NQ)])
         return bytes(f) + bytes(self.ts)
-
-    def service(self, now_s):
-        if self.dirty and now_s - self.saved_s >= SAVE_S:
-            self.save(now_s)
-
-    def save(self, now_s=0):
-        if self.store is not None:
-            self.store.save(_RECORD, self.record())
-        self.saved_s = now_s
-        self.dirty = False
-
-    def power_down(self):
-        if self.dirty:
-            self.save(self.saved_s)
 
 
 @micropython.viper
@@ -274,23 +244,3 @@ def _load(w: ptr32, d: int, src: ptr32, s: int):
     w[d] = src[s]
 
 
-@micropython.viper
-def _u32_be(src: ptr32, n: int, buf: ptr8, off: int):
-    i = 0
-    p = off
-    while i < n:
-        x = src[i]
-        buf[p] = x >> 24
-        buf[p + 1] = x >> 16
-        buf[p + 2] = x >> 8
-        buf[p + 3] = x
-        i += 1
-        p += 4
-
-
-@micropython.viper
-def _bytes_in(dst: ptr8, src: ptr8, off: int, n: int):
-    i = 0
-    while i < n:
-        dst[i] = src[off + i]
-        i += 1

@@ -1,5 +1,5 @@
-# Energy registers: exact integer accumulators fed once per metering window from the sampler's integer sums
-# (active) and the window's fundamental Q (reactive); pulse buckets driven by the same increments. No allocation.
+# Energy registers: exact integer accumulators fed once per metering window from the sampler's integer sums plus
+# metering's correction term (active) and the window's fundamental Q (reactive); pulses follow. No allocation.
 from array import array
 
 import micropython
@@ -33,7 +33,8 @@ _PR = const(44)  # 8: primary product
 _LQ = const(52)  # 2: window length, Q15 samples
 _S = const(56)  # 8: scratch for publish
 _NET = const(64)  # 8
-_WK = const(72)
+_C = const(72)  # 5: |correction| of P (metering's EC) over the window (F units)
+_WK = const(77)
 # Parameters (limbs)
 _G = const(0)  # 3 x 2: round(gain_u * gain_i * 2**33 / 9)
 _PT = const(6)  # 2: Pt_U * Ct_I
@@ -46,6 +47,7 @@ _PAR = const(27)
 _FPT = const(3)  # Pt_U * Ct_I as float32
 _FQ = const(4)  # 3: secondary Q per phase
 _FIST = const(7)  # IST in primary amperes
+_FC = const(8)  # 3: secondary P correction per phase
 
 # One Q15 unit of sum(u*i) (reduced codes, 8-bit current shift) is 1/(9 * 2**52) Wh: 1000 V and 25 A per 2**15
 # codes, 2**-15 for Q15, 1/8000 s per sample (25000 / 2**45 / 28.8e6 = 1 / (1152 * 2**45)). So F units =
@@ -62,13 +64,15 @@ class Energy:
         self.bucket = array("i", bytes(4 * 2 * NL))  # pulse buckets P, Q: F units x pulse constant
         self.unsaved = array("i", bytes(4 * NL))  # primary |P| energy since the last save (F units)
         self.gen = array("i", [0, 0])  # pulses generated since start-up, P and Q (wrap at 2**32)
-        self.fw = array("f", [0.0] * 8)
+        self.fw = array("f", [0.0] * 11)
         self.gate = bytearray(b"\x01\x01\x01")  # per phase: current above IST (energy counts)
         self.enabled = bytearray(b"\x01\x01\x01")  # per phase: part of the wiring (2LL: a and c)
         self.ext_gate = None  # a per-phase bytearray from metering (IST), when it has one
         self.islots = bytearray(3)
         self.qslots = bytearray(3)
         self.qsrc = None  # array('f') holding the per-phase fundamental Q at qslots (None: vals)
+        self.csrc = None  # metering's workspace: the per-element P correction at cslot + p (None: not bound)
+        self.cslot = 0
         self.windows = 0
         self.missed = 0  # windows the sampler closed that this module never saw (D_SEQ gaps)
         self._seq = -1
@@ -86,11 +90,14 @@ class Energy:
 
     def bind(self, metering):
         """Take the element gates (IST, voltage present; 2LL: elements a and c) and the per-element fundamental
-        Q (float32, primary, phase-corrected; also in 2LL where per-phase Q reads 0) from metering."""
+        Q (float32, primary, phase-corrected; also in 2LL where per-phase Q reads 0) and the per-element P
+        correction (P minus its raw u*i part: phase correction, DC product) from metering."""
         from firmware import workspace
 
         self.ext_gate = metering.gate
         self.qsrc = metering.w
+        self.csrc = metering.w
+        self.cslot = workspace.EC
         for p in range(3):
             self.qslots[p] = workspace.EQ1 + p
 
@@ -132,13 +139,26 @@ class Energy:
         wk[_LQ] = lq & 0x7FFF
         wk[_LQ + 1] = lq >> 15
         sh = _SH_P + 8 - dn[D_ISH]
-        # active: |sum u*i| * gains >> shift per phase, signed by the sum
+        # active: |sum u*i| * gains >> shift per phase, signed by the sum, plus metering's correction of P (phase
+        # correction, DC product: float32 x length exactly, as Q below); booked by the sign of the result (P's)
         limbs.zero(wk, _POS, 12)
+        csrc = self.csrc
         for k in range(3):
             if gate[k] and self.enabled[k]:
                 neg = limbs.from_i64(dn, D_W + 2 * (P_UI + k), wk, _T0)
                 limbs.mul(wk, _T0, 5, par, _G + 2 * k, 2, wk, _T1)
                 limbs.shr(wk, _T1, 7, sh, wk, _D, 5)
+                if csrc is not None:
+                    _copy_word(fw, _FC + k, csrc, self.cslot + k)
+                    cneg = self._fint(_FC + k, _C)
+                    if cneg == neg:
+                        limbs.add(wk, _D, 5, wk, _C, 5)
+                    elif limbs.cmp(wk, _D, wk, _C, 5) >= 0:
+                        limbs.sub(wk, _D, wk, _C, 5)
+                    else:
+                        limbs.sub(wk, _C, wk, _D, 5)
+                        limbs.copy(wk, _D, wk, _C, 5)
+                        neg = cneg
                 self._book(PH + 4 * k + neg, neg)
         self._total(EP_IMP, 0)
         # reactive: the window's fundamental Q (float32, primary) / (Pt Ct) * length, exactly in integers
@@ -146,19 +166,30 @@ class Energy:
         for k in range(3):
             if gate[k] and self.enabled[k]:
                 _copy_word(fw, _FQ + k, vals if self.qsrc is None else self.qsrc, self.qslots[k])
-                _fdiv(fw, _FQ + k, _FQ + k, _FPT)
-                e = limbs.f32_mag(fw, _FQ + k, wk, _T0)
-                neg = 0
-                if e < 0:
-                    neg = 1
-                    e = -e
-                if e:
-                    limbs.mul(wk, _T0, 2, wk, _LQ, 2, wk, _T1)
-                    limbs.mul(wk, _T1, 4, par, _CQ, 2, wk, _T0 + 2)
-                    limbs.shr(wk, _T0 + 2, 6, _SH_Q - e, wk, _D, 5)
+                neg = self._fint(_FQ + k, _D)
+                if not limbs.is_zero(wk, _D, 5):
                     self._book(PH + 4 * k + 2 + neg, neg)
         self._total(EQ_IMP, 1)
         self.windows += 1
+
+    def _fint(self, j, d):
+        """|fw[j] (float32, primary W or var) / (Pt Ct) x window length| in F units into 5 limbs at wk[d], exactly
+        from the float32 (mantissa x Lq x CQ >> (179 - e), floor); returns 1 when fw[j] is negative."""
+        wk = self.wk
+        fw = self.fw
+        _fdiv(fw, j, j, _FPT)
+        e = limbs.f32_mag(fw, j, wk, _T0)
+        neg = 0
+        if e < 0:
+            neg = 1
+            e = -e
+        if e:
+            limbs.mul(wk, _T0, 2, wk, _LQ, 2, wk, _T1)
+            limbs.mul(wk, _T1, 4, self.par, _CQ, 2, wk, _T0 + 2)
+            limbs.shr(wk, _T0 + 2, 6, _SH_Q - e, wk, d, 5)
+        else:
+            limbs.zero(wk, d, 5)
+        return neg
 
     def _book(self, q, neg):
         wk = self.wk

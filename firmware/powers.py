@@ -16,11 +16,15 @@ def element(w, p, dft, e):
     m = ws.M
     t = ws.T
     fmul(w, t, m + P_X + p, m + P_X + 3 + p)
+    # EC: what P adds to the raw mean u*i (energy integrates the sums exactly and this term apart): - the DC product
+    fmul(w, ws.EC + p, t, ws.KP + p)
+    sf32.fmul2(w, ws.EC + p, ws.EC + p, e)
     fsub(w, t, m + P_UI + p, t)
     fmul(w, ws.EP + p, t, ws.KP + p)
     sf32.fmul2(w, ws.EP + p, ws.EP + p, e)
     if not dft:
         sf32.fcopy(w, ws.EDP + p, ws.ZERO)
+        fsub(w, ws.EC + p, ws.ZERO, ws.EC + p)
         return
     # X = S + jC (mean x sin, mean x cos): U I* = (Su Si + Cu Ci) + j (Cu Si - Su Ci), + when the current lags
     fmul(w, t, m + P_S + p, m + P_S + 3 + p)
@@ -42,6 +46,7 @@ def element(w, p, dft, e):
     fadd(w, ws.EQ1 + p, t + 2, t + 3)
     fsub(w, ws.EDP + p, ws.EP1 + p, t)
     fadd(w, ws.EP + p, ws.EP + p, ws.EDP + p)
+    fsub(w, ws.EC + p, ws.EDP + p, ws.EC + p)
 
 
 def clear_element(w, p):
@@ -50,6 +55,7 @@ def clear_element(w, p):
     sf32.fcopy(w, ws.EP1 + p, z)
     sf32.fcopy(w, ws.EQ1 + p, z)
     sf32.fcopy(w, ws.EDP + p, z)
+    sf32.fcopy(w, ws.EC + p, z)
 
 
 def _pf(w, d, p, s):

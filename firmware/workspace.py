@@ -46,4 +46,5 @@ KIU = const(142)  # amperes per reduced code without gain (Ct only)
 K2 = const(143)  # 2 / 32767**2: mean square of a fundamental from its DFT phasor
 GAV2 = const(144)  # mean gain of the phase CTs, squared
 EDP = const(145)  # 3: P correction of the window per element (corrected P1 - measured P1, W primary; energy)
-SIZE = const(148)
+EC = const(148)  # 3: P of the element minus its raw u*i part (EDP - DC product, W primary): energy adds it
+SIZE = const(151)

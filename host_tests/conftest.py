@@ -1,7 +1,10 @@
-# Shared pytest set-up: repo root and the CPython stand-in for `micropython` on sys.path.
+# Shared pytest set-up: repo root and the CPython stand-in for `micropython` on sys.path; the `sim` fixture
+# (the simulated meter at its default scenario, one per test module) for the tests that talk to it over its pty.
 import os
 import shutil
 import sys
+
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools", "upy_compat"))
@@ -9,3 +12,13 @@ sys.path.insert(0, ROOT)
 import micropython  # noqa: E402,F401  (the stand-in registers itself)
 
 MICROPYTHON = shutil.which("micropython", path=os.path.dirname(sys.executable)) or shutil.which("micropython")
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory, request):
+    from simproc import Sim
+
+    s = Sim(tmp_path_factory.mktemp(request.module.__name__.replace("test_", "")))
+    s.wait_time(0.5)
+    yield s
+    s.stop()

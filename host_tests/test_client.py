@@ -7,19 +7,8 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from conftest import ROOT
-from simproc import Sim
 from tools import client
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    s = Sim(tmp_path_factory.mktemp("client"))
-    s.wait_time(0.5)
-    yield s
-    s.stop()
 
 
 def run(sim, *args):

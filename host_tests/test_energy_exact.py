@@ -1,6 +1,8 @@
-# Energy registers against a second implementation straight from the formula: numpy sums of u*i over the very
-# samples the firmware saw (reduced codes, edge samples split at the windows' zero crossings), exact rationals.
+# Energy registers against a second implementation straight from the formula: numpy sums of u*i (DC product
+# removed) over the very samples the firmware saw (reduced codes, edges split at the zero crossings), exact
+# rationals; and on the calibrated imperfect board against the windows' registered P x length (both runtimes).
 import math
+import os
 from array import array
 from fractions import Fraction
 
@@ -64,6 +66,12 @@ def test_energy_equals_the_integral_of_the_samples(name):
     i = (x[:, 3:6].astype(np.int64) + 128) >> 8
     ui = u * i
     cum = np.vstack([np.zeros((1, 3), np.int64), np.cumsum(ui, axis=0)])
+    cu = np.vstack([np.zeros((1, 3), np.int64), np.cumsum(u, axis=0)])
+    ci = np.vstack([np.zeros((1, 3), np.int64), np.cumsum(i, axis=0)])
+
+    def wsum(c, v, i0, fe0, i1, fe1, p):
+        return (Fraction(int(c[i1, p] - c[i0, p])) - Fraction(fe0, 2**15) * int(v[i0, p]) +
+                Fraction(fe1, 2**15) * int(v[i1, p]))
     ratio = scn.pt * scn.ct
     want = {q: Fraction(0) for q in range(16)}
     qwant = {q: 0.0 for q in range(16)}
@@ -71,8 +79,10 @@ def test_energy_equals_the_integral_of_the_samples(name):
         i0, fe0 = closes[k - 1][0], closes[k - 1][1]
         i1, fe1 = closes[k][0], closes[k][1]
         # window k: samples i0..i1-1, minus the part fe0 of sample i0 that window k-1 took, plus fe1 of sample i1
-        s = [Fraction(int(cum[i1, p] - cum[i0, p])) - Fraction(fe0, 2**15) * int(ui[i0, p]) +
-             Fraction(fe1, 2**15) * int(ui[i1, p]) for p in range(3)]
+        # P removes the window's DC product: sum(u*i) - sum(u) sum(i) / L (L in samples, Q15 edges)
+        length = Fraction(closes[k][3])
+        s = [wsum(cum, ui, i0, fe0, i1, fe1, p) -
+             wsum(cu, u, i0, fe0, i1, fe1, p) * wsum(ci, i, i0, fe0, i1, fe1, p) / length for p in range(3)]
         wh = [v * WH_PER_CODE2 * ratio for v in s]
         for p in range(3):
             want[PH + 4 * p + (0 if wh[p] >= 0 else 1)] += abs(wh[p])
@@ -130,3 +140,51 @@ def test_ten_year_headroom_figures():
     wh_10y = p * 24 * 3653  # 10 years incl. 3 leap days
     assert wh_10y < 2**64 / 20  # > 20x headroom in the uint64 Wh registers
     assert wh_10y * 2**FRAC < 2**(15 * NL) / 2**20  # and 2**20 in the 120-bit accumulators
+
+
+PRE, CAL, SETTLE, RUN = 1.0, 2.6, 0.6, 10.2  # seconds of the imperfect board: before, calibrating, settling, measured
+
+
+def test_calibrated_energy_is_the_integral_of_p(tmp_path):
+    """Issue 4's rule on a calibrated board (CT lags 0.3-0.8 deg, gains, offsets, noise): over 10 s the energy
+    accumulators and registers equal the sum of each window's registered P x its length, under CPython and the
+    MicroPython unix port, with the same bits in the accumulators on both."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import MICROPYTHON, ROOT
+
+    sys.path.insert(0, os.path.join(ROOT, "host_tests", "cases"))
+    import case_energy
+
+    gen = generator.Generator(scenario.load("imperfect_board"))
+    path = str(tmp_path / "board.i32")
+    n = int((PRE + CAL + SETTLE + RUN) * 8000 / 400 + 1) * 400
+    gen.block_array(n).astype("<i4").tofile(path)
+    args = (path, PRE, CAL, SETTLE, RUN)
+    runs = {"cpython": case_energy.calibrated_run(*args)}
+    code = ("import sys; sys.path.insert(0, '.'); sys.path.insert(0, 'host_tests/cases'); import case_energy, json; "
+            "print('OUT', json.dumps(case_energy.calibrated_run(%r, %r, %r, %r, %r)))" % args)
+    r = subprocess.run([MICROPYTHON, "-X", "heapsize=8M", "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    line = [x for x in r.stdout.splitlines() if x.startswith("OUT ")]
+    assert line, r.stdout + r.stderr
+    runs["micropython"] = json.loads(line[0][4:])
+    ratio = 100 * 100
+    for rt, d in runs.items():
+        assert abs(d["lags"][4] - 0.78) < 0.02 and d["seconds"] >= 10, (rt, d)
+        assert d["export"] == [0, 0, 0, 0]
+        for k in range(4):
+            want = d["pt"][k]
+            got = d["acc"][k] / 2**FRAC
+            # the figure: accumulators against sum(P x t) (float32 P per window: ~1e-7); registers to 0.01 % + 1 Wh
+            assert abs(got - want) <= 1e-6 * want, (rt, k, got, want)
+            assert abs(d["reg"][k] - want) <= 1e-4 * want + 1, (rt, k, d["reg"][k], want)
+        # the correction matters here: the phase correction alone is ~ Q x lag (rad) per element, far above 1e-6
+        for p in range(3):
+            lag = math.radians(d["lags"][3 + p] - d["lags"][p])
+            assert abs(d["q1"][p]) * abs(lag) > 1e-3 * d["pt"][p] / d["seconds"] * 3600
+        print(rt, d["windows"], "windows", d["seconds"], "s", [(d["acc"][k] / 2**FRAC - d["pt"][k]) / d["pt"][k]
+                                                               for k in range(4)], d["reg"], d["pt"])
+    assert runs["cpython"]["acc_hex"] == runs["micropython"]["acc_hex"]  # bit-identical on 64-bit and unbounded

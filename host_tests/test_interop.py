@@ -11,7 +11,6 @@ from pymodbus.client import ModbusSerialClient
 from umodbus import exceptions as uexc
 from umodbus.client.serial import rtu as urtu
 
-from simproc import Sim
 from firmware import regmap
 
 MBPOLL = shutil.which("mbpoll")
@@ -23,14 +22,6 @@ ABSENT = 0x7000  # no register there: exception 02
 SDM_U1 = 0x0000  # SDM630 input registers (FC04): phase 1..3 line-to-neutral volts, float32 high word first
 # the default scenario: 220 V, 5 A, 30 degrees lag on every phase
 WANT = {"Ua": 220.0, "Ub": 220.0, "Uc": 220.0, "PF": 0.8660254}
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    s = Sim(tmp_path_factory.mktemp("interop"))
-    s.wait_time(0.5)
-    yield s
-    s.stop()
 
 
 def check_floats(ua3, pf):

@@ -1,21 +1,13 @@
 # The wiring setting (SYSS) switched from the panel path (Meter.set) and over Modbus (register 3): metering
 # follows it; values against the truth of the scenario wired the same way (terminal B common in 2LL).
 import struct
-from array import array
 
+from feeding import feed as _feed
 from firmware import regmap
 from firmware.meter import Meter
 from tools import generator, scenario, truth
 
 NAMES = ("Ua", "Uab", "Ubc", "Uca", "Ia", "Ib", "Ic", "Pa", "P", "Q", "S", "PF", "In", "UL_avg", "I_avg")
-
-
-def _feed(m, gen, seconds):
-    blk = gen.block_array(int(seconds * 8000))
-    flat = array("i", blk.reshape(-1).tolist())
-    for a in range(0, len(blk), 400):
-        m.feed(flat[8 * a:8 * (a + 400)], 400)
-        m.service()
 
 
 def _check(m, sc):

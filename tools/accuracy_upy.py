@@ -9,29 +9,14 @@
 import sys
 
 sys.path.insert(0, ".")
-try:
-    import micropython  # noqa: F401
-except ImportError:
-    sys.path.insert(0, "tools/upy_compat")
-    import micropython  # noqa: F401
-from array import array
+from tools.upy_host import ticks_diff, ticks_us  # noqa: E402  (first: it puts `micropython` on sys.path)
+from array import array  # noqa: E402
 
 from firmware import regmap
 from firmware.calib import CAL_BASE, CMD_BASE, Calib
 from firmware.config import Config
 from firmware.metering import Metering
 from firmware.sampler import Sampler
-
-try:
-    from time import ticks_diff, ticks_us
-except ImportError:
-    from time import perf_counter
-
-    def ticks_us():
-        return int(perf_counter() * 1e6)
-
-    def ticks_diff(a, b):
-        return a - b
 
 BLOCK = 400
 

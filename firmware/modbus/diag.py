@@ -1,8 +1,8 @@
 # FC08 diagnostics for the RTU slave (Serial Line v1.02 sec. 6.1): return query data, restart communications,
 # listen-only mode, clear and read the bus counters that Slave keeps. Allocation-free, see docs/modbus.md.
-import micropython
 from micropython import const
 
+from firmware.bufs import copy8
 from firmware.modbus.slave import ILLEGAL_FUNCTION, ILLEGAL_VALUE, OVERRUNS
 
 _RETURN_QUERY = const(0x00)
@@ -13,14 +13,6 @@ _CLEAR = const(0x0A)
 _FIRST_COUNTER = const(0x0B)  # 0x0B..0x12: Slave.counters[sub - 0x0B]
 _LAST_COUNTER = const(0x12)
 _CLEAR_OVERRUN = const(0x14)
-
-
-@micropython.viper
-def _copy(dst: ptr8, doff: int, src: ptr8, soff: int, n: int):
-    i = 0
-    while i < n:
-        dst[doff + i] = src[soff + i]
-        i += 1
 
 
 class Diagnostics:
@@ -50,7 +42,7 @@ class Diagnostics:
         s = self.slave
         tx = s.tx
         if sub == _RETURN_QUERY:
-            _copy(tx, 2, frame, 2, n - 4)  # the sub-function and any data, echoed as they came
+            copy8(tx, 2, frame, 2, n - 4)  # the sub-function and any data, echoed as they came
             return n - 2
         if not (sub <= _DIAG_REGISTER or sub == _LISTEN_ONLY or _CLEAR <= sub <= _LAST_COUNTER
                 or sub == _CLEAR_OVERRUN):
@@ -65,7 +57,7 @@ class Diagnostics:
             if s.listen_only:
                 s.listen_only = False  # the one way out of listen-only mode; no reply then
                 return 0
-            _copy(tx, 2, frame, 2, 4)
+            copy8(tx, 2, frame, 2, 4)
             return 6
         if v != 0:
             return -ILLEGAL_VALUE  # every other sub-function takes data 0000

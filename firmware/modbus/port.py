@@ -101,3 +101,29 @@ class Port:
         if de is not None:
             de.value(0)
         self.replies += 1
+
+
+_UART_PARITY = (None, 0, 1)  # machine.UART: None, 0 even, 1 odd (Port's 0 none, 1 even, 2 odd)
+_RXBUF = const(512)  # two whole frames: a slow main loop loses nothing while it is busy with a metering window
+
+
+class UartLine:
+    """A meter's RS485 line on a machine.UART plus a DE pin, shared by boards/*/rs485.py. The board passes
+    machine's UART and Pin classes (firmware/ imports no machine), its pins.RS485 dict {uart, tx, rx, de} and
+    time.ticks_us. poll() is Port.poll."""
+
+    def __init__(self, meter, uart_cls, pin_cls, cfg, ticks_us):
+        self.de = pin_cls(cfg["de"], pin_cls.OUT, value=0)  # receive until a reply is ready
+        self.uart = uart_cls(cfg["uart"], 9600, tx=pin_cls(cfg["tx"]), rx=pin_cls(cfg["rx"]), rxbuf=_RXBUF,
+                             txbuf=260, timeout=0, timeout_char=2)
+        self.port = Port(self.uart, self.de, meter.modbus, meter.tx, ticks_us, self._reinit,
+                         meter.slave.counters)
+        meter.on_serial = self.port.set_serial  # Meter.service() calls it after the reply to the change
+        self.port.set_serial(meter.config.get("baud") * 100, meter.config.get("dATA"))
+        self.poll = self.port.poll
+
+    def _reinit(self, baud, parity, stop, tc_ms):
+        # the ports round timeout_char up (esp32: to whole characters of the new baud rate; rp2: to at least one
+        # 13-bit character): never shorter than asked here
+        self.uart.init(baudrate=baud, bits=8, parity=_UART_PARITY[parity], stop=stop, timeout=0,
+                       timeout_char=tc_ms)

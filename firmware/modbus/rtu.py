@@ -1,21 +1,14 @@
 # RTU line framing for the device side: t1.5 / t3.5 silent intervals and an allocation-free frame assembler
 # a UART driver feeds with received bytes and timestamps (the sim hands complete frames to the slave directly).
-import micropython
 from micropython import const
+
+from firmware.bufs import copy8
 
 _FIXED_T15 = const(750)  # us, Serial Line v1.02 sec. 2.5.1.1: fixed values above 19200 baud
 _FIXED_T35 = const(1750)
 _TICKS_MASK = const(0x3FFFFFFF)  # time.ticks_us() wraps at 2**30 on the MCU ports
 _SIZE = const(256)  # largest RTU frame
 _SLACK = const(1 << 20)  # us: a 'negative' gap this small is an estimate that overlapped the previous run
-
-
-@micropython.viper
-def _copy(dst: ptr8, doff: int, src: ptr8, n: int):
-    i = 0
-    while i < n:
-        dst[doff + i] = src[i]
-        i += 1
 
 
 def char_bits(parity=0, stop=1):
@@ -86,7 +79,7 @@ class Assembler:
             self.bad = True
             self.overruns += 1
             return
-        _copy(self.buf, k, data, n)
+        copy8(self.buf, k, data, 0, n)
         self.n = k + n
 
     def poll(self, t):

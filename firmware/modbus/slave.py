@@ -4,6 +4,7 @@ import micropython
 from micropython import const
 from array import array
 
+from firmware.bufs import copy8
 from firmware.modbus.crc import crc16
 
 # Exception codes (Modbus Application Protocol v1.1b3, sec. 7).
@@ -31,14 +32,6 @@ _MAX_READ_BITS = const(2000)
 _MAX_WRITE_BITS = const(1968)
 _FN_SLOTS = const(128)  # function codes 1..127; 0x80 and up are exception replies, never requests
 _MAX_FRAME = const(256)
-
-
-@micropython.viper
-def _copy(dst: ptr8, doff: int, src: ptr8, soff: int, n: int):
-    i = 0
-    while i < n:
-        dst[doff + i] = src[soff + i]
-        i += 1
 
 
 @micropython.viper
@@ -215,7 +208,7 @@ class Slave:
             return -ILLEGAL_ADDRESS
         tx = self.tx
         tx[2] = q << 1
-        _copy(tx, 3, bank.image, start << 1, q << 1)
+        copy8(tx, 3, bank.image, start << 1, q << 1)
         return 3 + (q << 1)
 
     def _fc05(self, frame, n):
@@ -285,5 +278,5 @@ class Slave:
 
     def _echo(self, frame):
         # FC05/06 echo the request; FC15/16 answer with start and quantity: both are bytes 2..5.
-        _copy(self.tx, 2, frame, 2, 4)
+        copy8(self.tx, 2, frame, 2, 4)
         return 6

@@ -5,24 +5,14 @@ import micropython
 from firmware.modbus import rtu
 from firmware.modbus import slave as S
 from firmware.modbus.crc import crc16
+from rtu_ref import crc_ref, frame as _frame  # independent truth: the bitwise CRC of Serial Line v1.02 sec. 6.2.2
 
-# -- independent truth: the bitwise CRC exactly as Serial Line v1.02 sec. 6.2.2 describes it -------------
-
-
-def crc_ref(data):
-    c = 0xFFFF
-    for b in data:
-        c ^= b
-        for _ in range(8):
-            c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1
-    return c
+# crc_ref is also used by other cases as C.crc_ref
 
 
 def adu(addr, pdu):
     """Address + PDU + CRC (low byte first)."""
-    b = bytes([addr]) + bytes(pdu)
-    c = crc_ref(b)
-    return b + bytes([c & 0xFF, c >> 8])
+    return _frame(bytes([addr]) + bytes(pdu))
 
 
 def h(s):

@@ -220,3 +220,71 @@ def test_serial_settings_reprogram_the_uart():
     end = r.uart.schedule(REQ, 5000)
     r.run(end + 5000, step=100)
     assert r.replies() == [ANS] and r.uart.tx_start[0] - end > 1750
+
+
+class _FakePin:
+    OUT = 1
+
+    def __init__(self, n, mode=0, value=None):
+        self.n = n
+        self.mode = mode
+        self.v = value
+
+    def value(self, v):
+        self.v = v
+
+
+class _FakeMachineUart:
+    def __init__(self, n, baud, **kw):
+        self.n = n
+        self.kw = kw
+        self.inits = []
+
+    def init(self, **kw):
+        self.inits.append(kw)
+
+    def any(self):
+        return 0
+
+    def readinto(self, buf):
+        return 0
+
+    def write(self, buf, n):
+        return n
+
+    def flush(self):
+        pass
+
+
+class _FakeConfig:
+    def get(self, name):
+        return {"baud": 192, "dATA": 1}[name]  # 19200 baud, 8E1
+
+
+class _FakeMeter:
+    def __init__(self):
+        self.config = _FakeConfig()
+        self.slave = C.make()
+        self.tx = self.slave.tx
+        self.on_serial = None
+
+    def modbus(self, frame, n):
+        return 0
+
+
+def test_uart_line_wires_the_board_uart_de_and_settings():
+    from firmware.modbus.port import UartLine
+
+    m = _FakeMeter()
+    line = UartLine(m, _FakeMachineUart, _FakePin, {"uart": 1, "tx": 4, "rx": 5, "de": 6}, Clock().ticks_us)
+    assert line.de.n == 6 and line.de.mode == _FakePin.OUT and line.de.v == 0  # receiving
+    assert line.uart.n == 1 and line.uart.kw["tx"].n == 4 and line.uart.kw["rx"].n == 5
+    assert line.uart.kw["timeout"] == 0 and line.uart.kw["rxbuf"] == 512
+    assert m.on_serial == line.port.set_serial and line.poll == line.port.poll
+    # the meter's 19200 8E1 reached machine.UART with parity 0 (even) and t1.5 = 860 us -> 1 ms
+    assert line.uart.inits[-1] == {"baudrate": 19200, "bits": 8, "parity": 0, "stop": 1, "timeout": 0,
+                                   "timeout_char": 1}
+    line.port.set_serial(9600, 5)  # 8O2: odd is 1 for machine.UART
+    assert line.uart.inits[-1]["parity"] == 1 and line.uart.inits[-1]["stop"] == 2
+    line.port.set_serial(9600, 3)  # 8N2: no parity is None
+    assert line.uart.inits[-1]["parity"] is None

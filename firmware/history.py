@@ -1,0 +1,52 @@
+# What the Demand and MaxMin histories share: the password-guarded clear (cLr_DM / cLr_MaxMin) and a store
+# record saved at most once a minute and at power-down.
+from micropython import const
+
+from firmware import regmap
+
+SAVE_S = const(60)  # a changed record is saved at most once a minute (and at power-down)
+_REFUSED = const(3)
+
+
+class History:
+    """Base of Demand and MaxMin. The subclass sets RECORD (its store record and regmap block name: values in
+    block RECORD, their dates and times in RECORD + "_t"), calls History.__init__ first, and defines clear()
+    and record()."""
+
+    RECORD = ""
+
+    def __init__(self, vals, clock, store, image, config):
+        self.vals = vals
+        self.clock = clock
+        self.store = store
+        self.image = image
+        self.config = config
+        self.dirty = False
+        self.saved_s = -SAVE_S  # sample time of the last save
+        self._v = 2 * regmap.block(self.RECORD)[0]  # byte offsets in the register image
+        self._t = 2 * regmap.block(self.RECORD + "_t")[0]
+        self._pass = regmap.config_index("PASS")
+
+    def cmd_write(self, addr, count, src, off):
+        """The password clears the history; anything else gets exception 03. Allocation-free."""
+        if count != 1 or self.config is None:
+            return _REFUSED
+        if ((src[off] << 8) | src[off + 1]) != self.config.values[self._pass]:
+            return _REFUSED
+        self.clear()
+        return 0
+
+    # --- persistence (allocates: outside the hot paths) --------------------------------------------------------
+    def service(self, now_s):
+        if self.dirty and now_s - self.saved_s >= SAVE_S:
+            self.save(now_s)
+
+    def save(self, now_s=0):
+        if self.store is not None:
+            self.store.save(self.RECORD, self.record())
+        self.saved_s = now_s
+        self.dirty = False
+
+    def power_down(self):
+        if self.dirty:
+            self.save(self.saved_s)
