@@ -4,7 +4,7 @@ from array import array
 
 from micropython import const
 
-from firmware import regmap
+from firmware import regmap, version
 from firmware.calib import CAL_BASE, CMD_BASE, N_ROWS, Calib
 from firmware.config import Config
 from firmware.frontend import SAMPLE_RATE
@@ -84,6 +84,10 @@ class Meter:
         self._cfg_version = -1
         self._writes = -1
         self._writes_reg = regmap.block("info")[0] + 2 * 2  # INFO row 2: Writes
+        info = regmap.block("info")[0]  # INFO rows 0, 1: Ver (x 100), Ver_D (YYYYMMDD), uint32 high word first
+        for k, v in ((0, version.VERSION), (1, version.DATE)):
+            self.regs.put_u16(info + 2 * k, v >> 16)
+            self.regs.put_u16(info + 2 * k + 1, v & 0xFFFF)
         self._serial = (self.config.get("baud"), self.config.get("dATA"))
         self.service()
 

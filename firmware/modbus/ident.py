@@ -5,6 +5,7 @@ from array import array
 from micropython import const
 
 from firmware.modbus.slave import ILLEGAL_ADDRESS, ILLEGAL_FUNCTION, ILLEGAL_VALUE
+from firmware.version import TEXT as VERSION
 
 _MEI_DEVICE_ID = const(0x0E)
 _CONFORMITY = const(0x82)  # regular identification, stream and individual access
@@ -14,7 +15,6 @@ _RUN_ON = const(0xFF)
 
 # Object ids 0..5: VendorName, ProductCode, MajorMinorRevision (basic); VendorUrl, ProductName, ModelName
 # (regular). The URL is a placeholder: set the real one for a product build.
-VERSION = "1.00"
 OBJECTS = ("KPM53-MPY", "KPM53", VERSION, "https://example.com/kpm53", "KPM53 multifunction power meter",
            "KPM53-clone")
 SERVER_ID = 53  # FC17 server id byte (device specific)

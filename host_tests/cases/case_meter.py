@@ -79,3 +79,16 @@ def test_ratios_scale_to_primary():
         m.feed(_block(j * n, n), n)
     assert abs(m.vals[regmap.slot("Ua")] / 22000.0 - 1) < 0.002
     assert abs(m.vals[regmap.slot("P")] / (3 * 220 * 5 * 8000 * math.cos(math.pi / 6)) - 1) < 0.002
+
+
+def test_info_registers_carry_version_and_date():
+    from firmware import version
+
+    m = Meter(None)
+    req = bytearray(_crc(b"\x01\x03\x00\x40\x00\x04"))  # Ver, Ver_D: uint32 each, high word first
+    r = m.modbus(req, len(req))
+    assert r == 5 + 8
+    ver = (m.tx[3] << 24) | (m.tx[4] << 16) | (m.tx[5] << 8) | m.tx[6]
+    date = (m.tx[7] << 24) | (m.tx[8] << 16) | (m.tx[9] << 8) | m.tx[10]
+    assert ver == version.VERSION == 100 and date == version.DATE
+    assert 20260101 <= date <= 20991231
