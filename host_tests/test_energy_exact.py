@@ -156,16 +156,16 @@ def test_calibrated_energy_is_the_integral_of_p(tmp_path):
     from conftest import MICROPYTHON, ROOT
 
     sys.path.insert(0, os.path.join(ROOT, "host_tests", "cases"))
-    import case_energy
+    import energy_driver
 
     gen = generator.Generator(scenario.load("imperfect_board"))
     path = str(tmp_path / "board.i32")
     n = int((PRE + CAL + SETTLE + RUN) * 8000 / 400 + 1) * 400
     gen.block_array(n).astype("<i4").tofile(path)
     args = (path, PRE, CAL, SETTLE, RUN)
-    runs = {"cpython": case_energy.calibrated_run(*args)}
-    code = ("import sys; sys.path.insert(0, '.'); sys.path.insert(0, 'host_tests/cases'); import case_energy, json; "
-            "print('OUT', json.dumps(case_energy.calibrated_run(%r, %r, %r, %r, %r)))" % args)
+    runs = {"cpython": energy_driver.calibrated_run(*args)}
+    code = ("import sys; sys.path.insert(0, '.'); sys.path.insert(0, 'host_tests/cases'); import energy_driver, json; "
+            "print('OUT', json.dumps(energy_driver.calibrated_run(%r, %r, %r, %r, %r)))" % args)
     r = subprocess.run([MICROPYTHON, "-X", "heapsize=8M", "-c", code], cwd=ROOT, capture_output=True, text=True,
                        timeout=300)
     line = [x for x in r.stdout.splitlines() if x.startswith("OUT ")]

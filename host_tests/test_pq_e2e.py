@@ -55,6 +55,8 @@ def test_harmonics_demand_maxmin_over_modbus(tmp_path):
         words = struct.unpack(">4H", struct.pack(">II", 20261126, 120000))
         assert not c.write_registers(CLK, list(words), device_id=1).isError()
         assert not c.write_registers(regmap.config_index("DM_P"), [2, 1], device_id=1).isError()  # DM_P 2, DM_S 1
+        # at --speed max windows ran before the clock was set: clear max/min so every stamp comes after it
+        assert not c.write_register(CMD + 2, 6666, device_id=1).isError()  # cLr_MaxMin
         # THD and unbalance in the real-time block, HR in the HARMONICS block
         thd0 = regmap.MEAS_BASE + 2 * regmap.slot("THD_Ua")
         got = wait_until(lambda: (lambda v: v if v[0] > 0 else None)(f32(c, thd0, 8)))

@@ -1,23 +1,18 @@
-# Tests of the simulator: the runtime loop in-process against a recording Meter, then the launcher end to end
-# (READY, pty and link, commands, scenario switch, Modbus relay, SIGTERM/SIGKILL, both runtimes).
-import io
+# Tests of the simulator launcher end to end (READY, pty and link, commands, scenario switch, Modbus relay,
+# SIGTERM/SIGKILL, both runtimes); the runtime loop in-process is in test_sim_runtime.py.
 import json
 import os
 import select
 import signal
-import struct
 import subprocess
 import sys
 import time
-from array import array
 
 import pytest
 import serial
 
-from conftest import MICROPYTHON, ROOT
+from conftest import ROOT
 
-from boards.sim import main as simmain
-from tools import terminal
 
 # A Meter double for the firmware process: echoes each Modbus frame back (so replies can be checked byte for
 # byte through the pty) and logs its calls to stderr.
@@ -55,130 +50,6 @@ class EchoMeter:
     def power_down(self):
         sys.stderr.write("POWER_DOWN\\n")
 '''
-
-
-# --- the runtime loop in-process (CPython), exact bytes --------------------------------------------------------
-class Recorder:
-    def __init__(self):
-        self.tx = bytearray(256)
-        self.calls = []
-
-    def feed(self, block, n):
-        self.calls.append(("feed", n, list(block[:8 * n])))
-
-    def modbus(self, frame, n):
-        self.calls.append(("modbus", bytes(frame[:n])))
-        self.tx[:3] = b"\x01\x02\x03"
-        return 3
-
-    def key(self, name):
-        self.calls.append(("key", name))
-
-    def di(self, k, on):
-        self.calls.append(("di", k, on))
-
-    def set(self, name, value):
-        self.calls.append(("set", name, value))
-        return value < 100
-
-    def tick(self, ms):
-        self.calls.append(("tick", ms))
-
-    def lcd_text(self):
-        return "L1\nL2"
-
-    def state_json(self):
-        return '{"x": 1}'
-
-    def service(self):
-        self.calls.append(("service",))
-
-    def power_down(self):
-        self.calls.append(("power_down",))
-
-
-def msg(kind, payload=b""):
-    return kind + struct.pack("<I", len(payload)) + payload
-
-
-def replies(data):
-    out = []
-    while data:
-        n = struct.unpack("<I", data[1:5])[0]
-        out.append((data[:1], data[5:5 + n]))
-        data = data[5 + n:]
-    return out
-
-
-def run_loop(stream):
-    m = Recorder()
-    out = io.BytesIO()
-    rc = simmain.Runtime(m, io.BytesIO(stream), out).run()
-    return m, replies(out.getvalue()), rc
-
-
-def test_runtime_dispatch_exact():
-    samples = list(range(-8, 8)) + [2 ** 23 - 1, -(2 ** 23)] + [0] * 6  # 3 samples x 8 channels
-    frame = bytes([1, 3, 0, 0, 0, 2, 0xC4, 0x0B])
-    stream = (msg(b"S", struct.pack("<24i", *samples)) + msg(b"M", frame) + msg(b"K", b"up")
-              + msg(b"D", b"\x02\x01") + msg(b"C", b"lcd") + msg(b"C", b"state") + msg(b"Q"))
-    m, out, rc = run_loop(stream)
-    calls = [c for c in m.calls if c[0] not in ("service", "tick")]
-    assert calls == [("feed", 3, samples), ("modbus", frame), ("key", "up"), ("di", 2, True), ("power_down",)]
-    assert m.calls.count(("service",)) == 6  # after each message but the last (Q ends the loop)
-    assert out[0] == (b"R", b"")
-    assert out[1] == (b"M", b"\x01\x02\x03")
-    assert out[2] == (b"T", b"L1\nL2")
-    st = json.loads(out[3][1])
-    assert st["x"] == 1 and st["runtime"]["frames_rx"] == 1 and st["runtime"]["rx_bytes"] == 8
-    assert st["runtime"]["blocks"] == 1 and st["runtime"]["frames_tx"] == 1
-    assert out[4] == (b"T", b"bye") and len(out) == 5 and rc == 0
-
-
-def test_runtime_set_and_tick():
-    # set NAME VALUE answers ok/ERR; tick gets simulated ms from the sample count, remainders carried
-    stream = (msg(b"C", b"set Pt_U 50") + msg(b"C", b"set Pt_U 500") + msg(b"C", b"set x")
-              + msg(b"S", bytes(32 * 400)) + msg(b"S", bytes(32 * 3)) + msg(b"S", bytes(32 * 5))
-              + msg(b"S", bytes(32 * 4)))
-    m, out, rc = run_loop(stream)
-    assert [p for k, p in out[1:]] == [b"ok", b"ERR refused Pt_U=500", b"ERR usage: set NAME VALUE"]
-    assert [c for c in m.calls if c[0] == "set"] == [("set", "Pt_U", 50), ("set", "Pt_U", 500)]
-    assert [c[1] for c in m.calls if c[0] == "tick"] == [50, 1]  # 400 -> 50 ms; 3+5 -> 1 ms; 4 more -> 0.5 ms
-
-
-def test_runtime_eof_is_a_power_cut():
-    # EOF in the middle of a message: stop at once, no power_down, no save
-    stream = msg(b"K", b"left") + msg(b"S", struct.pack("<8i", *range(8)))[:20]
-    m, out, rc = run_loop(stream)
-    assert ("power_down",) not in m.calls
-    assert [c for c in m.calls if c[0] not in ("service", "tick")] == [("key", "left")]
-    assert out == [(b"R", b"")]
-
-
-def test_runtime_bad_messages_keep_going():
-    stream = (msg(b"X", b"zz") + msg(b"M", bytes(300)) + msg(b"S", bytes(33)) + msg(b"C", b"nope")
-              + msg(b"S", bytes(32 * 500)) + msg(b"C", b"state"))
-    m, out, rc = run_loop(stream)
-    kinds = [k for k, _ in out]
-    assert kinds == [b"R", b"E", b"E", b"T", b"T"]
-    assert out[3][1].startswith(b"ERR ")
-    st = json.loads(out[4][1])["runtime"]
-    assert st["frames_dropped"] == 1 and st["frames_rx"] == 0 and st["blocks"] == 1  # the 500-sample block
-    assert [c[1] for c in m.calls if c[0] == "feed"] == [500]
-
-
-def test_runtime_under_micropython():
-    # the same loop under the unix port, over real pipes
-    assert MICROPYTHON
-    stream = msg(b"S", struct.pack("<3200i", *range(3200))) + msg(b"K", b"down") + msg(b"C", b"state")
-    env = dict(os.environ, MICROPYPATH=ROOT + ":.frozen")
-    r = subprocess.run([MICROPYTHON, "boards/sim/main.py"], cwd=ROOT, env=env, input=stream, capture_output=True,
-                       timeout=20)
-    out = replies(r.stdout)
-    assert out[:1] == [(b"R", b"")] and out[1][0] == b"T", r.stderr.decode()
-    st = json.loads(out[1][1])
-    assert st["runtime"]["blocks"] == 1 and st["runtime"]["messages"] == 3 and st["time_s"] == 0.05
-    assert r.returncode == 0
 
 
 # --- the launcher end to end ---------------------------------------------------------------------------------
@@ -404,20 +275,6 @@ def test_speed_paces_simulated_time(tmp_path, echo_env):
         s2 = sim.state()
         wall = time.monotonic() - t0
         sim_dt = s2["sim"]["time_s"] - s1["sim"]["time_s"]
-        assert abs(sim_dt - 4 * wall) <= 0.3, (sim_dt, wall)  # +- a few 50 ms blocks
+        assert abs(sim_dt - 4 * wall) <= 0.6, (sim_dt, wall)  # +- a few 50 ms blocks and a loaded host
     finally:
         sim.finish()
-
-
-def test_samples_array_is_reused():
-    # the usual block size reads straight into the preallocated array: no per-block buffer
-    rt = simmain.Runtime(Recorder(), io.BytesIO(msg(b"S", bytes(32 * 400)) * 2), io.BytesIO())
-    first = rt.samples
-    assert rt.step() and rt.step()
-    assert rt.samples is first and rt.view is first and isinstance(first, array)
-
-
-def test_terminal_key_parsing():
-    acts = terminal.parse_keys(b"\x1b[A\x1b[D\x1bOB\x1b[C\r12x\nq\x03")
-    assert acts == [("key", "up"), ("key", "left"), ("key", "down"), ("key", "right"), ("key", "enter"),
-                    ("di", 1), ("di", 2), ("key", "enter"), ("quit",), ("quit",)]

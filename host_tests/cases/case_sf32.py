@@ -4,7 +4,7 @@ import sys
 from array import array
 
 import micropython
-from firmware import sf32
+from firmware import sf32, sf32conv
 
 # (op, a, b, expected): ties, cancellation, signed zeros, overflow, flush, the band that rounds up to 2**-126
 BINARY = (
@@ -276,9 +276,11 @@ def test_device_words():
 
     saved = sf32.SIGN_BIT
     sf32.SIGN_BIT = -(1 << 31)
+    sf32conv.SIGN_BIT = -(1 << 31)  # the conversions sf32 re-exports read their own module's global
     try:
         _check_binary(wrap)
         _check_unary(wrap)
         _check_compare_bytes(wrap)
     finally:
         sf32.SIGN_BIT = saved
+        sf32conv.SIGN_BIT = saved

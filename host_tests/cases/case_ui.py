@@ -1,11 +1,11 @@
-# Front panel: number formatting, key sequences -> exact LCD text, settings (password, edit, refusal, timeout),
-# indicators, and the framebuf renderer (pixels where `import framebuf` works, a call recorder everywhere).
+# Front panel: key sequences -> exact LCD text, settings (password, edit, refusal, timeout) and indicators;
+# number formatting is in case_ui_fmt.py, the framebuf renderer in case_ui_fb.py (they share make/keys).
 from array import array
 
 import micropython
 
 from firmware import regmap
-from firmware.ui import Ui, fmt, menu, screen
+from firmware.ui import Ui, menu, screen
 
 NAMES = [m[0] for m in regmap.MEASUREMENTS]
 SLOTS = {}
@@ -62,61 +62,6 @@ def keys(ui, seq):
 
 def lines(ui):
     return ui.text().split("\n")
-
-
-# -- formatting --
-
-def test_fmt_ranges():
-    cases = (
-        (219.96, fmt.UNITS_V, "220.0 V"),
-        (0.0, fmt.UNITS_V, "0.000 V"),
-        (9.9996, fmt.UNITS_V, "10.00 V"),
-        (999.96, fmt.UNITS_V, "1.000 kV"),
-        (10500.0, fmt.UNITS_V, "10.50 kV"),
-        (1234567.0, fmt.UNITS_W, "1.235 MW"),
-        (-1234567.0, fmt.UNITS_W, "-1.235 MW"),
-        (-1500.0, fmt.UNITS_W, "-1.500 kW"),
-        (-0.0001, fmt.UNITS_W, "0.000 W"),  # rounds to zero: no sign
-        (12.3456, fmt.UNITS_A, "12.35 A"),
-        (0.05, fmt.UNITS_A, "0.050 A"),
-        (250000.0, fmt.UNITS_A, "250.0 kA"),
-        (5e9, fmt.UNITS_W, "5000 MW"),  # the top prefix grows to 5 digits ...
-        (5e10, fmt.UNITS_W, "50000 MW"),
-        (2e11, fmt.UNITS_W, "OL MW"),  # ... then overflows
-        (-330.0, fmt.UNITS_VAR, "-330.0 var"),
-        (4567.0, fmt.UNITS_VA, "4.567 kVA"),
-        (49.987, fmt.UNITS_HZ, "49.99 Hz"),
-        (0.866, fmt.UNITS_PF, "0.866"),
-        (-1.0, fmt.UNITS_PF, "-1.000"),
-        (float("inf"), fmt.UNITS_W, "OL MW"),
-        (float("nan"), fmt.UNITS_V, "---- V"),
-    )
-    for v, units, want in cases:
-        got = fmt.quantity(v, units)
-        assert got == want, (v, got, want)
-
-
-def test_fmt_four_significant_digits():
-    # Property against the rule written out independently: the text read back is within half a unit of the
-    # 4th significant digit, has 4 significant digits and a mantissa below 1000 (values >= 1 in the base unit).
-    scale = {"": 1.0, "k": 1e3, "M": 1e6}
-    x = 12345
-    for _ in range(400):
-        x = (x * 1103515245 + 12345) & 0x7FFFFFFF  # deterministic LCG, same on both runtimes
-        e = x % 9  # 1 .. 1e9
-        v = (1.0 + (x >> 8) % 9000 / 1000.0) * 10.0 ** e
-        v = v * (-1 if x & 1 else 1)
-        neg, digits, unit = fmt.number(v, fmt.UNITS_W)
-        assert neg == (v < 0)
-        got = float(digits) * scale[unit[:-1]]
-        a = abs(v)
-        p = 1.0
-        while p * 10 <= a:
-            p *= 10
-        assert abs(got - a) <= 0.5e-3 * p * 1.0001 + 1e-9 * a, (v, digits, unit)
-        sig = len(digits.replace(".", "").lstrip("0"))
-        assert sig == 4 or (unit == "MW" and float(digits) >= 1000), (v, digits, unit)
-        assert float(digits) < 1000 or unit == "MW", (v, digits, unit)
 
 
 # -- measurement screens --
@@ -407,79 +352,6 @@ def test_navigation_keys_allocate_nothing():
     finally:
         micropython.heap_unlock()
     assert m.screen == 0 and m.page == 0
-
-
-# -- framebuf renderer --
-
-class RecFb:
-    def __init__(self):
-        self.calls = []
-
-    def fill(self, c):
-        self.calls.append(("fill", c))
-
-    def text(self, s, x, y, c):
-        self.calls.append(("text", s, x, y, c))
-
-    def fill_rect(self, x, y, w, h, c):
-        self.calls.append(("fill_rect", x, y, w, h, c))
-
-
-def test_fb_render_calls():
-    ui, v, io = make(Ua=219.96, P=10.0, Q=5.0)
-    fb = RecFb()
-    ui.render(fb)
-    assert fb.calls[0] == ("fill", 0)
-    assert ("text", "Meter U   Q1 IND", 0, 0, 1) in fb.calls
-    assert ("text", "A    220.0 V", 0, 8, 1) in fb.calls
-    assert ("text", "DI-- DO--", 0, 56, 1) in fb.calls
-    keys(ui, "enter right")
-    fb = RecFb()
-    ui.render(fb)
-    # The value is right-aligned (no brackets on the glass): the second digit is column 13, inverted while
-    # the blink is on
-    assert ("text", "Set", 0, 0, 1) in fb.calls and ("text", "PASS        0000", 0, 8, 1) in fb.calls
-    assert fb.calls[-2:] == [("fill_rect", 104, 8, 8, 8, 1), ("text", "0", 104, 8, 0)]
-    ui.tick(500)
-    fb = RecFb()
-    ui.render(fb)
-    assert fb.calls[-1][0] == "text" and all(c[0] != "fill_rect" for c in fb.calls)
-
-
-def test_fb_pixels():
-    try:
-        import framebuf
-    except ImportError:
-        return  # CPython: covered by test_fb_render_calls
-    ui, v, io = make(Ua=219.96)
-    for fmt_ in (framebuf.MONO_VLSB, framebuf.MONO_HLSB):
-        buf = bytearray(128 * 64 // 8)
-        fb = framebuf.FrameBuffer(buf, 128, 64, fmt_)
-        fb.fill(1)  # render must clear it
-        ui.render(fb)
-        ref_buf = bytearray(len(buf))
-        ref = framebuf.FrameBuffer(ref_buf, 128, 64, fmt_)
-        ref.text("Meter U", 0, 0, 1)
-        ref.text("A    220.0 V", 0, 8, 1)
-        ref.text("B    0.000 V", 0, 16, 1)
-        ref.text("C    0.000 V", 0, 24, 1)
-        ref.text("DI-- DO--", 0, 56, 1)
-        assert buf == ref_buf
-        assert sum(fb.pixel(x, y) for x in range(40, 48) for y in range(8, 16)) > 10  # the "2" of 220.0
-        assert sum(fb.pixel(x, y) for x in range(128) for y in range(40, 56)) == 0  # rows 5-6 empty
-    keys(ui, "enter")
-    buf = bytearray(128 * 64 // 8)
-    fb = framebuf.FrameBuffer(buf, 128, 64, framebuf.MONO_VLSB)
-    ref = framebuf.FrameBuffer(bytearray(len(buf)), 128, 64, framebuf.MONO_VLSB)
-    ref.text("PASS        0000", 0, 8, 1)
-    ui.render(fb)
-    # The first digit (column 12 of row 1) is drawn inverted: every pixel of its cell is the glyph's complement
-    cell = [(x, y) for x in range(96, 104) for y in range(8, 16)]
-    assert all(fb.pixel(x, y) == 1 - ref.pixel(x, y) for x, y in cell)
-    assert all(fb.pixel(x, y) == ref.pixel(x, y) for x in range(0, 96) for y in range(8, 16))
-    ui.tick(500)  # blink off: plain glyph
-    ui.render(fb)
-    assert all(fb.pixel(x, y) == ref.pixel(x, y) for x, y in cell)
 
 
 def test_with_the_real_config():

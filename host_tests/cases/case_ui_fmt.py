@@ -1,0 +1,56 @@
+# Front panel number formatting (firmware/ui/fmt.py): exact texts per unit and prefix, and the four-significant-
+# digit rule checked as a property against its own written-out definition.
+from firmware.ui import fmt
+
+
+def test_fmt_ranges():
+    cases = (
+        (219.96, fmt.UNITS_V, "220.0 V"),
+        (0.0, fmt.UNITS_V, "0.000 V"),
+        (9.9996, fmt.UNITS_V, "10.00 V"),
+        (999.96, fmt.UNITS_V, "1.000 kV"),
+        (10500.0, fmt.UNITS_V, "10.50 kV"),
+        (1234567.0, fmt.UNITS_W, "1.235 MW"),
+        (-1234567.0, fmt.UNITS_W, "-1.235 MW"),
+        (-1500.0, fmt.UNITS_W, "-1.500 kW"),
+        (-0.0001, fmt.UNITS_W, "0.000 W"),  # rounds to zero: no sign
+        (12.3456, fmt.UNITS_A, "12.35 A"),
+        (0.05, fmt.UNITS_A, "0.050 A"),
+        (250000.0, fmt.UNITS_A, "250.0 kA"),
+        (5e9, fmt.UNITS_W, "5000 MW"),  # the top prefix grows to 5 digits ...
+        (5e10, fmt.UNITS_W, "50000 MW"),
+        (2e11, fmt.UNITS_W, "OL MW"),  # ... then overflows
+        (-330.0, fmt.UNITS_VAR, "-330.0 var"),
+        (4567.0, fmt.UNITS_VA, "4.567 kVA"),
+        (49.987, fmt.UNITS_HZ, "49.99 Hz"),
+        (0.866, fmt.UNITS_PF, "0.866"),
+        (-1.0, fmt.UNITS_PF, "-1.000"),
+        (float("inf"), fmt.UNITS_W, "OL MW"),
+        (float("nan"), fmt.UNITS_V, "---- V"),
+    )
+    for v, units, want in cases:
+        got = fmt.quantity(v, units)
+        assert got == want, (v, got, want)
+
+
+def test_fmt_four_significant_digits():
+    # Property against the rule written out independently: the text read back is within half a unit of the
+    # 4th significant digit, has 4 significant digits and a mantissa below 1000 (values >= 1 in the base unit).
+    scale = {"": 1.0, "k": 1e3, "M": 1e6}
+    x = 12345
+    for _ in range(400):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF  # deterministic LCG, same on both runtimes
+        e = x % 9  # 1 .. 1e9
+        v = (1.0 + (x >> 8) % 9000 / 1000.0) * 10.0 ** e
+        v = v * (-1 if x & 1 else 1)
+        neg, digits, unit = fmt.number(v, fmt.UNITS_W)
+        assert neg == (v < 0)
+        got = float(digits) * scale[unit[:-1]]
+        a = abs(v)
+        p = 1.0
+        while p * 10 <= a:
+            p *= 10
+        assert abs(got - a) <= 0.5e-3 * p * 1.0001 + 1e-9 * a, (v, digits, unit)
+        sig = len(digits.replace(".", "").lstrip("0"))
+        assert sig == 4 or (unit == "MW" and float(digits) >= 1000), (v, digits, unit)
+        assert float(digits) < 1000 or unit == "MW", (v, digits, unit)
