@@ -18,6 +18,14 @@ class Config:
         self._n = n
         self._dm_p = regmap.config_index("DM_P")
         self._dm_s = regmap.config_index("DM_S")
+        self._syss = regmap.config_index("SYSS")
+        self._an = regmap.config_index("An")
+        # analog output codes allowed per wiring (manual 4.3): bit 0 = 3Ln3CT, bit 1 = the 2LL modes
+        self._an_ok = bytearray(len(regmap.AN_NAMES))
+        for c in regmap.AN_3LN:
+            self._an_ok[c] |= 1
+        for c in regmap.AN_2LL:
+            self._an_ok[c] |= 2
         if store is not None:
             self.load()
 
@@ -44,7 +52,20 @@ class Config:
             return self.values[self._dm_p] % value == 0
         if k == self._dm_p:
             return value % self.values[self._dm_s] == 0
+        # analog output: the quantity must exist in the current wiring (set SYSS first, then An)
+        if k == self._an:
+            return self.an_allowed(self.values[self._syss], value)
         return True
+
+    def an_allowed(self, syss, code):
+        return 0 <= code < len(self._an_ok) and (self._an_ok[code] & (1 if syss == 0 else 2)) != 0
+
+    def _fix_an(self):
+        # A wiring change keeps the An rule true: a quantity the new wiring lacks falls back to its voltage
+        # (Ua in 3Ln3CT, Uab in the 2LL modes), so the stored settings always pass valid_index.
+        syss = self.values[self._syss]
+        if not self.an_allowed(syss, self.values[self._an]):
+            self.values[self._an] = 0 if syss == 0 else 6
 
     def set_index(self, k, value):
         # Allocation-free: called from the Modbus request handler.
@@ -52,20 +73,25 @@ class Config:
             return False
         if self.values[k] != value:
             self.values[k] = value
+            if k == self._syss:
+                self._fix_an()
             self.version += 1
             self.dirty = True
         return True
 
     def load(self):
         data = self.store.load(_RECORD)
-        if data is None or len(data) != 2 * self._n:
+        # a record from a build with fewer CONFIG rows (rows are only appended) loads; the new rows keep defaults
+        if data is None or len(data) & 1 or len(data) > 2 * self._n or not data:
             return False
-        vals = [data[2 * k] | (data[2 * k + 1] << 8) for k in range(self._n)]
-        for k in range(self._n):
+        m = len(data) // 2
+        vals = [data[2 * k] | (data[2 * k + 1] << 8) for k in range(m)]
+        for k in range(m):
             if not regmap.valid(k, vals[k]):
                 return False  # a record from an incompatible build: keep the defaults
-        for k in range(self._n):
+        for k in range(m):
             self.values[k] = vals[k]
+        self._fix_an()
         self.version += 1
         return True
 

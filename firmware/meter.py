@@ -5,6 +5,7 @@ from array import array
 from micropython import const
 
 from firmware import regmap, version
+from firmware.analog import Analog
 from firmware.calib import CAL_BASE, CMD_BASE, N_ROWS, Calib
 from firmware.config import Config
 from firmware.frontend import SAMPLE_RATE
@@ -29,7 +30,7 @@ _COMM_HOLD = const(8000)  # samples (1 s) the LCD's comms sign stays on after a 
 
 
 class Meter:
-    def __init__(self, state_dir=None, relay_out=None, on_serial=None, pulse_out=None):
+    def __init__(self, state_dir=None, relay_out=None, on_serial=None, pulse_out=None, ao_out=None):
         if state_dir is not None:
             ensure_dir(state_dir)
         self.store = Store(state_dir)
@@ -37,7 +38,7 @@ class Meter:
         self.vals = array("f", [0.0] * regmap.N_MEAS)
         self.io = Io(relay_out)
         self.regs = RegisterBank(self.config, self.vals)
-        # [issue5-modbus] FC04 = the SDM630 profile; FC08 diagnostics; FC17/FC43 identity; Wp protection
+        # FC04 = the SDM630 profile; FC08 diagnostics; FC17/FC43 identity; Wp protection
         self.sdm = Sdm630(self.vals, self.regs)
         self.slave = Slave(self.regs, self.io, self.config.get("Adr"), self.sdm)
         self.diag = Diagnostics(self.slave, self._restart_comms)
@@ -49,18 +50,20 @@ class Meter:
         self.tx = self.slave.tx
         self.sampler = Sampler()
         self.metering = Metering(self.vals)
-        # [issue3-metrology] calibration (store record "calib", CALIBRATION block, CAL_Pass/CAL_Cmd), STATUS
+        # 4-20 mA output of the quantity An (docs/analog.md); ao_out(microamps) drives the board's PWM/DAC
+        self.analog = Analog(self.vals, ao_out)
+        # calibration (store record "calib", CALIBRATION block, CAL_Pass/CAL_Cmd), STATUS
         self.calib = Calib(self.metering, self.store, self.config, self.protect)
         self.regs.attach(CMD_BASE, CMD_BASE + 2, self.calib.cmd_write)
         self.regs.attach(CAL_BASE, CAL_BASE + 2 * N_ROWS, self.calib.block_write)
         self.calib.image = self.regs.image
         self._status_off = 2 * regmap.block("status")[0]
-        # [issue4-energy] clock, energy, periods, pulses (pulse_out(channel, level): board pins PULSE_P/Q)
+        # clock, energy, periods, pulses (pulse_out(channel, level): board pins PULSE_P/Q)
         self.ledger = Ledger(self.store, self.regs, self.config, self.vals, regmap.slot, pulse_out)
         self.ledger.energy.bind(self.metering)
         self.clock = self.ledger.clock
         self.io.clock = self.ledger.clock_text
-        # [issue3-quality] harmonics/THD/unbalance, demand, max/min (store records "demand", "maxmin"), cLr_*
+        # harmonics/THD/unbalance, demand, max/min (store records "demand", "maxmin"), cLr_*
         self.harm = Harmonics(self.vals, self.sampler, self.regs.image)
         self.maxmin = MaxMin(self.vals, self.clock, self.store, self.regs.image, self.config)
         self.demand = Demand(self.vals, self.clock, self.store, self.regs.image, self.config)
@@ -72,7 +75,7 @@ class Meter:
         for k in range(regmap.N_MEAS):
             slots[regmap.MEASUREMENTS[k][0]] = k
         extra = self.ledger.sources()
-        for src in (self.harm, self.maxmin, self.demand):  # [issue3-quality] PQM / History page rows
+        for src in (self.harm, self.maxmin, self.demand):  # PQM / History page rows
             extra.update(src.sources())
         self.ui = Ui(self.vals, slots, self.ledger.panel(self.config), self.io, extra)
         self.on_serial = on_serial  # board callback(baud, data_code): reprogram the UART
@@ -97,18 +100,19 @@ class Meter:
         done = self.sampler.feed(block, n)
         if done:
             self.metering.update(self.sampler)
+            self.analog.update()  # before publish: AO goes out with the window's values
             self.ledger.window(self.sampler.done, self.vals)
             self.regs.publish()
             self._publish_status()
             if self.calib.busy:
                 self.calib.window()
             self.windows += 1
-            if self.metering.windows != self._mw:  # [issue3-quality] a window was metered
+            if self.metering.windows != self._mw:  # a window was metered
                 self._mw = self.metering.windows
                 self.maxmin.update()
                 self.demand.window(self.sampler.done[D_N])
-            self.sdm.refresh()  # [issue5-modbus] SDM630 FC04 profile, after energy and demand
-        self.harm.feed(block, n, done)  # [issue3-quality] captures windows, analyses a few orders per block
+            self.sdm.refresh()  # SDM630 FC04 profile, after energy and demand
+        self.harm.feed(block, n, done)  # captures windows, analyses a few orders per block
         self.ledger.advance(n)
         s = self.subsec + n
         while s >= SAMPLE_RATE:
@@ -131,11 +135,10 @@ class Meter:
 
     # --- everything else --------------------------------------------------------------------------------------
     def each_second(self):
-        """Called once per second of sample time, outside the sample hot path (clock, demand, periods...)."""
-        # [issue4-clock] [issue3-demand] [issue4-energy] hooks go here
+        """Called from feed() once per second of sample time (clock, periods, demand): allocation-free too."""
         self.protect.tick()
         self.ledger.second()
-        self.demand.second(self.clock.hms)  # [issue3-quality] subintervals end on the clock's DM_S minutes
+        self.demand.second(self.clock.hms)  # subintervals end on the clock's DM_S minutes
 
     def service(self):
         """Between requests and blocks: apply changed settings (after the reply that made them), save them."""
@@ -150,6 +153,8 @@ class Meter:
             self.metering.configure(cfg.get("Pt_U"), cfg.get("Ct_I"), cfg.get("SYSS"), cfg.get("Un"),
                                     cfg.get("In"), None, cfg.get("IST"))
             self.calib.publish(self.regs.image)
+            self.analog.configure(cfg.get("An"), cfg.get("SYSS"), cfg.get("Un"), cfg.get("In"), cfg.get("Pt_U"),
+                                  cfg.get("Ct_I"))
             self.ledger.configure(self.metering.cal)
             self.demand.configure(cfg.get("Pt_U"), cfg.get("Ct_I"), cfg.get("DM_P"), cfg.get("DM_S"))
             serial = (cfg.get("baud"), cfg.get("dATA"))
@@ -160,13 +165,13 @@ class Meter:
         if cfg.dirty:
             cfg.save()
         self.ledger.service()
-        # [issue4-storage] INFO Writes (uint32, high word first): records written to flash since it was new
+        # INFO Writes (uint32, high word first): records written to flash since it was new
         w = self.store.writes
         if w != self._writes:
             self._writes = w
             self.regs.put_u16(self._writes_reg, (w >> 16) & 0xFFFF)
             self.regs.put_u16(self._writes_reg + 1, w & 0xFFFF)
-        self.maxmin.service(self.seconds)  # [issue3-quality] saves at most once a minute
+        self.maxmin.service(self.seconds)  # saves at most once a minute
         self.demand.service(self.seconds)
 
     def _publish_status(self):
@@ -212,8 +217,8 @@ class Meter:
                 "frames": self.frames, "windows": self.windows, "address": self.slave.address,
                 "baud": self.config.get("baud") * 100, "data": regmap.DATA_NAMES[self.config.get("dATA")],
                 "wiring": regmap.SYSS_NAMES[self.config.get("SYSS")],
-                "energy": self.ledger.state(),  # [issue4] pulses since start-up, clock, saves
-                "store": {"writes": self.store.writes, "erases": self.store.erases}}  # [issue4-storage]
+                "energy": self.ledger.state(),  # pulses since start-up, clock, saves
+                "store": {"writes": self.store.writes, "erases": self.store.erases}}
 
     def state_json(self):
         import json
@@ -222,7 +227,7 @@ class Meter:
 
     def power_down(self):
         """Orderly power-down (supply failing or SIGTERM in the sim): save what is not saved yet."""
-        self.store.power_fail()  # [issue4-storage] the saves below use the reserved room: no erase, ~1 ms each
+        self.store.power_fail()  # the saves below use the reserved room: no erase, ~1 ms each
         self.config.save()
         self.ledger.power_down()
         self.maxmin.power_down()

@@ -50,6 +50,7 @@ MEASUREMENTS = (
     ("THD_Ic", "%", "THD of Ic"),
     ("UNB_U", "%", "Voltage unbalance: negative-sequence ratio |U2|/|U1| (IEC 61000-4-30)"),
     ("UNB_I", "%", "Current unbalance: negative-sequence ratio |I2|/|I1|"),
+    ("AO", "mA", "Analog output current: the quantity An on 4-20 mA (docs/analog.md)"),
 )
 
 # Configuration: uint16, read/write (FC03, FC06, FC16). Register CONFIG_BASE + k.
@@ -72,6 +73,9 @@ CONFIG = (
     ("DM_P", 15, 1, 60, None, 1, "min", "Demand period (sliding window)"),
     ("DM_S", 1, 1, 60, None, 1, "min", "Demand subinterval; must divide DM_P"),
     ("Wp", 0, 0, 1, None, 1, "", "Modbus write protection: 1 = writes need the password in Key first"),
+    ("An", 0, 0, 25, None, 1, "", "Analog output quantity, index into AN_NAMES: 0 Ua 1 Ub 2 Uc 3 Ia 4 Ib 5 Ic 6 Uab "
+     "7 Ubc 8 Uca 9 Pa 10 Pb 11 Pc 12 P 13 Qa 14 Qb 15 Qc 16 Q 17 Sa 18 Sb 19 Sc 20 S 21 PFa 22 PFb 23 PFc 24 PF "
+     "25 F; 3Ln3CT allows 0-24, 2LL modes 3-8 12 16 20 25 (others: exception 03)"),
 )
 
 # Bits (FC01 coils, FC02 discrete inputs), listed with type uint16 holding 0 or 1. (name, address, description)
@@ -84,9 +88,9 @@ INPUTS = (
     ("DI2", 1, "Switch input 2 (terminal 32): 1 closed"),
 )
 
-N_MEAS = const(40)
-N_CONFIG = const(16)
-MEAS_END = const(0x0100 + 2 * 40)  # one past the last measurement register
+N_MEAS = const(41)
+N_CONFIG = const(17)
+MEAS_END = const(0x0100 + 2 * 41)  # one past the last measurement register
 # The real-time block is readable as a whole, so masters may fetch up to 125 registers in one request;
 # registers past MEAS_END are reserved for quantities still to come and read as 0.
 BLOCK_END = const(0x0180)
@@ -192,6 +196,12 @@ BLOCKS = (
 
 SYSS_NAMES = ("3Ln3CT", "2LL3CT", "2LL2CT")
 DATA_NAMES = ("8N1", "8E1", "8O1", "8N2", "8E2", "8O2")
+# Analog output quantities (CONFIG An = index; manual 4.3 writes Pfa.. Pff for PFa.. PF) and the codes each
+# wiring may transmit (manual 4.3: 3Ln3CT everything but F; the 2LL modes line quantities, totals and F)
+AN_NAMES = ("Ua", "Ub", "Uc", "Ia", "Ib", "Ic", "Uab", "Ubc", "Uca", "Pa", "Pb", "Pc", "P", "Qa", "Qb", "Qc", "Q",
+            "Sa", "Sb", "Sc", "S", "PFa", "PFb", "PFc", "PF", "F")
+AN_3LN = tuple(range(25))
+AN_2LL = (3, 4, 5, 6, 7, 8, 12, 16, 20, 25)
 
 
 def slot(name):

@@ -139,6 +139,30 @@ def _powers(s, spec, pt, ct, out):
     out["PF"] = out["P"] / out["S"] if out["S"] > 0 else 0.0
 
 
+def analog_ma(out, st):
+    """The 4-20 mA output for the quantity An, from manual 3.6 and docs/analog.md (a second implementation:
+    Pe = 3 Un In for totals, Un In per phase; U to Un (phase) or sqrt(3) Un (line, 3Ln3CT); I to In; F 45..65 Hz;
+    PF -1..1; linear to 120 % of the range). A wiring without the stored quantity transmits its voltage."""
+    syss, code = st["SYSS"], st["An"]
+    allowed = range(25) if syss == 0 else (3, 4, 5, 6, 7, 8, 12, 16, 20, 25)
+    if code not in allowed:
+        code = 0 if syss == 0 else 6
+    name = regmap.AN_NAMES[code]
+    x, un, rated, pt, ct = out[name], st["Un"], st["In"], st["Pt_U"], st["Ct_I"]
+    if name[0] in "PQS" and not name.startswith("PF"):
+        pe = (un * rated if len(name) == 2 else 3 * un * rated) * pt * ct
+        return 12.0 + 8.0 * max(-1.2, min(1.2, x / pe))  # P = (Px - 12) x Pe x CT x PT / 8
+    if name.startswith("PF"):
+        return 12.0 + 8.0 * x
+    if name == "F":
+        lo, hi = 45.0, 65.0
+    elif name[0] == "I":
+        lo, hi = 0.0, rated * ct
+    else:
+        lo, hi = 0.0, un * pt * (math.sqrt(3) if syss == 0 and len(name) == 3 else 1.0)
+    return 4.0 + 16.0 * max(0.0, min(1.2, (x - lo) / (hi - lo)))
+
+
 def truth(s):
     """Every regmap measurement by name (primary side) plus extras:
     thd_Ua..thd_Ic (THD relative to the fundamental, all orders present), hd {channel: {order: ratio}},
@@ -172,6 +196,7 @@ def truth(s):
     out["T"] = float(s.temperature)
     out["UNB_U"] = 100.0 * u_seq[1] / u_seq[0] if u_seq[0] > 0 else 0.0
     out["UNB_I"] = 100.0 * i_seq[1] / i_seq[0] if i_seq[0] > 0 else 0.0
+    out["AO"] = analog_ma(out, s.settings)
     missing = [m[0] for m in regmap.MEASUREMENTS if m[0] not in out]
     if missing:  # a quantity appended to the register map needs a truth here
         raise KeyError("truth has no value for %s" % ", ".join(missing))

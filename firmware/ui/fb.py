@@ -6,7 +6,8 @@ CELL = 8  # the framebuf font is 8x8 pixels: 16 columns x 8 rows on 128x64
 
 
 def render(scr, fb):
-    """Clear fb and draw the display model; the edited field shows inverted during the blink's on phase."""
+    """Clear fb and draw the display model; the edited field shows inverted during the blink's on phase.
+    The backlight is the board's: it reads scr.backlight (Ui.screen()) and drives its pin; drawing goes on."""
     rows, crow, ccol, clen = text.grid(scr, False)
     fb.fill(0)
     for i in range(len(rows)):

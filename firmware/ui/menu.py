@@ -1,12 +1,12 @@
 # The front panel's menu: a state object over the page tables of pages.py, and step()/tick() that move it
 # (manual 4.2-4.3).
 # fill() turns the state plus `vals` and the I/O into the display model; nothing here knows about the glass.
-from firmware import regmap
+from firmware import regmap, version
 from firmware.ui import fmt, screen
 # The page tables are data in pages.py; re-exported here for callers that name menu.SCREENS, menu.PANEL_ROWS...
 from firmware.ui.pages import (DEMAND_PAGES, ENERGY_PAGES, HARMONIC_PAGES, HISTORY_PAGES,  # noqa: F401
                                MANUAL_ORDER, MAX_PAGES, METER_PAGES, MIN_PAGES, NAMES, PANEL_ROWS, PQM_PAGES,
-                               SCREENS, UNBALANCE_PAGES)
+                               READ_ONLY, SCREENS, UNBALANCE_PAGES)
 
 KEYS = ("left", "up", "down", "right", "enter")
 
@@ -22,6 +22,8 @@ MSG_MS = 2000  # how long "Err PASS" / "Err" stay up
 BLINK_MS = 500  # half period of the blinking field
 DEFAULT_PASS = 6666
 _PASS_DIGITS = 4
+_MIN_MS = 60000  # BLt is in minutes
+_IDLE_CAP = 1 << 29  # idle_ms stops here: a small int forever (BLt <= 99 min is far below)
 
 
 def prow(k):
@@ -31,16 +33,21 @@ def prow(k):
 
 
 def param_order(cfg=None):
-    """Row indices (prow) in the order the settings list shows them; panel rows only when cfg serves them."""
-    n = len(regmap.CONFIG) + (len(PANEL_ROWS) if getattr(cfg, "panel_rows", False) else 0)
+    """Row indices (prow) in the order the settings list shows them; panel rows only when cfg serves them, the
+    read-only rows the menu serves itself (Ver) always, last."""
+    nc = len(regmap.CONFIG)
+    n = nc + (len(PANEL_ROWS) if getattr(cfg, "panel_rows", False) else 0)
     out = []
     for name in MANUAL_ORDER + ("cLr_Eny",):
         for k in range(n):
             if prow(k)[0] == name:
                 out.append(k)
     for k in range(n):
-        if k not in out:
+        if k not in out and prow(k)[0] not in READ_ONLY:
             out.append(k)
+    for j in range(len(PANEL_ROWS)):
+        if PANEL_ROWS[j][0] in READ_ONLY:
+            out.append(nc + j)
     return out
 
 
@@ -62,7 +69,8 @@ class Menu:
         self.page = 0
         self.param = 0  # position in self.params
         self.params = param_order(cfg)
-        self.idle_ms = 0  # since the last key (settings timeout; the backlight timer BLt later)
+        self.idle_ms = 0  # since the last key (settings timeout, backlight timer BLt), capped at _IDLE_CAP
+        self.backlight = True  # off after BLt minutes without a key (BLt 0: always on)
         self.msg_ms = 0
         self.blink_ms = 0
         self.blink_on = True
@@ -117,6 +125,13 @@ class Menu:
 
     def param_name(self):
         return prow(self.params[self.param])[0]
+
+    def blt_ms(self):
+        """Backlight time in ms, 0 = always on (a cfg without BLt: always on)."""
+        try:
+            return self.cfg.get("BLt") * _MIN_MS
+        except (KeyError, ValueError, IndexError, AttributeError):
+            return 0
 
 
 def _absent():
@@ -195,6 +210,8 @@ def _param_prev(m):
 def _start_edit(m):
     k = m.params[m.param]
     row = prow(k)
+    if row[0] in READ_ONLY:
+        return  # Ver: nothing to edit
     v = m.cfg.get(row[0])
     choices = row[4]
     if choices is None and row[0] in NAMES:
@@ -256,6 +273,12 @@ def step(m, key):
     """Apply one key press to menu state m. Returns False for an unknown key name (ignored)."""
     for i in range(len(KEYS)):
         if KEYS[i] == key:
+            if not m.backlight:
+                # A key in the dark only lights the panel (the operator cannot see what it would do);
+                # the next key acts. docs/ui.md
+                m.backlight = True
+                m.idle_ms = 0
+                return True
             m.idle_ms = 0
             m.blink_ms = 0
             m.blink_on = True  # the edited field shows at once after a key
@@ -266,8 +289,16 @@ def step(m, key):
 
 
 def tick(m, ms):
-    """Let ms milliseconds pass: settings timeout, message duration, blink phase."""
-    m.idle_ms += ms
+    """Let ms milliseconds pass: settings timeout, backlight, message duration, blink phase."""
+    if m.idle_ms < _IDLE_CAP:
+        m.idle_ms += ms
+        if m.idle_ms > _IDLE_CAP:
+            m.idle_ms = _IDLE_CAP
+    blt = m.blt_ms()
+    if blt == 0:
+        m.backlight = True
+    elif m.idle_ms >= blt:
+        m.backlight = False
     if m.mode != MEAS and m.idle_ms >= TIMEOUT_MS:
         m.mode = MEAS
     if m.mode == MSG or m.err:
@@ -291,6 +322,7 @@ def fill(m, scr, vals, io):
         scr.do[i] = 1 if io.relays[i] else 0
     scr.alarm = bool(getattr(io, "alarm", 0))
     scr.blink_on = m.blink_on
+    scr.backlight = m.backlight
     p = vals[m.slot_p]
     q = vals[m.slot_q]
     scr.quadrant = screen.quadrant(p, q)
@@ -320,7 +352,11 @@ def fill(m, scr, vals, io):
         k = m.params[m.param]
         name = prow(k)[0]
         scr.position = "%d/%d" % (m.param + 1, len(m.params))
-        if mode == LIST:
+        if mode == LIST and name == "Ver":
+            d = version.DATE
+            scr.row(0, name, False, version.TEXT, "")
+            scr.row(1, "", False, "%04d.%02d.%02d" % (d // 10000, d // 100 % 100, d % 100), "")
+        elif mode == LIST:
             scr.row(0, name, False, show_param(k, m.cfg.get(name)), "")
             if m.err:
                 scr.message = "Err"

@@ -1,6 +1,6 @@
 # The front panel's page tables (data only, manual 4.2-4.3 and 5): the pages of each screen and group, the
 # settings list's parameter order, names shown for enumerations, and the panel-only rows; menu.py walks them.
-from firmware import regmap
+from firmware import regmap, version
 from firmware.ui import fmt
 
 # A page: (measurement symbol, ((row label, measurement name), ...), unit ladder, message)
@@ -35,7 +35,7 @@ ENERGY_PAGES = (
     ("Time", (("RT", "RTime"), ("LT", "LTime")), None, "RTime LTime h"),
     ("CLK", (("", "dATE"), ("", "tinE")), None, ""),
 )
-# [issue3-quality] PQM and History groups (docs/quality.md); rows other than slots come from Meter's `extra`
+# PQM and History groups (docs/quality.md); rows other than slots come from Meter's `extra`
 _DMD_UNITS = (("P", fmt.UNITS_W), ("Q", fmt.UNITS_VAR), ("S", fmt.UNITS_VA), ("Ia", fmt.UNITS_A),
               ("Ib", fmt.UNITS_A), ("Ic", fmt.UNITS_A))
 # per quantity: present demand, maximum demand, its date and time; the message names the quantity
@@ -65,7 +65,7 @@ SCREENS = (("Meter", (METER_PAGES, ENERGY_PAGES)), ("PQM", (DEMAND_PAGES, HARMON
 MANUAL_ORDER = ("PASS", "SYSS", "Un", "In", "Pt_U", "Ct_I", "Adr", "baud", "dATA", "BLt", "An", "dATE", "tinE",
                 "Pulse", "IST")
 # Parameters shown by name rather than number (register value = index)
-NAMES = {"SYSS": regmap.SYSS_NAMES, "dATA": regmap.DATA_NAMES}
+NAMES = {"SYSS": regmap.SYSS_NAMES, "dATA": regmap.DATA_NAMES, "An": regmap.AN_NAMES}
 
 
 # Panel-only entries after the CONFIG rows (issue 4: clock and energy clear), shaped like CONFIG rows; the
@@ -74,4 +74,8 @@ PANEL_ROWS = (
     ("dATE", 20260101, 20000101, 20991231, None, 1, "", "Date YYYYMMDD"),
     ("tinE", 0, 0, 235959, None, 1, "", "Time hhmmss"),
     ("cLr_Eny", 0, 0, 1, (0, 1), 1, "", "1 + ENTER clears all energy"),
+    # manual 4.3 "Ver": firmware version and date (firmware/version.py); the menu itself serves it, read-only,
+    # so it is listed with any cfg, last in the list
+    ("Ver", version.VERSION, version.VERSION, version.VERSION, None, 0.01, "", "Firmware version and date"),
 )
+READ_ONLY = ("Ver",)  # ENTER does nothing on these rows; the menu answers them, not cfg

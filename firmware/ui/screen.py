@@ -35,6 +35,9 @@ class Screen:
         self.di = [0, 0]
         self.do = [0, 0]
         self.alarm = False
+        # Backlight (BLt): False after BLt minutes without a key. The text view says so; on a board the LCD
+        # driver reads it and switches the backlight pin (framebuf rendering draws regardless).
+        self.backlight = True
 
     def clear(self, kind, name):
         self.kind = kind

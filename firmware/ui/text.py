@@ -11,6 +11,7 @@ _MEAS_VALUE_END = 10
 _SET_FMT = "%-5s%11s"  # parameter name, value right-aligned: "Pt_U           1"
 _SET_VALUE_END = 16
 _LOAD = ("", "IND", "CAP")
+BACKLIGHT_OFF = "(backlight off)"
 
 
 def header(scr):
@@ -68,10 +69,12 @@ def grid(scr, marks):
 
 
 def render(scr):
-    """The LCD as text: the non-empty grid rows, one per line."""
+    """The LCD as text: the non-empty grid rows, one per line; a last line "(backlight off)" while it is dark."""
     out = []
     for r in grid(scr, True)[0]:
         r = r.rstrip()
         if r:
             out.append(r)
+    if not scr.backlight:
+        out.append(BACKLIGHT_OFF)
     return "\n".join(out)

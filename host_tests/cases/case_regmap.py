@@ -7,7 +7,8 @@ def test_measurement_addresses_contiguous():
     assert regmap.MEAS_END == regmap.MEAS_BASE + 2 * regmap.N_MEAS
     names = [m[0] for m in regmap.MEASUREMENTS]
     assert len(set(names)) == len(names)
-    assert regmap.slot("Ua") == 0 and regmap.slot("F") == 25 and regmap.slot("UNB_I") == regmap.N_MEAS - 1
+    assert regmap.slot("Ua") == 0 and regmap.slot("F") == 25 and regmap.slot("UNB_I") == 39
+    assert regmap.slot("AO") == regmap.N_MEAS - 1 == 40
 
 
 def test_config_defaults_valid():
