@@ -15,9 +15,8 @@ from firmware.periods import Periods
 from firmware.regbank import RegisterBank
 from firmware.config import Config
 from firmware.store import Store
+from signals import balanced_block as _block
 
-_CODE_V = 8388608 / 1000.0
-_CODE_A = 8388608 / 25.0
 
 
 def _rng(seed):
@@ -134,20 +133,6 @@ def test_periods_roll_at_midnight_and_month_end():
     b = p.to_bytes()
     q = Periods(e, 0)
     assert q.from_bytes(b) and q.ymd == 20280601 and q.to_bytes() == b
-
-
-def _block(k0, n, u=220.0, i=5.0, lag=30.0, f=50.0, sign=1):
-    b = array("i", [0] * (8 * n))
-    w = 2 * math.pi * f / 8000
-    su = u * math.sqrt(2) * _CODE_V
-    si = sign * i * math.sqrt(2) * _CODE_A
-    for k in range(n):
-        t = (k0 + k) * w
-        for p in range(3):
-            a = t - p * 2 * math.pi / 3
-            b[8 * k + p] = int(round(su * math.sin(a)))
-            b[8 * k + 3 + p] = int(round(si * math.sin(a - lag * math.pi / 180)))
-    return b
 
 
 def test_meter_energy_analytic_pulses_and_no_allocation():

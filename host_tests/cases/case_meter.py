@@ -7,25 +7,8 @@ import micropython
 from firmware import regmap
 from firmware.meter import Meter
 from rtu_ref import frame as _crc
+from signals import balanced_block as _block
 
-_FS = 8000
-_CODE_V = 8388608 / 1000.0  # codes per volt (frontend: +-2**23 = +-1000 V)
-_CODE_A = 8388608 / 25.0  # codes per ampere (+-25 A)
-
-
-def _block(k0, n, u=220.0, i=5.0, lag=30.0, f=50.0):
-    """n samples from sample index k0: balanced three-phase load, current lagging by `lag` degrees."""
-    b = array("i", [0] * (8 * n))
-    w = 2 * math.pi * f / _FS
-    su = u * math.sqrt(2) * _CODE_V
-    si = i * math.sqrt(2) * _CODE_A
-    for k in range(n):
-        t = (k0 + k) * w
-        for p in range(3):
-            a = t - p * 2 * math.pi / 3
-            b[8 * k + p] = int(round(su * math.sin(a)))
-            b[8 * k + 3 + p] = int(round(si * math.sin(a - lag * math.pi / 180)))
-    return b
 
 
 def _floats(reply, first, count):
