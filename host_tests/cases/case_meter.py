@@ -1,6 +1,5 @@
 # The assembled meter: samples in, float32 registers out over Modbus, with the heap locked on the hot paths.
 import math
-from array import array
 
 import micropython
 
