@@ -1,0 +1,124 @@
+// Two gaps of rp2040js 1.4.1 that the meter's firmware runs into, closed here (STUDY.md problems 4 and 5).
+//
+// 1. Flash erase/program. rp2040js models XIP reads only; the bootrom's flash_range_erase/program talk to the
+//    flash chip through the SSI with chip select forced by IO_QSPI, and those bytes go nowhere (the rp2
+//    littlefs cannot even be formatted). attachFlash() replaces the SSI and IO_QSPI models with a serial NOR
+//    flash of the W25Q16JV kind: 06 write enable, 04 write disable, 05/35 status (never busy), 02 page program
+//    (bits only go 1 -> 0, the address wraps in its 256-byte page), 20/52/D8 erase 4/32/64 KiB, 03/0B read,
+//    9F JEDEC id, 4B unique id. Operations complete at once; counts are kept for the caller.
+// 2. The UART TX interrupt. rp2040js raises TXRIS on every interrupt check ("TODO: proper FIFO for TX"), so a
+//    MicroPython UART with a TX buffer (TXIM enabled) never leaves its interrupt handler. fixUartTx() raises
+//    TXRIS only when the firmware writes a byte (the model's FIFO empties at once) and lets UARTICR clear it,
+//    as the PL011's level-crossing TX interrupt behaves.
+import { BasePeripheral } from 'rp2040js';
+
+const FLASH_BYTES = 2 * 1024 * 1024; // the Pico's W25Q16JV
+
+export function attachFlash(mcu) {
+  const mem = mcu.flash; // offset 0 = XIP address 0x10000000
+  const stats = { erases: 0, pagePrograms: 0, bytesProgrammed: 0 };
+  let selected = false;
+  let cmd = -1;
+  let n = 0;
+  let addr = 0;
+
+  const wrap = (a) => a & (FLASH_BYTES - 1);
+  function erase(size) {
+    const base = wrap(addr) & ~(size - 1);
+    mem.fill(0xff, base, base + size);
+    stats.erases++;
+  }
+  // one byte shifted out to the flash, one byte shifted back
+  function exchange(b) {
+    if (cmd < 0) {
+      cmd = b;
+      n = 0;
+      addr = 0;
+      return 0;
+    }
+    const i = n++;
+    if (cmd === 0x05) return 0; // status register 1: BUSY = 0
+    if (cmd === 0x35) return 0x02; // status register 2: QE = 1
+    if (cmd === 0x9f) return [0xef, 0x40, 0x15][i] ?? 0;
+    if (cmd === 0x4b) return i < 4 ? 0 : (0x5a + i) & 0xff;
+    if (i < 3) { // 24-bit address, most significant byte first
+      addr = (addr << 8) | b;
+      if (i === 2 && cmd === 0x20) erase(4096);
+      if (i === 2 && cmd === 0x52) erase(32768);
+      if (i === 2 && cmd === 0xd8) erase(65536);
+      return 0;
+    }
+    if (cmd === 0x03) return mem[wrap(addr + i - 3)];
+    if (cmd === 0x0b) return i === 3 ? 0 : mem[wrap(addr + i - 4)];
+    if (cmd === 0x02) {
+      const a = wrap((addr & ~0xff) | ((addr + i - 3) & 0xff));
+      mem[a] &= b;
+      stats.bytesProgrammed++;
+    }
+    return 0;
+  }
+  function deselect() {
+    if (cmd === 0x02) stats.pagePrograms++;
+    cmd = -1;
+  }
+
+  class Ssi extends BasePeripheral {
+    constructor() {
+      super(mcu, 'SSI');
+      this.regs = new Map();
+      this.rx = [];
+    }
+    readUint32(off) {
+      if (off === 0x20) return 0; // TXFLR: every byte leaves at once
+      if (off === 0x24) return this.rx.length; // RXFLR
+      if (off === 0x28) return 0x06 | (this.rx.length ? 0x08 : 0); // SR: TFNF TFE (+ RFNE), never busy
+      if (off >= 0x60 && off < 0xa0) return this.rx.length ? this.rx.shift() : 0; // DR0..
+      return this.regs.get(off) ?? 0;
+    }
+    writeUint32(off, value) {
+      if (off >= 0x60 && off < 0xa0) {
+        const r = selected ? exchange(value & 0xff) : 0;
+        if (this.rx.length < 16) this.rx.push(r);
+        return;
+      }
+      if (off === 0x08 && (value & 1) === 0) this.rx.length = 0; // SSIENR = 0 flushes the FIFOs
+      this.regs.set(off, value);
+    }
+  }
+  class IoQspi extends BasePeripheral {
+    constructor() {
+      super(mcu, 'IO_QSPI');
+      this.regs = new Map();
+    }
+    readUint32(off) {
+      return this.regs.get(off) ?? 0;
+    }
+    writeUint32(off, value) {
+      this.regs.set(off, value);
+      if (off === 0x0c) { // GPIO_QSPI_SS_CTRL: OUTOVER = 2 drives chip select low
+        const low = ((value >> 8) & 3) === 2;
+        if (low && !selected) cmd = -1;
+        if (!low && selected) deselect();
+        selected = low;
+      }
+    }
+  }
+  mcu.peripherals[0x18000] = new Ssi();
+  mcu.peripherals[0x40018] = new IoQspi();
+  return stats;
+}
+
+export function fixUartTx(uart) {
+  const TXRIS = 1 << 5;
+  uart.checkInterrupts = function checkInterrupts() {
+    this.rp2040.setInterrupt(this.irq, (this.interruptStatus & this.interruptMask) !== 0);
+  };
+  const write = uart.writeUint32.bind(uart);
+  uart.writeUint32 = function writeUint32(offset, value) {
+    write(offset, value);
+    if (offset === 0) { // UARTDR
+      this.interruptStatus |= TXRIS;
+      this.checkInterrupts();
+    }
+  };
+}
