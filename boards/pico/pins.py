@@ -10,4 +10,6 @@ RELAYS = (8, 9)  # DO1, DO2: high = closed
 INPUTS = (26, 27)  # DI1, DI2: optocoupled, low = contact closed
 PULSE_P = 28  # active energy pulse output (terminals 26/27)
 POWER_FAIL = 23  # supply-monitor comparator: low = supply collapsing, save now
-STORE = {"fs": "littlefs", "block_size": 4096}
+# Flash storage region (1408 KiB after the 640 KiB firmware area): littlefs in the first 1152 KiB, the meter's
+# record store in the last 256 KiB as a raw partition (64 erase blocks of 4 KiB: docs/storage.md, wear).
+STORE = {"start": 1152 * 1024, "len": 256 * 1024, "block_size": 4096}
