@@ -9,9 +9,24 @@ ARCH_pico  := armv6m
 ARCH_esp32 := xtensawin
 ARCH    := $(ARCH_$(BOARD))
 
-.PHONY: setup run test build deploy docs clean
+.PHONY: setup setup-device run test build deploy docs clean firmware bench-device
 
-setup: $(STAMP)
+setup: $(STAMP) setup-device
+
+# The device side: the arm toolchain for the firmware image, Node.js for the RP2040 emulator. Installed with
+# apt-get when this runs as root; otherwise the exact packages to install are printed and the step fails.
+DEVICE_DEBS := gcc-arm-none-eabi libnewlib-arm-none-eabi cmake nodejs npm
+setup-device:
+	@missing=$$($(PY) -m tools.firmware --missing); \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing $$missing"; (apt-get update -qq && apt-get install -y -qq $$missing) >/dev/null; \
+	  else echo "missing Debian packages: $$missing (apt-get install -y $$missing)"; exit 1; fi; \
+	fi
+	@cd tools/emu && test -f node_modules/.kpm53-installed -a node_modules/.kpm53-installed -nt package-lock.json \
+	  || (npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.kpm53-installed)
 
 $(STAMP): requirements.txt
 	$(PY) -m venv $(VENV)
@@ -24,6 +39,14 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(VPY) -m pytest -q host_tests
+
+# The flashable image: MicroPython v1.28.0 for the board with firmware/ frozen in (tools/firmware.py)
+firmware: $(STAMP)
+	$(VPY) -m tools.firmware --board $(BOARD)
+
+# The meter inside the emulated RP2040: 10 simulated minutes, RAM, CPU, longest step, power-fail save
+bench-device: $(STAMP) setup-device
+	$(VPY) -m tools.bench_device
 
 build: $(STAMP)
 	@test -n "$(ARCH)" || (echo "unknown BOARD=$(BOARD) (pico|esp32)"; exit 2)

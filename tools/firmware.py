@@ -1,7 +1,7 @@
 # Builds the flashable firmware image: MicroPython v1.28.0 ports/rp2 (BOARD RPI_PICO) with firmware/ and the
 # board package frozen in by boards/<board>/manifest.py. Output: build/<board>/firmware.uf2. Incremental.
 #
-#   python -m tools.firmware [--board pico] [--check]
+#   python -m tools.firmware [--board pico] [--check | --missing]
 #
 # MicroPython source (MPY_SRC): a directory with a v1.28.0 tree, or a .tar.xz of one; by default the vendored
 # tarball ../shared/vendor/micropython-1.28.0-rp2.tar.xz, else a git clone of v1.28.0 and the four submodules
@@ -92,7 +92,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="build the flashable firmware image (UF2)")
     ap.add_argument("--board", default="pico")
     ap.add_argument("--check", action="store_true", help="only say which Debian packages are missing")
+    ap.add_argument("--missing", action="store_true", help="print the missing Debian packages, one line")
     a = ap.parse_args(argv)
+    if a.missing:
+        print(" ".join(missing_packages()))
+        return
     if a.check:
         miss = missing_packages()
         print("firmware toolchain: " + ("complete" if not miss else "missing " + " ".join(miss)))

@@ -1,0 +1,187 @@
+# Runs ON the emulated RP2040 (tools/bench_device.py prepends PARAMS and sends it through the raw REPL).
+# The meter as the board builds it, fed BLOCK-sample blocks of generated samples by the host port (like the
+# board's DMA: the copy costs the CPU nothing), with Modbus requests, key presses, LCD renders, ticks, a GC per
+# second and scenario switches, as the board's main loop will do them. Every call from the loop is timed in
+# emulated CPU cycles; prints "R key=value ..." lines that the host turns into the table.
+import gc
+import machine
+import micropython
+import uctypes
+from array import array
+
+P = PARAMS  # noqa: F821 (prepended by the host)
+HZ = 125000000
+MASK = 0x3FFFFFFF
+_PORT = 0x40068000
+
+
+@micropython.viper
+def cyc() -> int:
+    return ptr32(0x40068000)[0] & 0x3FFFFFFF  # noqa: F821 (viper builtin); 30 bits: a small int, no allocation
+
+
+gc.collect()
+free0 = gc.mem_free()
+heap_total = free0 + gc.mem_alloc()
+from boards.pico import board  # noqa: E402
+from firmware.meter import Meter  # noqa: E402,F401
+from firmware.modbus import bench_support  # noqa: E402
+from firmware.modbus.crc import crc16  # noqa: E402
+from firmware.ui import fb as fbrender  # noqa: E402
+import framebuf  # noqa: E402
+
+gc.collect()
+free_imports = gc.mem_free()
+print("R part=imports held=%d free=%d heap=%d" % (free0 - free_imports, free_imports, heap_total))
+
+BLOCK = P["block"]
+buf = array("i", bytes(32 * BLOCK))
+fbuf = bytearray(1024)
+lcd = framebuf.FrameBuffer(fbuf, 128, 64, framebuf.MONO_VLSB)
+req03 = bench_support.fc03_request(1, 0x0100, 125)
+req04 = bytearray(b"\x01\x04\x00\x00\x00\x50\x00\x00")
+c = crc16(req04, 0, 6)
+req04[6] = c & 0xFF
+req04[7] = c >> 8
+gc.collect()
+free_bench = gc.mem_free()
+
+c0 = cyc()
+meter = board.make_meter()
+c_make = (cyc() - c0) & MASK
+gc.collect()
+free_built = gc.mem_free()
+print("R part=construction held=%d free=%d cycles=%d" % (free_bench - free_built, free_built, c_make))
+
+
+def apply(settings):
+    worst = 0
+    for name, value in settings:
+        t0 = cyc()
+        meter.set(name, value)
+        d = (cyc() - t0) & MASK
+        if d > worst:
+            worst = d
+    return worst
+
+
+# measurement overhead: two counter reads back to back
+OVH = 1 << 30
+for _ in range(20):
+    t0 = cyc()
+    d = (cyc() - t0) & MASK
+    if d < OVH:
+        OVH = d
+
+apply(P["settings"][0])
+machine.mem32[_PORT + 0x18] = uctypes.addressof(buf)
+blocks_s = 8000 // BLOCK
+seconds = P["seconds"]
+req_every = blocks_s // P["requests"]
+keys = P["keys"]
+# per-part cycles of the current second, then the totals and the worst single call per part
+PARTS = ("feed", "service", "modbus", "tick", "lcd", "keys", "gc", "settings")
+sec = array("i", [0] * len(PARTS))
+tot = array("i", [0] * len(PARTS))  # in units of 1000 cycles (a 10-minute run overflows 31 bits otherwise)
+worst = array("i", [0] * len(PARTS))
+cpu_max = 0
+free_min = free_built
+nreq = 0
+nkey = 0
+switch = P["switch"]
+for s in range(seconds):
+    for k in range(len(switch)):
+        if switch[k] == s:
+            machine.mem32[_PORT + 0x20] = k + 1
+            d = apply(P["settings"][k + 1])
+            sec[7] += d
+            if d > worst[7]:
+                worst[7] = d
+    for b in range(blocks_s):
+        machine.mem32[_PORT + 0x1C] = BLOCK  # the host fills buf: the DMA ring's next block
+        t0 = cyc()
+        meter.feed(buf, BLOCK)
+        t1 = cyc()
+        meter.service()
+        t2 = cyc()
+        meter.tick(1000 // blocks_s)
+        t3 = cyc()
+        d = (t1 - t0 - OVH) & MASK
+        sec[0] += d
+        if d > worst[0]:
+            worst[0] = d
+        d = (t2 - t1 - OVH) & MASK
+        sec[1] += d
+        if d > worst[1]:
+            worst[1] = d
+        d = (t3 - t2 - OVH) & MASK
+        sec[3] += d
+        if d > worst[3]:
+            worst[3] = d
+        if b % req_every == 0:
+            r = req03 if nreq & 1 == 0 else req04
+            nreq += 1
+            t0 = cyc()
+            meter.modbus(r, len(r))
+            meter.service()  # a write's effect, as the board loop does after each frame
+            d = (cyc() - t0 - OVH) & MASK
+            sec[2] += d
+            if d > worst[2]:
+                worst[2] = d
+        if b % (blocks_s // 2) == 1:  # the LCD redrawn twice a second
+            t0 = cyc()
+            fbrender.render(meter.ui.screen(), lcd)
+            d = (cyc() - t0 - OVH) & MASK
+            sec[4] += d
+            if d > worst[4]:
+                worst[4] = d
+        f = gc.mem_free()
+        if f < free_min:
+            free_min = f
+    if s % P["key_every"] == 0:
+        name = keys[nkey % len(keys)]
+        nkey += 1
+        t0 = cyc()
+        meter.key(name)
+        d = (cyc() - t0 - OVH) & MASK
+        sec[5] += d
+        if d > worst[5]:
+            worst[5] = d
+    t0 = cyc()
+    gc.collect()  # the board loop collects once a second: garbage never piles up into a long collection
+    d = (cyc() - t0 - OVH) & MASK
+    sec[6] += d
+    if d > worst[6]:
+        worst[6] = d
+    f = gc.mem_free()
+    if f < free_min:
+        free_min = f
+    total = 0
+    for k in range(len(PARTS)):
+        total += sec[k]
+        tot[k] += sec[k] // 1000
+        sec[k] = 0
+    if total > cpu_max:
+        cpu_max = total
+    if s % 60 == 59:
+        print("R progress s=%d cpu_max=%d free_min=%d" % (s + 1, cpu_max, free_min))
+
+for k in range(len(PARTS)):
+    print("R step part=%s kcycles=%d worst=%d" % (PARTS[k], tot[k], worst[k]))
+print("R run seconds=%d cpu_max=%d free_min=%d requests=%d keys=%d windows=%d" % (
+    seconds, cpu_max, free_min, nreq, nkey, meter.windows))
+
+# the sampling kernel alone: the sampler fed one more second of signal (then its window is left unread)
+ks = 0
+for b in range(blocks_s):
+    machine.mem32[_PORT + 0x1C] = BLOCK
+    t0 = cyc()
+    meter.sampler.feed(buf, BLOCK)
+    ks += (cyc() - t0 - OVH) & MASK
+print("R kernel cycles_per_s=%d" % ks)
+
+# the orderly power-down at the power-fail input: everything unsaved goes to flash
+t0 = cyc()
+meter.power_down()
+print("R powerfail cycles=%d" % ((cyc() - t0 - OVH) & MASK))
+print("R lcd_text %r" % meter.lcd_text()[:60])
