@@ -37,7 +37,7 @@ $(STAMP): requirements.txt
 run: $(STAMP)
 	$(VPY) -m tools.sim --terminal --state-dir state
 
-test: $(STAMP)
+test: $(STAMP) setup-device
 	$(VPY) -m pytest -q host_tests
 
 # The flashable image: MicroPython v1.28.0 for the board with firmware/ frozen in (tools/firmware.py)
