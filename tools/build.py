@@ -14,11 +14,14 @@ def mpy_cross():
     return exe if os.path.exists(exe) else shutil.which("mpy-cross")
 
 
+IMAGE_ONLY = ("manifest.py", "_boot.py")  # read by the firmware image build only (tools/firmware.py)
+
+
 def sources(board):
     for top in ("firmware", os.path.join("boards", board)):
         for d, _, files in os.walk(os.path.join(ROOT, top)):
             for f in sorted(files):
-                if f.endswith(".py"):
+                if f.endswith(".py") and f not in IMAGE_ONLY:
                     yield os.path.relpath(os.path.join(d, f), ROOT)
     yield os.path.join("boards", "__init__.py")
 
@@ -29,7 +32,8 @@ def build(board, arch, out):
         raise SystemExit("mpy-cross not found: run make setup")
     if not os.path.isdir(os.path.join(ROOT, "boards", board)):
         raise SystemExit("no board folder boards/%s" % board)
-    shutil.rmtree(out, ignore_errors=True)
+    for sub in ("firmware", "boards"):  # not the whole folder: build/<board>/firmware.uf2 (make firmware) stays
+        shutil.rmtree(os.path.join(out, sub), ignore_errors=True)
     failed = 0
     count = 0
     for src in sources(board):
@@ -44,7 +48,7 @@ def build(board, arch, out):
         if r.returncode:
             failed += 1
             sys.stderr.write("FAIL %s\n%s%s" % (src, r.stdout, r.stderr))
-    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(out) for f in fs)
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(out) for f in fs if f.endswith((".mpy", ".py")))
     print("built %d modules for %s (%s) into %s: %d bytes, %d failed" % (count, board, arch, out, size, failed))
     return failed
 
