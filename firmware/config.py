@@ -97,9 +97,5 @@ class Config:
 
     def save(self):
         if self.store is not None:
-            b = bytearray(2 * self._n)
-            for k in range(self._n):
-                b[2 * k] = self.values[k] & 0xFF
-                b[2 * k + 1] = self.values[k] >> 8
-            self.store.save(_RECORD, b)
+            self.store.save(_RECORD, bytearray(self.values))  # array('H'): 2 bytes each, little-endian (every target)
         self.dirty = False

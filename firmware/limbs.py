@@ -26,6 +26,17 @@ def copy(d: ptr32, di: int, s: ptr32, si: int, n: int):
 
 
 @micropython.viper
+def pack16(out: ptr8, o: int, s: ptr32, si: int, n: int):
+    """n limbs (each < 2**16) from s[si] into out[o:o+2n], 2 bytes each, little-endian (the store's records)."""
+    k = 0
+    while k < n:
+        v = s[si + k]
+        out[o + 2 * k] = v & 0xFF
+        out[o + 2 * k + 1] = (v >> 8) & 0xFF
+        k += 1
+
+
+@micropython.viper
 def from_i64(dn: ptr32, k: int, d: ptr32, di: int) -> int:
     """|signed 64-bit (low, high) pair dn[k], dn[k+1]| -> 5 limbs at d[di]; returns 1 when it was negative."""
     m = int(WORD_MASK)

@@ -27,6 +27,7 @@ from firmware.store import Store, ensure_dir
 from firmware.ui import Ui
 
 _COMM_HOLD = const(8000)  # samples (1 s) the LCD's comms sign stays on after a frame
+_DEFER_MAX = const(256)  # blocks up to this many samples get a closed window processed over the next calls
 
 
 class Meter:
@@ -71,6 +72,8 @@ class Meter:
         self.regs.attach(clr + 2, clr + 3, self.maxmin.cmd_write)  # cLr_MaxMin
         self.regs.attach(clr + 3, clr + 4, self.demand.cmd_write)  # cLr_DM
         self._mw = 0  # metering.windows already given to max/min and demand
+        self._stage = 0  # feed(): 1 = a window closed, metering next; 2 = energy and registers next
+        self._sdm_stale = False
         slots = {}
         for k in range(regmap.N_MEAS):
             slots[regmap.MEASUREMENTS[k][0]] = k
@@ -96,22 +99,22 @@ class Meter:
 
     # --- hot paths: allocation-free -------------------------------------------------------------------------
     def feed(self, block, n):
-        """block: array('i') holding 8*n interleaved samples (Ua Ub Uc Ia Ib Ic In T), 24-bit codes."""
+        """block: array('i') holding 8*n interleaved samples (Ua Ub Uc Ia Ib Ic In T), 24-bit codes.
+
+        A board feeding small blocks (n <= 256, the Pico's DMA blocks) gets a closed window processed in two
+        stages on its next two calls (metering; then energy, registers, max/min, demand), so no call does the
+        whole window's work: on the RP2040 ~20 ms, the halves ~13 and ~7 ms (docs/device.md). The window's sums
+        wait in the sampler's done buffer, which is only overwritten when the next window closes, at least
+        1,400 samples later. Bigger blocks (the host sim) are processed whole, as before."""
+        if self._stage:
+            self._next_stage()
+            if n > _DEFER_MAX and self._stage:
+                self._next_stage()
         done = self.sampler.feed(block, n)
         if done:
-            self.metering.update(self.sampler)
-            self.analog.update()  # before publish: AO goes out with the window's values
-            self.ledger.window(self.sampler.done, self.vals)
-            self.regs.publish()
-            self._publish_status()
-            if self.calib.busy:
-                self.calib.window()
-            self.windows += 1
-            if self.metering.windows != self._mw:  # a window was metered
-                self._mw = self.metering.windows
-                self.maxmin.update()
-                self.demand.window(self.sampler.done[D_N])
-            self.sdm.refresh()  # SDM630 FC04 profile, after energy and demand
+            self._stage = 1
+            if n > _DEFER_MAX:
+                self.settle()
         self.harm.feed(block, n, done)  # captures windows, analyses a few orders per block
         self.ledger.advance(n)
         s = self.subsec + n
@@ -125,9 +128,37 @@ class Meter:
             if self._comm <= 0:
                 self.io.comm = 0
 
+    def _next_stage(self):
+        if self._stage == 1:
+            self.metering.update(self.sampler)
+            self.analog.update()  # before publish: AO goes out with the window's values
+            self._stage = 2
+            return
+        self._stage = 0
+        self.ledger.window(self.sampler.done, self.vals)
+        self.regs.publish()
+        self._publish_status()
+        if self.calib.busy:
+            self.calib.window()
+        self.windows += 1
+        if self.metering.windows != self._mw:  # a window was metered
+            self._mw = self.metering.windows
+            self.maxmin.update()
+            self.demand.window(self.sampler.done[D_N])
+        self._sdm_stale = True  # the SDM630 FC04 profile is rebuilt when a master asks for it
+
+    def settle(self):
+        """Finish the stages of a window that closed (tests and tools that read registers right after
+        feeding small blocks; the board loop just feeds on)."""
+        while self._stage:
+            self._next_stage()
+
     def modbus(self, frame, n):
         """frame: buffer holding one RTU frame of n bytes. Returns the reply length in self.tx (0: none)."""
         self.frames += 1
+        if self._sdm_stale and n > 1 and frame[1] == 4:  # FC04: the SDM630 profile, refreshed on demand
+            self._sdm_stale = False
+            self.sdm.refresh()
         r = self.slave.handle(frame, n)
         self._comm = _COMM_HOLD
         self.io.comm = 1
@@ -228,7 +259,8 @@ class Meter:
     def power_down(self):
         """Orderly power-down (supply failing or SIGTERM in the sim): save what is not saved yet."""
         self.store.power_fail()  # the saves below use the reserved room: no erase, ~1 ms each
-        self.config.save()
+        if self.config.dirty:  # saved by service() whenever it changed
+            self.config.save()
         self.ledger.power_down()
         self.maxmin.power_down()
         self.demand.power_down()

@@ -111,9 +111,7 @@ class Periods:
         y = self.ymd
         for i in range(4):
             out[i] = (y >> (8 * i)) & 0xFF
-        for k in range(n):
-            out[4 + 2 * k] = self.v[k] & 0xFF
-            out[5 + 2 * k] = self.v[k] >> 8
+        limbs.pack16(out, 4, self.v, 0, n)
         return out
 
     def from_bytes(self, b):

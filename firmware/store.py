@@ -164,8 +164,8 @@ class Store:
         t = _HEAD + nl + len(data) + _TAIL
         if 2 * t > self.bs:
             raise ValueError("record too big for the store")
-        if self.load(name) == bytes(data):
-            return  # already on flash: no wear
+        if not self.failing and self.load(name) == bytes(data):
+            return  # already on flash: no wear (skipped at power-fail: time matters then, wear does not)
         for _ in range(self.n):
             if self.fits(t):
                 break

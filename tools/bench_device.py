@@ -19,12 +19,12 @@ GUEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "device", "benc
 LIMITS = {"heap_free_min": 64 * 1024, "cpu": 35.0, "kernel": 8.0, "worst_step_ms": 20.0, "powerfail_save_ms": 10.0}
 
 
-def guest_script(seconds, block=80):
+def guest_script(seconds):
     settings = []
     for name in SCENARIOS:
         s = scn.load(emu.scenario_path(name))
         settings.append([(k, int(s.settings[k])) for k in SETTINGS])
-    params = {"seconds": seconds, "block": block, "requests": 10, "key_every": 7,
+    params = {"seconds": seconds, "requests": 10, "key_every": 7,
               "keys": ["down", "down", "right", "up", "left", "down", "right", "left"],
               "switch": [seconds // 3, 2 * seconds // 3], "settings": settings}
     with open(GUEST) as f:

@@ -1,6 +1,16 @@
 # The Pico board: builds the meter from this board's parts (store partition, RS485 line) and runs its main loop.
 # main.py calls run(); the device benchmarks and tests call make_meter() to get the meter exactly as it boots.
+from micropython import const
+
 from boards.pico import pins
+
+# The main loop's schedule, in ADC blocks (the DMA ring's blocks of BLOCK samples: 10 ms at 8000 samples/s).
+# Every block: Meter.feed. Python work that needs no sample rate runs less often: on the RP2040 each Python call
+# costs thousands of cycles, and settings, saves and the UI's timers need no 10 ms resolution.
+BLOCK = const(80)
+SERVICE_BLOCKS = const(10)  # Meter.service and Meter.tick every 100 ms (and service after each frame or key)
+LCD_BLOCKS = const(50)  # the display redrawn twice a second
+GC_BLOCKS = const(100)  # gc.collect once a second: garbage never piles up into one long collection
 
 
 def store_partition():
