@@ -56,7 +56,9 @@ S_ISH = const(147)  # current-channel shift of the running window
 S_ISH_NEXT = const(148)  # current-channel shift from the next window on (set by configure())
 S_DERIVE = const(149)  # 1 (2LL2CT): no CT on phase B, ib = -(ia + ic) computed per sample
 S_TCODE = const(150)  # channel 7 (PT100) code of the last sample fed
-S_SIZE = const(152)
+S_END = const(152)  # samples in the block being fed (read by the span kernel, firmware/kernel_span.py)
+S_NATIVE = const(153)  # 153..163: scratch words of a native span kernel (boards/pico/kernel_thumb.py)
+S_SIZE = const(164)  # then the span kernel's own work area (its WORK words)
 
 
 @micropython.viper

@@ -1,4 +1,5 @@
-# Window bookkeeping around the sampling kernel (firmware/kernel.py): feeds ADC blocks through it, picks the
+# Window bookkeeping around the sampling kernel: feeds ADC blocks through it (the bulk through a span kernel,
+# firmware/kernel_span.py or a board's native twin; each closing sample through firmware/kernel.py), picks the
 # zero-crossing reference per wiring, applies the current range and the 2LL2CT derivation. No allocation in feed.
 import math
 from array import array
@@ -6,12 +7,12 @@ from array import array
 import micropython
 from micropython import const
 
-from firmware import kernel
+from firmware import kernel, kernel_span
 from firmware.words import WORD_MASK
 from firmware.kernel import (D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_OVR, D_READY, D_REF, D_SEQ, D_SIZE,  # noqa
                              D_W, NP, P_C, P_NN, P_S, P_UI, P_UU, P_X, P_XX, Q15, S_DERIVE, S_FIXED, S_HYST,
                              S_ISH, S_ISH_NEXT, S_JUST, S_MAXN, S_RA, S_RB, S_SIZE, S_STEP, S_SYNC, S_CYC,
-                             S_ARMED, S_TARGET, S_TCODE)
+                             S_ARMED, S_TARGET, S_TCODE, S_END)
 
 _TAB_N = const(1024)  # sine table entries: phase error <= pi/1024 rad, and it averages out over a window
 _HYST_CODES = const(328)  # 10 V peak in reduced codes (2**15 = 1000 V)
@@ -64,10 +65,14 @@ def _level(dn: ptr32, k: int) -> int:
 
 class Sampler:
     """Feeds ADC blocks through the kernel. `done` holds the last closed window (see D_*); `on_window`, when
-    given, is called as on_window(sampler) at each close (before the next window can overwrite `done`)."""
+    given, is called as on_window(sampler) at each close (before the next window can overwrite `done`).
+    span: the module of the span kernel (`span` and `WORK`): firmware.kernel_span (viper, any port) by default,
+    a board's native twin of it (boards/pico/kernel_thumb.py) for speed; the sums are the same bits."""
 
-    def __init__(self, on_window=None):
-        self.state = array("i", bytes(4 * S_SIZE))
+    def __init__(self, on_window=None, span=None):
+        if span is None:
+            span = kernel_span
+        self.state = array("i", bytes(4 * (S_SIZE + span.WORK)))
         self.done = array("i", bytes(4 * D_SIZE))
         tab = array("h", bytes(2 * _TAB_N))
         for k in range(_TAB_N):  # sampled at the middle of each step: truncating the phase then rounds it
@@ -75,6 +80,7 @@ class Sampler:
         self.table = tab
         self.on_window = on_window
         self._run = kernel.run
+        self._span = span.span
         self._present = _present
         self._refs = REFS[0]
         self._ref = 0
@@ -104,7 +110,7 @@ class Sampler:
 
     def reset(self):
         st = self.state
-        for k in range(S_SIZE):
+        for k in range(len(st)):
             st[k] = 0
         for k in range(D_SIZE):
             self.done[k] = 0
@@ -133,8 +139,12 @@ class Sampler:
         closed = 0
         st = self.state
         dn = self.done
+        tab = self.table
+        st[S_END] = n
         while i < n:
-            i = self._run(block, i, n, st, self.table, dn)
+            i = self._span(block, i, st, tab)  # up to the sample that closes a window
+            if i < n:
+                i = self._run(block, i, n, st, tab, dn)  # that sample (and on, should it not close)
             if st[S_JUST]:
                 st[S_JUST] = 0
                 closed += 1
