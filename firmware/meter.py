@@ -31,7 +31,8 @@ _DEFER_MAX = const(256)  # blocks up to this many samples get a closed window pr
 
 
 class Meter:
-    def __init__(self, state_dir=None, relay_out=None, on_serial=None, pulse_out=None, ao_out=None):
+    def __init__(self, state_dir=None, relay_out=None, on_serial=None, pulse_out=None, ao_out=None, span=None):
+        """span: the board's span kernel module for the sampler (None: firmware.kernel_span, viper)."""
         if state_dir is not None:
             ensure_dir(state_dir)
         self.store = Store(state_dir)
@@ -49,7 +50,7 @@ class Meter:
         self.regs.attach(KEY, KEY + 1, self.protect.key_write)
         self.regs.refresh_config()
         self.tx = self.slave.tx
-        self.sampler = Sampler()
+        self.sampler = Sampler(span=span)
         self.metering = Metering(self.vals)
         # 4-20 mA output of the quantity An (docs/analog.md); ao_out(microamps) drives the board's PWM/DAC
         self.analog = Analog(self.vals, ao_out)

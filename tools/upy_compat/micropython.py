@@ -70,6 +70,16 @@ def native(fn):
     return fn
 
 
+def asm_thumb(fn):
+    """Thumb assembly runs on ARM ports only: the module imports (its constants can be checked), a call fails."""
+
+    def call(*args):
+        raise RuntimeError("%s: @micropython.asm_thumb runs on the chip only" % fn.__name__)
+
+    call.__name__ = fn.__name__
+    return call
+
+
 def heap_lock():
     return 0
 

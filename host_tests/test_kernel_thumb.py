@@ -1,0 +1,69 @@
+# The pico board's Thumb-1 span kernel (boards/pico/kernel_thumb.py) against its viper twin
+# (firmware/kernel_span.py): the same guest script (host_tests/device/span_twin.py) on the emulated RP2040 and on
+# the unix port must print the same windows and state, bit for bit. Needs the firmware toolchain and Node.js: a
+# missing one fails the test with the Debian package to install, it never passes silently. The image is rebuilt
+# when firmware/ or boards/pico changed (first build: minutes; then the test takes ~20-40 s).
+import os
+import subprocess
+
+import pytest
+
+from conftest import MICROPYTHON, ROOT
+
+GUEST = os.path.join("host_tests", "device", "span_twin.py")
+BUDGET = 1250  # cycles per 8-channel sample: 8 % of 125 MHz at 8000 samples/s
+
+
+def _toolchain():
+    from tools import emu, firmware
+
+    miss = firmware.missing_packages()
+    if miss:
+        pytest.fail("the RP2040 firmware image cannot be built: missing Debian packages %s "
+                    "(apt-get install -y %s)" % (", ".join(miss), " ".join(miss)))
+    try:
+        emu.ensure_node()
+    except emu.EmuError as e:
+        pytest.fail(str(e))
+    return emu
+
+
+def _records(out):
+    return [ln.strip() for ln in out.splitlines() if ln[:1] in ("W", "S")]
+
+
+def test_constants_match_the_kernel_layout():
+    from boards.pico import kernel_thumb as kt
+    from firmware import kernel as k
+    from firmware import kernel_span as ks
+
+    assert kt.BASE == k.S_NS and k.S_NATIVE + 11 == k.S_SIZE
+    for name in ("NS", "PHASE", "STEP", "CYC", "TARGET", "ARMED", "SYNC", "PREV", "RA", "RB", "HYST", "FIXED",
+                 "MAXN", "ISH", "DERIVE", "TCODE", "END"):
+        assert getattr(kt, "_" + name) == 4 * (getattr(k, "S_" + name) - kt.BASE), name
+        assert getattr(ks, "_" + name) == getattr(k, "S_" + name), name
+    assert 4 * (k.S_NATIVE - kt.BASE) <= kt._T_ST and kt._T_BLK <= 124  # scratch within S_NATIVE, ldr reach
+    assert kt._WORK_OFF == 4 * (k.S_SIZE - kt.BASE) and kt.WORK * 4 == kt.CHUNK * kt.SLOT and ks.WORK == 0
+    assert ks._P == k._P and kt.SLOT * 3 <= 124
+
+
+def test_thumb_kernel_on_the_chip_matches_the_viper_twin():
+    emu = _toolchain()
+    assert MICROPYTHON, "micropython (the unix port) is not installed: run make setup"
+    host = subprocess.run([MICROPYTHON, "-X", "heapsize=8M", GUEST], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert host.returncode == 0, host.stdout + host.stderr
+    code, out, err, _ = emu.run([os.path.join(ROOT, GUEST)], timeout=300)
+    assert code == 0, out[-3000:] + err[-3000:]
+    chip, twin = _records(out), _records(host.stdout)
+    assert len(twin) >= 15 and twin[-1].startswith("S "), host.stdout[-2000:]
+    assert len(chip) == len(twin), (len(chip), len(twin))
+    for a, b in zip(chip, twin):
+        assert a == b, "chip:\n%s\nunix:\n%s" % (a, b)
+    # the signals cover: free-running, 10- and 12-cycle windows, sync lost (2400) and fixed (1600) windows,
+    # current shifts 2, 6 and 8 (clamps), 2LL2CT, a line-voltage reference
+    wins = [[int(v, 16) for v in ln.split()[1:]] for ln in twin[:-1]]
+    assert {w[69] for w in wins} >= {0, 10, 12} and {w[66] for w in wins} >= {1600, 2400}
+    assert {w[75] for w in wins} >= {2, 6, 8}
+    cyc = [int(ln.split()[1]) for ln in out.splitlines() if ln.startswith("CYCLES")]
+    assert cyc and cyc[0] < BUDGET, out[-500:]
