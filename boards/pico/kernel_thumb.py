@@ -1,6 +1,6 @@
 # The span kernel in Thumb-1 assembly for the RP2040 (Cortex-M0+): the native twin of firmware/kernel_span.py,
-# same signature, same effect on the state, bit for bit. The viper twin costs ~7,450 cycles per 8-channel sample
-# on the M0+ (viper keeps 3 locals in registers; the rest lives on the stack); the sampler with this one 485.
+# same signature, same effect on the state, bit for bit. The sampler costs ~7,560 cycles per 8-channel sample on
+# the M0+ with the viper twin (viper keeps 3 locals in registers, the rest on the stack), ~600 with this one.
 #
 # Shape: the samples go in chunks of up to 32. Pass 1 reduces each sample to 10 words (ua ub uc ia ib ic xn cos
 # sin sn) in a work area (the state's tail, WORK words), advances the NCO and follows the zero-crossing logic;
@@ -8,7 +8,7 @@
 # sums each of the 33 products over the chunk in registers (a 64-bit pair per product, ADDS/ADCS) and adds the
 # pair into the state's sums once per chunk: 8 cycles per multiply-accumulate instead of ~60 in viper.
 # The sums are exact integers either way, so the order of the additions changes no bit. asm_thumb compiles only
-# for ARM ports: only the pico board imports this module (boards/pico/main.py hands it to the Meter).
+# for ARM ports: only the pico board imports it (boards/pico/board.py hands it to the Meter).
 import micropython
 from micropython import const
 
