@@ -96,22 +96,20 @@ ROWS = (
 )
 
 
-def _native(name):
-    """(kind, index or native address, factor) of a register-map name; (_NONE, 0, 0) when it is not there."""
+def _native(name, found):
+    """(kind, index or native address, factor) of a register-map name; (_NONE, 0, 0) when it is not there.
+    found: regmap.locate() of the names that are not measurements."""
     for k in range(len(regmap.MEASUREMENTS)):
         if regmap.MEASUREMENTS[k][0] == name:
             return _SRC_VAL, k, 1.0
-    for bname, base, typ, access, rows in regmap.BLOCKS:
-        size = regmap.SIZES[typ]
-        for k in range(len(rows)):
-            rname, unit, scale, desc = rows[k]
-            if rname != name:
-                continue
-            if typ == "float32":
-                return _SRC_F32, base + size * k, 1.0
-            if typ in ("uint64", "uint32"):
-                f = scale * (0.001 if unit in ("Wh", "varh", "VArh") else 1.0)  # SDM630 counts kWh / kVArh
-                return _SRC_U64 if typ == "uint64" else _NONE, base + size * k, f
+    r = found.get(name)
+    if r is not None:
+        typ, addr, scale, unit = r
+        if typ == "float32":
+            return _SRC_F32, addr, 1.0
+        if typ in ("uint64", "uint32"):
+            f = scale * (0.001 if unit in ("Wh", "varh", "VArh") else 1.0)  # SDM630 counts kWh / kVArh
+            return _SRC_U64 if typ == "uint64" else _NONE, addr, f
     return _NONE, 0, 0.0
 
 
@@ -144,9 +142,27 @@ class Sdm630:
         self.kind = bytearray(SIZE)
         for r in range(SIZE):
             self.kind[r] = _KIND_RO
-        # program: per output up to 3 terms; each term (kind, index/address); op 0 copy, 1 sum, 2 average
-        outs = []
-        facs = [0.0] * _NSCR
+        # program: per output up to 3 terms; each term (kind, index/address); op 0 copy, 1 sum, 2 average.
+        # Its arrays are allocated first, for every row, and filled after: the name look-ups below make garbage,
+        # and what stays should not end up above it (a hole in the heap once it is collected).
+        m = len(ROWS)
+        self.n = 0
+        self.dst = array("H", bytes(2 * m))
+        self.op = bytearray(m)
+        self.nt = bytearray(m)
+        self.tk = bytearray(3 * m)  # term kind
+        self.ti = array("H", bytes(6 * m))  # term index (vals slot) or native byte offset
+        self.tf = array("f", bytes(12 * m))  # term factor (uint64 counters)
+        self.w = array("f", bytes(4 * _NSCR))  # scratch: 0..5 terms and sums, 7: 1/3
+        self.w[_THIRD] = 1.0 / 3.0
+        self.acc = array("i", bytes(8))
+        wanted = set()
+        for row in ROWS:
+            src = row[3]
+            for nm in () if src is None else (src[1:] if isinstance(src, tuple) else (src,)):
+                wanted.add(nm)
+        found = regmap.locate(wanted)
+        n = 0
         for addr, unit, desc, src in ROWS:
             if src is None:
                 continue
@@ -155,31 +171,21 @@ class Sdm630:
             if isinstance(src, tuple):
                 op = 1 if src[0] == "sum" else 2
                 names = src[1:]
-            terms = []
+            j = 0
             for nm in names:
-                kind, idx, fac = _native(nm)
+                kind, idx, fac = _native(nm, found)
                 if kind != _NONE:
-                    terms.append((kind, idx, fac))
-            if not terms or (op == 2 and len(terms) != len(names)):
+                    self.tk[3 * n + j] = kind
+                    self.ti[3 * n + j] = idx if kind == _SRC_VAL else 2 * idx
+                    self.tf[3 * n + j] = fac
+                    j += 1
+            if j == 0 or (op == 2 and j != len(names)):
                 continue  # not measured yet (its owner has not added it to the map): reads 0
-            outs.append((addr, op, terms))
-        n = len(outs)
+            self.dst[n] = 2 * addr
+            self.op[n] = op
+            self.nt[n] = j
+            n += 1
         self.n = n
-        self.dst = array("H", [2 * o[0] for o in outs])
-        self.op = bytearray([o[1] for o in outs])
-        self.nt = bytearray([len(o[2]) for o in outs])
-        self.tk = bytearray(3 * n)  # term kind
-        self.ti = array("H", bytes(6 * n))  # term index (vals slot) or native byte offset
-        self.tf = array("f", bytes(12 * n))  # term factor (uint64 counters)
-        for i in range(n):
-            for j in range(len(outs[i][2])):
-                kind, idx, fac = outs[i][2][j]
-                self.tk[3 * i + j] = kind
-                self.ti[3 * i + j] = idx if kind == _SRC_VAL else 2 * idx
-                self.tf[3 * i + j] = fac
-        facs[_THIRD] = 1.0 / 3.0
-        self.w = array("f", facs)  # scratch: 0..5 terms and sums, 7: 1/3
-        self.acc = array("i", [0, 0])
         self.refresh()
 
     def refresh(self):

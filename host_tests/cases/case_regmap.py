@@ -32,3 +32,30 @@ def test_blocks_do_not_overlap():
     for k in range(1, len(spans)):
         assert spans[k - 1][1] <= spans[k][0], spans
     assert regmap.block_end() >= regmap.BLOCK_END
+
+
+def test_lazy_blocks_behave_like_tuples():
+    # the regular blocks are made row by row on demand (firmware/rows.py): the same rows a tuple would hold
+    rows = regmap.HARMONICS
+    assert len(rows) == 180 and rows[0][0] == "HR_Ua_2" and rows[-1][0] == "HR_Ic_31" and rows[179] == rows[-1]
+    assert tuple(r[0] for r in rows[28:31]) == ("HR_Ua_30", "HR_Ua_31", "HR_Ub_2")
+    assert [r[0] for r in regmap.ENERGY][-2:] == ["RTime", "LTime"] and len(list(regmap.MAXMIN_T)) == 104
+    try:
+        rows[180]
+        raise AssertionError("no IndexError")
+    except IndexError:
+        pass
+
+
+def test_find_by_name_in_every_lazy_block():
+    for name, base, typ, access, rows in regmap.BLOCKS:
+        if not isinstance(rows, regmap.Rows):
+            continue
+        for k in range(len(rows)):
+            assert rows.find(rows[k][0]) == k, (name, k)
+        for bad in ("", "X", "HR_", "HR_Ux_2", "HR_Ua_1", "HR_Ua_32", "HR_Ua_x", "Ua_max_X", "MaxDmd_", "Dmd_X",
+                    "_max", "_D", "MaxDmd_P_X", "Ua"):
+            assert rows.find(bad) == -1, (name, bad)
+    got = regmap.locate({"Dmd_P", "EPa_exp", "HR_Ic_31", "Ua", "F_min_T"})
+    assert got["Dmd_P"] == ("float32", 0x0400, 1, "W") and got["EPa_exp"][:2] == ("uint64", 0x0800 + 4 * 9)
+    assert got["HR_Ic_31"][1] == 0x0200 + 2 * 179 and got["F_min_T"][1] == 0x0580 + 2 * 103 and "Ua" not in got
