@@ -208,19 +208,22 @@ class Demand(History):
     def maximum(self, k):
         return self.w[_M + k]
 
-    def sources(self):
-        """name -> callable for the PQM demand pages: Dmd_P, MaxDmd_P, MaxDmd_P_D / _T (text), ..."""
+    def source(self, name):
+        """A callable for PQM demand page row `name` (Dmd_P, MaxDmd_P; MaxDmd_P_D / _T: text), or None."""
         from firmware.maxmin import hms_text, ymd_text
 
-        src = {}
         w = self.w
-        for k in range(NQ):
-            q = NAMES[k]
-            src["Dmd_" + q] = (lambda k=k: w[_D + k])
-            src["MaxDmd_" + q] = (lambda k=k: w[_M + k])
-            src["MaxDmd_%s_D" % q] = (lambda k=k: ymd_text(self.ts[2 * k]))
-            src["MaxDmd_%s_T" % q] = (lambda k=k: hms_text(self.ts[2 * k + 1]) if self.ts[2 * k] else "----")
-        return src
+        i = regmap.DEMAND.find(name)  # NQ demands, then NQ maximum demands
+        if i >= 0:
+            j = _D + i if i < NQ else _M + i - NQ
+            return lambda: w[j]
+        t = regmap.DEMAND_T.find(name)  # (date, time) per maximum demand: the layout of ts
+        if t < 0:
+            return None
+        a = t - t % 2
+        if t % 2 == 0:
+            return lambda: ymd_text(self.ts[a])
+        return lambda: hms_text(self.ts[a + 1]) if self.ts[a] else "----"
 
     # --- persistence (allocates) ------------------------------------------------------------------------------
     def load(self):

@@ -168,21 +168,24 @@ class Ledger:
         self.save()
 
     # --- LCD and state ----------------------------------------------------------------------------------------
-    def sources(self):
-        """name -> callable for the LCD pages (menu.ENERGY_PAGES)."""
+    def source(self, name):
+        """A callable giving the LCD text of page row `name` (menu.ENERGY_PAGES), or None when it is not ours."""
         e = self.energy
         p = self.periods
-        src = {}
-        for name in _e.NAMES:
-            src[name] = _bind(lambda n: lcd_energy(e.wh(n)), name)
-        for j in range(len(_p.PERIODS)):
-            for q in range(4):
-                src[_p.NAMES[4 * j + q]] = _bind(lambda jq: lcd_energy(p.wh(jq[0], jq[1])), (j, q))
-        src["RTime"] = lambda: lcd_hours(e.rtime)
-        src["LTime"] = lambda: lcd_hours(e.ltime)
-        src["dATE"] = self.clock.text_date
-        src["tinE"] = self.clock.text_time
-        return src
+        if name in _e.NAMES:
+            return lambda: lcd_energy(e.wh(name))
+        if name in _p.NAMES:
+            k = _p.NAMES.index(name)
+            return lambda: lcd_energy(p.wh(k // 4, k % 4))
+        if name == "RTime":
+            return lambda: lcd_hours(e.rtime)
+        if name == "LTime":
+            return lambda: lcd_hours(e.ltime)
+        if name == "dATE":
+            return self.clock.text_date
+        if name == "tinE":
+            return self.clock.text_time
+        return None
 
     def clock_text(self):
         return self.clock.text_date() + " " + self.clock.text_time()
@@ -229,10 +232,6 @@ class Panel:
 
     def __getattr__(self, name):
         return getattr(self._cfg, name)
-
-
-def _bind(fn, arg):
-    return lambda: fn(arg)
 
 
 def _put_u32(img, o, v):

@@ -97,19 +97,19 @@ class MaxMin(History):
         self.dirty = True
         self.publish()
 
-    def sources(self):
-        """name -> callable for the History pages: Ua_max, Ua_max_D (date text), Ua_max_T (time text), ..."""
-        src = {}
-        for j in range(2):
-            arr = self.mx if j == 0 else self.mn
-            x = ("max", "min")[j]
-            for k in range(N):
-                q = regmap.MEASUREMENTS[k][0]
-                a = 2 * (j * N + k)
-                src["%s_%s" % (q, x)] = (lambda arr=arr, k=k: arr[k])
-                src["%s_%s_D" % (q, x)] = (lambda a=a: ymd_text(self.ts[a]))
-                src["%s_%s_T" % (q, x)] = (lambda a=a: hms_text(self.ts[a + 1]) if self.ts[a] else "----")
-        return src
+    def source(self, name):
+        """A callable for History page row `name` (Ua_max; Ua_max_D, Ua_max_T: date and time text), or None."""
+        i = regmap.MAXMIN.find(name)  # N maxima, then N minima
+        if i >= 0:
+            arr, k = (self.mx, i) if i < N else (self.mn, i - N)
+            return lambda: arr[k]
+        t = regmap.MAXMIN_T.find(name)  # (date, time) per maximum, then per minimum: the layout of ts
+        if t < 0:
+            return None
+        a = t - t % 2
+        if t % 2 == 0:
+            return lambda: ymd_text(self.ts[a])
+        return lambda: hms_text(self.ts[a + 1]) if self.ts[a] else "----"
 
     # --- persistence (allocates: outside the hot paths) --------------------------------------------------------
     def record(self):

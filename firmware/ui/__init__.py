@@ -5,11 +5,12 @@ from firmware.ui import menu, screen, text
 
 
 class Ui:
-    def __init__(self, vals, slots, cfg, io, extra=None):
-        """extra: name -> callable for page rows whose values are not float slots (energy, clock, max/min)."""
+    def __init__(self, vals, slot, cfg, io, extra=None):
+        """slot(name): index of a measurement in vals (regmap.slot); extra(name): a callable for a page row
+        whose value is no float slot (energy, clock, max/min ...), or None (the row shows ----)."""
         self.vals = vals
         self.io = io
-        self.menu = menu.Menu(cfg, slots, extra)
+        self.menu = menu.Menu(cfg, slot, extra)
         self.model = screen.Screen()
 
     def key(self, name):

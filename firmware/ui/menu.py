@@ -61,7 +61,9 @@ def show_param(k, v):
 
 
 class Menu:
-    def __init__(self, cfg, slots, extra=None):
+    def __init__(self, cfg, slot, extra=None):
+        """slot(name): index of a measurement in vals, KeyError when it is none; extra(name): a callable for a
+        page row that is no measurement (energy, clock, demand, max/min, harmonic ratios) or None."""
         self.cfg = cfg
         self.mode = MEAS
         self.screen = 0
@@ -82,21 +84,33 @@ class Menu:
         self.pos = 0
         self.choices = None  # allowed values when the parameter cycles instead of taking digits
         self.choice = 0
-        # Pages with row names resolved once: (symbol, labels, sources, units, message); a source is a slot
-        # index into vals, or a callable from `extra` returning a number or a ready-made string.
-        extra = extra or {}
-        self.pages = []
-        for name, groups in SCREENS:
-            glist = []
-            for pages in groups:
-                lst = []
-                for sym, rows, units, msg in pages:
-                    srcs = tuple(slots[r[1]] if r[1] in slots else extra.get(r[1], _absent) for r in rows)
-                    lst.append((sym, tuple(r[0] for r in rows), srcs, units, msg))
-                glist.append(tuple(lst))
-            self.pages.append(tuple(glist))
-        self.slot_p = slots["P"]
-        self.slot_q = slots["Q"]
+        # The page on show with its row names resolved (a source is a slot index into vals, or a callable from
+        # `extra` returning a number or a ready-made string): resolved when the page changes, not all at once.
+        self.slot = slot
+        self.extra = extra
+        self.shown = -1  # key() of the resolved page
+        self.srcs = ()
+        self.slot_p = slot("P")
+        self.slot_q = slot("Q")
+
+    def group_len(self):
+        return len(SCREENS[self.screen][1][self.group])
+
+    def sources(self, rows):
+        """The current page's row sources (kept until the page changes)."""
+        at = (self.screen << 16) | (self.group << 8) | self.page
+        if at != self.shown:
+            self.srcs = tuple(self._source(r[1]) for r in rows)
+            self.shown = at
+        return self.srcs
+
+    def _source(self, name):
+        try:
+            return self.slot(name)
+        except KeyError:
+            pass
+        fn = self.extra(name) if self.extra is not None else None
+        return _absent if fn is None else fn
 
     # -- digit editor --
     def set_digits(self, v, width):
@@ -150,16 +164,16 @@ def _next_screen(m):
 
 
 def _page_next(m):
-    m.page = (m.page + 1) % len(m.pages[m.screen][m.group])
+    m.page = (m.page + 1) % m.group_len()
 
 
 def _page_prev(m):
-    m.page = (m.page - 1) % len(m.pages[m.screen][m.group])
+    m.page = (m.page - 1) % m.group_len()
 
 
 def _meas_right(m):
     # Energy and time on Meter, demand / harmonics / unbalance on PQM, maximum / minimum on History.
-    m.group = (m.group + 1) % len(m.pages[m.screen])
+    m.group = (m.group + 1) % len(SCREENS[m.screen][1])
     m.page = 0
 
 
@@ -329,17 +343,18 @@ def fill(m, scr, vals, io):
     scr.load = screen.load_nature(q)
     mode = m.mode
     if mode == MEAS:
-        sym, labels, srcs, units, msg = m.pages[m.screen][m.group][m.page]
+        sym, rows, units, msg = SCREENS[m.screen][1][m.group][m.page]
+        srcs = m.sources(rows)
         scr.clear(screen.KIND_MEAS, SCREENS[m.screen][0])
         scr.symbol = sym
         for i in range(len(srcs)):
             src = srcs[i]
             v = vals[src] if isinstance(src, int) else src()
             if isinstance(v, str):
-                scr.row(i, labels[i], False, v, "")
+                scr.row(i, rows[i][0], False, v, "")
             else:
                 neg, digits, unit = fmt.number(v, units)
-                scr.row(i, labels[i], neg, digits, unit)
+                scr.row(i, rows[i][0], neg, digits, unit)
         scr.message = msg
         return
     scr.clear(screen.KIND_SET, "Set")

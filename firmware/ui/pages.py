@@ -1,60 +1,108 @@
 # The front panel's page tables (data only, manual 4.2-4.3 and 5): the pages of each screen and group, the
 # settings list's parameter order, names shown for enumerations, and the panel-only rows; menu.py walks them.
+from micropython import const
+
 from firmware import regmap, version
-from firmware.ui import fmt
+from firmware.rows import Rows
+
+# The unit ladders of fmt.py (UNITS_V ...) as compile-time constants, so the page tables below are constants
+# too (a frozen module keeps them in flash; a table built by code at import would live in RAM).
+_V = const(("V", "kV"))
+_A = const(("A", "kA"))
+_W = const(("W", "kW", "MW"))
+_VAR = const(("var", "kvar", "Mvar"))
+_VA = const(("VA", "kVA", "MVA"))
+_HZ = const(("Hz",))
+_PF = const(("",))
+_PCT = const(("%",))
+_DEGC = const(("C",))
 
 # A page: (measurement symbol, ((row label, measurement name), ...), unit ladder, message)
 METER_PAGES = (
-    ("U", (("A", "Ua"), ("B", "Ub"), ("C", "Uc")), fmt.UNITS_V, ""),
-    ("U", (("AB", "Uab"), ("BC", "Ubc"), ("CA", "Uca")), fmt.UNITS_V, ""),
-    ("I", (("A", "Ia"), ("B", "Ib"), ("C", "Ic")), fmt.UNITS_A, ""),
-    ("P", (("A", "Pa"), ("B", "Pb"), ("C", "Pc"), ("tot", "P")), fmt.UNITS_W, ""),
-    ("Q", (("A", "Qa"), ("B", "Qb"), ("C", "Qc"), ("tot", "Q")), fmt.UNITS_VAR, ""),
-    ("S", (("A", "Sa"), ("B", "Sb"), ("C", "Sc"), ("tot", "S")), fmt.UNITS_VA, ""),
-    ("PF", (("A", "PFa"), ("B", "PFb"), ("C", "PFc"), ("tot", "PF")), fmt.UNITS_PF, ""),
-    ("F", (("", "F"),), fmt.UNITS_HZ, ""),
+    ("U", (("A", "Ua"), ("B", "Ub"), ("C", "Uc")), _V, ""),
+    ("U", (("AB", "Uab"), ("BC", "Ubc"), ("CA", "Uca")), _V, ""),
+    ("I", (("A", "Ia"), ("B", "Ib"), ("C", "Ic")), _A, ""),
+    ("P", (("A", "Pa"), ("B", "Pb"), ("C", "Pc"), ("tot", "P")), _W, ""),
+    ("Q", (("A", "Qa"), ("B", "Qb"), ("C", "Qc"), ("tot", "Q")), _VAR, ""),
+    ("S", (("A", "Sa"), ("B", "Sb"), ("C", "Sc"), ("tot", "S")), _VA, ""),
+    ("PF", (("A", "PFa"), ("B", "PFb"), ("C", "PFc"), ("tot", "PF")), _PF, ""),
+    ("F", (("", "F"),), _HZ, ""),
     # issue 3: neutral (vector sum, measured channel), averages, temperature
-    ("I", (("N", "In"), ("Nm", "In_m")), fmt.UNITS_A, ""),
-    ("U", (("avg", "U_avg"), ("Lav", "UL_avg")), fmt.UNITS_V, ""),
-    ("I", (("avg", "I_avg"),), fmt.UNITS_A, ""),
-    ("T", (("", "T"),), fmt.UNITS_DEGC, ""),
+    ("I", (("N", "In"), ("Nm", "In_m")), _A, ""),
+    ("U", (("avg", "U_avg"), ("Lav", "UL_avg")), _V, ""),
+    ("I", (("avg", "I_avg"),), _A, ""),
+    ("T", (("", "T"),), _DEGC, ""),
 )
 # RIGHT cycles the groups of a screen (manual 4.2): Meter -> real-time, energy and time; PQM -> demand,
 # harmonics, unbalance; History -> maximum, minimum. Rows name a measurement slot or a source in Ui's `extra`.
-# issue 4: energy (manual 5 items 1-20), the calendar periods, run/load time and the clock; values are strings
-# from firmware/ledger.py (kWh with one decimal, or the float32 in hexadecimal above 99999999.9)
-_PQ = (("P+", "EP%s_imp"), ("P-", "EP%s_exp"), ("Q+", "EQ%s_imp"), ("Q-", "EQ%s_exp"))
-ENERGY_PAGES = (
+# The regular groups are made a page at a time (firmware/rows.py).
+# issue 4: energy (manual 5 items 1-20): totals, per phase, the calendar periods, run/load time and the clock;
+# values are strings from firmware/ledger.py (kWh with one decimal, or the float32 in hexadecimal above
+# 99999999.9)
+_E_FIRST = (
     ("EP", (("Imp", "EP_imp"), ("Exp", "EP_exp"), ("Tot", "EP_total"), ("Net", "EP_net")), None, "kWh"),
     ("EQ", (("Imp", "EQ_imp"), ("Exp", "EQ_exp"), ("Tot", "EQ_total"), ("Net", "EQ_net")), None, "kvarh"),
-) + tuple(("E " + ph.upper(), tuple((lab, f % ph) for lab, f in _PQ), None, "kWh / kvarh") for ph in "abc") + tuple(
-    (sym, tuple((lab, f.replace("%s", "") + "_" + key) for lab, f in _PQ), None, "kWh / kvarh")
-    for sym, key in (("T Mon", "TMon"), ("L Mon", "LMon"), ("B Mon", "BMon"), ("T Day", "TDay"), ("L Day", "LDay"),
-                     ("B Day", "BDay"))
-) + (
+)
+_E_LAST = (
     ("Time", (("RT", "RTime"), ("LT", "LTime")), None, "RTime LTime h"),
     ("CLK", (("", "dATE"), ("", "tinE")), None, ""),
 )
+_PQ = (("P+", "EP%s_imp"), ("P-", "EP%s_exp"), ("Q+", "EQ%s_imp"), ("Q-", "EQ%s_exp"))
+_PER = (("T Mon", "TMon"), ("L Mon", "LMon"), ("B Mon", "BMon"), ("T Day", "TDay"), ("L Day", "LDay"),
+        ("B Day", "BDay"))
+
+
+def _energy(k):
+    if k < 2:
+        return _E_FIRST[k]
+    if k < 5:  # phases a b c
+        ph = "abc"[k - 2]
+        return ("E " + ph.upper(), tuple((lab, f % ph) for lab, f in _PQ), None, "kWh / kvarh")
+    if k < 11:  # calendar periods
+        sym, key = _PER[k - 5]
+        return (sym, tuple((lab, f.replace("%s", "") + "_" + key) for lab, f in _PQ), None, "kWh / kvarh")
+    return _E_LAST[k - 11]
+
+
+ENERGY_PAGES = Rows(13, _energy)
 # PQM and History groups (docs/quality.md); rows other than slots come from Meter's `extra`
-_DMD_UNITS = (("P", fmt.UNITS_W), ("Q", fmt.UNITS_VAR), ("S", fmt.UNITS_VA), ("Ia", fmt.UNITS_A),
-              ("Ib", fmt.UNITS_A), ("Ic", fmt.UNITS_A))
-# per quantity: present demand, maximum demand, its date and time; the message names the quantity
-DEMAND_PAGES = tuple(("DM", (("", "Dmd_" + q), ("Max", "MaxDmd_" + q), ("D", "MaxDmd_%s_D" % q),
-                             ("T", "MaxDmd_%s_T" % q)), u, q) for q, u in _DMD_UNITS)
-# manual 4.2: "U" or "I" in the corner, three phases, the fourth line says THd or HR n (UP/DOWN step through)
-HARMONIC_PAGES = tuple(
-    (k, tuple((p.upper(), ("THD_%s%s" % (k, p)) if h == 1 else ("HR_%s%s_%d" % (k, p, h))) for p in "abc"),
-     fmt.UNITS_PCT, "THd" if h == 1 else "HR %d" % h)
-    for k in "UI" for h in range(1, 32))
-UNBALANCE_PAGES = (("UNB", (("U", "UNB_U"), ("I", "UNB_I")), fmt.UNITS_PCT, "neg. sequence"),)
-_MM_UNITS = {"U": fmt.UNITS_V, "I": fmt.UNITS_A, "P": fmt.UNITS_W, "Q": fmt.UNITS_VAR, "S": fmt.UNITS_VA,
-             "F": fmt.UNITS_HZ}
-# one page per quantity: the extreme value, its date and time
-MAX_PAGES, MIN_PAGES = tuple(
-    tuple(("Max" if x == "max" else "Min", ((q, "%s_%s" % (q, x)), ("D", "%s_%s_D" % (q, x)),
-                                           ("T", "%s_%s_T" % (q, x))),
-           fmt.UNITS_PF if q.startswith("PF") else _MM_UNITS[q[0]], "") for q in
-          tuple(m[0] for m in regmap.MEASUREMENTS[:26])) for x in ("max", "min"))
+_DMD_UNITS = (("P", _W), ("Q", _VAR), ("S", _VA), ("Ia", _A), ("Ib", _A), ("Ic", _A))
+
+
+def _demand(k):
+    # per quantity: present demand, maximum demand, its date and time; the message names the quantity
+    q, u = _DMD_UNITS[k]
+    return ("DM", (("", "Dmd_" + q), ("Max", "MaxDmd_" + q), ("D", "MaxDmd_%s_D" % q), ("T", "MaxDmd_%s_T" % q)),
+            u, q)
+
+
+def _harmonic(k):
+    # manual 4.2: "U" or "I" in the corner, three phases, the fourth line says THd or HR n (UP/DOWN step through)
+    c, h = "UI"[k // 31], 1 + k % 31
+    return (c, tuple((p.upper(), ("THD_%s%s" % (c, p)) if h == 1 else ("HR_%s%s_%d" % (c, p, h))) for p in "abc"),
+            _PCT, "THd" if h == 1 else "HR %d" % h)
+
+
+DEMAND_PAGES = Rows(6, _demand)
+HARMONIC_PAGES = Rows(62, _harmonic)
+UNBALANCE_PAGES = (("UNB", (("U", "UNB_U"), ("I", "UNB_I")), _PCT, "neg. sequence"),)
+_MM_UNITS = (("U", _V), ("I", _A), ("P", _W), ("Q", _VAR), ("S", _VA), ("F", _HZ))
+
+
+def _extreme(k, x):
+    # one page per quantity (Ua .. F, the first 26 measurements): the extreme value, its date and time
+    q = regmap.MEASUREMENTS[k][0]
+    u = _PF
+    if not q.startswith("PF"):
+        for c, u in _MM_UNITS:
+            if c == q[0]:
+                break
+    return ("Max" if x == "max" else "Min", ((q, "%s_%s" % (q, x)), ("D", "%s_%s_D" % (q, x)),
+                                           ("T", "%s_%s_T" % (q, x))), u, "")
+
+
+MAX_PAGES = Rows(26, lambda k: _extreme(k, "max"))
+MIN_PAGES = Rows(26, lambda k: _extreme(k, "min"))
 PQM_PAGES = DEMAND_PAGES  # kept for callers that name the first group
 HISTORY_PAGES = MAX_PAGES
 # The three function screens LEFT cycles through (manual 4.2), each a tuple of page groups

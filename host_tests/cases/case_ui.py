@@ -51,7 +51,7 @@ def make(cfg=None, **vals):
     for name in vals:
         v[SLOTS[name]] = vals[name]
     io = FakeIo()
-    ui = Ui(v, SLOTS, cfg if cfg is not None else FakeCfg(), io)
+    ui = Ui(v, regmap.slot, cfg if cfg is not None else FakeCfg(), io)
     return ui, v, io
 
 
