@@ -183,11 +183,12 @@ class FileDev:
         except OSError:
             pass
         self.f = open(path, "w+b")
-        for n in range(nblocks):
-            self._fill(n)
-
-    def _fill(self, n):
         page = b"\xff" * 256
+        for n in range(nblocks):
+            self._fill(n, page)
+
+    def _fill(self, n, page=None):
+        page = page or b"\xff" * 256
         self.f.seek(n * self.block_size)
         for _ in range(self.block_size // 256):
             self.f.write(page)

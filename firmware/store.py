@@ -26,6 +26,16 @@ RESERVE = 1536  # head-sector bytes kept for the power-fail saves (config, energ
 SIM_BLOCKS = 64  # 256 KiB of 4 KiB erase blocks: the device partition size (docs/storage.md: wear)
 
 
+def _erased(buf, pos):
+    """True when buf[pos:] is all 0xFF: its first byte is, and every byte equals the one before it (one compare,
+    no sector-sized constant of 0xFF in RAM)."""
+    n = len(buf)
+    if pos >= n:
+        return True
+    mv = memoryview(buf)
+    return buf[pos] == _ERASED and mv[pos + 1:n] == mv[pos:n - 1]
+
+
 def _u32(b, i):
     return b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)
 
@@ -67,8 +77,6 @@ class Store:
         # program unit: rp2.Flash programs whole 256-byte pages at aligned offsets (littlefs there uses progsize
         # 256); the store pads with 0xFF, which leaves both programmed and erased cells as they are
         self.align = getattr(dev, "align", 256)
-        self.buf = bytearray(self.bs)
-        self._ff = b"\xff" * self.bs
         self.mount()
 
     # --- reading the log ------------------------------------------------------------------------------------
@@ -95,7 +103,7 @@ class Store:
             self.sectors = []  # per sector: [max seq or -1, end of the records, tail erased, whole sector erased]
             top = -1
             head = 0
-            buf = self.buf
+            buf = bytearray(self.bs)  # one sector, for the scan only (RAM: kept no longer than mount)
             for s in range(self.n):
                 self.dev.readblocks(s, buf, 0)
                 pos = 0
@@ -112,7 +120,7 @@ class Store:
                     if seq > smax:
                         smax = seq
                     pos += t
-                clean = bytes(memoryview(buf)[pos:]) == self._ff[pos:]
+                clean = _erased(buf, pos)
                 self.sectors.append([smax, pos, clean, clean and pos == 0])
                 if smax > top:
                     top = smax
@@ -215,7 +223,7 @@ class Store:
         start = pos - pos % a
         end = pos + len(rec)
         end += (a - end % a) % a
-        buf = bytearray(self._ff[:end - start])
+        buf = bytearray(b"\xff" * (end - start))
         buf[pos - start:pos - start + len(rec)] = rec
         self.dev.writeblocks(s, buf, start)
 
