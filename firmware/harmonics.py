@@ -61,7 +61,7 @@ class Harmonics:
         self.sampler = sampler
         self.image = image
         self.img_off = 2 * regmap.block("harmonics")[0]
-        self.buf = array("h", bytes(2 * NCH * (CAP + 1)))
+        self.buf = bytearray(2 * NCH * (CAP + 1))  # int16 samples for the viper kernels (no temporary copy)
         self.res = array("i", bytes(4 * _RES * ORDERS))
         self.hr = array("f", bytes(4 * NCH * NHR))
         self.w = array("f", bytes(4 * _W))

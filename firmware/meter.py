@@ -1,5 +1,6 @@
 # The meter as one object: wires sampler, metering, register image, Modbus slave, config, store and UI.
 # Boards feed it sample blocks and Modbus frames; it never touches hardware itself (callbacks do).
+import gc
 from array import array
 
 from micropython import const
@@ -33,15 +34,26 @@ _DEFER_MAX = const(256)  # blocks up to this many samples get a closed window pr
 class Meter:
     def __init__(self, state_dir=None, relay_out=None, on_serial=None, pulse_out=None, ao_out=None, span=None):
         """span: the board's span kernel module for the sampler (None: firmware.kernel_span, viper)."""
+        # RAM (DESIGN.md 7): the set-up of several parts makes garbage (the store's scan, the sampler's and the
+        # harmonics' tables, the SDM630 program); collecting after each keeps what stays packed, so the heap is
+        # not left in pieces with the large buffers scattered over it.
+        gc.collect()
+        self.sampler = Sampler(span=span)
+        gc.collect()
         if state_dir is not None:
             ensure_dir(state_dir)
         self.store = Store(state_dir)
+        gc.collect()
         self.config = Config(self.store)
         self.vals = array("f", [0.0] * regmap.N_MEAS)
         self.io = Io(relay_out)
         self.regs = RegisterBank(self.config, self.vals)
+        # harmonics/THD/unbalance: the largest buffers, allocated while the heap is in one piece
+        self.harm = Harmonics(self.vals, self.sampler, self.regs.image)
+        gc.collect()
         # FC04 = the SDM630 profile; FC08 diagnostics; FC17/FC43 identity; Wp protection
         self.sdm = Sdm630(self.vals, self.regs)
+        gc.collect()
         self.slave = Slave(self.regs, self.io, self.config.get("Adr"), self.sdm)
         self.diag = Diagnostics(self.slave, self._restart_comms)
         self.ident = Ident(self.slave)
@@ -50,7 +62,6 @@ class Meter:
         self.regs.attach(KEY, KEY + 1, self.protect.key_write)
         self.regs.refresh_config()
         self.tx = self.slave.tx
-        self.sampler = Sampler(span=span)
         self.metering = Metering(self.vals)
         # 4-20 mA output of the quantity An (docs/analog.md); ao_out(microamps) drives the board's PWM/DAC
         self.analog = Analog(self.vals, ao_out)
@@ -65,8 +76,7 @@ class Meter:
         self.ledger.energy.bind(self.metering)
         self.clock = self.ledger.clock
         self.io.clock = self.ledger.clock_text
-        # harmonics/THD/unbalance, demand, max/min (store records "demand", "maxmin"), cLr_*
-        self.harm = Harmonics(self.vals, self.sampler, self.regs.image)
+        # demand, max/min (store records "demand", "maxmin"), cLr_*
         self.maxmin = MaxMin(self.vals, self.clock, self.store, self.regs.image, self.config)
         self.demand = Demand(self.vals, self.clock, self.store, self.regs.image, self.config)
         clr = regmap.block("commands")[0]
@@ -75,13 +85,7 @@ class Meter:
         self._mw = 0  # metering.windows already given to max/min and demand
         self._stage = 0  # feed(): 1 = a window closed, metering next; 2 = energy and registers next
         self._sdm_stale = False
-        slots = {}
-        for k in range(regmap.N_MEAS):
-            slots[regmap.MEASUREMENTS[k][0]] = k
-        extra = self.ledger.sources()
-        for src in (self.harm, self.maxmin, self.demand):  # PQM / History page rows
-            extra.update(src.sources())
-        self.ui = Ui(self.vals, slots, self.ledger.panel(self.config), self.io, extra)
+        self.ui = Ui(self.vals, regmap.slot, self.ledger.panel(self.config), self.io, self._source)
         self.on_serial = on_serial  # board callback(baud, data_code): reprogram the UART
         self.seconds = 0  # simulated/real time from the ADC's sample clock: whole seconds ...
         self.subsec = 0  # ... and samples into the current second (small ints: no allocation)
@@ -97,6 +101,7 @@ class Meter:
             self.regs.put_u16(info + 2 * k + 1, v & 0xFFFF)
         self._serial = (self.config.get("baud"), self.config.get("dATA"))
         self.service()
+        gc.collect()
 
     # --- hot paths: allocation-free -------------------------------------------------------------------------
     def feed(self, block, n):
@@ -214,6 +219,19 @@ class Meter:
         for k in range(len(st)):
             img[a + 2 * k] = st[k] >> 8
             img[a + 2 * k + 1] = st[k] & 0xFF
+
+    def _source(self, name):
+        # the UI's page rows that are no measurement slot, looked up when a page is shown: energy, clock,
+        # max/min, demand, and the harmonic ratios (Harmonics.hr holds them in regmap.HARMONICS order)
+        for owner in (self.ledger, self.maxmin, self.demand):
+            fn = owner.source(name)
+            if fn is not None:
+                return fn
+        k = regmap.HARMONICS.find(name) if name.startswith("HR_") else -1
+        if k < 0:
+            return None
+        hr = self.harm.hr
+        return lambda: hr[k]
 
     def _restart_comms(self):
         # FC08 sub 01: re-initialise the serial port with the current settings (counters already cleared)
