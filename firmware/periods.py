@@ -20,7 +20,11 @@ _B_MON = const(5)
 _NSLOT = const(6)
 # Register order (ENERGY block after the 20 energy rows): each period's EP_imp EP_exp EQ_imp EQ_exp
 PERIODS = ("TMon", "LMon", "BMon", "TDay", "LDay", "BDay")
-NAMES = tuple("%s_%s" % (q, p) for p in PERIODS for q in ("EP_imp", "EP_exp", "EQ_imp", "EQ_exp"))
+# (written out: a tuple made by code at import would live in RAM; case_regmap checks it against the map)
+NAMES = ("EP_imp_TMon", "EP_exp_TMon", "EQ_imp_TMon", "EQ_exp_TMon", "EP_imp_LMon", "EP_exp_LMon", "EQ_imp_LMon",
+         "EQ_exp_LMon", "EP_imp_BMon", "EP_exp_BMon", "EQ_imp_BMon", "EQ_exp_BMon", "EP_imp_TDay", "EP_exp_TDay",
+         "EQ_imp_TDay", "EQ_exp_TDay", "EP_imp_LDay", "EP_exp_LDay", "EQ_imp_LDay", "EQ_exp_LDay", "EP_imp_BDay",
+         "EP_exp_BDay", "EQ_imp_BDay", "EQ_exp_BDay")
 LCD = ("T Mon", "L Mon", "B Mon", "T Day", "L Day", "B Day")  # the manual's symbols
 
 

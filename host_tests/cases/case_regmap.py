@@ -59,3 +59,10 @@ def test_find_by_name_in_every_lazy_block():
     got = regmap.locate({"Dmd_P", "EPa_exp", "HR_Ic_31", "Ua", "F_min_T"})
     assert got["Dmd_P"] == ("float32", 0x0400, 1, "W") and got["EPa_exp"][:2] == ("uint64", 0x0800 + 4 * 9)
     assert got["HR_Ic_31"][1] == 0x0200 + 2 * 179 and got["F_min_T"][1] == 0x0580 + 2 * 103 and "Ua" not in got
+
+
+def test_names_kept_elsewhere_match_the_map():
+    from firmware import energy, periods
+
+    names = [r[0] for r in regmap.ENERGY]
+    assert tuple(names[:len(energy.NAMES)]) == energy.NAMES and tuple(names[20:44]) == periods.NAMES
