@@ -1,13 +1,13 @@
 # Window bookkeeping around the sampling kernel: feeds ADC blocks through it (the bulk through a span kernel,
 # firmware/kernel_span.py or a board's native twin; each closing sample through firmware/kernel.py), picks the
 # zero-crossing reference per wiring, applies the current range and the 2LL2CT derivation. No allocation in feed.
-import math
 from array import array
 
 import micropython
 from micropython import const
 
-from firmware import kernel, kernel_span
+from firmware import kernel, kernel_span, tables
+from firmware.bufs import copy8
 from firmware.words import WORD_MASK
 from firmware.kernel import (D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_OVR, D_READY, D_REF, D_SEQ, D_SIZE,  # noqa
                              D_W, NP, P_C, P_NN, P_S, P_UI, P_UU, P_X, P_XX, Q15, S_DERIVE, S_FIXED, S_HYST,
@@ -74,9 +74,10 @@ class Sampler:
             span = kernel_span
         self.state = array("i", bytes(4 * (S_SIZE + span.WORK)))
         self.done = array("i", bytes(4 * D_SIZE))
+        # the Q15 sine from flash (tables.py, computed on the host): the chip's single-precision math.sin would
+        # differ in the last bit from the host's, and so would every DFT sum built on it
         tab = array("h", bytes(2 * _TAB_N))
-        for k in range(_TAB_N):  # sampled at the middle of each step: truncating the phase then rounds it
-            tab[k] = int(round(32767 * math.sin(2 * math.pi * (k + 0.5) / _TAB_N)))
+        copy8(tab, 0, tables.SINE_1024, 0, 2 * _TAB_N)
         self.table = tab
         self.on_window = on_window
         self._run = kernel.run

@@ -1,0 +1,20 @@
+# firmware/tables.py is what tools/gen_tables.py writes, and its sines are the formula's (an independent check).
+import math
+import struct
+
+from tools import gen_tables
+
+
+def test_tables_file_is_generated():
+    assert gen_tables.main(["--check"]) == 0
+
+
+def test_sine_1024_against_formula():
+    from firmware import tables
+
+    v = struct.unpack("<1024h", tables.SINE_1024)
+    assert v[0] == round(32767 * math.sin(math.pi / 1024))
+    assert v[255] == v[256] == 32767  # the peak straddles the quarter cycle (steps sampled at their middles)
+    for k in range(1024):
+        assert abs(v[k] - 32767 * math.sin(2 * math.pi * (k + 0.5) / 1024)) <= 0.5
+        assert v[k] == -v[(k + 512) % 1024]  # odd symmetry
