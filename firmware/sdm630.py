@@ -128,6 +128,30 @@ def _load_be(w: ptr32, d: int, img: ptr8, off: int, nwords: int):
         w[d] = (img[off + 4] << 24) | (img[off + 5] << 16) | (img[off + 6] << 8) | img[off + 7]
 
 
+@micropython.viper
+def _copies(img: ptr8, dst: ptr16, op: ptr8, nt: ptr8, tk: ptr8, ti: ptr16, vals: ptr32, nat: ptr8, n: int):
+    # the outputs that are one measurement or one native float32, in one call (most of the profile): the
+    # float's bits, high byte first. Sums, averages and counters are left to refresh()'s slow path.
+    i = 0
+    while i < n:
+        if op[i] == 0 and nt[i] == 1:
+            k = tk[3 * i]
+            d = dst[i]
+            if k == _SRC_VAL:
+                v = vals[ti[3 * i]]
+                img[d] = (v >> 24) & 0xFF
+                img[d + 1] = (v >> 16) & 0xFF
+                img[d + 2] = (v >> 8) & 0xFF
+                img[d + 3] = v & 0xFF
+            elif k == _SRC_F32:
+                a = ti[3 * i]
+                img[d] = nat[a]
+                img[d + 1] = nat[a + 1]
+                img[d + 2] = nat[a + 2]
+                img[d + 3] = nat[a + 3]
+        i += 1
+
+
 class Sdm630:
     """The FC04 bank: image (big-endian, 2 bytes per register), kind (1 per register: all readable), write.
 
@@ -186,6 +210,17 @@ class Sdm630:
             self.nt[n] = j
             n += 1
         self.n = n
+        # the outputs refresh() computes in Python: sums, averages, counters (the rest is one _copies call)
+        slow = 0
+        for i in range(n):
+            if not (self.op[i] == 0 and self.nt[i] == 1 and self.tk[3 * i] != _SRC_U64):
+                slow += 1
+        self.slow = bytearray(slow)
+        slow = 0
+        for i in range(n):
+            if not (self.op[i] == 0 and self.nt[i] == 1 and self.tk[3 * i] != _SRC_U64):
+                self.slow[slow] = i
+                slow += 1
         self.refresh()
 
     def refresh(self):
@@ -197,7 +232,13 @@ class Sdm630:
         tk = self.tk
         ti = self.ti
         tf = self.tf
-        for i in range(self.n):
+        slow = self.slow
+        m = self.n  # no native image (tests of the profile alone): every output the slow way
+        if nat is not None:
+            _copies(img, self.dst, self.op, self.nt, tk, ti, vals, nat, self.n)
+            m = len(slow)
+        for q in range(m):  # an index loop: iterating the bytearray itself would allocate an iterator
+            i = q if nat is None else slow[q]
             nt = self.nt[i]
             for j in range(nt):
                 t = 3 * i + j
