@@ -1,29 +1,34 @@
 # Power quality from a synchronised window (IEC 61000-4-7 style): harmonic ratios HR 2..31 and THD per channel,
-# voltage/current unbalance as negative-sequence ratios (IEC 61000-4-30). Integer DFT at the exact orders.
+# voltage/current unbalance as negative-sequence ratios (IEC 61000-4-30).
 #
-# Why this shape: the sampler's windows span whole cycles (10 or 12, ~200 ms) with fractional edges, so a DFT
-# at exactly h * cycles / length per sample has no leakage between orders. The window's samples (reduced to 16
-# bits) are captured into a preallocated buffer outside the per-sample kernel; the DFT then runs one order per
-# step, a few steps per block, while the next windows are sampled (one window in `every`, default 4: ~1.25
-# updates per second). All of it allocation-free; integer sums are bit-identical on 32- and 64-bit words.
-# Kernels: firmware/harmonics_dft.py; method and figures: docs/quality.md.
+# Why this shape: a window of C whole cycles (10 or 12, ~200 ms) analysed at exactly h cycles per cycle has no
+# leakage between orders. Its samples are spread onto 256 points per cycle as blocks arrive (a 6 KB grid instead
+# of a 21.6 KB raw window), with the phase step predicted from the sampler's last two windows; the sampler's own
+# measurement of the same window then confirms it (or the update is dropped). After the window: 3 FFTs of 256
+# points, the ratios in integers, THD and unbalance in soft float, one step per _COST samples fed, one window in
+# `every` (default 4: ~1.25 updates per second). All of it allocation-free; the same bits on 32- and 64-bit words.
+# Kernels: harmonics_grid.py (capture), harmonics_fft.py (spectrum), harmonics_ratio.py; docs/quality.md.
 from array import array
 
 from micropython import const
 
 from firmware import regmap, sf32
-from firmware.kernel import D_CYC, D_FE, D_FS, D_N, S_NS
-from firmware.harmonics_dft import capture, dft, mags, put, sine_table, step, weigh
+from firmware.kernel import D_CYC, D_FE, D_N, S_NS, S_STEP, S_TARGET
+from firmware.harmonics_fft import DECONV, TWIDDLE, fft, scale, unpack
+from firmware.harmonics_grid import GRID, WORDS, finish, keep, span, spread, start
+from firmware.harmonics_ratio import mags, put
 
 NCH = const(6)  # Ua Ub Uc Ia Ib Ic
 ORDERS = const(31)  # orders 1..31 (1: the fundamental, for the ratios and the unbalance phasors)
 NHR = const(30)  # HR 2..31 per channel
-CAP = const(1800)  # samples per captured window (+1 edge): 10 cycles down to 44.5 Hz
 _RES = const(24)  # per order: NCH x (C lo, C hi, S lo, S hi)
-_STEPS = const(38)  # 31 orders, 6 channel finishes, 1 unbalance
-_COST = const(32)  # samples fed per analysis step: 38 steps take 1216 samples, less than the shortest window
+_STEPS = const(15)  # scale, 3 FFTs in 2 halves each, the unpacks, 6 channel finishes, the unbalance
+_COST = const(64)  # samples fed per analysis step: 15 steps take 960 samples, less than the shortest window
 _MIN_AMP = const(16)  # a channel's fundamental below 16 codes peak (0.5 V, 12 mA) has no ratios: 0
 _LOST = const(3)  # unsynchronised windows in a row before the values are cleared
+_TOL = const(14)  # the sampler's step for the captured window must match the predicted one within 2**-14:
+#                  a mismatch eps leaks about h * eps / (pi |h - j|) of order j into order h
+_JUMP = const(6)  # steps of two windows further apart than 2**-6 (a jump, not a drift): no extrapolation
 CH_NAMES = ("Ua", "Ub", "Uc", "Ia", "Ib", "Ic")
 # workspace slots (array('f'))
 _T = const(32)  # temporaries 32..39
@@ -61,11 +66,11 @@ class Harmonics:
         self.sampler = sampler
         self.image = image
         self.img_off = 2 * regmap.block("harmonics")[0]
-        self.buf = bytearray(2 * NCH * (CAP + 1))  # int16 samples for the viper kernels (no temporary copy)
-        self.res = array("i", bytes(4 * _RES * ORDERS))
+        # the big buffers first, as bytearrays: zeroed in place, no temporary of their size
+        self.grid = bytearray(4 * WORDS)  # the grid and the capture's state
+        self.res = bytearray(4 * _RES * ORDERS)
         self.hr = array("f", bytes(4 * NCH * NHR))
         self.w = array("f", bytes(4 * _W))
-        self.table = sine_table()
         self.tmp = array("i", bytes(4 * 4))  # sum of |X_h|^2 (h >= 2) and |X_1|^2, 64-bit pairs
         self.out = array("f", bytes(4 * 8))  # THD Ua..Ic, UNB_U, UNB_I before the copy into vals
         self.slots = bytearray(8)
@@ -78,16 +83,17 @@ class Harmonics:
         w[_HALF] = 0.5
         w[_S3] = 0.8660254037844386
         self.state = _WAIT
-        self.pos = 0  # samples captured
         self.k = 0  # next analysis step
+        self.pos = 0  # first sample of the next block to spread (past the start edge)
         self.credit = 0
-        self.n = 0  # captured window: samples (without the edge), start/end fractions, cycles
-        self.fs = 0
-        self.fe = 0
-        self.cyc = 0
-        self.step1 = 0  # phase step of the fundamental
+        self.n = 0  # samples in the captured window (for the amplitude thresholds)
+        self.sh = 0  # the grid's shift before the FFT
+        self.used = 0  # phase step the capture used
+        self.prev = 0  # the sampler's step at the last close (0: that window was not synchronised)
+        self.check = 0  # 1: the next close must confirm the capture's step; 2: confirmed
         self.lost = 0
         self.updates = 0  # analyses completed
+        self.dropped = 0  # captures dropped: the window the sampler measured did not match the prediction
         self.wiring = 0  # the sampler's wiring when the window was captured (0 3Ln3CT, 1 2LL3CT, 2 2LL2CT)
         self.derive = 0  # 2LL2CT: Ib = -(Ia + Ic)
 
@@ -102,69 +108,84 @@ class Harmonics:
 
     # --- per block (hot path, allocation-free) ---------------------------------------------------------------
     def feed(self, blk, n, closed):
-        st = self.state
         if closed:
-            e = n - self.sampler.state[S_NS]  # the closing (edge) sample: the new window's first sample
-            if self.skip > 0:
-                self.skip -= 1
-            dn = self.sampler.done
-            if dn[D_CYC] == 0:
-                self.lost += 1
-                if self.lost >= _LOST:
-                    self._clear()
-            else:
-                self.lost = 0
-            if st == _CAPT:
-                st = _WAIT
-                if closed == 1 and e >= 0 and self.pos + e + 1 <= CAP + 1:
-                    self.pos = capture(blk, 0, e + 1, self.buf, self.pos)
-                    if self.pos == dn[D_N] + 1 and dn[D_CYC] > 0:
-                        self._start(dn)
-                        st = _ANA
-            elif st == _ANA:  # the next window closed before the analysis ended: finish it now
-                while self.k < _STEPS:
-                    self._do(self.k)
-                    self.k += 1
-                st = _WAIT
-            if st == _WAIT and e >= 0 and self.skip == 0:
-                self.pos = capture(blk, e, n, self.buf, 0)
-                self.skip = self.every
-                st = _CAPT
-        elif st == _CAPT:
-            if self.pos + n <= CAP + 1:
-                self.pos = capture(blk, 0, n, self.buf, self.pos)
-            else:
-                st = _WAIT  # too long for the buffer (below 44.5 Hz, or no synchronisation): skip this window
-        self.state = st
-        if st == _ANA:
+            self._closed(blk, n, closed)
+        st = self.state
+        if st == _CAPT:
+            g = self.grid
+            span(g, self.pos, n)
+            j = spread(g, blk)
+            self.pos = 0
+            if j < n:  # the window ended before sample j (or at this block's start: sample j - 1 was kept)
+                finish(g, blk, j)
+                st = _ANA
+                self.k = 0
+                self.credit = -j  # the analysis paces on the samples fed after the window
+        if st == _ANA and self.check == 2:
             self.credit += n
             while self.credit >= _COST and self.k < _STEPS:
                 self.credit -= _COST
                 self._do(self.k)
                 self.k += 1
             if self.k >= _STEPS:
-                self.state = _WAIT
+                st = _WAIT
+        self.state = st
+        if st == _CAPT or (st == _WAIT and self.skip <= 1):
+            keep(self.grid, blk, n)  # an edge in the next block (the end, or a start) may need its last sample
 
-    def _start(self, dn):
-        n = dn[D_N]
-        self.n = n
-        self.fs = dn[D_FS]
-        self.fe = dn[D_FE]
-        self.cyc = dn[D_CYC]
-        self.wiring = self.sampler.syss
-        self.derive = 1 if self.wiring == 2 else 0
-        # edge weights: the first sample counts 1 - fs, the closing one fe (the sampler's window exactly)
-        weigh(self.buf, 0, 32768 - self.fs)
-        weigh(self.buf, 6 * n, self.fe)
-        self.step1 = step(n, self.fs, self.fe, self.cyc)
-        self.k = 0
-        self.credit = 0
+    def _closed(self, blk, n, closed):
+        """A window closed in this block: confirm or drop the running capture, track synchronisation, start a
+        capture at the closing sample when it is due."""
+        ss = self.sampler.state
+        dn = self.sampler.done
+        ok = closed == 1 and dn[D_CYC] > 0
+        step = ss[S_STEP] if ok else 0
+        if dn[D_CYC] > 0:
+            self.lost = 0
+        else:
+            self.lost += 1
+            if self.lost >= _LOST:
+                self._clear()
+        if self.check == 1:  # the sampler measured the window being captured: did the prediction hold?
+            u = self.used
+            d = step - u
+            if ok and -(u >> _TOL) <= d <= (u >> _TOL):
+                self.check = 2
+            else:
+                self.check = 0
+                self.dropped += 1
+                self.state = _WAIT
+                self.skip = 0  # capture again from this close on
+        if self.skip > 0:
+            self.skip -= 1
+        pred = step  # the next window's step: linear extrapolation from this window and the one before
+        d = step - self.prev
+        if self.prev and -(step >> _JUMP) <= d <= (step >> _JUMP):
+            pred = step + d
+        self.prev = step
+        if self.state == _WAIT and ok and self.skip == 0:
+            e = n - ss[S_NS]  # the closing sample: the new window opens at the crossing just before it
+            self.used = pred
+            self.n = dn[D_N]
+            self.wiring = self.sampler.syss
+            self.derive = 1 if self.wiring == 2 else 0
+            start(self.grid, blk, e, pred, dn[D_FE], ss[S_TARGET])
+            self.pos = e + 1
+            self.check = 1
+            self.skip = self.every
+            self.state = _CAPT
 
     def _do(self, k):
-        if k < ORDERS:
-            dft(self.buf, self.n + 1, k + 1, self.step1, self.table, self.res, _RES * k)
-        elif k < ORDERS + NCH:
-            self._finish(k - ORDERS)
+        if k == 0:
+            self.sh = scale(self.grid, GRID)
+        elif k <= 6:  # each pair's FFT in two halves of 4 stages: each step below ~2 ms on the RP2040
+            f = (k - 1) & 1
+            fft(self.grid, ((k - 1) >> 1) << 9, TWIDDLE, 4 * f, 4 + 4 * f)
+        elif k == 7:
+            for p in range(3):
+                unpack(self.grid, p, self.res, DECONV)
+        elif k < 8 + NCH:
+            self._finish(k - 8)
         else:
             self._unbalance()
             self.updates += 1
@@ -193,7 +214,7 @@ class Harmonics:
         w = self.w
         hr = self.hr
         t = self.tmp
-        if not mags(self.res, c, self.wiring, (self.n * _MIN_AMP) << 3, hr, NHR * c, t):
+        if not mags(self.res, c, self.wiring, ((self.n * _MIN_AMP) << 9) >> self.sh, hr, NHR * c, t):
             self.out[c] = 0.0  # no fundamental to refer to (channel absent): ratios 0
         else:
             # THD = sqrt(sum_h |X_h|^2 / |X_1|^2), the sums in the same scaled units as the ratios
@@ -213,9 +234,9 @@ class Harmonics:
         """UNB_U from the line-voltage phasors (the same ratio as from phase voltages, zero sequence excluded, and
         valid in every wiring), UNB_I from Ia Ib Ic."""
         w = self.w
-        # |X_1| = A * 32767 * L / 2**11 (about 16 A L) for an amplitude of A codes: no unbalance when the
-        # positive-sequence sum (3 |X_1|) is below _MIN_AMP codes
-        sf32.from_int(w, _THR, (self.n * _MIN_AMP) << 4)
+        # |X_1| = A * L * 2**(10 - sh) for an amplitude of A codes over L samples (grid in Q10, pairs unpacked
+        # as 2 A_h): no unbalance when the positive-sequence sum (3 |X_1|) is below _MIN_AMP codes
+        sf32.from_int(w, _THR, ((self.n * _MIN_AMP) << 10) >> self.sh)
         sf32.fmul(w, _THR, _THR, _THR)
         if self.wiring == 0:
             for j in range(3):  # Uab, Ubc, Uca into _T..: differences of the phase (channel) phasors

@@ -117,6 +117,12 @@ def scenarios(quick=False):
     s["imperfections"] = {c: {"offset": 0.3 if c[0] == "U" else 0.01, "noise": 0.05 if c[0] == "U" else 0.002}
                           for c in ("Ua", "Ub", "Uc", "Ia", "Ib", "Ic", "In")}
     out.append((s["name"], s))
+    # a drifting line frequency (0.5 Hz/s): the capture's phase step is extrapolated from the last two windows
+    s = json.loads(json.dumps(h60))
+    s["name"] = "harmonics_drift_0.5_per_s"
+    s["frequency"] = 50.0
+    s["frequency_drift"] = 0.5
+    out.append((s["name"], s))
     return out
 
 

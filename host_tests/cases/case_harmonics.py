@@ -1,5 +1,6 @@
 # Harmonics, THD and unbalance (firmware/harmonics.py) on synthesized three-phase signals with known spectra,
-# heap-locked, against ratios computed straight from the definitions (IEC 61000-4-7 / 4-30).
+# heap-locked, against ratios computed straight from the definitions (IEC 61000-4-7 / 4-30); the FFT against a
+# direct DFT, the flash tables against their formulas, a drifting frequency.
 import math
 import struct
 from array import array
@@ -8,6 +9,7 @@ import micropython
 
 from firmware import regmap
 from firmware.harmonics import Harmonics, hr_names
+from firmware.harmonics_fft import DECONV, TWIDDLE, fft
 from firmware.metering import Metering
 from firmware.sampler import Sampler
 
@@ -75,7 +77,7 @@ def _run(f, seconds, locked=True, cur=1.0):
 
 
 def _check(f):
-    h, vals, image = _run(f, 1.0)
+    h, vals, image = _run(f, 1.2)  # the first capture starts at the first synchronised close (~0.2 s)
     assert h.updates >= 2, h.updates
     thd_u = 100 * math.sqrt(sum(r * r for r, _ in _UH.values()))
     thd_i = 100 * math.sqrt(sum(r * r for r, _ in _IH.values()))
@@ -105,6 +107,61 @@ def test_hr_thd_unbalance_50_3hz():
 def test_hr_thd_unbalance_45_and_65hz():
     _check(45.0)
     _check(65.0)
+
+
+def test_fft_matches_a_direct_dft():
+    # a 256-point pair of pseudo-random signals below 2**20: the fixed-point FFT (two halves of 4 stages) against
+    # sum z exp(-2 pi j h k / 256) in floats, within a few units of its 2**28 scale
+    z = bytearray(4 * 512)
+    zs = array("i", [0] * 512)
+    r = 12345
+    for k in range(512):
+        r = (r * 1103515245 + 12345) & 0x7FFFFFFF
+        zs[k] = (r >> 10) - (1 << 20) + 1 if (r >> 10) < (1 << 21) - 1 else 0
+    struct.pack_into("<512i", z, 0, *zs)
+    fft(z, 0, TWIDDLE, 0, 4)
+    fft(z, 0, TWIDDLE, 4, 8)
+    out = struct.unpack("<512i", z)
+    for h in (0, 1, 2, 31, 64, 127, 200, 255):
+        re = im = 0.0
+        for k in range(256):
+            a = -2 * math.pi * h * k / 256
+            c, s = math.cos(a), math.sin(a)
+            re += zs[2 * k] * c - zs[2 * k + 1] * s
+            im += zs[2 * k] * s + zs[2 * k + 1] * c
+        assert abs(out[2 * h] - re) < 3000 and abs(out[2 * h + 1] - im) < 3000, (h, out[2 * h], re, out[2 * h + 1], im)
+
+
+def test_tables_are_what_they_say():
+    tw = struct.unpack("<192h", TWIDDLE)
+    for k in range(192):
+        assert tw[k] == min(32767, int(round(32768 * math.sin(2 * math.pi * k / 256)))), k
+    dc = struct.unpack("<31H", DECONV)
+    for h in range(1, 32):
+        x = math.pi * h / 256
+        assert dc[h - 1] == int(round(32768 / (math.sin(x) / x) ** 4)), h
+
+
+def test_a_drifting_frequency_is_followed():
+    # 0.5 Hz/s: the capture's step is extrapolated from the last two windows and confirmed by the sampler
+    s = Sampler()
+    vals = array("f", [0.0] * regmap.N_MEAS)
+    h = Harmonics(vals, s, None, every=2)
+    n = 400
+    ph = 0.0
+    for j in range(int(1.6 * _FS) // n):
+        b = array("i", [0] * (8 * n))
+        for k in range(n):
+            t = (j * n + k) / _FS
+            a = 2 * math.pi * (50.0 * t + 0.25 * t * t)  # 50 Hz + 0.5 Hz/s
+            for p in range(3):
+                x = a - 2 * math.pi * p / 3
+                b[8 * k + p] = int(round(2600000 * (math.sin(x) + 0.05 * math.sin(5 * x))))
+        d = s.feed(b, n)
+        h.feed(b, n, d)
+    assert h.updates >= 2 and h.dropped <= 1, (h.updates, h.dropped)
+    for c in range(3):
+        assert abs(h.hr[30 * c + 3] - 5.0) < 0.02 and abs(h.hr[30 * c]) < 0.02, (c, h.hr[30 * c], h.hr[30 * c + 3])
 
 
 def test_names_and_block():
