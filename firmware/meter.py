@@ -85,6 +85,7 @@ class Meter:
         self._mw = 0  # metering.windows already given to max/min and demand
         self._stage = 0  # feed(): 1 = a window closed, metering next; 2 = energy and registers next
         self._sdm_stale = False
+        self._due = 0  # seconds whose each_second() is still to run
         self.ui = Ui(self.vals, regmap.slot, self.ledger.panel(self.config), self.io, self._source)
         self.on_serial = on_serial  # board callback(baud, data_code): reprogram the UART
         self.seconds = 0  # simulated/real time from the ADC's sample clock: whole seconds ...
@@ -112,7 +113,8 @@ class Meter:
         whole window's work: on the RP2040 ~20 ms, the halves ~13 and ~7 ms (docs/device.md). The window's sums
         wait in the sampler's done buffer, which is only overwritten when the next window closes, at least
         1,400 samples later. Bigger blocks (the host sim) are processed whole, as before."""
-        if self._stage:
+        busy = self._stage
+        if busy:
             self._next_stage()
             if n > _DEFER_MAX and self._stage:
                 self._next_stage()
@@ -127,8 +129,12 @@ class Meter:
         while s >= SAMPLE_RATE:
             s -= SAMPLE_RATE
             self.seconds += 1
-            self.each_second()
+            self._due += 1
         self.subsec = s
+        # the per-second work (~6 ms on the RP2040) on a call without a window stage (small blocks)
+        while self._due and (not busy or n > _DEFER_MAX):
+            self._due -= 1
+            self.each_second()
         if self._comm > 0:
             self._comm -= n
             if self._comm <= 0:
@@ -158,6 +164,9 @@ class Meter:
         feeding small blocks; the board loop just feeds on)."""
         while self._stage:
             self._next_stage()
+        while self._due:
+            self._due -= 1
+            self.each_second()
 
     def modbus(self, frame, n):
         """frame: buffer holding one RTU frame of n bytes. Returns the reply length in self.tx (0: none)."""
