@@ -8,7 +8,7 @@ from boards.pico import pins
 # Every block: Meter.feed. Python work that needs no sample rate runs less often: on the RP2040 each Python call
 # costs thousands of cycles, and settings, saves and the UI's timers need no 10 ms resolution.
 BLOCK = const(80)
-SERVICE_BLOCKS = const(10)  # Meter.service and Meter.tick every 100 ms (and service after each frame or key)
+SERVICE_BLOCKS = const(10)  # Meter.service and Meter.tick every 100 ms: a setting written over Modbus applies then
 LCD_BLOCKS = const(50)  # the display redrawn twice a second
 GC_BLOCKS = const(100)  # gc.collect once a second: garbage never piles up into one long collection
 

@@ -128,7 +128,6 @@ for s in range(seconds):
             micropython.heap_lock()
             meter.modbus(r, len(r))
             micropython.heap_unlock()
-            meter.service()  # a write's effect, as the board loop does after each frame
             d = (cyc() - t0 - OVH) & MASK
             sec[2] += d
             if d > worst[2]:
