@@ -15,7 +15,10 @@ class Ui:
 
     def key(self, name):
         """'left' 'up' 'down' 'right' 'enter'; False for an unknown name."""
-        return menu.step(self.menu, name)
+        r = menu.step(self.menu, name)
+        if self.menu.mode == menu.MEAS:
+            self.menu.current()  # resolve the new page's rows now (~10 ms on the RP2040), not in the next draw
+        return r
 
     def tick(self, ms):
         menu.tick(self.menu, ms)

@@ -90,19 +90,22 @@ class Menu:
         self.extra = extra
         self.shown = -1  # key() of the resolved page
         self.srcs = ()
+        self.pg = None
         self.slot_p = slot("P")
         self.slot_q = slot("Q")
 
     def group_len(self):
         return len(SCREENS[self.screen][1][self.group])
 
-    def sources(self, rows):
-        """The current page's row sources (kept until the page changes)."""
+    def current(self):
+        """The current page (symbol, rows, units, message) and its row sources, kept until the page changes:
+        pages made on demand (pages.Rows) and name look-ups cost milliseconds on the RP2040."""
         at = (self.screen << 16) | (self.group << 8) | self.page
         if at != self.shown:
-            self.srcs = tuple(self._source(r[1]) for r in rows)
+            self.pg = SCREENS[self.screen][1][self.group][self.page]
+            self.srcs = tuple(self._source(r[1]) for r in self.pg[1])
             self.shown = at
-        return self.srcs
+        return self.pg, self.srcs
 
     def _source(self, name):
         try:
@@ -343,8 +346,8 @@ def fill(m, scr, vals, io):
     scr.load = screen.load_nature(q)
     mode = m.mode
     if mode == MEAS:
-        sym, rows, units, msg = SCREENS[m.screen][1][m.group][m.page]
-        srcs = m.sources(rows)
+        pg, srcs = m.current()
+        sym, rows, units, msg = pg
         scr.clear(screen.KIND_MEAS, SCREENS[m.screen][0])
         scr.symbol = sym
         for i in range(len(srcs)):
