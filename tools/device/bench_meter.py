@@ -81,11 +81,21 @@ req_every = blocks_s // P["requests"]
 keys = P["keys"]
 # per-part cycles of the current second, then the totals and the worst single call per part
 PARTS = ("feed", "service", "modbus", "tick", "lcd", "keys", "gc", "settings")
+FEED, SERVICE, MODBUS, TICK, LCD, KEYS, GC, SETTINGS = range(len(PARTS))
 sec = array("i", [0] * len(PARTS))
 tot = array("i", [0] * len(PARTS))  # in units of 1000 cycles (a 10-minute run overflows 31 bits otherwise)
 worst = array("i", [0] * len(PARTS))
 cpu_max = 0
 free_min = free_built
+
+
+def note(k, d):
+    # d cycles spent in part k this second (outside the timed calls)
+    sec[k] += d
+    if d > worst[k]:
+        worst[k] = d
+
+
 nreq = 0
 nkey = 0
 switch = P["switch"]
@@ -94,9 +104,7 @@ for s in range(seconds):
         if switch[k] == s:
             machine.mem32[_PORT + 0x20] = k + 1
             d = apply(P["settings"][k + 1])
-            sec[7] += d
-            if d > worst[7]:
-                worst[7] = d
+            note(SETTINGS, d)
     for b in range(blocks_s):
         machine.mem32[_PORT + 0x1C] = BLOCK  # the host fills buf: the DMA ring's next block
         micropython.heap_lock()  # the hot paths allocate nothing, on the chip too: an allocation raises here
@@ -104,9 +112,7 @@ for s in range(seconds):
         meter.feed(buf, BLOCK)
         d = (cyc() - t0 - OVH) & MASK
         micropython.heap_unlock()
-        sec[0] += d
-        if d > worst[0]:
-            worst[0] = d
+        note(FEED, d)
         if b % board.SERVICE_BLOCKS == 0:
             t1 = cyc()
             meter.service()
@@ -114,13 +120,9 @@ for s in range(seconds):
             meter.tick(board.SERVICE_BLOCKS * 1000 // blocks_s)
             t3 = cyc()
             d = (t2 - t1 - OVH) & MASK
-            sec[1] += d
-            if d > worst[1]:
-                worst[1] = d
+            note(SERVICE, d)
             d = (t3 - t2 - OVH) & MASK
-            sec[3] += d
-            if d > worst[3]:
-                worst[3] = d
+            note(TICK, d)
         if b % req_every == 0:
             r = req03 if nreq & 1 == 0 else req04
             nreq += 1
@@ -129,16 +131,12 @@ for s in range(seconds):
             meter.modbus(r, len(r))
             micropython.heap_unlock()
             d = (cyc() - t0 - OVH) & MASK
-            sec[2] += d
-            if d > worst[2]:
-                worst[2] = d
+            note(MODBUS, d)
         if b % board.LCD_BLOCKS == 1:
             t0 = cyc()
             fbrender.render(meter.ui.screen(), lcd)
             d = (cyc() - t0 - OVH) & MASK
-            sec[4] += d
-            if d > worst[4]:
-                worst[4] = d
+            note(LCD, d)
         f = gc.mem_free()
         if f < free_min:
             free_min = f
@@ -148,15 +146,11 @@ for s in range(seconds):
         t0 = cyc()
         meter.key(name)
         d = (cyc() - t0 - OVH) & MASK
-        sec[5] += d
-        if d > worst[5]:
-            worst[5] = d
+        note(KEYS, d)
     t0 = cyc()
     gc.collect()  # board.GC_BLOCKS: once a second
     d = (cyc() - t0 - OVH) & MASK
-    sec[6] += d
-    if d > worst[6]:
-        worst[6] = d
+    note(GC, d)
     f = gc.mem_free()
     if f < free_min:
         free_min = f
