@@ -15,7 +15,8 @@ from tools import scenario as scn
 HZ = 125e6
 SCENARIOS = ("default", "harmonics_60", "three_wire_2ll2ct")
 SETTINGS = ("SYSS", "Un", "In", "Pt_U", "Ct_I")
-GUEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "device", "bench_meter.py")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GUEST = os.path.join(ROOT, "tools", "device", "bench_meter.py")
 LIMITS = {"heap_free_min": 64 * 1024, "cpu": 35.0, "kernel": 8.0, "worst_step_ms": 20.0, "powerfail_save_ms": 10.0}
 
 
@@ -87,6 +88,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seconds", type=int, default=600, help="simulated seconds of signal (default 600)")
     ap.add_argument("--uf2", help="firmware image (default build/pico/firmware.uf2, rebuilt when stale)")
+    ap.add_argument("--update-readme", action="store_true", help="write the table into README.md as well")
     a = ap.parse_args(argv)
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(guest_script(a.seconds))
@@ -106,9 +108,24 @@ def main(argv=None):
     bad = [k for k, lim in LIMITS.items() if (fig[k] < lim if k == "heap_free_min" else fig[k] > lim)]
     if bad:
         print("over the budget: " + ", ".join("%s (limit %s)" % (k, LIMITS[k]) for k in bad))
-    print("device: heap_free_min=%d cpu=%.1f kernel=%.1f worst_step_ms=%.1f powerfail_save_ms=%.1f" % (
-        fig["heap_free_min"], fig["cpu"], fig["kernel"], fig["worst_step_ms"], fig["powerfail_save_ms"]))
+    summary = "device: heap_free_min=%d cpu=%.1f kernel=%.1f worst_step_ms=%.1f powerfail_save_ms=%.1f" % (
+        fig["heap_free_min"], fig["cpu"], fig["kernel"], fig["worst_step_ms"], fig["powerfail_save_ms"])
+    if a.update_readme:
+        update_readme(table, summary, a.seconds, st)
+    print(summary)
     return 1 if bad else 0
+
+
+def update_readme(table, summary, seconds, st):
+    path = os.path.join(ROOT, "README.md")
+    with open(path) as f:
+        text = f.read()
+    begin, end = "<!-- bench-device:begin -->\n", "<!-- bench-device:end -->"
+    i, j = text.index(begin) + len(begin), text.index(end)
+    body = "%s\n\n`%s` (%d simulated s; %.0f s wall here, %.0f M emulated cycles/s)\n" % (
+        table, summary, seconds, st["wall_s"], st["emulated_mhz"])
+    with open(path, "w") as f:
+        f.write(text[:i] + body + text[j:])
 
 
 if __name__ == "__main__":
