@@ -15,7 +15,8 @@ from micropython import const
 from firmware import regmap, sf32
 from firmware.kernel import D_CYC, D_FE, D_N, S_NS, S_STEP, S_TARGET
 from firmware.harmonics_fft import DECONV, TWIDDLE, fft, scale, unpack
-from firmware.harmonics_grid import GRID, WORDS, finish, keep, span, spread, start
+from firmware import harmonics_grid
+from firmware.harmonics_grid import GRID, WORDS, finish, keep, span, start
 from firmware.harmonics_ratio import mags, put
 
 NCH = const(6)  # Ua Ub Uc Ia Ib Ic
@@ -57,9 +58,12 @@ class Harmonics:
     Results: vals THD_* and UNB_* slots (percent), hr (array('f'), HR_Ua_2..HR_Ic_31 in percent), and, when an
     image is given, the HARMONICS block written there (float32 big-endian) at each update."""
 
-    def __init__(self, vals, sampler, image=None, every=4):
+    def __init__(self, vals, sampler, image=None, every=4, spread=None):
         """every: analyse one window in `every` (>= 2: the next window is sampled while one is analysed);
-        4 makes ~1.25 updates per second (at least one per second down to 45 Hz) for half the CPU of 2."""
+        4 makes ~1.25 updates per second (at least one per second down to 45 Hz) for half the CPU of 2.
+        spread: the module of the capture's spreading loop (`spread(g, blk)`): firmware.harmonics_grid (viper,
+        any port) by default, or a board's native twin (boards/pico/grid_thumb.py), bit-identical."""
+        self._spread = (harmonics_grid if spread is None else spread).spread
         self.every = max(2, every)
         self.skip = 0
         self.vals = vals
@@ -114,7 +118,7 @@ class Harmonics:
         if st == _CAPT:
             g = self.grid
             span(g, self.pos, n)
-            j = spread(g, blk)
+            j = self._spread(g, blk)
             self.pos = 0
             if j < n:  # the window ended before sample j (or at this block's start: sample j - 1 was kept)
                 finish(g, blk, j)

@@ -32,8 +32,10 @@ _DEFER_MAX = const(256)  # blocks up to this many samples get a closed window pr
 
 
 class Meter:
-    def __init__(self, state_dir=None, relay_out=None, on_serial=None, pulse_out=None, ao_out=None, span=None):
-        """span: the board's span kernel module for the sampler (None: firmware.kernel_span, viper)."""
+    def __init__(self, state_dir=None, relay_out=None, on_serial=None, pulse_out=None, ao_out=None, span=None,
+                 spread=None):
+        """span: the board's span kernel module for the sampler (None: firmware.kernel_span, viper); spread: its
+        harmonics spreading kernel module (None: firmware.harmonics_grid, viper)."""
         # RAM (DESIGN.md 7): the set-up of several parts makes garbage (the store's scan, the sampler's and the
         # harmonics' tables, the SDM630 program); collecting after each keeps what stays packed, so the heap is
         # not left in pieces with the large buffers scattered over it.
@@ -49,7 +51,7 @@ class Meter:
         self.io = Io(relay_out)
         self.regs = RegisterBank(self.config, self.vals)
         # harmonics/THD/unbalance: the largest buffers, allocated while the heap is in one piece
-        self.harm = Harmonics(self.vals, self.sampler, self.regs.image)
+        self.harm = Harmonics(self.vals, self.sampler, self.regs.image, spread=spread)
         gc.collect()
         # FC04 = the SDM630 profile; FC08 diagnostics; FC17/FC43 identity; Wp protection
         self.sdm = Sdm630(self.vals, self.regs)

@@ -23,11 +23,12 @@ def store_partition():
 
 def make_meter():
     """The meter as the board builds it at power-up: its sampler runs the Thumb-1 span kernel (the viper twin,
-    firmware/kernel_span.py, is 15 times slower on the M0+; same sums, bit for bit)."""
-    from boards.pico import kernel_thumb
+    firmware/kernel_span.py, is 15 times slower on the M0+; same sums, bit for bit) and its harmonics capture
+    the Thumb-1 spreading loop (boards/pico/grid_thumb.py; twin: firmware/harmonics_grid.py)."""
+    from boards.pico import grid_thumb, kernel_thumb
     from firmware.meter import Meter
 
-    return Meter(store_partition(), span=kernel_thumb)
+    return Meter(store_partition(), span=kernel_thumb, spread=grid_thumb)
 
 
 def run():
