@@ -7,7 +7,8 @@
 # measurement of the same window then confirms it (or the update is dropped). After the window: 3 FFTs of 256
 # points, the ratios in integers, THD and unbalance in soft float, one step per _COST samples fed, one window in
 # `every` (default 4: ~1.25 updates per second). All of it allocation-free; the same bits on 32- and 64-bit words.
-# Kernels: harmonics_grid.py (capture), harmonics_fft.py (spectrum), harmonics_ratio.py; docs/quality.md.
+# Kernels: harmonics_grid.py (capture; a board may pass a native spreading loop, boards/pico/grid_thumb.py),
+# harmonics_fft.py (spectrum), harmonics_ratio.py; docs/quality.md.
 from array import array
 
 from micropython import const
