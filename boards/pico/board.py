@@ -10,7 +10,7 @@ from boards.pico import pins
 BLOCK = const(80)
 SERVICE_BLOCKS = const(10)  # Meter.service and Meter.tick every 100 ms: a setting written over Modbus applies then
 LCD_BLOCKS = const(50)  # the display redrawn twice a second
-GC_BLOCKS = const(100)  # gc.collect once a second: garbage never piles up into one long collection
+GC_BLOCKS = const(200)  # gc.collect every 2 s: garbage never piles up into one long collection
 
 
 def store_partition():

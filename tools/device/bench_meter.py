@@ -147,10 +147,11 @@ for s in range(seconds):
         meter.key(name)
         d = (cyc() - t0 - OVH) & MASK
         note(KEYS, d)
-    t0 = cyc()
-    gc.collect()  # board.GC_BLOCKS: once a second
-    d = (cyc() - t0 - OVH) & MASK
-    note(GC, d)
+    if s % (board.GC_BLOCKS // blocks_s) == 0:
+        t0 = cyc()
+        gc.collect()  # board.GC_BLOCKS
+        d = (cyc() - t0 - OVH) & MASK
+        note(GC, d)
     f = gc.mem_free()
     if f < free_min:
         free_min = f
