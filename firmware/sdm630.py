@@ -155,8 +155,8 @@ def _copies(img: ptr8, dst: ptr16, op: ptr8, nt: ptr8, tk: ptr8, ti: ptr16, vals
 class Sdm630:
     """The FC04 bank: image (big-endian, 2 bytes per register), kind (1 per register: all readable), write.
 
-    refresh() (per metering window, allocation-free) rebuilds the values from vals and from the native
-    register image `native` (energy, demand: their owners keep it current).
+    refresh() (allocation-free; Meter.modbus calls it on an FC04 request, at most once a second) rebuilds the
+    values from vals and from the native register image `native` (energy, demand: their owners keep it current).
     """
 
     def __init__(self, vals, native=None):
