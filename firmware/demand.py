@@ -9,7 +9,7 @@ from array import array
 import micropython
 from micropython import const
 
-from firmware import regmap, sf32
+from firmware import limbs, regmap, sf32
 from firmware.bufs import copy8
 from firmware.history import History
 from firmware.words import WORD_MASK
@@ -161,10 +161,9 @@ class Demand(History):
     def close(self):
         """End the running subinterval: push it into the ring, recompute the demand, track the maxima."""
         h = self.head
-        base = 2 * NQ * h
-        for k in range(2 * NQ):
-            self.ring[base + k] = self.cur[k]
-            self.cur[k] = 0
+        # viper copies: a Python read of a 32-bit word >= 2**30 makes a big int on the chip (31-bit small ints)
+        limbs.copy(self.ring, 2 * NQ * h, self.cur, 0, 2 * NQ)
+        limbs.zero(self.cur, 0, 2 * NQ)
         self.cnt[h] = self.samples
         self.samples = 0
         self.head = (h + 1) % self.nsub

@@ -95,3 +95,65 @@ def test_image_builds_and_meter_fits_and_matches_unix_port(uf2, tmp_path):
     assert len(chip["image"]) == len(unix["image"]) > 0
     diff = [i // 2 for i in range(0, len(chip["image"]), 2) if chip["image"][i:i + 2] != unix["image"][i:i + 2]]
     assert not diff, "register image bytes differ at %s" % diff[:20]
+
+
+ROLLOVER = r"""
+import machine
+import micropython
+import uctypes
+from array import array
+
+buf = array("i", bytes(32 * 80))
+from boards.pico import board
+
+m = board.make_meter()
+m.clock.set_ymd(20271231)
+m.clock.set_hms(235958)
+machine.mem32[0x40068018] = uctypes.addressof(buf)
+for b in range(400):  # 4 s: a minute (demand subinterval), an hour, a day, a month and a year roll over
+    machine.mem32[0x4006801C] = 80
+    micropython.heap_lock()
+    try:
+        m.feed(buf, 80)
+    finally:
+        micropython.heap_unlock()
+    if b % 10 == 0:
+        m.service()
+print("R clock ymd=%d hms=%d" % (m.clock.ymd, m.clock.hms))
+from firmware.modbus.crc import crc16
+
+# one request of each function code, heap locked (FC06/FC16 write BLt, FC05 a relay, FC08 echo, FC43 basic id)
+for pdu in (b"\x01\x00\x00\x00\x02", b"\x02\x00\x00\x00\x02", b"\x03\x01\x00\x00\x7d", b"\x04\x00\x00\x00\x50",
+            b"\x05\x00\x00\xff\x00", b"\x06\x00\x08\x00\x05", b"\x08\x00\x00\x12\x34",
+            b"\x0f\x00\x00\x00\x02\x01\x00", b"\x10\x00\x08\x00\x01\x02\x00\x03", b"\x11", b"\x2b\x0e\x01\x00",
+            b"\x03\x00\x00\x00\x7e"):
+    f = bytearray(b"\x01" + pdu + b"\x00\x00")
+    c = crc16(f, 0, len(f) - 2)
+    f[-2] = c & 0xFF
+    f[-1] = c >> 8
+    micropython.heap_lock()
+    try:
+        r = m.modbus(f, len(f))
+    finally:
+        micropython.heap_unlock()
+    print("R reply fc=%d len=%d code=%d" % (pdu[0], r, m.tx[1]))
+    m.service()
+print("R blt value=%d" % m.config.get("BLt"))
+"""
+
+
+def test_feed_allocates_nothing_on_the_chip_across_rollovers(uf2):
+    # 32-bit words read in Python make big ints on the chip (31-bit small ints), never on the 64-bit unix port:
+    # only the chip proves the hot path allocation-free. Midnight on New Year's Eve takes every rollover.
+    script = _write(ROLLOVER)
+    try:
+        code, out, err, _ = emu.run([script], uf2=uf2, scenarios=["default"], timeout=600)
+    finally:
+        os.unlink(script)
+    assert code == 0, "on the emulated chip (MemoryError: an allocation under heap_lock):\n" + out[-2000:] + err[-3000:]
+    r = _parse(out)
+    assert r["clock"] == {"ymd": 20280101, "hms": 2}
+    replies = [x.split() for x in out.splitlines() if x.startswith("R reply")]
+    assert len(replies) == 12 and all(int(x[3].split("=")[1]) > 0 for x in replies), replies
+    assert replies[-1][4] == "code=131"  # FC03 x 126: exception 03 (0x83), built without allocation too
+    assert r["blt"] == {"value": 3}  # FC06 wrote 5, then FC16 wrote 3

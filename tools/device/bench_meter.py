@@ -109,9 +109,14 @@ for s in range(seconds):
         machine.mem32[_PORT + 0x1C] = BLOCK  # the host fills buf: the DMA ring's next block
         micropython.heap_lock()  # the hot paths allocate nothing, on the chip too: an allocation raises here
         t0 = cyc()
-        meter.feed(buf, BLOCK)
-        d = (cyc() - t0 - OVH) & MASK
+        try:
+            meter.feed(buf, BLOCK)
+        except MemoryError:
+            micropython.heap_unlock()
+            print("R alloc in feed at s=%d block=%d" % (s, b))
+            raise
         micropython.heap_unlock()
+        d = (cyc() - t0 - OVH) & MASK
         note(FEED, d)
         if b % board.SERVICE_BLOCKS == 0:
             t1 = cyc()
@@ -128,8 +133,10 @@ for s in range(seconds):
             nreq += 1
             t0 = cyc()
             micropython.heap_lock()
-            meter.modbus(r, len(r))
-            micropython.heap_unlock()
+            try:
+                meter.modbus(r, len(r))
+            finally:
+                micropython.heap_unlock()
             d = (cyc() - t0 - OVH) & MASK
             note(MODBUS, d)
         if b % board.LCD_BLOCKS == 1:

@@ -155,6 +155,12 @@ function advance() {
   } else if (state === 'raw' && screen.includes('raw REPL; CTRL-B to exit\r\n>')) {
     screen = '';
     startScript();
+  } else if (state === 'running' && screen.includes('MPY: soft reboot')) {
+    // the script's raw REPL session ended early (a stray Ctrl-B/C/D byte in it, or machine.soft_reset()):
+    // the board's main.py would now run the meter and never come back
+    process.stderr.write(`emu: the guest rebooted while running ${opt.run[scriptIndex]}: ${JSON.stringify(screen.slice(-400))}\n`);
+    failed = true;
+    state = 'done';
   } else if (state === 'running') {
     // the raw REPL answers: OK <stdout> \x04 <traceback> \x04 >; stdout is passed on as it comes
     if (screen.startsWith('OK')) {
