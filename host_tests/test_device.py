@@ -9,7 +9,8 @@ import tempfile
 import pytest
 
 from conftest import MICROPYTHON, ROOT
-from tools import emu, firmware
+from chip import toolchain
+from tools import emu
 from tools import scenario as scn
 from tools.generator import Generator
 
@@ -21,12 +22,8 @@ SCENARIO = "unbalanced_49_8"  # 49.8 Hz: windows of a non-integer number of samp
 
 @pytest.fixture(scope="module")
 def uf2():
-    miss = firmware.missing_packages()
-    if miss:
-        pytest.fail("the firmware image needs Debian packages: %s (make setup-device, or apt-get install -y %s)"
-                    % (" ".join(miss), " ".join(miss)))
+    toolchain()
     try:
-        emu.ensure_node()
         return emu.ensure_uf2()
     except emu.EmuError as e:
         pytest.fail(str(e))

@@ -5,10 +5,8 @@
 # that wrap at 2**32, a capture across blocks of many sizes. Needs the firmware toolchain and Node.js: a missing
 # one fails the test with the Debian package to install, it never passes silently (image rebuilt when stale).
 import os
-import subprocess
 
-from conftest import MICROPYTHON, ROOT
-from test_kernel_thumb import _toolchain
+from chip import run_both
 
 GUEST = os.path.join("host_tests", "device", "spread_twin.py")
 BUDGET = 400  # cycles per sample (the viper twin: ~1,776)
@@ -29,15 +27,9 @@ def test_constants_match_the_grid_layout():
 
 
 def test_thumb_spread_on_the_chip_matches_the_viper_twin():
-    emu = _toolchain()
-    assert MICROPYTHON, "micropython (the unix port) is not installed: run make setup"
-    host = subprocess.run([MICROPYTHON, "-X", "heapsize=8M", GUEST], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60)
-    assert host.returncode == 0, host.stdout + host.stderr
-    code, out, err, _ = emu.run([os.path.join(ROOT, GUEST)], timeout=300)
-    assert code == 0, out[-3000:] + err[-3000:]
-    chip, twin = _records(out), _records(host.stdout)
-    assert len(twin) >= 50 and host.stdout.rstrip().endswith("END"), host.stdout[-2000:]
+    out, host_out = run_both(GUEST, timeout=60)
+    chip, twin = _records(out), _records(host_out)
+    assert len(twin) >= 50 and host_out.rstrip().endswith("END"), host_out[-2000:]
     assert len(chip) == len(twin), (len(chip), len(twin))
     for a, b in zip(chip, twin):
         assert a == b, "chip: %s\nunix: %s" % (a, b)

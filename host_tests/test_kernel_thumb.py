@@ -4,28 +4,11 @@
 # missing one fails the test with the Debian package to install, it never passes silently. The image is rebuilt
 # when firmware/ or boards/pico changed (first build: minutes; then the test takes ~20-40 s).
 import os
-import subprocess
 
-import pytest
-
-from conftest import MICROPYTHON, ROOT
+from chip import run_both
 
 GUEST = os.path.join("host_tests", "device", "span_twin.py")
 BUDGET = 1250  # cycles per 8-channel sample: 8 % of 125 MHz at 8000 samples/s
-
-
-def _toolchain():
-    from tools import emu, firmware
-
-    miss = firmware.missing_packages()
-    if miss:
-        pytest.fail("the RP2040 firmware image cannot be built: missing Debian packages %s "
-                    "(apt-get install -y %s)" % (", ".join(miss), " ".join(miss)))
-    try:
-        emu.ensure_node()
-    except emu.EmuError as e:
-        pytest.fail(str(e))
-    return emu
 
 
 def _records(out):
@@ -48,15 +31,9 @@ def test_constants_match_the_kernel_layout():
 
 
 def test_thumb_kernel_on_the_chip_matches_the_viper_twin():
-    emu = _toolchain()
-    assert MICROPYTHON, "micropython (the unix port) is not installed: run make setup"
-    host = subprocess.run([MICROPYTHON, "-X", "heapsize=8M", GUEST], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
-    assert host.returncode == 0, host.stdout + host.stderr
-    code, out, err, _ = emu.run([os.path.join(ROOT, GUEST)], timeout=300)
-    assert code == 0, out[-3000:] + err[-3000:]
-    chip, twin = _records(out), _records(host.stdout)
-    assert len(twin) >= 15 and twin[-1].startswith("S "), host.stdout[-2000:]
+    out, host_out = run_both(GUEST, timeout=120)
+    chip, twin = _records(out), _records(host_out)
+    assert len(twin) >= 15 and twin[-1].startswith("S "), host_out[-2000:]
     assert len(chip) == len(twin), (len(chip), len(twin))
     for a, b in zip(chip, twin):
         assert a == b, "chip:\n%s\nunix:\n%s" % (a, b)
