@@ -41,7 +41,7 @@ test: $(STAMP) setup-device
 	$(VPY) -m pytest -q host_tests
 
 # The flashable image: MicroPython v1.28.0 for the board with firmware/ frozen in (tools/firmware.py)
-firmware: $(STAMP)
+firmware: $(STAMP) setup-device
 	$(VPY) -m tools.firmware --board $(BOARD)
 
 # The meter inside the emulated RP2040: 10 simulated minutes, RAM, CPU, longest step, power-fail save

@@ -103,7 +103,7 @@ def main(argv=None):
         return 1
     table, fig = report(parse(out))
     print(table)
-    print("emulator: %.0f s wall for %.0f s simulated (%.1f M cycles/s)" % (st["wall_s"], st["sim_s"],
+    print("emulator: %.0f s wall, %.0f s of emulated CPU time (%.1f M cycles/s)" % (st["wall_s"], st["sim_s"],
                                                                          st["emulated_mhz"]))
     bad = [k for k, lim in LIMITS.items() if (fig[k] < lim if k == "heap_free_min" else fig[k] > lim)]
     if bad:
@@ -122,7 +122,7 @@ def update_readme(table, summary, seconds, st):
         text = f.read()
     begin, end = "<!-- bench-device:begin -->\n", "<!-- bench-device:end -->"
     i, j = text.index(begin) + len(begin), text.index(end)
-    body = "%s\n\n`%s` (%d simulated s; %.0f s wall here, %.0f M emulated cycles/s)\n" % (
+    body = "%s\n\n`%s` (%d s of signal; %.0f s wall here, %.0f M emulated cycles/s)\n" % (
         table, summary, seconds, st["wall_s"], st["emulated_mhz"])
     with open(path, "w") as f:
         f.write(text[:i] + body + text[j:])

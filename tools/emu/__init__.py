@@ -77,6 +77,9 @@ def run(scripts, uf2=None, scenarios=(), fs=None, save_fs=None, timeout=600, str
     scenarios: scenario names/paths the guest's sample feeder plays (index 0 first; the guest switches).
     Returns (exit code, stdout text, stderr text, stats dict or None). stream: a file that gets stdout as it comes.
     """
+    for s in scripts:
+        if not os.path.isfile(s):
+            raise EmuError("no such script: %s" % s)
     ensure_node()
     uf2 = ensure_uf2(uf2)
     cmd = ["node", os.path.join(HERE, "emu.mjs"), "--uf2", uf2, "--bootrom",

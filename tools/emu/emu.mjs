@@ -7,7 +7,7 @@
 //
 // Host port (a hole in the APB map at 0x40068000; word accesses from the guest with machine.mem32):
 //   +0x00 R  emulated CPU cycles, low 32 bits       +0x04 R  high bits (cycles / 2**32)
-//   +0x08 W  mark: logged on stderr with cycles     +0x0C W  exit the emulator with this code
+//   +0x08 W  mark: logged on stderr with cycles     +0x0C W  exit with this code (output drains 20 ms first)
 //   +0x10 R  simulated time, microseconds (low 32)
 //   +0x18 W  sample buffer address                  +0x1C W  fill it with N samples (8 x int32 each) from the
 //                                                             host's generator; R: samples filled last time
@@ -86,7 +86,11 @@ function generatorRequest(line, bytes) {
   return buf.subarray(0, got - (got % 32));
 }
 function fillSamples(n) {
-  if (opt.samplesIn === undefined) throw new Error('the guest asked for samples but no generator is attached');
+  if (opt.samplesIn === undefined) {
+    process.stderr.write('emu: the guest asked for samples (host port 0x1C) but no scenario was given (--scenario)\n');
+    exitCode = 2;
+    return;
+  }
   const data = generatorRequest(`b ${n}\n`, n * 32);
   const base = sampleAddr - 0x20000000;
   mcu.sram.set(data, base);
@@ -95,6 +99,7 @@ function fillSamples(n) {
 
 // ---- host port ----
 let exitCode = null;
+let exitAt = 0; // simulated time of the exit request: what the guest printed before it still drains for 20 ms
 const marks = [];
 mcu.peripherals[0x40068] = {
   readUint32(off) {
@@ -108,7 +113,10 @@ mcu.peripherals[0x40068] = {
     if (off === 0x08) {
       marks.push({ value, cycles: mcu.core.cycles });
       process.stderr.write(`MARK ${value} cycles=${mcu.core.cycles}\n`);
-    } else if (off === 0x0c) exitCode = value;
+    } else if (off === 0x0c) {
+      exitCode = value;
+      exitAt = mcu.clock.nanos;
+    }
     else if (off === 0x18) sampleAddr = value >>> 0;
     else if (off === 0x1c) fillSamples(value);
     else if (off === 0x20) generatorRequest(`s ${value}\n`, 0);
@@ -204,11 +212,14 @@ function slice() {
     } else {
       clock.tick(core.executeInstruction() * NS_PER_CYCLE);
     }
-    if (exitCode !== null) return finish(exitCode);
   }
   pump();
   advance();
-  if (state === 'done') return finish(failed ? 1 : 0);
+  if (exitCode !== null && mcu.clock.nanos - exitAt > 20e6) {
+    if (state === 'running' && screen.startsWith('OK')) process.stdout.write(screen.slice(2).replace(/\r\n/g, '\n'));
+    return finish(exitCode);
+  }
+  if (state === 'done') return finish(exitCode !== null ? exitCode : failed ? 1 : 0);
   if ((Date.now() - wall0) / 1000 > opt.timeout) {
     process.stderr.write(`emu: timeout after ${opt.timeout} s (state ${state}); last output ${JSON.stringify(screen.slice(-300))}\n`);
     return finish(124);
