@@ -209,20 +209,12 @@ class Demand(History):
 
     def source(self, name):
         """A callable for PQM demand page row `name` (Dmd_P, MaxDmd_P; MaxDmd_P_D / _T: text), or None."""
-        from firmware.maxmin import hms_text, ymd_text
-
         w = self.w
         i = regmap.DEMAND.find(name)  # NQ demands, then NQ maximum demands
         if i >= 0:
             j = _D + i if i < NQ else _M + i - NQ
             return lambda: w[j]
-        t = regmap.DEMAND_T.find(name)  # (date, time) per maximum demand: the layout of ts
-        if t < 0:
-            return None
-        a = t - t % 2
-        if t % 2 == 0:
-            return lambda: ymd_text(self.ts[a])
-        return lambda: hms_text(self.ts[a + 1]) if self.ts[a] else "----"
+        return self.stamp_source(regmap.DEMAND_T, name)  # (date, time) per maximum demand
 
     # --- persistence (allocates) ------------------------------------------------------------------------------
     def load(self):

@@ -36,6 +36,19 @@ class History:
         self.clear()
         return 0
 
+    def stamp_source(self, stamps, name):
+        """A callable for LCD row `name` when it is a date (_D) or time (_T) row of the stamps table `stamps`
+        (regmap.MAXMIN_T, regmap.DEMAND_T: one date and one time name per stamp, the layout of self.ts), else
+        None. A time shows ---- until its date is set."""
+        t = stamps.find(name)
+        if t < 0:
+            return None
+        a = t - t % 2
+        ts = self.ts
+        if t % 2 == 0:
+            return lambda: ymd_text(ts[a])
+        return lambda: hms_text(ts[a + 1]) if ts[a] else "----"
+
     # --- persistence (allocates: outside the hot paths) --------------------------------------------------------
     def service(self, now_s):
         if self.dirty and now_s - self.saved_s >= SAVE_S:
@@ -50,3 +63,14 @@ class History:
     def power_down(self):
         if self.dirty:
             self.save(self.saved_s)
+
+
+def ymd_text(v):
+    """20261126 -> '2026-11-26'; 0 (none yet) -> '----'."""
+    if v <= 0:
+        return "----"
+    return "%04d-%02d-%02d" % (v // 10000, (v // 100) % 100, v % 100)
+
+
+def hms_text(v):
+    return "%02d:%02d:%02d" % (v // 10000, (v // 100) % 100, v % 100)

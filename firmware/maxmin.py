@@ -103,13 +103,7 @@ class MaxMin(History):
         if i >= 0:
             arr, k = (self.mx, i) if i < N else (self.mn, i - N)
             return lambda: arr[k]
-        t = regmap.MAXMIN_T.find(name)  # (date, time) per maximum, then per minimum: the layout of ts
-        if t < 0:
-            return None
-        a = t - t % 2
-        if t % 2 == 0:
-            return lambda: ymd_text(self.ts[a])
-        return lambda: hms_text(self.ts[a + 1]) if self.ts[a] else "----"
+        return self.stamp_source(regmap.MAXMIN_T, name)  # (date, time) per maximum, then per minimum
 
     # --- persistence (allocates: outside the hot paths) --------------------------------------------------------
     def record(self):
@@ -123,15 +117,3 @@ class MaxMin(History):
         copy8(self.mn, 0, data, 4 * N, 4 * N)
         copy8(self.ts, 0, data, 8 * N, 16 * N)
         return True
-
-
-
-def ymd_text(v):
-    """20261126 -> '2026-11-26'; 0 (none yet) -> '----'."""
-    if v <= 0:
-        return "----"
-    return "%04d-%02d-%02d" % (v // 10000, (v // 100) % 100, v % 100)
-
-
-def hms_text(v):
-    return "%02d:%02d:%02d" % (v // 10000, (v // 100) % 100, v % 100)

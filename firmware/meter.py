@@ -115,16 +115,18 @@ class Meter:
         whole window's work: on the RP2040 ~20 ms, the halves ~13 and ~7 ms (docs/device.md). The window's sums
         wait in the sampler's done buffer, which is only overwritten when the next window closes, at least
         1,400 samples later. Bigger blocks (the host sim) are processed whole, as before."""
+        whole = n > _DEFER_MAX
         busy = self._stage
         if busy:
-            self._next_stage()
-            if n > _DEFER_MAX and self._stage:
+            if whole:
+                self._finish_window()
+            else:
                 self._next_stage()
         done = self.sampler.feed(block, n)
         if done:
             self._stage = 1
-            if n > _DEFER_MAX:
-                self.settle()
+            if whole:
+                self._finish_window()
         self.harm.feed(block, n, done)  # captures windows, analyses a few orders per block
         self.ledger.advance(n)
         s = self.subsec + n
@@ -133,10 +135,8 @@ class Meter:
             self.seconds += 1
             self._due += 1
         self.subsec = s
-        # the per-second work (~6 ms on the RP2040) on a call without a window stage (small blocks)
-        while self._due and (not busy or n > _DEFER_MAX):
-            self._due -= 1
-            self.each_second()
+        if whole or not busy:  # the per-second work (~6 ms on the RP2040) not on a call with a window stage
+            self._run_seconds()
         if self._comm > 0:
             self._comm -= n
             if self._comm <= 0:
@@ -160,14 +160,20 @@ class Meter:
             self.maxmin.update()
             self.demand.window(self.sampler.done[D_N])
 
-    def settle(self):
-        """Finish the stages of a window that closed (tests and tools that read registers right after
-        feeding small blocks; the board loop just feeds on)."""
+    def _finish_window(self):
         while self._stage:
             self._next_stage()
+
+    def _run_seconds(self):
         while self._due:
             self._due -= 1
             self.each_second()
+
+    def settle(self):
+        """Finish the stages of a window that closed and the seconds due (tests and tools that read registers
+        right after feeding small blocks; the board loop just feeds on)."""
+        self._finish_window()
+        self._run_seconds()
 
     def modbus(self, frame, n):
         """frame: buffer holding one RTU frame of n bytes. Returns the reply length in self.tx (0: none)."""

@@ -211,16 +211,8 @@ class Sdm630:
             n += 1
         self.n = n
         # the outputs refresh() computes in Python: sums, averages, counters (the rest is one _copies call)
-        slow = 0
-        for i in range(n):
-            if not (self.op[i] == 0 and self.nt[i] == 1 and self.tk[3 * i] != _SRC_U64):
-                slow += 1
-        self.slow = bytearray(slow)
-        slow = 0
-        for i in range(n):
-            if not (self.op[i] == 0 and self.nt[i] == 1 and self.tk[3 * i] != _SRC_U64):
-                self.slow[slow] = i
-                slow += 1
+        self.slow = bytearray(i for i in range(n)
+                              if not (self.op[i] == 0 and self.nt[i] == 1 and self.tk[3 * i] != _SRC_U64))
         self.refresh()
 
     def refresh(self):

@@ -7,7 +7,8 @@ import micropython
 
 from firmware import regmap
 from firmware.config import Config
-from firmware.maxmin import N, MaxMin, hms_text, ymd_text
+from firmware.history import hms_text, ymd_text
+from firmware.maxmin import N, MaxMin
 from case_demand import FakeClock, FakeStore
 
 
