@@ -138,6 +138,15 @@ class Harmonics:
         if st == _CAPT or (st == _WAIT and self.skip <= 1):
             keep(self.grid, blk, n)  # an edge in the next block (the end, or a start) may need its last sample
 
+    def drop(self):
+        """The sample stream had a gap (Meter.gap): a capture in progress or under check is dropped."""
+        if self.state == _CAPT or self.check == 1:
+            self.check = 0
+            self.dropped += 1
+            self.state = _WAIT
+            self.skip = 0
+        self.prev = 0
+
     def _closed(self, blk, n, closed):
         """A window closed in this block: confirm or drop the running capture, track synchronisation, start a
         capture at the closing sample when it is due."""

@@ -94,6 +94,7 @@ class Meter:
         self.subsec = 0  # ... and samples into the current second (small ints: no allocation)
         self.frames = 0  # Modbus frames handed to the slave (the sim's state shows it)
         self.windows = 0  # metering windows completed
+        self.gaps = 0  # sample blocks the ADC did not deliver whole (gap())
         self._comm = 0
         self._cfg_version = -1
         self._writes = -1
@@ -141,6 +142,24 @@ class Meter:
             self._comm -= n
             if self._comm <= 0:
                 self.io.comm = 0
+
+    def gap(self, n):
+        """n samples the ADC did not deliver whole (a frame with a bad CRC, a missed DRDY, a DMA ring overrun):
+        time goes on (the clock, the pulse timers), the window in progress is discarded and the sampler
+        synchronises again (the energy of the dropped window is lost, not invented), a harmonics capture in
+        progress is dropped. Counted in self.gaps (the board's state). Not a hot path: seldom, allocation-free."""
+        self._finish_window()
+        self.gaps += 1
+        self.sampler.reset()
+        self.harm.drop()
+        self.ledger.advance(n)
+        s = self.subsec + n
+        while s >= SAMPLE_RATE:
+            s -= SAMPLE_RATE
+            self.seconds += 1
+            self._due += 1
+        self.subsec = s
+        self._run_seconds()
 
     def _next_stage(self):
         if self._stage == 1:

@@ -71,10 +71,11 @@ def scenario_path(name):
     return p
 
 
-def run(scripts, uf2=None, scenarios=(), fs=None, save_fs=None, timeout=600, stream=None, stats=False):
+def run(scripts, uf2=None, scenarios=(), fs=None, save_fs=None, timeout=600, stream=None, stats=False, adc=False):
     """Boot the image (service mode: the REPL stays up), run `scripts` (paths) one after the other.
 
     scenarios: scenario names/paths the guest's sample feeder plays (index 0 first; the guest switches).
+    adc: attach the ADS131M08 model to SPI0 (tools/emu/ads131m08.mjs): it converts the feeder's samples.
     Returns (exit code, stdout text, stderr text, stats dict or None). stream: a file that gets stdout as it comes.
     """
     for s in scripts:
@@ -86,6 +87,8 @@ def run(scripts, uf2=None, scenarios=(), fs=None, save_fs=None, timeout=600, str
            "file://" + os.path.abspath(BOOTROM), "--service-mode", "--timeout", str(timeout)]
     for s in scripts:
         cmd += ["--run", s]
+    if adc:
+        cmd += ["--adc"]
     if fs:
         cmd += ["--fs", fs]
     if save_fs:

@@ -12,12 +12,14 @@
 //   +0x18 W  sample buffer address                  +0x1C W  fill it with N samples (8 x int32 each) from the
 //                                                             host's generator; R: samples filled last time
 //   +0x20 W  switch the generator to scenario K (index into the list the host was given)
+//   +0x24 R  ADC model conversions so far (--adc)    W  inject an ADC fault: 0 bad CRC, 1 a missed conversion
 // The generator is a host process on two pipes: we write "b N\n" / "s K\n", it answers N*32 bytes / nothing.
 // Front-panel keys (GP3..GP7, active low) are held released; with --service-mode ENTER is held at power-up,
 // which the board's main.py takes as "stay at the REPL", and released once the prompt is up.
 import fs from 'fs';
 import { Simulator, USBCDC, ConsoleLogger, LogLevel } from 'rp2040js';
-import { attachFlash, fixUartTx } from './fixes.mjs';
+import { attachFlash, fixDmaTimers, fixUartTx } from './fixes.mjs';
+import { attachAds131m08 } from './ads131m08.mjs';
 
 const args = process.argv.slice(2);
 const opt = { run: [], timeout: 600 };
@@ -34,6 +36,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--samples-out') opt.samplesOut = Number(next());
   else if (a === '--stats-json') opt.statsJson = next();
   else if (a === '--service-mode') opt.serviceMode = true;
+  else if (a === '--adc') opt.adc = true;
   else { process.stderr.write(`emu: unknown argument ${a}\n`); process.exit(2); }
 }
 
@@ -68,6 +71,7 @@ if (opt.fs && fs.existsSync(opt.fs)) mcu.flash.set(fs.readFileSync(opt.fs).subar
 mcu.core.PC = 0x10000000;
 const flashStats = attachFlash(mcu);
 for (const u of mcu.uart) fixUartTx(u);
+fixDmaTimers(mcu);
 for (const k of KEYS) mcu.gpio[k].setInputValue(!(opt.serviceMode && k === KEY_ENTER));
 
 // ---- the sample generator on two pipes ----
@@ -97,6 +101,16 @@ function fillSamples(n) {
   lastFilled = data.length / 32;
 }
 
+// ---- the ADS131M08 on SPI0 (--adc): conversions from the generator, 8000/s of simulated time ----
+let adc = null;
+if (opt.adc) {
+  if (opt.samplesIn === undefined) {
+    process.stderr.write('emu: --adc needs a scenario (--samples-in/--samples-out)\n');
+    process.exit(2);
+  }
+  adc = attachAds131m08(mcu, { samples: (n) => generatorRequest(`b ${n}\n`, n * 32) });
+}
+
 // ---- host port ----
 let exitCode = null;
 let exitAt = 0; // simulated time of the exit request: what the guest printed before it still drains for 20 ms
@@ -107,6 +121,7 @@ mcu.peripherals[0x40068] = {
     if (off === 0x04) return Math.floor(mcu.core.cycles / 4294967296) >>> 0;
     if (off === 0x10) return Math.floor(mcu.clock.nanos / 1000) >>> 0;
     if (off === 0x1c) return lastFilled;
+    if (off === 0x24 && adc) return adc.state().conversions >>> 0;
     return 0;
   },
   writeUint32(off, value) {
@@ -120,6 +135,7 @@ mcu.peripherals[0x40068] = {
     else if (off === 0x18) sampleAddr = value >>> 0;
     else if (off === 0x1c) fillSamples(value);
     else if (off === 0x20) generatorRequest(`s ${value}\n`, 0);
+    else if (off === 0x24 && adc) adc.inject(['crc', 'skip'][value]); // fault injection: 0 bad CRC, 1 no DRDY
   },
   writeUint32Atomic(off, value) {
     this.writeUint32(off, value);
@@ -193,7 +209,8 @@ function advance() {
 
 function finish(code) {
   const stats = { image_bytes: imageBytes, cycles: mcu.core.cycles, sim_s: mcu.clock.nanos / 1e9,
-    wall_s: (Date.now() - wall0) / 1000, scripts: results, marks, flash: flashStats };
+    wall_s: (Date.now() - wall0) / 1000, scripts: results, marks, flash: flashStats,
+    adc: adc ? adc.state() : null };
   stats.emulated_mhz = stats.cycles / stats.wall_s / 1e6;
   if (opt.statsJson) fs.writeFileSync(opt.statsJson, JSON.stringify(stats, null, 1));
   if (opt.saveFs) fs.writeFileSync(opt.saveFs, mcu.flash.subarray(FS_OFFSET, FS_OFFSET + FS_BYTES));

@@ -122,3 +122,18 @@ export function fixUartTx(uart) {
     }
   };
 }
+
+// 3. DMA pacing timers. rp2040js 1.4.1 takes the fraction upside down (period = X / Y / clk_sys), so a timer set
+//    to X/Y = 6/3125 (240 kHz at 125 MHz, the ADC frame clock of boards/pico/adc_dma.py) would fire every 0.4 ns.
+//    The RP2040 datasheet (2.5.3.4, TIMER0..3) gives rate = clk_sys * X / Y: the period is Y / (X * clk_sys).
+export function fixDmaTimers(mcu) {
+  const dma = mcu.dma;
+  dma.getTimer = function getTimer(treq) {
+    if (treq < 59 || treq > 62) return 0; // not a timer: the channel waits for its DREQ
+    const reg = [this.timer0, this.timer1, this.timer2, this.timer3][treq - 59];
+    const x = reg >>> 16;
+    const y = reg & 0xffff;
+    if (!x || !y) return 0;
+    return (y / x) * 1e6 / this.rp2040.clkSys; // microseconds
+  };
+}
