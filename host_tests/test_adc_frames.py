@@ -68,3 +68,27 @@ def test_adc_stream_on_chip_matches_generator():
     c = re.search(r"C crc=(\d+) stale=(\d+) overruns=(\d+) lost=(\d+) blocks=(\d+) cycles_per_block=(\d+)", out)
     assert c and c.group(1, 2, 3, 4) == ("1", "1", "0", "160"), out[-500:]
     print("decode + poll: %s cycles per 80-frame block on the emulated RP2040" % c.group(6))
+
+
+def test_board_loop_measures_from_the_adc():
+    """The board's main loop (boards/pico/board.Board: ADS131M08 over SPI0 and DMA, Meter.feed per block, Modbus
+    and console polls, WFI between blocks) for 3 simulated seconds of the default scenario: U, I, P within the
+    class of the analytic truth (tools/truth.py), no frame lost, the CPU load printed."""
+    emu = toolchain()
+    import json
+
+    from tools import scenario, truth
+
+    code, out, err, _ = emu.run([os.path.join(ROOT, "host_tests/device/board_loop.py")], scenarios=["default"],
+                                adc=True, timeout=300)
+    assert code == 0, out[-2000:] + err[-2000:]
+    st = json.loads(re.search(r"STATE (.*)", out).group(1))
+    assert st["adc_frames_lost"] == 0 and st["adc_blocks"] >= 290 and st["gaps"] == 0, st
+    assert st["heap_free"] >= 64 * 1024, st["heap_free"]
+    vals = [float(x) for x in re.search(r"VALS (.*)", out).group(1).split()]
+    want = truth.truth(scenario.load(emu.scenario_path("default")))
+    names = ("Ua", "Ub", "Uc", "Uab", "Ubc", "Uca", "Ia", "Ib", "Ic", "Pa", "Pb", "Pc")
+    for name, got in zip(names, vals):
+        limit = 0.005 if name[0] == "P" else 0.002  # class 0.5S P, 0.2 U and I (docs/metering.md)
+        assert abs(got - want[name]) <= limit * want[name], (name, got, want[name])
+    print(re.search(r"CPU .*", out).group(0))

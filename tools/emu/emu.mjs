@@ -210,7 +210,7 @@ function advance() {
 function finish(code) {
   const stats = { image_bytes: imageBytes, cycles: mcu.core.cycles, sim_s: mcu.clock.nanos / 1e9,
     wall_s: (Date.now() - wall0) / 1000, scripts: results, marks, flash: flashStats,
-    adc: adc ? adc.state() : null };
+    adc: adc ? adc.state() : null, wait_s: waitNs / 1e9, waits };
   stats.emulated_mhz = stats.cycles / stats.wall_s / 1e6;
   if (opt.statsJson) fs.writeFileSync(opt.statsJson, JSON.stringify(stats, null, 1));
   if (opt.saveFs) fs.writeFileSync(opt.saveFs, mcu.flash.subarray(FS_OFFSET, FS_OFFSET + FS_BYTES));
@@ -218,12 +218,16 @@ function finish(code) {
   process.stdout.write('', () => process.exit(code));
 }
 
+let waitNs = 0; // simulated time the core slept (WFI/WFE): what the CPU load leaves
+let waits = 0;
 // Simulator.execute's loop with our pumping in between slices; the core skips ahead while it sleeps (WFI)
 function slice() {
   const { core, clock } = mcu;
   for (let i = 0; i < 100000; i++) {
     if (core.waiting) {
       const ns = clock.nanosToNextAlarm;
+      waitNs += ns;
+      waits++;
       clock.tick(ns);
       i += ns / NS_PER_CYCLE;
     } else {
