@@ -71,12 +71,15 @@ def scenario_path(name):
     return p
 
 
-def run(scripts, uf2=None, scenarios=(), fs=None, save_fs=None, timeout=600, stream=None, stats=False, adc=False):
+def run(scripts, uf2=None, scenarios=(), fs=None, save_fs=None, timeout=600, stream=None, stats=False, adc=False,
+        lcd_text=None, lcd_png=None):
     """Boot the image (service mode: the REPL stays up), run `scripts` (paths) one after the other.
 
     scenarios: scenario names/paths the guest's sample feeder plays (index 0 first; the guest switches).
     adc: attach the ADS131M08 model to SPI0 (tools/emu/ads131m08.mjs): it converts the feeder's samples.
     Returns (exit code, stdout text, stderr text, stats dict or None). stream: a file that gets stdout as it comes.
+    lcd_text, lcd_png: files for the panel LCD model's text and picture at the end (tools/emu/st7567.mjs); its
+    state is then stats["lcd"].
     """
     for s in scripts:
         if not os.path.isfile(s):
@@ -93,6 +96,10 @@ def run(scripts, uf2=None, scenarios=(), fs=None, save_fs=None, timeout=600, str
         cmd += ["--fs", fs]
     if save_fs:
         cmd += ["--save-fs", save_fs]
+    if lcd_text:
+        cmd += ["--lcd-text", lcd_text]
+    if lcd_png:
+        cmd += ["--lcd-png", lcd_png]
     tmp = tempfile.mkdtemp(prefix="emu-")
     stats_path = os.path.join(tmp, "stats.json")
     cmd += ["--stats-json", stats_path]

@@ -16,12 +16,15 @@ def main(argv=None):
                    help="scenario the guest's sample feeder plays (repeat: the guest switches by index)")
     r.add_argument("--fs", help="littlefs image for the flash filesystem (read at boot)")
     r.add_argument("--save-fs", help="write the flash filesystem here when done")
+    r.add_argument("--lcd-text", help="write the panel LCD's text here when done (tools/emu/st7567.mjs)")
+    r.add_argument("--lcd-png", help="write a picture of the panel LCD here when done")
     r.add_argument("--timeout", type=float, default=1800, help="wall-clock limit, seconds")
     r.add_argument("--stats", action="store_true", help="print cycles, simulated and wall time on stderr")
     a = ap.parse_args(argv)
     try:
         code, _, err, st = emu.run(a.files, uf2=a.uf2, scenarios=a.scenario, fs=a.fs, save_fs=a.save_fs,
-                                   timeout=a.timeout, stream=sys.stdout)
+                                   timeout=a.timeout, stream=sys.stdout,
+                                   lcd_text=a.lcd_text, lcd_png=a.lcd_png)
     except emu.EmuError as e:
         print("emu: %s" % e, file=sys.stderr)
         return 2

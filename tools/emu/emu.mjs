@@ -3,7 +3,7 @@
 // host port the guest can read cycles from, and scripts run through the raw REPL. Driven by tools/emu/__init__.py.
 //
 //   node emu.mjs --uf2 F --bootrom F [--fs IMG] [--save-fs IMG] [--run SCRIPT]... [--timeout S]
-//                [--samples-in FD --samples-out FD] [--stats-json F] [--service-mode]
+//                [--samples-in FD --samples-out FD] [--stats-json F] [--service-mode] [--lcd-text F] [--lcd-png F]
 //
 // Host port (a hole in the APB map at 0x40068000; word accesses from the guest with machine.mem32):
 //   +0x00 R  emulated CPU cycles, low 32 bits       +0x04 R  high bits (cycles / 2**32)
@@ -37,6 +37,8 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--stats-json') opt.statsJson = next();
   else if (a === '--service-mode') opt.serviceMode = true;
   else if (a === '--adc') opt.adc = true;
+  else if (a === '--lcd-text') opt.lcdText = next(); // panel LCD (st7567.mjs): text read back at the end
+  else if (a === '--lcd-png') opt.lcdPng = next(); // ... and its picture
   else { process.stderr.write(`emu: unknown argument ${a}\n`); process.exit(2); }
 }
 
@@ -73,6 +75,8 @@ const flashStats = attachFlash(mcu);
 for (const u of mcu.uart) fixUartTx(u);
 fixDmaTimers(mcu);
 for (const k of KEYS) mcu.gpio[k].setInputValue(!(opt.serviceMode && k === KEY_ENTER));
+// ---- panel LCD (tools/emu/st7567.mjs): --lcd-text / --lcd-png; its state goes into the stats as "lcd" ----
+const lcd = opt.lcdText || opt.lcdPng ? (await import('./st7567.mjs')).attachSt7567(mcu) : null;
 
 // ---- the sample generator on two pipes ----
 let sampleAddr = 0;
@@ -212,6 +216,11 @@ function finish(code) {
     wall_s: (Date.now() - wall0) / 1000, scripts: results, marks, flash: flashStats,
     adc: adc ? adc.state() : null, wait_s: waitNs / 1e9, waits };
   stats.emulated_mhz = stats.cycles / stats.wall_s / 1e6;
+  if (lcd) { // ---- panel LCD ----
+    stats.lcd = lcd.state();
+    if (opt.lcdText) fs.writeFileSync(opt.lcdText, lcd.text());
+    if (opt.lcdPng) lcd.png(opt.lcdPng);
+  }
   if (opt.statsJson) fs.writeFileSync(opt.statsJson, JSON.stringify(stats, null, 1));
   if (opt.saveFs) fs.writeFileSync(opt.saveFs, mcu.flash.subarray(FS_OFFSET, FS_OFFSET + FS_BYTES));
   process.exitCode = code;
