@@ -46,8 +46,8 @@ INIT = b"\xa2\xa0\xc8\x25\x81\x1f"
 
 
 class St7567:
-    """The LCD on an SPI bus (machine.SPI, mode 0 or 3, up to 20 MHz: datasheet "Serial Interface" tSCYC 50 ns)
-    and four output pins (machine.Pin): cs (low = selected), dc (the A0 input: low = command, high = data), rst
+    """The LCD on an SPI bus (machine.SPI, mode 0 or 3, MSB first; the board uses 10 MHz: keep SCK within the
+    datasheet's serial-interface AC timing, tSCYC, for the glass's supply) and four output pins (machine.Pin): cs (low = selected), dc (the A0 input: low = command, high = data), rst
     (low = reset), backlight (high = lit). sleep_ms: a delay for init(), time.sleep_ms by default. Nothing talks
     to the chip before init()."""
 
