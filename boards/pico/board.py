@@ -1,5 +1,7 @@
 # The Pico board: builds the meter from this board's parts (store partition, RS485 line) and runs its main loop.
 # main.py calls run(); the device benchmarks and tests call make_meter() to get the meter exactly as it boots.
+import time
+
 import micropython
 from micropython import const
 
@@ -22,14 +24,14 @@ def store_partition():
     return rp2.Flash(start=pins.STORE["start"], len=pins.STORE["len"])
 
 
-def make_meter():
+def make_meter(relay_out=None, pulse_out=None):
     """The meter as the board builds it at power-up: its sampler runs the Thumb-1 span kernel (the viper twin,
     firmware/kernel_span.py, is 15 times slower on the M0+; same sums, bit for bit) and its harmonics capture
     the Thumb-1 spreading loop (boards/pico/grid_thumb.py; twin: firmware/harmonics_grid.py)."""
     from boards.pico import grid_thumb, kernel_thumb
     from firmware.meter import Meter
 
-    return Meter(store_partition(), span=kernel_thumb, spread=grid_thumb)
+    return Meter(store_partition(), relay_out=relay_out, pulse_out=pulse_out, span=kernel_thumb, spread=grid_thumb)
 
 
 def start_adc(block=BLOCK):
@@ -60,12 +62,27 @@ class Board:
         import gc
         from array import array
 
-        from machine import Pin
+        import framebuf
+        from machine import SPI, Pin
 
-        from boards.pico import console, rs485
+        from boards.pico import console, dio, keys, rs485, st7567
 
-        self.meter = make_meter()
+        relays = dio.Relays(tuple(Pin(n, Pin.OUT, value=0) for n in pins.RELAYS))
+        pulse = dio.PulseOut(Pin(pins.PULSE_P, Pin.OUT, value=0))
+        self.meter = make_meter(relays, pulse)
         gc.collect()
+        self.keys = keys.Keys({name: Pin(n, Pin.IN, Pin.PULL_UP) for name, n in pins.KEYS.items()})
+        self.inputs = dio.Inputs(tuple(Pin(n, Pin.IN, Pin.PULL_UP) for n in pins.INPUTS))
+        lp = pins.LCD_SPI
+        # miso=None: the rp2 port would otherwise take GP8 (relay DO1) as SPI1's MISO
+        spi1 = SPI(lp["id"], baudrate=10000000, sck=Pin(lp["sck"]), mosi=Pin(lp["mosi"]), miso=None)
+        self.lcd = st7567.St7567(spi1, Pin(lp["cs"], Pin.OUT, value=1), Pin(lp["dc"], Pin.OUT, value=0),
+                                 Pin(lp["rst"], Pin.OUT, value=1), Pin(lp["backlight"], Pin.OUT, value=0))
+        self.lcd.init()
+        self.fbuf = bytearray(lp["width"] * lp["height"] // 8)
+        self.fb = framebuf.FrameBuffer(self.fbuf, lp["width"], lp["height"], framebuf.MONO_VLSB)
+        self.lcd.bind(self.fbuf)
+        self.ticks_ms = time.ticks_ms
         self.samples = array("i", bytes(4 * 8 * BLOCK))
         self.line = rs485.attach(self.meter)
         self.port = self.line.poll
@@ -106,16 +123,34 @@ class Board:
                 m.tick(100)
             if b % GC_BLOCKS == 0:
                 self.gc()
+            self.panel(b)
         self.port()  # after a block too: the DMA IRQ is what wakes the loop, Modbus must not wait for a quiet pass
         self.console.poll()
         if self.fail:
             self.power_down()
 
+    def panel(self, b):
+        """Keys and switch inputs every block (their debounce counts in ms), the LCD twice a second."""
+        m = self.meter
+        now = self.ticks_ms()
+        k = self.keys.poll(now, m.ui.model.cursor_row >= 0)  # up/down repeat only while a value is edited
+        if k is not None:
+            m.key(k)
+        d = self.inputs.poll(now)
+        if d:
+            m.di(d if d > 0 else -d, d > 0)
+        if b % LCD_BLOCKS == 0:
+            from firmware.ui import fb
+
+            scr = m.ui.screen()
+            fb.render(scr, self.fb)
+            self.lcd.show(self.fbuf)
+            self.lcd.backlight(scr.backlight)
+
     def power_down(self):
         """The supply is collapsing: save what is not saved, tell the console, wait for the end (or for the
         supply to come back: then start again from the saved state)."""
         import machine
-        import time
 
         self.ring.stop()
         self.meter.power_down()
