@@ -15,3 +15,8 @@ CH_T = const(7)
 CODE_FULL = const(8388608)  # 2**23: code at full scale
 U_FULL_SCALE = 1000.0  # volts (peak) at code 2**23, secondary side
 I_FULL_SCALE = 25.0  # amperes (peak) at code 2**23, secondary side
+# The ADC's decimation filter and the anti-alias RC (docs/metering.md, "The ADC as it really is"): the firmware
+# divides their response out (firmware/droop.py, table DROOP in firmware/tables.py made from these numbers).
+F_MOD = const(4096000)  # modulator clock, Hz: fCLKIN 8.192 MHz / 2 (ADS131M08 high-resolution mode)
+OSR = const(512)  # sinc3 decimation: F_MOD / OSR = SAMPLE_RATE
+RC_CORNER = 10000.0  # Hz: nominal corner of the first-order anti-alias RC, voltage and current inputs alike

@@ -13,12 +13,12 @@ from array import array
 
 from micropython import const
 
-from firmware import regmap, sf32
+from firmware import droop, regmap, sf32, tables
 from firmware.kernel import D_CYC, D_FE, D_N, S_NS, S_STEP, S_TARGET
 from firmware.harmonics_fft import DECONV, TWIDDLE, fft, scale, unpack
 from firmware import harmonics_grid
 from firmware.harmonics_grid import GRID, WORDS, finish, keep, span, start
-from firmware.harmonics_ratio import mags, put
+from firmware.harmonics_ratio import cross, mags, power, put
 
 NCH = const(6)  # Ua Ub Uc Ia Ib Ic
 ORDERS = const(31)  # orders 1..31 (1: the fundamental, for the ratios and the unbalance phasors)
@@ -42,6 +42,14 @@ _A = const(45)  # 45..47: scratch of _ratio
 _PH = const(48)  # fundamental phasors: 6 x (re, im) = 48..59
 _E = const(60)  # 60..63: scratch of _ratio
 _W = const(64)
+NKAP = const(13)  # for metering: rms factors Ua Ub Uc (channels), Uab Ubc Uca (pairs), Ia Ib Ic, the neutral sum;
+#                  then the harmonic P excess of elements a, b, c relative to |U1 I1| (see _cross)
+NRMS = const(10)
+# channel mixes of firmware/harmonics_ratio.py power() (2 bits per channel: 1 add, 3 subtract) for kap[3..5], the
+# line voltages ch0 - ch1, ch1 - ch2, ch2 - ch0, and kap[9], the neutral ch3 + ch4 + ch5; 2LL2CT's Ib: ch3 + ch5
+_MIX_UL = const(13)  # UL0; UL1 = 52, UL2 = 19 (see _mix)
+_MIX_N = const(1344)
+_MIX_IB2 = const(1088)
 
 # idle / capturing a window / analysing the captured one
 _WAIT = const(0)
@@ -76,7 +84,16 @@ class Harmonics:
         self.res = bytearray(4 * _RES * ORDERS)
         self.hr = array("f", bytes(4 * NCH * NHR))
         self.w = array("f", bytes(4 * _W))
-        self.tmp = array("i", bytes(4 * 4))  # sum of |X_h|^2 (h >= 2) and |X_1|^2, 64-bit pairs
+        self.tmp = array("i", bytes(4 * 6))  # sum of |X_h|^2 (h >= 2) and |X_1|^2, 64-bit pairs (+ 2: cross())
+        # the front end's response at the captured window's orders (firmware/droop.py): gains 1 / |H| in Q15 for
+        # the ratios, excess G_h^2 - G_1^2 for the rms factors
+        self.gt = bytearray(2 * ORDERS)
+        self.gd = bytearray(2 * ORDERS)
+        # for metering (NKAP, see above; firmware/metering.py takes this array in its constructor): rms factors,
+        # mean square before the filter / (after it x G_1^2), 1 until an analysis gives them; P excess, 0
+        self.kap = array("f", bytes(4 * NKAP))
+        for k in range(NRMS):
+            self.kap[k] = 1.0
         self.out = array("f", bytes(4 * 8))  # THD Ua..Ic, UNB_U, UNB_I before the copy into vals
         self.slots = bytearray(8)
         for k in range(6):
@@ -101,6 +118,18 @@ class Harmonics:
         self.dropped = 0  # captures dropped: the window the sampler measured did not match the prediction
         self.wiring = 0  # the sampler's wiring when the window was captured (0 3Ln3CT, 1 2LL3CT, 2 2LL2CT)
         self.derive = 0  # 2LL2CT: Ib = -(Ia + Ic)
+
+    def reset(self):
+        """Start afresh (a new signal): no capture running, values and rms factors cleared."""
+        self.state = _WAIT
+        self.k = 0
+        self.pos = 0
+        self.credit = 0
+        self.prev = 0
+        self.check = 0
+        self.skip = 0
+        self.lost = 0
+        self._clear()
 
     def sources(self):
         """name -> callable for the PQM harmonic pages: HR_Ua_2 .. HR_Ic_31 (percent)."""
@@ -192,6 +221,7 @@ class Harmonics:
     def _do(self, k):
         if k == 0:
             self.sh = scale(self.grid, GRID)
+            droop.gains(tables.DROOP, self.used, self.gt, self.gd, ORDERS)
         elif k <= 6:  # each pair's FFT in two halves of 4 stages: each step below ~2 ms on the RP2040
             f = (k - 1) & 1
             fft(self.grid, ((k - 1) >> 1) << 9, TWIDDLE, 4 * f, 4 + 4 * f)
@@ -228,7 +258,7 @@ class Harmonics:
         w = self.w
         hr = self.hr
         t = self.tmp
-        if not mags(self.res, c, self.wiring, ((self.n * _MIN_AMP) << 9) >> self.sh, hr, NHR * c, t):
+        if not mags(self.res, c, self.wiring, ((self.n * _MIN_AMP) << 9) >> self.sh, hr, NHR * c, t, self.gt):
             self.out[c] = 0.0  # no fundamental to refer to (channel absent): ratios 0
         else:
             # THD = sqrt(sum_h |X_h|^2 / |X_1|^2), the sums in the same scaled units as the ratios
@@ -243,6 +273,59 @@ class Harmonics:
         self._load(_PH + 2 * c, 0, c, 0)
         self._load(_PH + 2 * c + 1, 0, c, 1)
         sf32.fneg(w, _PH + 2 * c + 1, _PH + 2 * c + 1)
+        # rms factors: channel c (Ua..Ic; 2LL2CT's Ib is -(Ia + Ic)), and with the voltages a line pair, with Ic
+        # the neutral sum
+        if c < 3:
+            self._kappa(c, 1 << (2 * c))
+            self._kappa(3 + c, _MIX_UL if c == 0 else (52 if c == 1 else 19))
+        else:
+            self._kappa(3 + c, _MIX_IB2 if c == 4 and self.derive else 1 << (2 * c))
+            self._cross(c - 3)
+            if c == 5:  # 2LL2CT sees no Ib: the neutral's spectrum is unknown (a three-wire circuit has none)
+                if self.derive:
+                    self.kap[9] = 1.0
+                else:
+                    self._kappa(9, _MIX_N)
+
+    def _cross(self, p):
+        """kap[NRMS + p] = sum_{h >= 2} P_h (G_h^2 - G_1^2) / |U_1 I_1| for element p (voltage channel p, current
+        channel 3 + p): metering adds it times the window's |U_1 I_1| to G_1^2 P (the harmonic powers passed the
+        filter twice, the fundamental's correction already counts G_1^2 of them); 0 without a fundamental."""
+        w = self.w
+        t = self.tmp
+        cross(self.res, p, 3 + p, self.gd, t)
+        for k in range(4):
+            sf32.from_int(w, _T + k, t[2 + k])
+            sf32.fmul(w, _T + k, _T + k, _T + k)
+        sf32.fadd(w, _T, _T, _T + 1)  # |X_u1|^2
+        sf32.fadd(w, _T + 2, _T + 2, _T + 3)  # |X_i1|^2
+        sf32.fmul(w, _T, _T, _T + 2)
+        if sf32.fsign(w, _T) <= 0:
+            self.kap[NRMS + p] = 0.0
+            return
+        sf32.fsqrt(w, _T, _T)
+        sf32.from_i64(w, _T + 1, t, 0)
+        sf32.fdiv(w, _T + 1, _T + 1, _T)
+        sf32.fmul2(w, _T + 1, _T + 1, -15)
+        put(self.kap, NRMS + p, w, _T + 1)
+
+    def _kappa(self, j, mix):
+        """kap[j] = 1 + sum_h (G_h^2 - G_1^2) |X_h|^2 / sum_h |X_h|^2 for the channel mix (orders 1..31): the
+        mean square the front end let through, times G_1^2 (metering, per window) and this, is the one before
+        it; 1 when the mix carries nothing."""
+        w = self.w
+        t = self.tmp
+        power(self.res, mix, self.gd, t)
+        sf32.from_i64(w, _T, t, 0)
+        if sf32.fsign(w, _T) <= 0:
+            self.kap[j] = 1.0
+            return
+        sf32.from_i64(w, _T + 1, t, 2)
+        sf32.fdiv(w, _T + 1, _T + 1, _T)
+        sf32.fmul2(w, _T + 1, _T + 1, -15)
+        sf32.from_int(w, _T, 1)
+        sf32.fadd(w, _T, _T, _T + 1)
+        put(self.kap, j, w, _T)
 
     def _unbalance(self):
         """UNB_U from the line-voltage phasors (the same ratio as from phase voltages, zero sequence excluded, and
@@ -271,6 +354,8 @@ class Harmonics:
     def _clear(self):
         for j in range(NCH * NHR):
             self.hr[j] = 0.0
+        for j in range(NKAP):
+            self.kap[j] = 1.0 if j < NRMS else 0.0
         for j in range(8):
             self.out[j] = 0.0
             self.vals[self.slots[j]] = 0.0

@@ -7,10 +7,11 @@ from firmware.words import SIGN_BIT, WORD_MASK
 
 
 @micropython.viper
-def mags(res: ptr32, c: int, wiring: int, thr: int, hr: ptr32, o: int, t: ptr32) -> int:
+def mags(res: ptr32, c: int, wiring: int, thr: int, hr: ptr32, o: int, t: ptr32, g: ptr16) -> int:
     """Channel c: HR 2..31 in percent as float32 bits into hr[o..o+29]; sum of |X_h|^2 (h >= 2) in units of
     |X_1|^2 / 2**32 as a 64-bit pair in t[0..1], |X_1|^2 in t[2..3] (scaled alike). Integer maths: each order's
-    (C, S) is shifted by its own sh so the larger is below 2**14.5 (squares fit 30 bits), |X| = isqrt, and
+    (C, S) is shifted by its own sh so the larger is below 15000, then multiplied by the front end's gain
+    g[h - 1] (Q15, below 1.544: firmware/droop.py), so it stays below 2**14.5 (squares fit 30 bits), |X| = isqrt, and
     HR = |X_h| * 25600 / |X_1| (percent in Q8, 14-16 significant bits) times 2**(sh_h - sh_1), written as float32
     bits. Returns 0 (hr zeroed) when max(|C_1|, |S_1|) < thr (no fundamental).
     What slot c reports: 3Ln3CT channel c. 2LL (the channels carry Uab and Ucb): Ua -> Uab, Ub -> Ubc = -Ucb,
@@ -64,12 +65,15 @@ def mags(res: ptr32, c: int, wiring: int, thr: int, hr: ptr32, o: int, t: ptr32)
             t[3] = 0
             return 0
         sh = 0
-        while (ax >> sh) >= 23170:  # then x*x + y*y < 2**30 (no literal of 2**30 in viper: armv6m)
+        while (ax >> sh) >= 15000:  # x g < 23170: x*x + y*y < 2**30 (no literal of 2**30 in viper: armv6m)
             sh += 1
         if sh > 0:
             rnd = 1 << (sh - 1)
             x = (x + rnd) >> sh
             y = (y + rnd) >> sh
+        gk = int(g[k])
+        x = (x * gk + 16384) >> 15  # the front end's droop divided out (|x| < 15000, gk < 50600: below 2**30)
+        y = (y * gk + 16384) >> 15
         p = x * x + y * y  # < 2**30
         r = 0  # integer square root, bit by bit
         b = 1 << 28
@@ -128,6 +132,168 @@ def mags(res: ptr32, c: int, wiring: int, thr: int, hr: ptr32, o: int, t: ptr32)
     t[0] = lo
     t[1] = hi
     return 1
+
+
+@micropython.viper
+def power(res: ptr32, mix: int, d: ptr16, t: ptr32):
+    """Power of a channel mix over orders 1..31 and what the front end took from it: sum |X_h|^2 into t[0..1],
+    sum d_h |X_h|^2 * 2**15 into t[2..3] (64-bit pairs, the same shifted units), d the excess gains of
+    firmware/droop.py (Q15: G_h^2 - G_1^2, 0 at h = 1; G_1^2 - 1 is below 7e-4, so this is G_h^2 / G_1^2 - 1 to
+    within 7e-4 of itself). The mean square the filter let through, times
+    1 + t[2..3] / (t[0..1] 2**15), is the one before it (orders above 1 relative to the fundamental).
+    mix: 2 bits per channel 0..5 (bits 2c, 2c+1): 1 adds channel c, 3 subtracts it, 0 leaves it out; each term
+    enters as a quarter (three 31-bit sums stay below 2**31)."""
+    m = int(WORD_MASK)
+    h = int(SIGN_BIT)
+    big = 0  # pass 1: the largest |C|, |S| of the mix over the orders (one shift for all)
+    k = 0
+    while k < 62:  # 31 orders x (C, S)
+        a = 24 * (k >> 1) + 2 * (k & 1)
+        v = 0
+        c = 0
+        while c < 6:
+            s = (mix >> (2 * c)) & 3
+            if s != 0:
+                x = ((res[a + 4 * c] ^ h) - h) >> 2
+                if s == 1:
+                    v += x
+                else:
+                    v -= x
+            c += 1
+        if v < 0:
+            v = 0 - v
+        if v > big:
+            big = v
+        k += 1
+    sh = 0
+    while (big >> sh) >= 16384:  # |C|, |S| < 2**14: p = C^2 + S^2 < 2**29
+        sh += 1
+    lo = 0
+    hi = 0
+    lo2 = 0
+    hi2 = 0
+    k = 0
+    while k < 31:
+        p = 0
+        j = 0
+        while j < 2:
+            a = 24 * k + 2 * j
+            v = 0
+            c = 0
+            while c < 6:
+                s = (mix >> (2 * c)) & 3
+                if s != 0:
+                    x = ((res[a + 4 * c] ^ h) - h) >> 2
+                    if s == 1:
+                        v += x
+                    else:
+                        v -= x
+                c += 1
+            if sh > 0:
+                v = (v + (1 << (sh - 1))) >> sh
+            p += v * v
+            j += 1
+        s = (lo + p) & m
+        if uint(s) < uint(lo):
+            hi += 1
+        lo = s
+        dk = int(d[k])  # below 1.4 in Q15: the partial products stay below 2**31
+        e = (p & 16383) * dk  # p d = (p >> 14) d 2**14 + (p & 16383) d
+        s = (lo2 + e) & m
+        if uint(s) < uint(lo2):
+            hi2 += 1
+        lo2 = s
+        e = (p >> 14) * dk
+        s = (lo2 + ((e << 14) & m)) & m
+        if uint(s) < uint(lo2):
+            hi2 += 1
+        lo2 = s
+        hi2 += e >> 18
+        k += 1
+    t[0] = lo
+    t[1] = hi
+    t[2] = lo2
+    t[3] = hi2
+
+
+@micropython.viper
+def cross(res: ptr32, cu: int, ci: int, d: ptr16, t: ptr32):
+    """Active power of channels cu (voltage) and ci (current) per order, for the front end's excess over the
+    fundamental: sum_{h >= 2} (C_u C_i + S_u S_i)_h d_h * 2**15 into t[0..1] (signed 64-bit pair), and the
+    fundamental's C_u, S_u, C_i, S_i in t[2..5], each channel shifted alike at every order so that |C|, |S| < 2**14
+    (d: firmware/droop.py gains, Q15 G_h^2 - G_1^2). P of order h is (C_u C_i + S_u S_i) / 2 in these units."""
+    m = int(WORD_MASK)
+    h = int(SIGN_BIT)
+    su = 0
+    si = 0
+    j = 0
+    while j < 2:  # the largest |C|, |S| of each channel over the orders: its shift
+        c = cu if j == 0 else ci
+        big = 0
+        k = 0
+        while k < 62:
+            v = (res[24 * (k >> 1) + 2 * (k & 1) + 4 * c] ^ h) - h
+            if v < 0:
+                v = 0 - v
+            if v > big:
+                big = v
+            k += 1
+        sh = 0
+        while (big >> sh) >= 16384:
+            sh += 1
+        if j == 0:
+            su = sh
+        else:
+            si = sh
+        j += 1
+    lo = 0
+    hi = 0
+    k = 0
+    while k < 31:
+        a = 24 * k
+        uc = (res[a + 4 * cu] ^ h) - h
+        us = (res[a + 4 * cu + 2] ^ h) - h
+        ic = (res[a + 4 * ci] ^ h) - h
+        is_ = (res[a + 4 * ci + 2] ^ h) - h
+        if su > 0:
+            r = 1 << (su - 1)
+            uc = (uc + r) >> su
+            us = (us + r) >> su
+        if si > 0:
+            r = 1 << (si - 1)
+            ic = (ic + r) >> si
+            is_ = (is_ + r) >> si
+        if k == 0:
+            t[2] = uc & m
+            t[3] = us & m
+            t[4] = ic & m
+            t[5] = is_ & m
+        else:
+            p = uc * ic + us * is_  # |p| < 2**29
+            neg = 0
+            if p < 0:
+                p = 0 - p
+                neg = 1
+            dk = int(d[k])  # below 1.4 in Q15
+            e1 = (p & 16383) * dk
+            e2 = (p >> 14) * dk  # p d = e2 2**14 + e1: e1 < 2**30, e2 < 2**30.5
+            el = (e1 + ((e2 << 14) & m)) & m
+            eh = e2 >> 18
+            if uint(el) < uint(e1):
+                eh += 1
+            if neg:  # two's complement of the 64-bit pair
+                el = (0 - el) & m
+                eh = 0 - eh
+                if el != 0:
+                    eh -= 1
+            s = (lo + el) & m
+            if uint(s) < uint(lo):
+                hi += 1
+            lo = s
+            hi += eh
+        k += 1
+    t[0] = lo
+    t[1] = hi
 
 
 @micropython.viper

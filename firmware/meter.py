@@ -64,7 +64,7 @@ class Meter:
         self.regs.attach(KEY, KEY + 1, self.protect.key_write)
         self.regs.refresh_config()
         self.tx = self.slave.tx
-        self.metering = Metering(self.vals)
+        self.metering = Metering(self.vals, kap=self.harm.kap)  # harmonic rms factors (the front end's filter)
         # 4-20 mA output of the quantity An (docs/analog.md); ao_out(microamps) drives the board's PWM/DAC
         self.analog = Analog(self.vals, ao_out)
         # calibration (store record "calib", CALIBRATION block, CAL_Pass/CAL_Cmd), STATUS

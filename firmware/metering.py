@@ -6,10 +6,10 @@ from array import array
 import micropython
 from micropython import const
 
-from firmware import frontend, powers, pt100, regmap, sf32
+from firmware import droop, frontend, powers, pt100, regmap, sf32, tables
 from firmware import workspace as ws
 from firmware.kernel import (D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_READY, D_W, NP, P_C, P_NN, P_S, P_UU, P_X,
-                             P_XX, S_TCODE)
+                             P_XX, S_STEP, S_TCODE)
 
 # Outputs in this order are computed into the workspace (ws.O...), then copied to their regmap slots.
 OUT = ("Ua", "Ub", "Uc", "Uab", "Ubc", "Uca", "Ia", "Ib", "Ic", "Pa", "Pb", "Pc", "P", "Qa", "Qb", "Qc", "Q",
@@ -26,6 +26,17 @@ _I_CODE = frontend.I_FULL_SCALE / 32768
 _Q15 = 32767  # amplitude of the kernel's sine table
 
 _PAIRS = ((0, 1), (1, 2), (2, 0))  # Uab Ubc Uca, with P_UU + j the cross sum of the pair
+NKAP = const(13)  # from the harmonic analysis (firmware/harmonics.py Harmonics.kap): rms factors Ua Ub Uc, Uab Ubc
+_NRMS = const(10)  # Uca, Ia Ib Ic, In (10), then the harmonic P excess of elements a, b, c (3)
+
+
+@micropython.viper
+def _copy(dst: ptr32, d: int, src: ptr32, s: int, n: int):
+    """dst[d + k] = src[s + k] for k < n (raw float32 words)."""
+    k = 0
+    while k < n:
+        dst[d + k] = src[s + k]
+        k += 1
 
 
 @micropython.viper
@@ -42,10 +53,19 @@ class Metering:
     `gate[p]` (bytearray) is 1 while element p counts (current >= IST and voltage >= U_TH): energy integrates
     the window sums of gated elements only. `status` holds the STATUS codes of the last window."""
 
-    def __init__(self, vals, sampler=None):
+    def __init__(self, vals, sampler=None, kap=None):
+        """kap: the harmonic rms factors and P excesses (array('f') of NKAP, Harmonics.kap), updated by the
+        harmonic analysis; None: 1 and 0 (the front end's filter divided out at the fundamental only)."""
         self.sampler = sampler  # or given to update(); update() applies the wiring to it
         self.vals = vals
         self.w = array("f", bytes(4 * ws.SIZE))
+        if kap is None:
+            kap = array("f", bytes(4 * NKAP))
+            for k in range(_NRMS):
+                kap[k] = 1.0
+        if len(kap) != NKAP:
+            raise ValueError("kap: expected %d factors" % NKAP)
+        self.kap = kap
         self.cal = array("f", [1.0] * 7)  # per-channel gain factors Ua Ub Uc Ia Ib Ic In
         self.lag = array("f", [0.0] * 7)  # per-channel delay of the board, degrees at the fundamental
         self.slots = bytearray(len(OUT))
@@ -149,6 +169,7 @@ class Metering:
         sf32.fadd(w, t, t, m + P_X + 5)
         fmul(w, t, t, t)
         fsub(w, ws.MS + 7, m + P_NN, t)
+        self._front_end(sampler.state[S_STEP])
         self.ish = dn[D_ISH]
         e = self.ish - 8  # current codes of this window are 2**e of the 25 A-scale codes KI is made for
         self._rms(e)
@@ -171,6 +192,23 @@ class Metering:
         dn[D_READY] = 0
         self.windows += 1
         return 1
+
+    def _front_end(self, step):
+        """The ADC's sinc3 and the anti-alias RC divided out (docs/metering.md): G_1 = 1 / |H(f1)| at the
+        frequency of the NCO step (the window's own when synchronised), GG = G_1^2 for P and Q, FK = G_1^2 x the
+        harmonic rms factors for the mean squares, PX the harmonic P excess (powers.element)."""
+        w = self.w
+        t = ws.T
+        sf32.from_int(w, t, droop.gain(tables.DROOP, step))  # G_1 - 1 in Q24
+        sf32.fmul2(w, t, t, -24)
+        sf32.from_int(w, t + 1, 2)
+        sf32.fadd(w, t + 1, t + 1, t)
+        sf32.fmul(w, ws.GGM, t, t + 1)  # G^2 - 1 = (G - 1)(G + 1)
+        sf32.from_int(w, t, 1)
+        sf32.fadd(w, ws.GG, ws.GGM, t)
+        _copy(w, ws.FK, self.kap, 0, NKAP)  # FK then PX
+        for k in range(_NRMS):
+            sf32.fmul(w, ws.FK + k, ws.FK + k, ws.GG)
 
     def _root(self, d, ms, k):
         # d = sqrt(max(ms, 0)) * k (noise can make a DC-removed mean square of a silent channel negative)
@@ -199,9 +237,11 @@ class Metering:
         m = ws.M
         gate = self.gate
         for p in range(3):
-            self._root(ws.UCH + p, ws.MS + p, ws.KU + p)
+            fmul(w, t, ws.MS + p, ws.FK + p)
+            self._root(ws.UCH + p, t, ws.KU + p)
             self._below(ws.UCH + p, ws.UTH)
-            self._root(ws.O_I + p, ws.MS + 3 + p, ws.KI + p)
+            fmul(w, t, ws.MS + 3 + p, ws.FK + 6 + p)
+            self._root(ws.O_I + p, t, ws.KI + p)
             sf32.fmul2(w, ws.O_I + p, ws.O_I + p, e)
             off = self._below(ws.O_I + p, ws.IST)
             gate[p] = 0 if off or sf32.fsign(w, ws.UCH + p) == 0 else 1
@@ -219,6 +259,7 @@ class Metering:
             fsub(w, t, t + 1, t)
             fmul(w, t + 1, ws.MS + b, ws.G2 + b)
             sf32.fadd(w, t, t, t + 1)
+            fmul(w, t, t, ws.FK + 3 + j)
             self._root(ws.O_UL + j, t, ws.KUL)
             self._below(ws.O_UL + j, ws.UTH)
         for p in range(3):
@@ -240,10 +281,12 @@ class Metering:
             if dft:
                 self._neutral()
             else:
-                self._root(ws.O_IN, ws.MS + 7, ws.KIS)
+                fmul(w, ws.T, ws.MS + 7, ws.FK + 9)
+                self._root(ws.O_IN, ws.T, ws.KIS)
             sf32.fmul2(w, ws.O_IN, ws.O_IN, e)
             self._below(ws.O_IN, ws.IST)
-        self._root(ws.O_IN + 1, ws.MS + 6, ws.KIN)
+        fmul(w, ws.T, ws.MS + 6, ws.FK + 9)  # the neutral CT carries the same sum ia + ib + ic
+        self._root(ws.O_IN + 1, ws.T, ws.KIN)
         sf32.fmul2(w, ws.O_IN + 1, ws.O_IN + 1, e)
         self._below(ws.O_IN + 1, ws.IST)
         for k in range(3):  # averages of U (phase), UL (line), I
@@ -292,6 +335,7 @@ class Metering:
             sf32.fcopy(w, t + 2, z)
         fmul(w, t + 2, t + 2, ws.GAV2)
         fadd(w, t, t, t + 2)
+        fmul(w, t, t, ws.FK + 9)
         self._root(ws.O_IN, t, ws.KIU)
 
     def _status(self):

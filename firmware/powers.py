@@ -25,6 +25,7 @@ def element(w, p, dft, e):
     if not dft:
         sf32.fcopy(w, ws.EDP + p, ws.ZERO)
         fsub(w, ws.EC + p, ws.ZERO, ws.EC + p)
+        _droop(w, p)
         return
     # X = S + jC (mean x sin, mean x cos): U I* = (Su Si + Cu Ci) + j (Cu Si - Su Ci), + when the current lags
     fmul(w, t, m + P_S + p, m + P_S + 3 + p)
@@ -47,6 +48,26 @@ def element(w, p, dft, e):
     fsub(w, ws.EDP + p, ws.EP1 + p, t)
     fadd(w, ws.EP + p, ws.EP + p, ws.EDP + p)
     fsub(w, ws.EC + p, ws.EDP + p, ws.EC + p)
+    # the harmonic orders' droop beyond the fundamental's: PX (from the harmonic analysis) x |U1 I1| measured
+    fmul(w, t, t, t)
+    fmul(w, t + 1, t + 1, t + 1)
+    fadd(w, t, t, t + 1)
+    sf32.fsqrt(w, t, t)
+    fmul(w, t, t, ws.PX + p)
+    fadd(w, ws.EP + p, ws.EP + p, t)
+    fadd(w, ws.EC + p, ws.EC + p, t)
+    fmul(w, ws.EP1 + p, ws.EP1 + p, ws.GG)
+    fmul(w, ws.EQ1 + p, ws.EQ1 + p, ws.GG)
+    _droop(w, p)
+
+
+def _droop(w, p):
+    """The front end's filter divided out at the fundamental: P x G_1^2, and energy's correction term takes the
+    difference (the u*i sums it integrates passed the same filter)."""
+    t = ws.T
+    sf32.fmul(w, t, ws.EP + p, ws.GGM)
+    sf32.fadd(w, ws.EC + p, ws.EC + p, t)
+    sf32.fadd(w, ws.EP + p, ws.EP + p, t)
 
 
 def clear_element(w, p):

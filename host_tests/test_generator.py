@@ -30,12 +30,20 @@ UNIT = np.array([1000.0 / 2 ** 23] * 3 + [25.0 / 2 ** 23] * 4)  # code -> V or A
 SQ2 = math.sqrt(2.0)
 
 
+@pytest.fixture(autouse=True)
+def _no_adc_filter(monkeypatch):
+    """These tests check the ideal source against formulas: scenarios without "adc_filter" leave it off here
+    (host_tests/test_adc_filter.py checks the filter)."""
+    monkeypatch.setattr(scn, "ADC_FILTER", False)
+
+
 def _dict(name):
     return scn.load(name).to_dict()
 
 
 def _ideal(name):
-    """The scenario without board imperfections (truth ignores them)."""
+    """The scenario without board imperfections and without the ADC's filter (truth ignores them; the filter has
+    its own tests in host_tests/test_adc_filter.py)."""
     d = _dict(name)
     d.pop("imperfections")
     return scn.parse(d)

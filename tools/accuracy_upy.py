@@ -1,5 +1,7 @@
 # The firmware side of tools/accuracy.py: runs under micropython (or python3) from the repo root, meters the
-# samples it gets on stdin with the real sampler, metering and calibration, prints one line per window.
+# samples it gets on stdin with the real sampler, metering and calibration, prints one line per window. The
+# harmonic analysis runs beside them as in firmware/meter.py (its rms factors divide the front end's filter out
+# of the harmonic part of U and I); its time is not counted in the metrology's.
 # stdin messages: type byte + uint32 LE length + payload (int32 LE words):
 #   C pt ct syss un in ist  -> configure (a new case: the sampler starts afresh)
 #   A ref_mV ref_mA ref_mdeg -> start a calibration (Ref_U, Ref_I, Ref_Phi); it completes after 11 windows
@@ -15,6 +17,7 @@ from array import array  # noqa: E402
 from firmware import regmap
 from firmware.calib import CAL_BASE, CMD_BASE, Calib
 from firmware.config import Config
+from firmware.harmonics import Harmonics
 from firmware.metering import Metering
 from firmware.sampler import Sampler
 
@@ -46,7 +49,8 @@ def main():
     vals = array("f", [0.0] * regmap.N_MEAS)
     cfg = Config()
     s = Sampler()
-    m = Metering(vals, s)
+    h = Harmonics(vals, s)
+    m = Metering(vals, s, h.kap)
     cal = Calib(m, _Store(), cfg)
     buf = array("i", bytes(32 * BLOCK))
     conf = None
@@ -66,7 +70,8 @@ def main():
                 if got != 32 * k:
                     return
                 t0 = ticks_us()
-                if s.feed(buf, k):
+                d = s.feed(buf, k)
+                if d:
                     if m.update():
                         if cal.busy:
                             cal.window()
@@ -77,6 +82,7 @@ def main():
                         us += ticks_diff(ticks_us(), t0)
                 else:
                     us += ticks_diff(ticks_us(), t0)
+                h.feed(buf, k, d)
                 samples += k
                 left -= k
                 if cal.pending:
@@ -88,6 +94,7 @@ def main():
             conf = [_i32(p, k) for k in range(6)]
             cfg.set("SYSS", conf[2])
             s.reset()
+            h.reset()
             m.configure(conf[0], conf[1], conf[2], conf[3], conf[4], None, conf[5])
             us = 0
             samples = 0

@@ -2,12 +2,56 @@
 # the image they live in flash, and every runtime (the chip's single-precision floats, the host's doubles) reads
 # the same bits: the sums built on them are then bit-identical (docs/device.md). host_tests/test_tables.py
 # checks the file against this generator.   python -m tools.gen_tables [--check]
+import cmath
 import math
 import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "firmware", "tables.py")
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+from tools import scenario as _scn  # noqa: E402,F401  (puts the `micropython` stand-in on sys.path first)
+from firmware import frontend  # noqa: E402
+
+# DROOP: entry k at f = k * DROOP_HZ (DROOP_HZ = 2**23 / 2**32 * 8000: an order's frequency in units of the
+# phase step, h * step >> 23, indexes it directly). 145 entries reach 2250 Hz: the 31st order up to 72.5 Hz.
+DROOP_SHIFT = 23
+DROOP_N = 145
+DROOP_HZ = frontend.SAMPLE_RATE * 2.0 ** DROOP_SHIFT / 2.0 ** 32
+DROOP_Q = 24  # G - 1 in Q24, uint32 as two uint16 (low half first: ptr16 loads, 2-byte aligned in flash)
+
+
+def sinc3(f, f_mod=frontend.F_MOD, osr=frontend.OSR):
+    """Complex response of the ADS131M08's sinc3 decimator at f Hz (unity at DC): H(z) = ((1 - z^-OSR) /
+    (OSR (1 - z^-1)))**3 at the modulator rate, |H| = |sin(pi f OSR / fMOD) / (OSR sin(pi f / fMOD))|**3, linear
+    phase: a delay of 3 (OSR - 1) / 2 modulator periods (1.497 output samples at OSR 512)."""
+    if f == 0:
+        return 1.0 + 0j
+    x = math.pi * f / f_mod
+    mag = (math.sin(osr * x) / (osr * math.sin(x))) ** 3
+    return mag * cmath.exp(-2j * math.pi * f * 3 * (osr - 1) / (2.0 * f_mod))
+
+
+def rc(f, corner):
+    """First-order RC low-pass: 1 / (1 + j f / fc)."""
+    return 1.0 / (1.0 + 1j * f / corner)
+
+
+def droop_gain(f, corner=frontend.RC_CORNER):
+    """What the firmware multiplies a magnitude at f Hz by: 1 / |sinc3(f) rc(f)| at the nominal corner."""
+    return 1.0 / abs(sinc3(f) * rc(f, corner))
+
+
+def droop():
+    """uint32 LE: round((droop_gain(k * DROOP_HZ) - 1) * 2**24) for k < DROOP_N."""
+    out = bytearray()
+    for k in range(DROOP_N):
+        v = int(round((droop_gain(k * DROOP_HZ) - 1.0) * (1 << DROOP_Q)))
+        if not 0 <= v < 1 << DROOP_Q:
+            raise ValueError("DROOP entry %d out of range: %d" % (k, v))
+        out += v.to_bytes(4, "little")
+    return bytes(out)
 
 
 def sine_q15(n):
@@ -44,7 +88,12 @@ def source():
              "# Q15 sines, int16 little-endian: entry k = round(32767 sin(2 pi (k + 0.5) / N)).", "",
              _literal("SINE_1024", sine_q15(1024), "the sampler's NCO table (firmware/sampler.py), N = 1024"), "",
              _literal("CRC16_CCITT", crc16_ccitt_table(), "the ADC frame CRC table (firmware/adc_frames.py), "
-                      "uint16 LE"), ""]
+                      "uint16 LE"), "",
+             _literal("DROOP", droop(),
+                      "1 / |H| - 1 of the ADC's sinc3 (fMOD %d Hz, OSR %d) and the %g Hz RC, uint32 Q%d, at\n"
+                      "# f = k * %.6f Hz, k = 0..%d (firmware/droop.py)" % (frontend.F_MOD, frontend.OSR,
+                                                                             frontend.RC_CORNER, DROOP_Q, DROOP_HZ,
+                                                                             DROOP_N - 1)), ""]
     return "\n".join(parts)
 
 

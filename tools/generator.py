@@ -1,5 +1,7 @@
 # Host-side signal source: plays the analog front end and the 24-bit simultaneous-sampling ADC (ADS131M08-like).
-# Scenario -> int32 codes, interleaved Ua Ub Uc Ia Ib Ic In T, with the board's imperfections and quantization.
+# Scenario -> int32 codes, interleaved Ua Ub Uc Ia Ib Ic In T, with the board's imperfections and quantization,
+# and (scenario "adc_filter", default on) the ADC's sinc3 decimator and the first-order anti-alias RC of each
+# input (corners "rc_corner_hz"), applied exactly per order in the frequency domain (docs/metering.md).
 import cmath
 import math
 import sys
@@ -8,6 +10,8 @@ import numpy as np
 
 from tools import scenario as scn
 from tools import truth as _truth
+from tools.gen_tables import rc as _rc
+from tools.gen_tables import sinc3 as _sinc3
 from firmware import frontend, pt100
 
 N_CH = frontend.CHANNELS
@@ -15,15 +19,25 @@ CODE_MAX = frontend.CODE_FULL - 1  # codes saturate at +-(2**23 - 1)
 _CODES_PER_UNIT = {"U": frontend.CODE_FULL / frontend.U_FULL_SCALE, "I": frontend.CODE_FULL / frontend.I_FULL_SCALE}
 _COLS = 100  # samples per matrix product (keeps OpenBLAS single-threaded: 20x faster beside other processes)
 _INDEX = {name: k for k, name in enumerate(scn.CHANNELS)}  # Ua..In are channels 0..6, T is 7
+SINC3_DELAY = 3 * (frontend.OSR - 1) / (2.0 * frontend.F_MOD)  # s: the sinc3's linear phase, a pure delay
+
+
+def _sinc3_mag(f):
+    """sinc3 magnitude without the delay, vectorised: (sin(pi f OSR / fMOD) / (OSR sin(pi f / fMOD)))**3."""
+    x = np.pi * np.asarray(f, dtype=float) / frontend.F_MOD
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.sin(frontend.OSR * x) / (frontend.OSR * np.sin(x))
+    return np.where(x == 0, 1.0, r) ** 3
 
 
 class _Group:
     """Channels sharing one time delay: samples = Im(coef @ E), E[h-1, k] = exp(j*2*pi*cycles_k)**h."""
 
-    def __init__(self, delay, channels, coef):
+    def __init__(self, delay, channels, coef, corner=None):
         self.delay = delay  # samples (float)
         self.channels = channels  # indices into the 8 output columns
         self.coef = coef  # (len(channels), highest order) complex peak amplitudes in codes, column h-1 = order h
+        self.corner = corner  # drifting frequency: the RC corner whose response (and sinc3's magnitude) E carries
 
 
 class Generator:
@@ -84,19 +98,25 @@ class Generator:
             # constant frequency that delay is exactly a phase factor per order: fold it into the amplitudes
             # and compute one group; with a drifting frequency keep it a true delay (one group per delay).
             delay = ch["phase"] / 360.0 / s.frequency * self.sample_rate
+            corner = s.rc_corner[name[0]] if s.adc_filter else None
             if not s.frequency_drift:
                 spec = {h: x * cmath.exp(-1j * math.radians(h * ch["phase"])) for h, x in spec.items()}
+                if s.adc_filter:  # the ADC's sinc3 and the RC: one complex factor per order, exact
+                    spec = {h: x * _sinc3(h * s.frequency) * _rc(h * s.frequency, corner) for h, x in spec.items()}
                 delay = 0.0
-            groups.setdefault(delay, {})[_INDEX[name]] = spec
+                corner = None
+            elif s.adc_filter:  # drifting: sinc3's linear phase is a true delay; its magnitude and the RC follow
+                delay += SINC3_DELAY * self.sample_rate  # the instantaneous frequency (analog())
+            groups.setdefault((delay, corner or 0.0), {})[_INDEX[name]] = spec
         self._groups = []
-        for delay, chans in sorted(groups.items()):
+        for (delay, corner), chans in sorted(groups.items()):
             top = max([1] + [h for spec in chans.values() for h in spec])
             idx = sorted(chans)
             coef = np.zeros((len(idx), top), dtype=np.complex128)
             for j, c in enumerate(idx):
                 for h, x in chans[c].items():
                     coef[j, h - 1] = x
-            self._groups.append(_Group(delay, idx, coef))
+            self._groups.append(_Group(delay, idx, coef, corner or None))
         self._offset = np.zeros(N_CH)
         noise = []
         for name in scn.CHANNELS:
@@ -123,6 +143,11 @@ class Generator:
             e[0] = np.exp((2j * math.pi) * cyc)
             for h in range(1, top):  # powers by products: far cheaper than exp per order; error ~ h * 1e-16
                 np.multiply(e[h - 1], e[0], out=e[h])
+            if g.corner:  # drifting frequency: the filter's response at each sample's instantaneous frequency
+                t = (k.astype(np.float64) - g.delay) / self.sample_rate
+                f1 = self.scenario.frequency + self.scenario.frequency_drift * t
+                for h in range(1, top + 1):
+                    e[h - 1] *= _sinc3_mag(h * f1) / (1.0 + 1j * h * f1 / g.corner)
             for a in range(0, n, _COLS):  # small products: big ones wake BLAS threads, slow on a busy host
                 out[a:a + _COLS, g.channels] += (g.coef @ e[:, a:a + _COLS]).imag.T
         if len(self._noise_idx):

@@ -22,7 +22,12 @@ MAX_ORDER = 63  # highest harmonic order accepted (the generator also checks Nyq
 DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
 
 _TOP = ("version", "name", "description", "frequency", "frequency_drift", "phases", "settings", "imperfections",
-        "temperature")
+        "temperature", "adc_filter", "rc_corner_hz")
+KINDS = ("U", "I")  # channel kinds with their own anti-alias RC corner
+RC_CORNER = 10000.0  # Hz, the default corner (firmware/frontend.py RC_CORNER is what the firmware assumes)
+RC_MIN = 1000.0  # Hz: below, the 31st harmonic at 65 Hz (2015 Hz) would lose more than 70 % (no front end does)
+RC_MAX = 1e7
+ADC_FILTER = True  # "adc_filter" when a scenario does not say (host_tests/test_generator.py tests the ideal source)
 _PHASE = ("voltage", "current", "angle", "voltage_angle", "voltage_harmonics", "current_harmonics")
 _IMPERFECTION = ("gain", "phase", "offset", "noise")
 
@@ -113,6 +118,18 @@ def _imperfections(value):
     return out
 
 
+def _corners(value):
+    """rc_corner_hz: one number for both kinds, or {"U": hz, "I": hz} (a missing kind takes the default)."""
+    field = "rc_corner_hz"
+    if isinstance(value, dict):
+        _dict(value, field, KINDS)
+        return {k: _num(value.get(k, RC_CORNER), "%s.%s" % (field, k), RC_MIN, RC_MAX) for k in KINDS}
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("%s: expected a number (Hz) or an object {\"U\": hz, \"I\": hz}, got %r" % (field, value))
+    v = _num(value, field, RC_MIN, RC_MAX)
+    return {k: v for k in KINDS}
+
+
 def _settings(value):
     names = [row[0] for row in regmap.CONFIG]
     _dict(value, "settings", names)
@@ -136,7 +153,8 @@ def _settings(value):
 class Scenario:
     """A validated scenario. Fields are plain data; treat them as read-only (parse() builds a fresh copy)."""
 
-    def __init__(self, frequency, frequency_drift, phases, imperfections, settings, temperature, name, description):
+    def __init__(self, frequency, frequency_drift, phases, imperfections, settings, temperature, name, description,
+                 adc_filter=True, rc_corner=None):
         self.frequency = frequency  # Hz at the start of the scenario
         self.frequency_drift = frequency_drift  # Hz/s from the start of the scenario
         self.phases = phases  # "a"/"b"/"c" -> normalised phase dict (absent phases: 0 V, 0 A)
@@ -145,6 +163,8 @@ class Scenario:
         self.temperature = temperature  # degrees C
         self.name = name
         self.description = description
+        self.adc_filter = adc_filter  # the ADC's sinc3 and the anti-alias RC act on the channels (generator)
+        self.rc_corner = dict(rc_corner) if rc_corner else {k: RC_CORNER for k in KINDS}  # "U"/"I" -> Hz
 
     @property
     def pt(self):
@@ -178,7 +198,8 @@ class Scenario:
         s["SYSS"] = self.syss
         out = {"version": VERSION, "frequency": self.frequency, "frequency_drift": self.frequency_drift,
                "temperature": self.temperature, "phases": phases, "settings": s,
-               "imperfections": copy.deepcopy(self.imperfections)}
+               "imperfections": copy.deepcopy(self.imperfections), "adc_filter": self.adc_filter,
+               "rc_corner_hz": dict(self.rc_corner)}
         if self.name is not None:
             out["name"] = self.name
         if self.description is not None:
@@ -219,8 +240,13 @@ def parse(data):
     for key in ("name", "description"):
         if key in data and not isinstance(data[key], str):
             raise ValueError("%s: expected a string, got %r" % (key, data[key]))
+    adc_filter = data.get("adc_filter", ADC_FILTER)
+    if not isinstance(adc_filter, bool):
+        raise ValueError("adc_filter: expected true or false, got %r" % (adc_filter,))
+    corner = _corners(data.get("rc_corner_hz", RC_CORNER))
     return Scenario(frequency, drift, phases, _imperfections(data.get("imperfections", {})),
-                    _settings(data.get("settings", {})), temperature, data.get("name"), data.get("description"))
+                    _settings(data.get("settings", {})), temperature, data.get("name"), data.get("description"),
+                    adc_filter, corner)
 
 
 def load(path):

@@ -12,6 +12,7 @@ from firmware.harmonics import Harmonics, hr_names
 from firmware.harmonics_fft import DECONV, TWIDDLE, fft
 from firmware.metering import Metering
 from firmware.sampler import Sampler
+from signals import front_end
 
 _FS = 8000
 _CV = 8388608 / 1000.0  # codes per volt
@@ -26,18 +27,21 @@ _LAG = (30.0, 60.0, -20.0)
 
 
 def _gen(f, n0, n, cur=1.0):
+    """Through the front end (signals.front_end): order h scaled by its gain and shifted by its phase."""
+    fe = {h: front_end(h * f) for h in set(_UH) | set(_IH) | {1}}
+    g1, d1 = fe[1]
     b = array("i", [0] * (8 * n))
     for k in range(n):
         t = 2 * math.pi * f * (n0 + k) / _FS
         for p in range(3):
             a = t + math.radians(_UANG[p])
-            u = math.sin(a)
+            u = g1 * math.sin(a + d1)
             for h in _UH:
-                u += _UH[h][0] * math.sin(h * a + math.radians(_UH[h][1]))
+                u += _UH[h][0] * fe[h][0] * math.sin(h * a + math.radians(_UH[h][1]) + fe[h][1])
             ai = a - math.radians(_LAG[p])
-            i = math.sin(ai)
+            i = g1 * math.sin(ai + d1)
             for h in _IH:
-                i += _IH[h][0] * math.sin(h * ai + math.radians(_IH[h][1]))
+                i += _IH[h][0] * fe[h][0] * math.sin(h * ai + math.radians(_IH[h][1]) + fe[h][1])
             b[8 * k + p] = int(round(_U[p] * math.sqrt(2) * _CV * u))
             b[8 * k + 3 + p] = int(round(cur * _I[p] * math.sqrt(2) * _CA * i))
     return b
@@ -154,9 +158,11 @@ def test_a_drifting_frequency_is_followed():
         for k in range(n):
             t = (j * n + k) / _FS
             a = 2 * math.pi * (50.0 * t + 0.25 * t * t)  # 50 Hz + 0.5 Hz/s
+            g1, d1 = front_end(50.0 + 0.5 * t)
+            g5, d5 = front_end(5 * (50.0 + 0.5 * t))
             for p in range(3):
                 x = a - 2 * math.pi * p / 3
-                b[8 * k + p] = int(round(2600000 * (math.sin(x) + 0.05 * math.sin(5 * x))))
+                b[8 * k + p] = int(round(2600000 * (g1 * math.sin(x + d1) + 0.05 * g5 * math.sin(5 * x + d5))))
         d = s.feed(b, n)
         h.feed(b, n, d)
     assert h.updates >= 2 and h.dropped <= 1, (h.updates, h.dropped)

@@ -10,7 +10,13 @@ from firmware.calib import CAL_BASE, CMD_BASE, Calib
 from firmware.config import Config
 from firmware.metering import NAT_C, NAT_L, Metering
 from firmware.sampler import Sampler
-from case_sampler import signal
+from case_sampler import signal as _signal
+
+
+def signal(*args, **kw):
+    """case_sampler.signal through the ADC's filter and RC (what metering divides out)."""
+    return _signal(*args, front=True, **kw)
+
 
 FS = 8000
 

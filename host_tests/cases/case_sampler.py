@@ -7,23 +7,28 @@ import micropython
 
 from firmware import sampler
 from firmware.sampler import D_CYC, D_FE, D_FS, D_N, D_READY, D_W, NP, Q15, Sampler
+from signals import front_end
 
 FS = 8000
 CODE_U = 8388608 / 1000.0  # codes per volt (24-bit)
 CODE_I = 8388608 / 25.0
 
 
-def signal(n, f, u=(230.0, 230.0, 230.0), i=(5.0, 5.0, 5.0), phi=(30.0, 30.0, 30.0), h3=0.0, dc=0, t0=0.0):
-    """Interleaved int32 codes: balanced-angle voltages (+ 3rd harmonic ratio h3), currents lagging phi degrees."""
+def signal(n, f, u=(230.0, 230.0, 230.0), i=(5.0, 5.0, 5.0), phi=(30.0, 30.0, 30.0), h3=0.0, dc=0, t0=0.0,
+           front=False):
+    """Interleaved int32 codes: balanced-angle voltages (+ 3rd harmonic ratio h3), currents lagging phi degrees;
+    front: through the front end (signals.front_end: metering divides its gain out), else the ideal sines."""
     out = array("i", bytes(32 * n))
     w = 2 * math.pi * f / FS
+    g1, d1 = front_end(f) if front else (1.0, 0.0)
+    g3, d3 = front_end(3 * f) if front else (1.0, 0.0)
     for k in range(n):
         t = k + t0
         for p in range(3):
             a = w * t - 2 * math.pi * p / 3
-            x = math.sqrt(2) * u[p] * (math.sin(a) + h3 * math.sin(3 * a)) * CODE_U
+            x = math.sqrt(2) * u[p] * (g1 * math.sin(a + d1) + h3 * g3 * math.sin(3 * a + d3)) * CODE_U
             out[8 * k + p] = int(round(x)) + dc
-            y = math.sqrt(2) * i[p] * math.sin(a - math.radians(phi[p])) * CODE_I
+            y = math.sqrt(2) * i[p] * g1 * math.sin(a + d1 - math.radians(phi[p])) * CODE_I
             out[8 * k + 3 + p] = int(round(y)) - dc
         out[8 * k + 6] = out[8 * k + 3] + out[8 * k + 4] + out[8 * k + 5]
         out[8 * k + 7] = 2500
