@@ -5,8 +5,10 @@
 # leakage between orders. Its samples are spread onto 256 points per cycle as blocks arrive (a 6 KB grid instead
 # of a 21.6 KB raw window), with the phase step predicted from the sampler's last two windows; the sampler's own
 # measurement of the same window then confirms it (or the update is dropped). After the window: 3 FFTs of 256
-# points, the ratios in integers, THD and unbalance in soft float, one step per _COST samples fed, one window in
-# `every` (default 4: ~1.25 updates per second). All of it allocation-free; the same bits on 32- and 64-bit words.
+# points, the ratios in integers with the front end's droop divided out per order (droop.py), THD and unbalance in
+# soft float, the rms factors and P excess metering needs for the same droop (kap), one step per _COST samples fed,
+# one window in `every` (default 4: ~1.25 updates per second). All of it allocation-free; the same bits on 32- and
+# 64-bit words.
 # Kernels: harmonics_grid.py (capture; a board may pass a native spreading loop, boards/pico/grid_thumb.py),
 # harmonics_fft.py (spectrum), harmonics_ratio.py; docs/quality.md.
 from array import array
@@ -24,8 +26,10 @@ NCH = const(6)  # Ua Ub Uc Ia Ib Ic
 ORDERS = const(31)  # orders 1..31 (1: the fundamental, for the ratios and the unbalance phasors)
 NHR = const(30)  # HR 2..31 per channel
 _RES = const(24)  # per order: NCH x (C lo, C hi, S lo, S hi)
-_STEPS = const(15)  # scale, 3 FFTs in 2 halves each, the unpacks, 6 channel finishes, the unbalance
-_COST = const(64)  # samples fed per analysis step: 15 steps take 960 samples, less than the shortest window
+_STEPS = const(22)  # scale, 3 FFTs in 2 halves each, the unpacks, 6 channels' rms factors and P excess, the
+#                    neutral's rms factor, 6 channel finishes, the unbalance
+_COST = const(64)  # samples fed per analysis step: 22 steps take 1408 samples, less than the shortest window
+#                    (10 cycles at 55 Hz: 1454)
 _MIN_AMP = const(16)  # a channel's fundamental below 16 codes peak (0.5 V, 12 mA) has no ratios: 0
 _LOST = const(3)  # unsynchronised windows in a row before the values are cleared
 _TOL = const(14)  # the sampler's step for the captured window must match the predicted one within 2**-14:
@@ -45,11 +49,12 @@ _W = const(64)
 NKAP = const(13)  # for metering: rms factors Ua Ub Uc (channels), Uab Ubc Uca (pairs), Ia Ib Ic, the neutral sum;
 #                  then the harmonic P excess of elements a, b, c relative to |U1 I1| (see _cross)
 NRMS = const(10)
-# channel mixes of firmware/harmonics_ratio.py power() (2 bits per channel: 1 add, 3 subtract) for kap[3..5], the
-# line voltages ch0 - ch1, ch1 - ch2, ch2 - ch0, and kap[9], the neutral ch3 + ch4 + ch5; 2LL2CT's Ib: ch3 + ch5
-_MIX_UL = const(13)  # UL0; UL1 = 52, UL2 = 19 (see _mix)
-_MIX_N = const(1344)
-_MIX_IB2 = const(1088)
+# channel mixes of firmware/harmonics_ratio.py power() (2 bits per channel c at bit 2c: 1 adds, 3 subtracts)
+_MIX_UAB = const(13)  # ch0 - ch1 (kap[3])
+_MIX_UBC = const(52)  # ch1 - ch2 (kap[4])
+_MIX_UCA = const(19)  # ch2 - ch0 (kap[5]; in 2LL Ucb - Uab)
+_MIX_N = const(1344)  # ch3 + ch4 + ch5: the neutral (kap[9])
+_MIX_IB2 = const(1088)  # ch3 + ch5: 2LL2CT's derived Ib, -(ia + ic) (kap[7])
 
 # idle / capturing a window / analysing the captured one
 _WAIT = const(0)
@@ -228,8 +233,15 @@ class Harmonics:
         elif k == 7:
             for p in range(3):
                 unpack(self.grid, p, self.res, DECONV)
-        elif k < 8 + NCH:
-            self._finish(k - 8)
+        elif k < 8 + NCH:  # first what metering waits for (its next window may close during the analysis)
+            self._front(k - 8)
+        elif k == 8 + NCH:  # the neutral: 2LL2CT sees no Ib, its spectrum is unknown (three wires carry none)
+            if self.derive:
+                self.kap[9] = 1.0
+            else:
+                self._kappa(9, _MIX_N)
+        elif k < 9 + 2 * NCH:
+            self._finish(k - 9 - NCH)
         else:
             self._unbalance()
             self.updates += 1
@@ -273,19 +285,16 @@ class Harmonics:
         self._load(_PH + 2 * c, 0, c, 0)
         self._load(_PH + 2 * c + 1, 0, c, 1)
         sf32.fneg(w, _PH + 2 * c + 1, _PH + 2 * c + 1)
-        # rms factors: channel c (Ua..Ic; 2LL2CT's Ib is -(Ia + Ic)), and with the voltages a line pair, with Ic
-        # the neutral sum
+
+    def _front(self, c):
+        """For metering, the front end's filter beyond the fundamental: the rms factor of channel c (Ua..Ic;
+        2LL2CT's Ib is -(Ia + Ic)) and of a line pair (voltages), or element c - 3's P excess (currents)."""
         if c < 3:
             self._kappa(c, 1 << (2 * c))
-            self._kappa(3 + c, _MIX_UL if c == 0 else (52 if c == 1 else 19))
+            self._kappa(3 + c, _MIX_UAB if c == 0 else (_MIX_UBC if c == 1 else _MIX_UCA))
         else:
             self._kappa(3 + c, _MIX_IB2 if c == 4 and self.derive else 1 << (2 * c))
             self._cross(c - 3)
-            if c == 5:  # 2LL2CT sees no Ib: the neutral's spectrum is unknown (a three-wire circuit has none)
-                if self.derive:
-                    self.kap[9] = 1.0
-                else:
-                    self._kappa(9, _MIX_N)
 
     def _cross(self, p):
         """kap[NRMS + p] = sum_{h >= 2} P_h (G_h^2 - G_1^2) / |U_1 I_1| for element p (voltage channel p, current

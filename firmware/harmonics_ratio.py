@@ -139,27 +139,59 @@ def power(res: ptr32, mix: int, d: ptr16, t: ptr32):
     """Power of a channel mix over orders 1..31 and what the front end took from it: sum |X_h|^2 into t[0..1],
     sum d_h |X_h|^2 * 2**15 into t[2..3] (64-bit pairs, the same shifted units), d the excess gains of
     firmware/droop.py (Q15: G_h^2 - G_1^2, 0 at h = 1; G_1^2 - 1 is below 7e-4, so this is G_h^2 / G_1^2 - 1 to
-    within 7e-4 of itself). The mean square the filter let through, times
-    1 + t[2..3] / (t[0..1] 2**15), is the one before it (orders above 1 relative to the fundamental).
-    mix: 2 bits per channel 0..5 (bits 2c, 2c+1): 1 adds channel c, 3 subtracts it, 0 leaves it out; each term
-    enters as a quarter (three 31-bit sums stay below 2**31)."""
+    within 7e-4 of itself). The mean square the filter let through, times 1 + t[2..3] / (t[0..1] 2**15), is the
+    one before it (orders above 1 relative to the fundamental).
+    mix: 2 bits per channel 0..5 (bits 2c, 2c+1): 1 adds channel c, 3 subtracts it, 0 leaves it out (at most
+    three channels); each term enters as a quarter (three 31-bit sums stay below 2**31)."""
     m = int(WORD_MASK)
     h = int(SIGN_BIT)
+    n = 0  # the mix as up to three (offset, sign) terms
+    o0 = 0
+    o1 = 0
+    o2 = 0
+    g0 = 0
+    g1 = 0
+    g2 = 0
+    c = 0
+    while c < 6:
+        s = (mix >> (2 * c)) & 3
+        if s != 0:
+            if n == 0:
+                o0 = 4 * c
+                g0 = s
+            elif n == 1:
+                o1 = 4 * c
+                g1 = s
+            else:
+                o2 = 4 * c
+                g2 = s
+            n += 1
+        c += 1
+    if n == 0:
+        t[0] = 0
+        t[1] = 0
+        t[2] = 0
+        t[3] = 0
+        return
     big = 0  # pass 1: the largest |C|, |S| of the mix over the orders (one shift for all)
     k = 0
     while k < 62:  # 31 orders x (C, S)
         a = 24 * (k >> 1) + 2 * (k & 1)
-        v = 0
-        c = 0
-        while c < 6:
-            s = (mix >> (2 * c)) & 3
-            if s != 0:
-                x = ((res[a + 4 * c] ^ h) - h) >> 2
-                if s == 1:
-                    v += x
-                else:
-                    v -= x
-            c += 1
+        v = ((res[a + o0] ^ h) - h) >> 2
+        if g0 == 3:
+            v = 0 - v
+        if n > 1:
+            x = ((res[a + o1] ^ h) - h) >> 2
+            if g1 == 1:
+                v += x
+            else:
+                v -= x
+        if n > 2:
+            x = ((res[a + o2] ^ h) - h) >> 2
+            if g2 == 1:
+                v += x
+            else:
+                v -= x
         if v < 0:
             v = 0 - v
         if v > big:
@@ -172,43 +204,47 @@ def power(res: ptr32, mix: int, d: ptr16, t: ptr32):
     hi = 0
     lo2 = 0
     hi2 = 0
+    p = 0
     k = 0
-    while k < 31:
-        p = 0
-        j = 0
-        while j < 2:
-            a = 24 * k + 2 * j
-            v = 0
-            c = 0
-            while c < 6:
-                s = (mix >> (2 * c)) & 3
-                if s != 0:
-                    x = ((res[a + 4 * c] ^ h) - h) >> 2
-                    if s == 1:
-                        v += x
-                    else:
-                        v -= x
-                c += 1
-            if sh > 0:
-                v = (v + (1 << (sh - 1))) >> sh
+    while k < 62:
+        a = 24 * (k >> 1) + 2 * (k & 1)
+        v = ((res[a + o0] ^ h) - h) >> 2
+        if g0 == 3:
+            v = 0 - v
+        if n > 1:
+            x = ((res[a + o1] ^ h) - h) >> 2
+            if g1 == 1:
+                v += x
+            else:
+                v -= x
+        if n > 2:
+            x = ((res[a + o2] ^ h) - h) >> 2
+            if g2 == 1:
+                v += x
+            else:
+                v -= x
+        if sh > 0:
+            v = (v + (1 << (sh - 1))) >> sh
+        if (k & 1) == 0:
+            p = v * v
+        else:  # the order's C^2 + S^2 is complete
             p += v * v
-            j += 1
-        s = (lo + p) & m
-        if uint(s) < uint(lo):
-            hi += 1
-        lo = s
-        dk = int(d[k])  # below 1.4 in Q15: the partial products stay below 2**31
-        e = (p & 16383) * dk  # p d = (p >> 14) d 2**14 + (p & 16383) d
-        s = (lo2 + e) & m
-        if uint(s) < uint(lo2):
-            hi2 += 1
-        lo2 = s
-        e = (p >> 14) * dk
-        s = (lo2 + ((e << 14) & m)) & m
-        if uint(s) < uint(lo2):
-            hi2 += 1
-        lo2 = s
-        hi2 += e >> 18
+            s = (lo + p) & m
+            if uint(s) < uint(lo):
+                hi += 1
+            lo = s
+            dk = int(d[k >> 1])  # below 1.4 in Q15: the partial products stay below 2**31
+            e = (p & 16383) * dk  # p d = (p >> 14) d 2**14 + (p & 16383) d
+            s = (lo2 + e) & m
+            if uint(s) < uint(lo2):
+                hi2 += 1
+            lo2 = s
+            e = (p >> 14) * dk
+            s = (lo2 + ((e << 14) & m)) & m
+            if uint(s) < uint(lo2):
+                hi2 += 1
+            lo2 = s
+            hi2 += e >> 18
         k += 1
     t[0] = lo
     t[1] = hi
