@@ -35,8 +35,9 @@ SETUP = ((MODE, MODE_VALUE), (CLOCK, CLOCK_VALUE), (GAIN1, GAIN_VALUE), (GAIN2, 
 
 
 class Ads131m08:
-    """spi: machine.SPI in mode 1 (CPOL 0, CPHA 1), 8-bit; cs, drdy, reset: machine.Pin (cs and reset outputs,
-    drdy an input). The chip's CLKIN must run (adc_dma.start_clkin) before setup()."""
+    """spi: machine.SPI in mode 1 (CPOL 0, CPHA 1), 8-bit; drdy: input machine.Pin; cs, reset: output Pins, or
+    None where the board ties them (CS to GND: frames by byte count; SYNC/RESET high: the RESET command resets).
+    The chip's CLKIN must run (adc_dma.start_clkin) before setup()."""
 
     def __init__(self, spi, cs, drdy, reset):
         self.spi = spi
@@ -61,18 +62,30 @@ class Ads131m08:
             c = crc16(t, WORD * len(words))
             t[WORD * len(words)] = c >> 8
             t[WORD * len(words) + 1] = c & 0xFF
-        self.cs.value(0)
+        cs = self.cs
+        if cs is not None:
+            cs.value(0)
         self.spi.write_readinto(t, self.rx)
-        self.cs.value(1)
+        if cs is not None:
+            cs.value(1)
         return (self.rx[0] << 8) | self.rx[1]
 
     def reset(self):
-        """Hardware reset: SYNC/RESET low for > 2048 CLKIN periods (250 us), then wait tREGACQ; the first frame
-        answers FF28h. OSError when it does not (no chip, no CLKIN, wrong wiring)."""
-        self.cs.value(1)
-        self.rst.value(0)
-        time.sleep_ms(1)
-        self.rst.value(1)
+        """Reset: SYNC/RESET low for > 2048 CLKIN periods (250 us) when the board drives it, else the RESET
+        command (datasheet 8.5.1.10.2); then tREGACQ; the next frame answers FF28h. OSError when it does not (no
+        chip, no CLKIN, wrong wiring)."""
+        if self.rst is not None:
+            if self.cs is not None:
+                self.cs.value(1)
+            self.rst.value(0)
+            time.sleep_ms(1)
+            self.rst.value(1)
+        else:
+            # after a reset of the Pico alone the chip may be mid-frame (CS tied low): 2**14 CLKIN periods (2 ms)
+            # without SCLK end that frame (MODE.TIMEOUT, on by default); it may also still check input CRCs
+            time.sleep_ms(3)
+            self.crc = True
+            self.frame(_RESET)
         time.sleep_ms(1)
         self.crc = False
         ack = self.frame(_NULL)
@@ -111,7 +124,8 @@ class Ads131m08:
         t = self.tx
         for i in range(FRAME):
             t[i] = 0
-        self.cs.value(0)
+        if self.cs is not None:
+            self.cs.value(0)
         t0 = time.ticks_ms()
         self.spi.write_readinto(t, self.rx)
         while self.drdy.value() == 0:  # a conversion came during that frame: read it too

@@ -42,12 +42,11 @@ def start_adc(block=BLOCK):
     from boards.pico import adc_dma, ads131m08, frames_thumb
 
     p = pins.ADC_SPI
-    adc_dma.start_clkin(p["clkin_pwm"])
+    adc_dma.start_clkin(p["clkin"])
     # mode 1 (CPOL 0, CPHA 1: the ADS131M08 shifts out on rising SCLK, latches on falling); 125/16 = 7.8 MHz
     spi = SPI(p["id"], baudrate=8000000, polarity=0, phase=1, bits=8, sck=Pin(p["sck"]), mosi=Pin(p["mosi"]),
               miso=Pin(p["miso"]))
-    chip = ads131m08.Ads131m08(spi, Pin(p["cs"], Pin.OUT, value=1), Pin(p["drdy"], Pin.IN),
-                               Pin(p["reset"], Pin.OUT, value=1))
+    chip = ads131m08.Ads131m08(spi, None, Pin(p["drdy"], Pin.IN), None)  # CS tied low, SYNC/RESET high
     chip.setup()
     ring = adc_dma.AdcDma(block, frames_thumb.decode)
     ring.start(chip)
@@ -68,7 +67,7 @@ class Board:
         from boards.pico import console, dio, keys, rs485, st7567
 
         relays = dio.Relays(tuple(Pin(n, Pin.OUT, value=0) for n in pins.RELAYS))
-        pulse = dio.PulseOut(Pin(pins.PULSE_P, Pin.OUT, value=0))
+        pulse = dio.PulseOut(Pin(pins.PULSE_P, Pin.OUT, value=0), Pin(pins.PULSE_Q, Pin.OUT, value=0))
         self.meter = make_meter(relays, pulse)
         gc.collect()
         self.keys = keys.Keys({name: Pin(n, Pin.IN, Pin.PULL_UP) for name, n in pins.KEYS.items()})
@@ -77,7 +76,7 @@ class Board:
         # miso=None: the rp2 port would otherwise take GP8 (relay DO1) as SPI1's MISO
         spi1 = SPI(lp["id"], baudrate=10000000, sck=Pin(lp["sck"]), mosi=Pin(lp["mosi"]), miso=None)
         self.lcd = st7567.St7567(spi1, Pin(lp["cs"], Pin.OUT, value=1), Pin(lp["dc"], Pin.OUT, value=0),
-                                 Pin(lp["rst"], Pin.OUT, value=1), Pin(lp["backlight"], Pin.OUT, value=0))
+                                 None, Pin(lp["backlight"], Pin.OUT, value=0))  # RST on the RUN line
         self.lcd.init()
         self.fbuf = bytearray(lp["width"] * lp["height"] // 8)
         self.fb = framebuf.FrameBuffer(self.fbuf, lp["width"], lp["height"], framebuf.MONO_VLSB)

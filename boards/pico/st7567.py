@@ -85,9 +85,12 @@ class St7567:
 
             sleep = time.sleep_ms
         self.cs.value(1)
-        self.rst.value(0)
-        sleep(RESET_LOW_MS)
-        self.rst.value(1)
+        if self.rst is not None:
+            self.rst.value(0)
+            sleep(RESET_LOW_MS)
+            self.rst.value(1)
+        else:  # RST wired to the board's reset: the RESET instruction (datasheet (14)) restarts the set-up
+            self._op(RESET)
         sleep(RESET_WAIT_MS)
         self._command(INIT)
         self._op(POWER_ALL_ON)  # booster, regulator and follower on in one step

@@ -10,11 +10,10 @@ from boards.pico import adc_dma, ads131m08, frames_thumb, pins
 
 HOST = 0x40068000
 P = pins.ADC_SPI
-adc_dma.start_clkin(P["clkin_pwm"])
+adc_dma.start_clkin(P["clkin"])
 spi = SPI(0, baudrate=8000000, polarity=0, phase=1, bits=8, sck=Pin(P["sck"]), mosi=Pin(P["mosi"]),
           miso=Pin(P["miso"]))
-chip = ads131m08.Ads131m08(spi, Pin(P["cs"], Pin.OUT, value=1), Pin(P["drdy"], Pin.IN),
-                           Pin(P["reset"], Pin.OUT, value=1))
+chip = ads131m08.Ads131m08(spi, None, Pin(P["drdy"], Pin.IN), None)  # CS tied low, SYNC/RESET high
 chip.setup()
 print("SETUP ok mode=%04X clock=%04X" % (chip.read(ads131m08.MODE), chip.read(ads131m08.CLOCK)))
 ring = adc_dma.AdcDma(80, None if "viper" in sys.argv else frames_thumb.decode)

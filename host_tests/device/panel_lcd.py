@@ -23,7 +23,7 @@ def out(name, v):
     return Pin(L[name], Pin.OUT, value=v)
 
 
-lcd = St7567(spi, out("cs", 1), out("dc", 0), out("rst", 1), out("backlight", 0))  # noqa: F821 (prepended)
+lcd = St7567(spi, out("cs", 1), out("dc", 0), None, out("backlight", 0))  # noqa: F821 (prepended); RST on RUN
 lcd.init()
 lcd.contrast(40)
 meter = Meter(None)

@@ -42,11 +42,12 @@ export function crc16ccitt(bytes, start, end, crc = 0xffff) {
  * the next conversion (no DRDY: the following frame repeats old data with DRDY bits 0).
  */
 export function attachAds131m08(mcu, opts) {
-  const pins = Object.assign({ spi: 0, cs: 17, drdy: 20, reset: 22 }, opts.pins || {});
+  // CS and SYNC/RESET: GPIOs, or null where the board ties them (boards/pico/pins.py: CS to GND, RESET high)
+  const pins = Object.assign({ spi: 0, cs: null, drdy: 20, reset: null }, opts.pins || {});
   const spi = mcu.spi[pins.spi];
   const regs = new Uint16Array(64);
   const st = { frames: 0, conversions: 0, stale_frames: 0, crc_errors_in: 0, resets: 0, bytes: 0,
-    commands: 0, injected: 0 };
+    commands: 0, injected: 0, timeouts: 0 };
   let sample = new Int32Array(8); // newest conversion
   let fresh = false; // newest conversion not read yet
   let buf = null; // samples from the generator, in chunks
@@ -147,8 +148,16 @@ export function attachAds131m08(mcu, opts) {
       pending = 0x4000 | (addr << 7) | (nwords - 2);
     }
   }
+  let lastByteNs = 0;
   spi.onTransmit = (value) => {
     if (!running) { spi.completeTransmit(0xff); return; }
+    const now = mcu.clock.nanos;
+    // MODE.TIMEOUT: 2**14 CLKIN periods (2 ms) without SCLK end a frame cut short (CS held low)
+    if (pos !== 0 && (regs[REG.MODE] & MODE_TIMEOUT) && now - lastByteNs > (16384 * 1e9) / CLKIN_HZ) {
+      pos = 0;
+      st.timeouts++;
+    }
+    lastByteNs = now;
     if (pos === 0) latchFrame();
     inp[pos] = value & 0xff;
     const rx = out[pos];
@@ -157,13 +166,17 @@ export function attachAds131m08(mcu, opts) {
     if (pos >= frameBytes()) { endFrame(); pos = 0; }
     spi.completeTransmit(rx);
   };
-  mcu.gpio[pins.cs].addListener((value) => {
-    if (value === 1 && pos !== 0) pos = 0; // CS high: the frame is over (an incomplete one is dropped)
-  });
-  mcu.gpio[pins.reset].addListener((value) => {
-    if (value === 0) { running = false; setDrdy(true); }
-    else if (value === 1 && !running) { reset(); running = true; }
-  });
+  if (pins.cs != null) {
+    mcu.gpio[pins.cs].addListener((value) => {
+      if (value === 1 && pos !== 0) pos = 0; // CS high: the frame is over (an incomplete one is dropped)
+    });
+  }
+  if (pins.reset != null) {
+    mcu.gpio[pins.reset].addListener((value) => {
+      if (value === 0) { running = false; setDrdy(true); }
+      else if (value === 1 && !running) { reset(); running = true; }
+    });
+  }
 
   function nextSample() {
     if (!buf || bufPos >= buf.length) {

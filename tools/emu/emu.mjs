@@ -75,8 +75,8 @@ const flashStats = attachFlash(mcu);
 for (const u of mcu.uart) fixUartTx(u);
 fixDmaTimers(mcu);
 for (const k of KEYS) mcu.gpio[k].setInputValue(!(opt.serviceMode && k === KEY_ENTER));
-// the switch inputs DI1/DI2 open (GP26/27 high) and the supply monitor content (GP23 high): boards/pico/pins.py
-for (const k of [23, 26, 27]) mcu.gpio[k].setInputValue(true);
+// the switch inputs DI1/DI2 open (GP26/27 high) and the supply monitor content (GP22 high): boards/pico/pins.py
+for (const k of [22, 26, 27]) mcu.gpio[k].setInputValue(true);
 // ---- panel LCD (tools/emu/st7567.mjs): --lcd-text / --lcd-png; its state goes into the stats as "lcd" ----
 // with --adc the whole board is there: the display too (an SPI1 without a device would hang DMA writes)
 const lcd = opt.lcdText || opt.lcdPng || opt.adc ? (await import('./st7567.mjs')).attachSt7567(mcu) : null;

@@ -17,7 +17,7 @@ const COLS = 132; // display RAM columns
 const PAGES = 9; // 8 pages of 8 rows + the icon page 8
 const W = 128;
 const H = 64;
-export const LCD_PINS = { spi: 1, cs: 13, dc: 14, rst: 15, backlight: 12 };
+export const LCD_PINS = { spi: 1, cs: 13, dc: 14, rst: null, backlight: 12 }; // boards/pico/pins.py LCD_SPI
 
 // glyph (8 column bytes as a string key) -> character; 127 (what framebuf draws for c < 32 or > 127) is left out
 const GLYPHS = new Map();
@@ -59,7 +59,9 @@ export function attachSt7567(mcu, pins = LCD_PINS) {
 
   const pin = (n) => mcu.gpio[n];
   const low = (n) => pin(n).outputEnable && !pin(n).outputValue; // undriven pins float high (pull-ups)
-  pin(pins.rst).addListener(() => { if (low(pins.rst)) hardReset(); });
+  // RST: a GPIO, or null where the board ties it to its reset line (the chip then resets with the emulated MCU)
+  const inReset = () => pins.rst != null && low(pins.rst);
+  if (pins.rst != null) pin(pins.rst).addListener(() => { if (low(pins.rst)) hardReset(); });
 
   function command(b) {
     if (arg === 'ev') { st.ev = b & 0x3f; arg = null; return; }
@@ -98,7 +100,7 @@ export function attachSt7567(mcu, pins = LCD_PINS) {
   const prev = spi.onTransmit;
   const done = mcu.clock.createAlarm(() => spi.completeTransmit(0xff));
   spi.onTransmit = (value) => {
-    if (low(pins.cs) && !low(pins.rst)) {
+    if (low(pins.cs) && !inReset()) {
       bytes++;
       if (low(pins.dc)) command(value & 0xff); else data(value & 0xff);
     }
