@@ -14,6 +14,11 @@ BLOCK = const(80)
 SERVICE_BLOCKS = const(10)  # Meter.service and Meter.tick every 100 ms: a setting written over Modbus applies then
 LCD_BLOCKS = const(50)  # the display redrawn twice a second
 GC_BLOCKS = const(200)  # gc.collect every 2 s: garbage never piles up into one long collection
+WDT_MS = const(2000)  # the watchdog: a loop stuck this long resets the chip (the longest step is ~20 ms)
+# Watchdog scratch registers 0..3 survive a reset (not a power loss; 4..7 are the boot ROM's): the clock and the
+# count of watchdog resets since power-up (RP2040 datasheet 4.7, SCRATCH0..7)
+_SCRATCH = const(0x4005800C)
+_MAGIC = const(0x4B504D35)  # "KPM5": the words below are ours
 
 
 def store_partition():
@@ -64,7 +69,9 @@ class Board:
         import framebuf
         from machine import SPI, Pin
 
-        from boards.pico import console, dio, keys, rs485, st7567
+        from machine import PWM, WDT
+
+        from boards.pico import ao, console, dio, keys, rs485, st7567
 
         relays = dio.Relays(tuple(Pin(n, Pin.OUT, value=0) for n in pins.RELAYS))
         pulse = dio.PulseOut(Pin(pins.PULSE_P, Pin.OUT, value=0), Pin(pins.PULSE_Q, Pin.OUT, value=0))
@@ -91,8 +98,40 @@ class Board:
         self.pf.irq(self._power_fail, Pin.IRQ_FALLING)
         self.blocks = 0
         self.gc = gc.collect
+        import machine
+
+        self.mem32 = machine.mem32
         self.mem_free = gc.mem_free
+        self._ao = ao.AnalogOut(PWM(Pin(pins.AO_PWM)))
+        self.meter.analog.out = self._ao
+        self.watchdog_resets = self._restart()
         self.chip, self.ring = start_adc()
+        self.wdt = WDT(timeout=WDT_MS)
+
+    def _restart(self):
+        """After a reset that kept the chip powered (watchdog, machine.reset()), the clock goes on from the time
+        kept in the scratch registers (the stored one is up to a minute older); a watchdog reset is counted.
+        After a power loss the scratch words are gone: the clock resumes from the stored time (firmware/ledger)."""
+        import machine
+
+        mem = machine.mem32
+        n = 0
+        if mem[_SCRATCH] == _MAGIC:
+            n = mem[_SCRATCH + 12]
+            clock = self.meter.clock
+            if clock.set_ymd(mem[_SCRATCH + 4]):
+                clock.set_hms(mem[_SCRATCH + 8])
+            if machine.reset_cause() == machine.WDT_RESET:
+                n += 1
+        mem[_SCRATCH] = _MAGIC
+        mem[_SCRATCH + 12] = n
+        return n
+
+    def _keep_clock(self):
+        c = self.meter.clock
+        mem = self.mem32
+        mem[_SCRATCH + 4] = c.ymd
+        mem[_SCRATCH + 8] = c.hms
 
     def _power_fail(self, pin):
         self.fail = True  # the loop saves at its next pass (within one block: 10 ms)
@@ -101,7 +140,7 @@ class Board:
         r = self.ring
         return {"heap_free": self.mem_free(), "adc_frames_lost": r.frames_lost, "adc_crc_errors": r.crc_errors,
                 "adc_stale_frames": r.stale_frames, "adc_overruns": r.overruns, "adc_blocks": r.blocks,
-                "gaps": self.meter.gaps, "watchdog_resets": 0,
+                "gaps": self.meter.gaps, "watchdog_resets": self.watchdog_resets, "ao_ua": self._ao.ua,
                 "runtime": {"blocks": self.blocks, "frames_rx": self.line.port.frames,
                             "console_commands": self.console.commands}}
 
@@ -120,6 +159,8 @@ class Board:
             if b % SERVICE_BLOCKS == 0:
                 m.service()
                 m.tick(100)
+                self._keep_clock()
+            self.wdt.feed()
             if b % GC_BLOCKS == 0:
                 self.gc()
             self.panel(b)

@@ -13,6 +13,6 @@ package("firmware", base_path=_root)
 package("boards", files=["__init__.py", "pico/__init__.py", "pico/pins.py", "pico/rs485.py", "pico/board.py",
                          "pico/kernel_thumb.py", "pico/grid_thumb.py",
                          "pico/ads131m08.py", "pico/adc_dma.py", "pico/frames_thumb.py",
-                         "pico/console.py", "pico/st7567.py", "pico/keys.py", "pico/dio.py"], base_path=_root)
+                         "pico/console.py", "pico/ao.py", "pico/st7567.py", "pico/keys.py", "pico/dio.py"], base_path=_root)
 module("_boot.py", base_path=_root + "/boards/pico")  # mounts littlefs; the store partition stays raw
 module("main.py", base_path=_root + "/boards/pico")  # runs at boot (a main.py on the filesystem does not)

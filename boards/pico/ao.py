@@ -1,0 +1,30 @@
+# The 4-20 mA analog output on the Pico: a PWM pin into a second-order RC filter and a voltage-to-current stage
+# (e.g. XTR111: Iout = 10 * Vin / Rset). Meter(ao_out=...) hands over whole microamps (firmware/analog.py).
+from micropython import const
+
+FREQ_HZ = const(1907)  # 125 MHz / 65536: the full 16-bit duty resolution (0.37 uA a step at 24 mA full scale)
+FULL_SCALE_UA = const(24000)  # duty 100 % = 3.3 V into the stage = 24 mA: 4 mA at duty 16.7 %, 20 mA at 83.3 %
+OVER_UA = const(22000)  # the output's ceiling: a value beyond it is clamped (the register shows the true value)
+
+
+class AnalogOut:
+    """pwm: machine.PWM on pins.AO_PWM. __call__(ua): the output current in microamps, 0..OVER_UA; the duty is
+    round(ua * 65535 / FULL_SCALE_UA): 4000 uA -> 10923, 12000 uA -> 32768, 20000 uA -> 54613. The RC filter
+    (2 x 10 kOhm, 1 uF: 16 Hz corner) leaves under 0.1 % ripple at 1907 Hz; the V-to-I stage's Rset and a
+    two-point calibration make up for the 3.3 V rail's tolerance (docs/analog.md)."""
+
+    def __init__(self, pwm):
+        self.pwm = pwm
+        pwm.freq(FREQ_HZ)
+        pwm.duty_u16(0)  # 0 mA until the meter has a value: a loop reads "wire break", not a false 4 mA
+        self.ua = 0
+
+    def __call__(self, ua):
+        if ua < 0:
+            ua = 0
+        elif ua > OVER_UA:
+            ua = OVER_UA
+        self.ua = ua
+        # (ua * 65535 + 12000) // 24000 split so no product passes 2**30 (a small int on the chip: no allocation
+        # from Meter.feed, which runs heap-locked)
+        self.pwm.duty_u16(2 * ua + (ua * 17535 + FULL_SCALE_UA // 2) // FULL_SCALE_UA)
