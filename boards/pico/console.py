@@ -22,6 +22,7 @@ class Console:
         self.over = False
         self.poller = select.poll()
         self.poller.register(sys.stdin, select.POLLIN)
+        self.poller.ipoll(0)  # its first call allocates the result tuple: here, not in the loop
         self.commands = 0
 
     def poll(self):

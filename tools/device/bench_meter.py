@@ -1,12 +1,12 @@
 # Runs ON the emulated RP2040 (tools/bench_device.py prepends PARAMS and sends it through the raw REPL).
-# The meter as the board builds it, fed BLOCK-sample blocks of generated samples by the host port (like the
-# board's DMA: the copy costs the CPU nothing), with Modbus requests, key presses, LCD renders, ticks, a GC per
-# second and scenario switches, as the board's main loop will do them. Every call from the loop is timed in
-# emulated CPU cycles; prints "R key=value ..." lines that the host turns into the table.
+# The board as it boots (boards/pico/board.Board: the meter, the ADS131M08 streaming through the DMA ring, the
+# ST7567, keys, inputs, RS485, console), its blocks taken from the ring as the main loop takes them, with Modbus
+# requests, key presses, LCD renders sent over SPI1, ticks, a GC every 2 s and scenario switches. Every call
+# from the loop is timed in emulated CPU cycles (the sleep between blocks is not); prints "R key=value ..."
+# lines that the host turns into the table.
 import gc
 import machine
 import micropython
-import uctypes
 from array import array
 
 P = PARAMS  # noqa: F821 (prepended by the host)
@@ -28,7 +28,6 @@ from firmware.meter import Meter  # noqa: E402,F401
 from firmware.modbus import bench_support  # noqa: E402
 from firmware.modbus.crc import crc16  # noqa: E402
 from firmware.ui import fb as fbrender  # noqa: E402
-import framebuf  # noqa: E402
 
 gc.collect()
 free_imports = gc.mem_free()
@@ -36,8 +35,6 @@ print("R part=imports held=%d free=%d heap=%d" % (free0 - free_imports, free_imp
 
 BLOCK = board.BLOCK
 buf = array("i", bytes(32 * BLOCK))
-fbuf = bytearray(1024)
-lcd = framebuf.FrameBuffer(fbuf, 128, 64, framebuf.MONO_VLSB)
 req03 = bench_support.fc03_request(1, 0x0100, 125)
 req04 = bytearray(b"\x01\x04\x00\x00\x00\x50\x00\x00")
 c = crc16(req04, 0, 6)
@@ -47,7 +44,9 @@ gc.collect()
 free_bench = gc.mem_free()
 
 c0 = cyc()
-meter = board.make_meter()
+brd = board.Board()
+meter = brd.meter
+ring = brd.ring
 c_make = (cyc() - c0) & MASK
 gc.collect()
 free_built = gc.mem_free()
@@ -74,14 +73,23 @@ for _ in range(20):
         OVH = d
 
 apply(P["settings"][0])
-machine.mem32[_PORT + 0x18] = uctypes.addressof(buf)
+
+
+def block():
+    # wait (WFI, not timed) for the ring's next block, decode it (timed: the board's ADC part)
+    while ring.filled == ring.used:
+        board.wfi()
+    t0 = cyc()
+    r = ring.poll(buf)
+    d = (cyc() - t0 - OVH) & MASK
+    return r, d
 blocks_s = 8000 // BLOCK
 seconds = P["seconds"]
 req_every = blocks_s // P["requests"]
 keys = P["keys"]
 # per-part cycles of the current second, then the totals and the worst single call per part
-PARTS = ("feed", "service", "modbus", "tick", "lcd", "keys", "gc", "settings")
-FEED, SERVICE, MODBUS, TICK, LCD, KEYS, GC, SETTINGS = range(len(PARTS))
+PARTS = ("adc", "feed", "service", "modbus", "tick", "lcd", "keys", "panel", "gc", "settings")
+ADC, FEED, SERVICE, MODBUS, TICK, LCD, KEYS, PANEL, GC, SETTINGS = range(len(PARTS))
 sec = array("i", [0] * len(PARTS))
 tot = array("i", [0] * len(PARTS))  # in units of 1000 cycles (a 10-minute run overflows 31 bits otherwise)
 worst = array("i", [0] * len(PARTS))
@@ -106,11 +114,15 @@ for s in range(seconds):
             d = apply(P["settings"][k + 1])
             note(SETTINGS, d)
     for b in range(blocks_s):
-        machine.mem32[_PORT + 0x1C] = BLOCK  # the host fills buf: the DMA ring's next block
+        r, d = block()
+        note(ADC, d)
         micropython.heap_lock()  # the hot paths allocate nothing, on the chip too: an allocation raises here
         t0 = cyc()
         try:
-            meter.feed(buf, BLOCK)
+            if r == 0:
+                meter.feed(buf, BLOCK)
+            else:
+                meter.gap(r)
         except MemoryError:
             micropython.heap_unlock()
             print("R alloc in feed at s=%d block=%d" % (s, b))
@@ -139,9 +151,22 @@ for s in range(seconds):
                 micropython.heap_unlock()
             d = (cyc() - t0 - OVH) & MASK
             note(MODBUS, d)
+        brd.wdt.feed()
+        t0 = cyc()
+        micropython.heap_lock()
+        k = brd.keys.poll(brd.ticks_ms(), False)  # the panel's pins, every block (nobody presses them here)
+        k = brd.inputs.poll(brd.ticks_ms())
+        brd.port()
+        brd.console.poll()
+        micropython.heap_unlock()
+        d = (cyc() - t0 - OVH) & MASK
+        note(PANEL, d)
         if b % board.LCD_BLOCKS == 1:
             t0 = cyc()
-            fbrender.render(meter.ui.screen(), lcd)
+            scr = meter.ui.screen()
+            fbrender.render(scr, brd.fb)
+            brd.lcd.show(brd.fbuf)
+            brd.lcd.backlight(scr.backlight)
             d = (cyc() - t0 - OVH) & MASK
             note(LCD, d)
         if b % board.SERVICE_BLOCKS == 0 or b % board.LCD_BLOCKS == 1:
@@ -186,7 +211,7 @@ print("R run seconds=%d cpu_max=%d free_min=%d requests=%d keys=%d windows=%d" %
 # the sampling kernel alone: the sampler fed one more second of signal (then its window is left unread)
 ks = 0
 for b in range(blocks_s):
-    machine.mem32[_PORT + 0x1C] = BLOCK
+    block()
     t0 = cyc()
     meter.sampler.feed(buf, BLOCK)
     ks += (cyc() - t0 - OVH) & MASK
@@ -197,3 +222,5 @@ t0 = cyc()
 meter.power_down()
 print("R powerfail cycles=%d" % ((cyc() - t0 - OVH) & MASK))
 print("R lcd_text %r" % meter.lcd_text()[:60])
+print("R adc blocks=%d crc=%d stale=%d overruns=%d lost=%d" % (ring.blocks, ring.crc_errors, ring.stale_frames,
+                                                              ring.overruns, ring.frames_lost))
