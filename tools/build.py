@@ -15,6 +15,8 @@ def mpy_cross():
 
 
 IMAGE_ONLY = ("manifest.py", "_boot.py")  # read by the firmware image build only (tools/firmware.py)
+# drivers a board borrows from another board's folder (chip-independent: machine.SPI/Pin/ADC objects come in)
+SHARED = {"esp32": ("__init__.py", "ads131m08.py", "console.py", "dio.py", "keys.py", "st7567.py")}
 
 
 def sources(board):
@@ -24,6 +26,8 @@ def sources(board):
                 if f.endswith(".py") and f not in IMAGE_ONLY:
                     yield os.path.relpath(os.path.join(d, f), ROOT)
     yield os.path.join("boards", "__init__.py")
+    for f in SHARED.get(board, ()):
+        yield os.path.join("boards", "pico", f)
 
 
 def build(board, arch, out):
