@@ -13,14 +13,12 @@ from array import array
 import micropython
 from micropython import const
 
-from boards.pico.ads131m08 import RESET_ACK, Ads131m08
 from firmware import adc_frames, tables
 
 FRAME = const(30)
 SLOT = const(2400)  # bytes per I2S read (80 frames' worth of stream): the DMA hand-over unit
 SLOTS = const(12)  # the ring: 12 x 2400 bytes = 112 ms of stream
 ALIGN_BITS = const(240)  # a frame is 240 bits: the offsets tried by align()
-_RESET = const(0x0011)
 _P_RSIZE = const(0)  # unpack()'s parameter block (array('i')): ring size, position, bit shift, frames wanted,
 _P_POS = const(1)  # reads allowed, 1 = drop stale frames
 _P_SHIFT = const(2)
@@ -89,24 +87,6 @@ def invert_output(pin):
 
     a = _GPIO_FUNC_OUT_SEL + 4 * pin
     machine.mem32[a] = machine.mem32[a] | _OUT_INV_SEL
-
-
-class Ads131m08Esp32(Ads131m08):
-    """The shared driver (boards/pico/ads131m08.py) with the RESET command in place of the SYNC/RESET pin, which
-    is tied to EN on this board (a machine.reset() does not reset the chip: its MODE may still have input CRC on,
-    so the command goes out with a CRC, which the chip ignores when the check is off)."""
-
-    def __init__(self, spi, cs, drdy):
-        Ads131m08.__init__(self, spi, cs, drdy, None)
-
-    def reset(self):
-        self.cs.value(1)
-        self.crc = True
-        self.frame(_RESET)
-        self.crc = False
-        ack = self.frame(0)
-        if ack != RESET_ACK:
-            raise OSError("ADS131M08: no reset acknowledge (got %04X, want FF28)" % ack)
 
 
 class AdcI2s:

@@ -65,12 +65,13 @@ def start_adc(block=BLOCK):
     from machine import I2S, SPI, Pin
 
     from boards.esp32 import adc_i2s
+    from boards.pico import ads131m08
 
     p = pins.ADC_SPI
     spi = SPI(p["id"], baudrate=8000000, polarity=0, phase=1, bits=8, sck=Pin(p["sck"]), mosi=Pin(p["mosi"]),
               miso=Pin(p["miso"]))
     cs = Pin(p["cs"], Pin.OUT, value=1)
-    chip = adc_i2s.Ads131m08Esp32(spi, cs, Pin(p["drdy"], Pin.IN))
+    chip = ads131m08.Ads131m08(spi, cs, Pin(p["drdy"], Pin.IN), None)  # SYNC/RESET tied to EN: RESET command
     chip.setup()
     spi.deinit()
     Pin(p["mosi"], Pin.OUT, value=0)  # DIN low: every frame is a NULL command

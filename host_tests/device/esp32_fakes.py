@@ -9,6 +9,7 @@ sys.path.insert(0, ".")
 import micropython
 
 from boards.esp32 import adc_i2s, board, keys_ladder
+from boards.pico.ads131m08 import Ads131m08
 from firmware import flash
 from firmware.adc_frames import FRAME, WORD, crc16
 
@@ -153,7 +154,7 @@ class FakePin:
 def adc_setup_checks():
     chip = FakeAdcChip()
     chip.regs[2] = 0x1110  # a machine.reset() left input CRC on: the RESET command must carry its CRC
-    drv = adc_i2s.Ads131m08Esp32(chip, FakePin(chip), FakePin())
+    drv = Ads131m08(chip, FakePin(chip), FakePin(), None)
     drv.setup()
     # one command ignored: the NULL that reads WREG MODE's acknowledge goes out without a CRC (the driver turns its
     # CRC on after that frame, the chip checks from the WREG on); a NULL does nothing, so nothing is lost
@@ -162,7 +163,7 @@ def adc_setup_checks():
     bad = FakeAdcChip()
     bad.regs[0] = 0x2410  # a 4-channel part
     try:
-        adc_i2s.Ads131m08Esp32(bad, FakePin(bad), FakePin()).setup()
+        Ads131m08(bad, FakePin(bad), FakePin(), None).setup()
         raise AssertionError("ID 2410h accepted")
     except OSError:
         pass
