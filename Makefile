@@ -34,8 +34,11 @@ $(STAMP): requirements.txt
 	$(VPY) -m pip install -q -r requirements.txt
 	touch $(STAMP)
 
-run: $(STAMP)
-	$(VPY) -m tools.sim --terminal --state-dir state
+# make run: the simulated meter in the terminal (MicroPython unix port); make run TARGET=rp2040: its UF2 on the
+# emulated RP2040 (state in state-rp2040/: the chip's flash storage region)
+TARGET  ?= micropython
+run: $(STAMP) $(if $(filter rp2040,$(TARGET)),setup-device)
+	$(VPY) -m tools.sim --terminal --runtime $(TARGET) --state-dir $(if $(filter rp2040,$(TARGET)),state-rp2040,state)
 
 test: $(STAMP) setup-device
 	$(VPY) -m pytest -q host_tests

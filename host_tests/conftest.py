@@ -22,3 +22,7 @@ def sim(tmp_path_factory, request):
     s.wait_time(0.5)
     yield s
     s.stop()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "rp2040: the meter's UF2 on the emulated RP2040 (slow: tens of seconds each)")

@@ -1,6 +1,8 @@
 # Simulator launcher: runs the firmware process (tools/simproc.py), feeds it generator samples at a paced speed,
-# relays Modbus RTU through a pty line (tools/simrelay.py) and takes commands. See docs/sim.md.
+# relays Modbus RTU through a pty line (tools/simrelay.py) and takes commands. See docs/sim.md. The rp2040 runtime
+# runs the meter's UF2 on the emulated RP2040 instead (tools/simchip.py): it paces itself and pulls its samples.
 import argparse
+import json
 import os
 import queue
 import signal
@@ -43,7 +45,14 @@ class Sim:
         self.log = log or (lambda text: sys.stderr.write(text + "\n"))
         self.own_line = line is None
         self.line = PtyLine(serial_link, frame_gap, baud) if line is None else line
-        self.fw = Firmware(runtime, self.state_dir, meter, fw_stderr, lambda text: self.log(text), self.line.write)
+        if runtime == "rp2040":
+            from tools.simchip import Chip
+
+            self.fw = Chip(self.state_dir, fw_stderr, lambda text: self.log(text), self.line.write, speed=speed,
+                           scenario=self.scenario_obj, seed=seed)
+        else:
+            self.fw = Firmware(runtime, self.state_dir, meter, fw_stderr, lambda text: self.log(text),
+                               self.line.write)
         self.samples = 0  # samples sent to the firmware: the simulated clock
         self.inbox = queue.Queue()  # commands and Modbus frames, in arrival order, for the pump
         self.quitting = False
@@ -60,8 +69,11 @@ class Sim:
     relay_stats = property(lambda self: self.line.stats)
 
     # --- start-up -----------------------------------------------------------------------------------------
-    def start(self, timeout=30.0):
-        """Open the pty, spawn the firmware, wait for `R`, start relaying and pacing. Returns the pty path."""
+    def start(self, timeout=None):
+        """Open the pty, spawn the firmware, wait for `R`, start relaying and pacing. Returns the pty path.
+        rp2040: also waits for the emulated meter's answer to a Modbus request (booting takes seconds)."""
+        if timeout is None:
+            timeout = 180.0 if self.runtime == "rp2040" else 30.0
         if self.own_line:
             self.line.open()
         if self.state_dir:
@@ -122,9 +134,10 @@ class Sim:
         """Orderly power-down (SIGTERM, q in the terminal): Q, wait for bye. Safe from a signal handler."""
         self.inbox.put((("quit",), Reply("bye", waiting=True)))
 
-    def wait_exit(self, timeout=20.0):
-        """Wait for the firmware process to end after a quit; kill it if it hangs. Returns its exit status."""
-        return self.fw.wait_exit(timeout)
+    def wait_exit(self, timeout=None):
+        """Wait for the firmware process to end after a quit; kill it if it hangs (after 20 s, 60 s for the
+        rp2040 runtime). Returns its exit status."""
+        return self.fw.wait_exit() if timeout is None else self.fw.wait_exit(timeout)
 
     def close(self):
         self.stopping = True
@@ -136,10 +149,15 @@ class Sim:
 
     # --- pump: the only producer of firmware messages, so commands stay in order with the samples ---------
     def _facts(self):
-        return {"time_s": self.samples / RATE, "samples": self.samples,
+        if self.runtime == "rp2040":  # the chip's simulated time; its ADC model pulls the samples
+            facts = {"time_s": self.fw.time_s, "samples": int(self.fw.time_s * RATE), "chip": self.fw.facts()}
+        else:
+            facts = {"time_s": self.samples / RATE, "samples": self.samples}
+        facts.update({
                 "speed": "max" if self.speed is None else self.speed, "pty": self.pty, "link": self.link,
                 "scenario": self.gen.scenario.name, "runtime": self.runtime, "pid": self.proc.pid,
-                "relay": dict(self.line.stats)}
+                "relay": dict(self.line.stats)})
+        return facts
 
     def _put(self, msg):
         while not self.stopping and not self.fw.exited.is_set():
@@ -170,6 +188,8 @@ class Sim:
             except ValueError as e:
                 reply.done(error="scenario: %s" % e)
                 return
+            if self.runtime == "rp2040":  # the emulator's feeder switches (time and phase run on)
+                self._put(message(b"S", json.dumps(self.gen.scenario.to_dict()).encode()))
             self._wiring(self.gen.scenario)
             reply.done()
         elif kind in ("lcd", "state", "quit"):
@@ -211,7 +231,7 @@ class Sim:
         period = None if self.speed is None else BLOCK / RATE / self.speed
         next_t = time.monotonic()
         while not self.stopping and not self.fw.exited.is_set():
-            if self.quitting:
+            if self.quitting or self.runtime == "rp2040":  # the chip's ADC model pulls its own samples
                 self._drain(0.1)  # answer late commands; no more samples after Q
                 continue
             if period is None:
@@ -287,7 +307,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m tools.sim", description="Simulated KPM53-class meter")
     ap.add_argument("--scenario", help="scenario JSON file or name in tools/scenarios (default: balanced "
                                        "220 V, 5 A, 30 degrees lag, 50 Hz)")
-    ap.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython")
+    ap.add_argument("--runtime", choices=("micropython", "cpython", "rp2040"), default="micropython",
+                    help="rp2040: the UF2 (build/pico/firmware.uf2) on the emulated RP2040 (docs/device.md)")
     ap.add_argument("--serial-link", help="make this path a symlink to the Modbus pty")
     ap.add_argument("--state-dir", help="the simulated flash (kept across restarts)")
     ap.add_argument("--speed", type=parse_speed, default=1.0, help="simulated/wall time ratio, or max")

@@ -90,6 +90,7 @@ class Firmware:
         self.ready = threading.Event()
         self.exited = threading.Event()  # the process ended (stdout EOF)
         self.bye = False
+        self.ready_info = b""  # the R message's payload
         self.proc = None
 
     def start(self, timeout=30.0):
@@ -153,6 +154,7 @@ class Firmware:
                 break
             kind = hdr[:1]
             if kind == b"R":
+                self.ready_info = payload
                 self.ready.set()
             elif kind == b"M":
                 if self.on_frame is not None:
@@ -161,6 +163,8 @@ class Firmware:
                 self._answer(payload.decode("utf-8", "replace"))
             elif kind == b"E":
                 self.log("firmware: " + payload.decode("utf-8", "replace"))
+            elif self._extra(kind, payload):
+                pass
             else:
                 self.log("sim: protocol error: message type %r from the firmware (a stray print?)" % kind)
                 self.proc.kill()
@@ -170,6 +174,10 @@ class Firmware:
         with self.lock:
             while self.pending:
                 self.pending.popleft().done(error="firmware exited (status %s)" % self.proc.returncode)
+
+    def _extra(self, kind, payload):
+        """A message kind this process speaks beyond R M T E (tools/simchip.py: G, F). True if handled."""
+        return False
 
     def _answer(self, text):
         with self.lock:

@@ -5,7 +5,9 @@
 //    littlefs cannot even be formatted). attachFlash() replaces the SSI and IO_QSPI models with a serial NOR
 //    flash of the W25Q16JV kind: 06 write enable, 04 write disable, 05/35 status (never busy), 02 page program
 //    (bits only go 1 -> 0, the address wraps in its 256-byte page), 20/52/D8 erase 4/32/64 KiB, 03/0B read,
-//    9F JEDEC id, 4B unique id. Operations complete at once; counts are kept for the caller.
+//    9F JEDEC id, 4B unique id. Operations complete at once; counts are kept for the caller, and onWrite(offset,
+//    length) (optional) hears of every erase and page program once it is done (device mode writes the storage
+//    region through to its state file).
 // 2. The UART TX interrupt. rp2040js raises TXRIS on every interrupt check ("TODO: proper FIFO for TX"), so a
 //    MicroPython UART with a TX buffer (TXIM enabled) never leaves its interrupt handler. fixUartTx() raises
 //    TXRIS only when the firmware writes a byte (the model's FIFO empties at once) and lets UARTICR clear it,
@@ -14,19 +16,22 @@ import { BasePeripheral } from 'rp2040js';
 
 const FLASH_BYTES = 2 * 1024 * 1024; // the Pico's W25Q16JV
 
-export function attachFlash(mcu) {
+export function attachFlash(mcu, onWrite = null) {
   const mem = mcu.flash; // offset 0 = XIP address 0x10000000
   const stats = { erases: 0, pagePrograms: 0, bytesProgrammed: 0 };
   let selected = false;
   let cmd = -1;
   let n = 0;
   let addr = 0;
+  let lo = -1; // the bytes a page program touched: lo..hi
+  let hi = -1;
 
   const wrap = (a) => a & (FLASH_BYTES - 1);
   function erase(size) {
     const base = wrap(addr) & ~(size - 1);
     mem.fill(0xff, base, base + size);
     stats.erases++;
+    if (onWrite) onWrite(base, size);
   }
   // one byte shifted out to the flash, one byte shifted back
   function exchange(b) {
@@ -54,11 +59,17 @@ export function attachFlash(mcu) {
       const a = wrap((addr & ~0xff) | ((addr + i - 3) & 0xff));
       mem[a] &= b;
       stats.bytesProgrammed++;
+      if (lo < 0 || a < lo) lo = a;
+      if (a > hi) hi = a;
     }
     return 0;
   }
   function deselect() {
-    if (cmd === 0x02) stats.pagePrograms++;
+    if (cmd === 0x02) {
+      stats.pagePrograms++;
+      if (onWrite && lo >= 0) onWrite(lo, hi - lo + 1);
+    }
+    lo = hi = -1;
     cmd = -1;
   }
 

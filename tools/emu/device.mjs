@@ -1,0 +1,302 @@
+#!/usr/bin/env node
+// Device mode: the meter's UF2 runs on the emulated Pico as it would on the board (main.py -> board.run()), and
+// the host drives its pins in framed messages on stdin/stdout, the same framing as tools/simproc.py (type byte +
+// uint32 LE length + payload). tools/simchip.py speaks it for `python -m tools.sim --runtime rp2040`.
+//
+//   node device.mjs --uf2 F --bootrom URL [--state FILE] [--speed X|max] [--samples-in FD --samples-out FD]
+//
+// host -> device                                   device -> host
+//   M bytes   into UART0 RX (RS485), one byte per     R text    the guest printed READY (its main loop runs):
+//             character time of the guest's baud,               "console" (it answers C lines)
+//             in simulated time                       M bytes   what UART0 sent while DE (GP2) was high: one
+//                                                             message per DE high->low edge
+//   K name    key low for 100 ms (simulated)         T text    the answer to one C (in order), or to Q: "bye"
+//   D [k, on] DI k (1|2): low when on                 E text    a guest log line (anything on the console
+//   C line    a console command (state, set N V,               that is not an answer or an event)
+//             lcd), answered by one T                 G <BBd>   an output pin changed: pin, level, simulated
+//   S json    the sample feeder plays this scenario             microseconds (relays GP8/9, pulse GP28)
+//   Q         power-fail input (GP23) low, wait for   F json    figures once per simulated second: time_s,
+//             "!bye" (2 s simulated at most), T bye,            cycles, cpu_load
+//             then the supply goes: exit
+// stdin EOF is a power cut: exit at once. With --state the flash storage region (0xa0000, 1408 KiB) lives in
+// FILE: loaded at boot, every erase and page program written through as the chip makes it.
+// Console (USB CDC, the guest's service console): the guest prints free text, "READY" when its main loop runs,
+// "=..." answers (one per command line we send), "!..." events ("!bye" after the power-fail save).
+import fs from 'fs';
+import { USBCDC } from 'rp2040js';
+import { createChip, optionalModel, runFor, PINS } from './chip.mjs';
+
+const args = process.argv.slice(2);
+const opt = { speed: 1, adc: 'auto' };
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  const next = () => args[++i];
+  if (a === '--uf2') opt.uf2 = next();
+  else if (a === '--bootrom') opt.bootrom = next();
+  else if (a === '--state') opt.state = next();
+  else if (a === '--speed') { const v = next(); opt.speed = v === 'max' ? null : Number(v); }
+  else if (a === '--samples-in') opt.samplesIn = Number(next());
+  else if (a === '--samples-out') opt.samplesOut = Number(next());
+  else { process.stderr.write(`emu: unknown argument ${a}\n`); process.exit(2); }
+}
+if (opt.speed !== null && !(opt.speed > 0)) { process.stderr.write('emu: --speed X (> 0) or max\n'); process.exit(2); }
+
+const KEY_NS = 100e6; // a key press: 100 ms low
+const CONSOLE_TIMEOUT_NS = 2e9; // a command the guest has not answered in 2 s (simulated) gets an error
+const BYE_TIMEOUT_NS = 2e9; // power-fail input low -> "!bye"
+const SLICE_CYCLES = 250000; // one runFor call: 2 ms of simulated time at most
+const SLICE_WALL_MS = 15; // then stdin and timers get a turn
+
+const chip = await createChip(opt);
+const { mcu } = chip;
+const { clock } = mcu;
+
+// ---- messages ----
+function send(kind, payload = Buffer.alloc(0)) {
+  if (typeof payload === 'string') payload = Buffer.from(payload, 'utf8');
+  const hdr = Buffer.alloc(5);
+  hdr.write(kind, 0, 'latin1');
+  hdr.writeUInt32LE(payload.length, 1);
+  try {
+    fs.writeSync(1, Buffer.concat([hdr, payload]));
+  } catch (e) {
+    if (e.code === 'EAGAIN') { process.stdout.write(Buffer.concat([hdr, payload])); return; }
+    process.exit(0); // the host is gone: a power cut
+  }
+}
+const log = (text) => send('E', text);
+
+// ---- pins: inputs released, supply good ----
+mcu.gpio[PINS.powerFail].setInputValue(true);
+for (const p of PINS.inputs) mcu.gpio[p].setInputValue(true);
+const keyAlarms = {};
+function key(name) {
+  const pin = PINS.keys[name];
+  if (pin === undefined) return log(`emu: no key ${JSON.stringify(name)}`);
+  mcu.gpio[pin].setInputValue(false);
+  const a = keyAlarms[name] || (keyAlarms[name] = clock.createAlarm(() => mcu.gpio[pin].setInputValue(true)));
+  a.schedule(KEY_NS);
+}
+const outputs = [...PINS.relays, PINS.pulse];
+for (const p of outputs) {
+  mcu.gpio[p].addListener((v) => {
+    if (v !== 0 && v !== 1) return; // input states: not driven
+    const b = Buffer.alloc(10);
+    b[0] = p;
+    b[1] = v;
+    b.writeDoubleLE(clock.nanos / 1000, 2);
+    send('G', b);
+  });
+}
+
+// ---- RS485: UART0 and DE ----
+const uart = mcu.uart[PINS.rs485.uart];
+const counters = { rx_bytes: 0, tx_bytes: 0, frames_tx: 0, tx_dropped: 0, console_timeouts: 0 };
+const rxQueue = [];
+let rxBusy = false;
+function charNanos() {
+  const lcr = uart.lineCtrlRegister;
+  const bits = 1 + uart.wordLength + ((lcr & 2) ? 1 : 0) + ((lcr & 8) ? 2 : 1); // start, data, PEN, STP2
+  const baud = uart.baudDivider ? uart.baudRate : 9600;
+  return (bits * 1e9) / baud;
+}
+const rxAlarm = clock.createAlarm(() => {
+  uart.feedByte(rxQueue.shift());
+  counters.rx_bytes++;
+  if (rxQueue.length) rxAlarm.schedule(charNanos());
+  else rxBusy = false;
+});
+function rxFrame(bytes) {
+  for (const b of bytes) rxQueue.push(b);
+  if (!rxBusy && rxQueue.length) {
+    rxBusy = true;
+    rxAlarm.schedule(charNanos()); // the first byte is in the FIFO once its stop bit has passed
+  }
+}
+const de = mcu.gpio[PINS.rs485.de];
+let txBuf = [];
+uart.onByte = (b) => {
+  if (de.value === 1) txBuf.push(b);
+  else counters.tx_dropped++; // the transceiver's driver is off: nothing reaches the line
+  counters.tx_bytes++;
+};
+de.addListener((v, old) => {
+  if (old === 1 && v !== 1 && txBuf.length) {
+    send('M', Buffer.from(txBuf));
+    counters.frames_tx++;
+    txBuf = [];
+  }
+});
+
+// ---- the LCD model (st7567.mjs) when its file exists; the ADC model is the chip's (createChip, adc: 'auto') ----
+const lcdMod = await optionalModel('./st7567.mjs');
+const lcd = lcdMod ? lcdMod.attachSt7567(mcu, PINS.lcd) : null;
+const ads = chip.adc;
+
+// ---- the watchdog: counted (the emulated chip is not reset yet) ----
+let watchdogTriggers = 0;
+mcu.peripherals[0x40058].onWatchdogTrigger = () => {
+  watchdogTriggers++;
+  log('emu: the watchdog fired');
+};
+
+// ---- figures: cycles and CPU load over the last simulated second ----
+const loadRing = []; // [nanos, busy nanos] about every 10 ms simulated
+function cpuLoad() {
+  const now = [clock.nanos, mcu.busyNanos || 0];
+  const last = loadRing[loadRing.length - 1];
+  if (!last || now[0] - last[0] >= 10e6) loadRing.push(now);
+  while (loadRing.length > 2 && now[0] - loadRing[1][0] >= 1e9) loadRing.shift();
+  const [n0, c0] = loadRing[0];
+  return now[0] > n0 ? (now[1] - c0) / (now[0] - n0) : 0;
+}
+function figures() {
+  return { time_s: clock.nanos / 1e9, cycles: mcu.core.cycles, cpu_load: Number(cpuLoad().toFixed(4)) };
+}
+function chipFacts() {
+  return { ...figures(), uart: { ...counters, baud: uart.baudDivider ? uart.baudRate : null },
+    flash: chip.flashStats, watchdog_triggers: watchdogTriggers, adc_model: !!ads, lcd_model: !!lcd,
+    wall_s: (Date.now() - chip.wall0) / 1000 };
+}
+
+// ---- the console: USB CDC ----
+const cdc = new USBCDC(mcu.usbCtrl);
+const toGuest = [];
+let line = [];
+let ready = false;
+let byeSeen = false;
+const pending = []; // commands in the order they came: { cmd, guest, text, at }
+cdc.onSerialData = (buf) => {
+  for (const b of buf) {
+    if (b !== 10) { line.push(b); continue; }
+    let text = Buffer.from(line).toString('utf8');
+    line = [];
+    if (text.endsWith('\r')) text = text.slice(0, -1);
+    consoleLine(text);
+  }
+};
+function consoleLine(text) {
+  if (text.startsWith('=')) return answer(text.slice(1));
+  if (text === '!bye') { byeSeen = true; return; }
+  if (text.startsWith('!')) return log(text);
+  // READY: the main loop runs; the first board.run() (Modbus only) said "KPM53 firmware on armv6m ready"
+  if (!ready && (text === 'READY' || /^KPM53 firmware on \S+ ready$/.test(text))) {
+    ready = true;
+    send('R', text === 'READY' ? 'console' : ''); // "console": it answers command lines
+    return;
+  }
+  log(text);
+}
+function toConsole(text) {
+  for (const b of Buffer.from(text + '\n', 'utf8')) toGuest.push(b);
+}
+function pumpConsole() {
+  while (toGuest.length && cdc.txFIFO.itemCount < 500) cdc.sendSerialByte(toGuest.shift());
+}
+function command(cmd) {
+  const entry = { cmd, guest: true, text: null, at: clock.nanos };
+  if (cmd === 'lcd' && lcd) {
+    entry.guest = false;
+    entry.text = lcd.text();
+  } else toConsole(cmd);
+  pending.push(entry);
+  flushAnswers();
+}
+function answer(text) {
+  const entry = pending.find((e) => e.guest && e.text === null);
+  if (!entry) return log(`emu: an answer nobody asked for: =${text}`);
+  if (entry.cmd === 'state') {
+    try {
+      const d = JSON.parse(text);
+      for (const [k, v] of Object.entries(figures())) if (!(k in d)) d[k] = v; // the meter's own time_s wins
+      d.chip = chipFacts();
+      text = JSON.stringify(d);
+    } catch (e) { /* passed on as it is: the host says it is not JSON */ }
+  } else if (entry.cmd === 'lcd') text = text.replace(/\|/g, '\n');
+  entry.text = text;
+  flushAnswers();
+}
+function flushAnswers() {
+  while (pending.length && pending[0].text !== null) send('T', pending.shift().text);
+}
+function consoleTimeouts() {
+  for (const e of pending) {
+    if (e.text !== null || clock.nanos - e.at < CONSOLE_TIMEOUT_NS) continue;
+    counters.console_timeouts++;
+    e.guest = false; // a late answer goes to the next command
+    e.text = e.cmd === 'state' ? JSON.stringify({ ...figures(), chip: chipFacts(), console: 'no answer' })
+      : `ERR the meter's console did not answer ${JSON.stringify(e.cmd)} in 2 s`;
+  }
+  flushAnswers();
+}
+
+// ---- host messages on stdin ----
+let inBuf = Buffer.alloc(0);
+let quitAt = null;
+function hostMessage(kind, p) {
+  if (kind === 'M') rxFrame(p);
+  else if (kind === 'K') key(p.toString('latin1'));
+  else if (kind === 'D') mcu.gpio[PINS.inputs[p[0] - 1]]?.setInputValue(!p[1]);
+  else if (kind === 'C') command(p.toString('utf8'));
+  else if (kind === 'S') {
+    const err = chip.feeder.present ? chip.feeder.scenario(p.toString('utf8')) : 'no sample feeder';
+    if (err) log(`emu: scenario not taken: ${err}`);
+  } else if (kind === 'Q') {
+    if (quitAt === null) {
+      mcu.gpio[PINS.powerFail].setInputValue(false);
+      quitAt = clock.nanos;
+    }
+  } else log(`emu: unknown message kind ${JSON.stringify(kind)}`);
+}
+process.stdin.on('data', (data) => {
+  inBuf = inBuf.length ? Buffer.concat([inBuf, data]) : data;
+  while (inBuf.length >= 5) {
+    const n = inBuf.readUInt32LE(1);
+    if (inBuf.length < 5 + n) break;
+    hostMessage(String.fromCharCode(inBuf[0]), inBuf.subarray(5, 5 + n));
+    inBuf = inBuf.subarray(5 + n);
+  }
+});
+process.stdin.on('end', () => process.exit(0)); // the launcher is gone: a power cut (the flash file is current)
+
+function powerOff() {
+  // the supply is gone: what the chip wrote is in the state file already
+  send('T', byeSeen ? 'bye' : 'ERR no !bye from the meter within 2 s of the power-fail input');
+  if (chip.stateFd !== null) fs.fdatasyncSync(chip.stateFd);
+  process.exit(0);
+}
+
+// ---- the slice loop, paced against the wall clock ----
+let wallRef = performance.now();
+let simRef = clock.nanos;
+let nextFigures = 1e9;
+function loop() {
+  const t0 = performance.now();
+  for (;;) {
+    let until = Infinity;
+    if (opt.speed !== null) {
+      until = simRef + (performance.now() - wallRef) * 1e6 * opt.speed;
+      if (until - clock.nanos > 1e9) { // over 1 s behind: resynchronise rather than race to catch up
+        wallRef = performance.now();
+        simRef = clock.nanos;
+        until = clock.nanos + 20e6;
+      }
+      if (clock.nanos >= until) break;
+    }
+    runFor(mcu, SLICE_CYCLES, until);
+    pumpConsole();
+    cpuLoad();
+    if (quitAt !== null && (byeSeen || clock.nanos - quitAt > BYE_TIMEOUT_NS)) return powerOff();
+    if (clock.nanos >= nextFigures) {
+      nextFigures = clock.nanos - (clock.nanos % 1e9) + 1e9;
+      send('F', JSON.stringify(figures()));
+    }
+    if (pending.length) consoleTimeouts();
+    if (performance.now() - t0 > SLICE_WALL_MS) break;
+  }
+  if (opt.speed === null) return setImmediate(loop);
+  const ahead = (clock.nanos - simRef) / 1e6 / opt.speed - (performance.now() - wallRef); // wall ms
+  if (ahead > 1) setTimeout(loop, Math.min(ahead, 50));
+  else setImmediate(loop);
+}
+loop();
