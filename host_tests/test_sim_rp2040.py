@@ -1,14 +1,21 @@
 # The simulator's rp2040 runtime (python -m tools.sim --runtime rp2040): the meter's UF2 on the emulated RP2040 in
 # device mode (tools/emu/device.mjs, tools/simchip.py). READY <pty> only once the chip answered Modbus; pymodbus
-# reads and writes on that pty; the flash survives a restart in --state-dir; quit powers down in order.
-# Marked rp2040 (pytest -m rp2040 selects them, -m "not rp2040" leaves them out); about a minute.
+# reads and writes on that pty; the flash survives a restart in --state-dir; quit powers down in order. The
+# console, keys, DI, relay and pulse outputs and the power-fail input are checked with a stand-in main loop
+# (host_tests/device/console_main.py, --chip-main) so they do not depend on what board.run() does yet.
+# Marked rp2040 (pytest -m rp2040 selects them, -m "not rp2040" leaves them out).
 import json
+import os
+import signal
+import time
 
 import pytest
 from pymodbus.client import ModbusSerialClient
 
 from chip import toolchain
+from conftest import ROOT
 from simproc import Sim
+from tools import sim as simmod
 
 pytestmark = pytest.mark.rp2040
 
@@ -66,3 +73,69 @@ def test_quit_is_an_orderly_power_down(tmp_path):
     if s.get("console") == "no answer":
         pytest.xfail("this image's board.run() has no service console: no power-fail save (%s)" % json.dumps(s)[:200])
     assert rc == 0
+
+
+CONSOLE_MAIN = os.path.join(ROOT, "host_tests", "device", "console_main.py")
+
+
+def wait_for(fn, timeout=30):
+    t_end = time.monotonic() + timeout
+    while time.monotonic() < t_end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise TimeoutError
+
+
+def test_console_keys_inputs_outputs_power_fail(tmp_path):
+    toolchain()
+    logs = []
+    s = simmod.Sim(runtime="rp2040", speed=None, chip_main=CONSOLE_MAIN, log=logs.append)
+    s.start()
+    try:
+        assert any("console_main: up" in x for x in logs)  # guest prints go to the log
+        assert s.submit("key up").wait(5) and s.submit("di 1 on").wait(5)
+
+        def state():
+            r = s.submit("state")
+            assert r.wait(30) and r.error is None, r.error
+            return json.loads(r.text)
+
+        st = wait_for(lambda: (lambda d: d if d["keys"] == ["up"] and d["di"] == [1, 0] else None)(state()))
+        assert st["sim"]["runtime"] == "rp2040" and st["heap_free"] > 100000 and st["cycles"] > 0
+        for name, value in (("DO2", 1), ("PULSE", 3)):
+            r = s.setting(name, value)
+            assert r.wait(30) and r.error is None and r.text == "ok"
+        bad = s.setting("NOPE", 1)
+        assert bad.wait(30) and bad.error.startswith("firmware: unknown command")
+        st = wait_for(lambda: (lambda d: d if d["sim"]["chip"]["pulses"] == 3 else None)(state()))
+        assert st["sim"]["chip"]["relays"] == [0, 1] and st["relays"] == [0, 1]
+        r = s.submit("lcd")
+        assert r.wait(30) and r.error is None
+        if not st["chip"]["lcd_model"]:
+            assert r.text == "CONSOLE MAIN\nline 2"
+        # Modbus through the pty: the stand-in answers every request with exception 01
+        c = ModbusSerialClient(s.pty, baudrate=9600, timeout=10, retries=1)
+        assert c.connect()
+        rr = c.read_holding_registers(0, count=1, device_id=1)
+        c.close()
+        assert rr.isError() and rr.exception_code == 1
+        quit = s.submit("quit")
+        assert quit.wait(30) and quit.text == "bye"
+        assert s.wait_exit() == 0 and s.bye
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_signals(tmp_path, sig):
+    toolchain()
+    sim = Sim(tmp_path, runtime="rp2040", speed="max", extra=["--chip-main", CONSOLE_MAIN])
+    node = sim.state()["sim"]["pid"]
+    sim.p.send_signal(sig)
+    rc = sim.p.wait(60)
+    if sig == signal.SIGTERM:
+        assert rc == 0  # the power-fail input, !bye, then the supply: an orderly exit
+    wait_for(lambda: not os.path.exists("/proc/%d" % node) or open("/proc/%d/stat" % node).read().split()[2] == "Z",
+             timeout=10)  # the emulator ends with its launcher (its stdin closes)

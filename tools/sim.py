@@ -33,7 +33,8 @@ class Sim:
     meter gets its own line on a new pty (at serial_link if given)."""
 
     def __init__(self, scenario=None, runtime="micropython", speed=1.0, state_dir=None, serial_link=None,
-                 seed=0, fw_stderr=None, log=None, meter=None, frame_gap=FRAME_GAP, baud=BAUD, line=None):
+                 seed=0, fw_stderr=None, log=None, meter=None, frame_gap=FRAME_GAP, baud=BAUD, line=None,
+                 chip_main=None):
         self.scenario_obj = _scenario.parse(scenario if scenario is not None else _scenario.DEFAULT)
         # an explicit scenario sets the meter's wiring; without one the meter keeps its stored configuration
         self.apply_wiring = scenario is not None
@@ -49,7 +50,7 @@ class Sim:
             from tools.simchip import Chip
 
             self.fw = Chip(self.state_dir, fw_stderr, lambda text: self.log(text), self.line.write, speed=speed,
-                           scenario=self.scenario_obj, seed=seed)
+                           scenario=self.scenario_obj, seed=seed, main=chip_main)
         else:
             self.fw = Firmware(runtime, self.state_dir, meter, fw_stderr, lambda text: self.log(text),
                                self.line.write)
@@ -320,6 +321,9 @@ def main(argv=None):
                          "(default %(default)d)")
     ap.add_argument("--meter", help="MODULE:CLASS to run instead of firmware.meter:Meter (test doubles; the "
                                     "module is found on MICROPYPATH/PYTHONPATH)")
+    ap.add_argument("--chip-main", metavar="FILE.py",
+                    help="rp2040: run this MicroPython main loop instead of board.run() (booted in service mode, "
+                         "sent through the raw REPL; tests)")
     ap.add_argument("--headless", action="store_true", help="commands on stdin (the default without --terminal)")
     ap.add_argument("--terminal", action="store_true", help="interactive LCD and keys (make run)")
     a = ap.parse_args(argv)
@@ -333,7 +337,7 @@ def main(argv=None):
         fw_log = tempfile.NamedTemporaryFile("w+b", prefix="kpm53-sim-", suffix=".log", delete=False)
     sim = Sim(scn, runtime=a.runtime, speed=a.speed, state_dir=a.state_dir, serial_link=a.serial_link, seed=a.seed,
               fw_stderr=fw_log, meter=a.meter, frame_gap=a.frame_gap / 1000.0,
-              baud=a.baud)
+              baud=a.baud, chip_main=a.chip_main)
     if a.terminal:
         from tools import terminal
         return terminal.run(sim, fw_log.name)

@@ -47,13 +47,14 @@ class Chip(Firmware):
     relays, pulse), F (figures once per simulated second). time_s: the chip's simulated time (last F)."""
 
     def __init__(self, state_dir=None, fw_stderr=None, log=None, on_frame=None, speed=1.0, scenario=None, seed=0,
-                 uf2=None):
+                 uf2=None, main=None):
         Firmware.__init__(self, "rp2040", state_dir, None, fw_stderr, log, self._frame)
         self.line_frame = on_frame  # frames for the line; the probe's answer is taken out first
         self.speed = speed
         self.scenario = _scenario.parse(scenario if scenario is not None else _scenario.DEFAULT)
         self.seed = seed
         self.uf2 = uf2
+        self.main = main  # a guest main loop to run in place of board.run() (device.mjs --main)
         self.feeder = None
         self.console = False  # the guest speaks the console protocol (it printed READY)
         self.time_s = 0.0
@@ -86,6 +87,8 @@ class Chip(Firmware):
                 "--samples-in", str(rd), "--samples-out", str(wr)]
         if self.state_dir:
             argv += ["--state", os.path.join(self.state_dir, "flash.bin")]
+        if self.main:
+            argv += ["--main", os.path.abspath(self.main)]
         # own session (a Ctrl-C reaches the launcher only); node exits when its stdin closes (a launcher killed)
         self.proc = subprocess.Popen(argv, cwd=emu.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.fw_stderr, pass_fds=(rd, wr), start_new_session=True)

@@ -104,6 +104,7 @@ export async function createChip(opt) {
   chip.flashStats = fixes.attachFlash(mcu, onWrite);
   for (const u of mcu.uart) fixes.fixUartTx(u);
   if (fixes.fixDmaTimers) fixes.fixDmaTimers(mcu);
+  fixes.fixPadLoopback(mcu);
   for (const k of Object.values(PINS.keys)) mcu.gpio[k].setInputValue(!(opt.serviceMode && k === PINS.keys.enter));
   chip.feeder = new Feeder(opt.samplesIn, opt.samplesOut);
   // the ADS131M08 on SPI0 (opt.adc): conversions from the feeder at 8000/s of simulated time

@@ -4,6 +4,9 @@
 // uint32 LE length + payload). tools/simchip.py speaks it for `python -m tools.sim --runtime rp2040`.
 //
 //   node device.mjs --uf2 F --bootrom URL [--state FILE] [--speed X|max] [--samples-in FD --samples-out FD]
+//                   [--main FILE.py]
+// --main: a hand-written main loop in place of board.run() (tests): booted in service mode, FILE goes through
+// the raw REPL and runs there; what it prints after the REPL's "OK" is the console as above.
 //
 // host -> device                                   device -> host
 //   M bytes   into UART0 RX (RS485), one byte per     R text    the guest printed READY (its main loop runs):
@@ -25,6 +28,7 @@
 import fs from 'fs';
 import { USBCDC } from 'rp2040js';
 import { createChip, optionalModel, runFor, PINS } from './chip.mjs';
+import { fixCdcIdle } from './fixes.mjs';
 
 const args = process.argv.slice(2);
 const opt = { speed: 1, adc: 'auto' };
@@ -37,6 +41,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--speed') { const v = next(); opt.speed = v === 'max' ? null : Number(v); }
   else if (a === '--samples-in') opt.samplesIn = Number(next());
   else if (a === '--samples-out') opt.samplesOut = Number(next());
+  else if (a === '--main') opt.main = next();
   else { process.stderr.write(`emu: unknown argument ${a}\n`); process.exit(2); }
 }
 if (opt.speed !== null && !(opt.speed > 0)) { process.stderr.write('emu: --speed X (> 0) or max\n'); process.exit(2); }
@@ -47,6 +52,7 @@ const BYE_TIMEOUT_NS = 2e9; // power-fail input low -> "!bye"
 const SLICE_CYCLES = 250000; // one runFor call: 2 ms of simulated time at most
 const SLICE_WALL_MS = 15; // then stdin and timers get a turn
 
+if (opt.main) opt.serviceMode = true; // ENTER held at power-up: main.py leaves the REPL free
 const chip = await createChip(opt);
 const { mcu } = chip;
 const { clock } = mcu;
@@ -161,12 +167,36 @@ function chipFacts() {
 
 // ---- the console: USB CDC ----
 const cdc = new USBCDC(mcu.usbCtrl);
+fixCdcIdle(cdc); // the host NAKs while it has nothing to send: a guest waiting for input sleeps
 const toGuest = [];
 let line = [];
 let ready = false;
 let byeSeen = false;
 const pending = []; // commands in the order they came: { cmd, guest, text, at }
+// --main: 'repl' until the prompt, 'raw' until the raw REPL's banner, 'ok' until its "OK", then 'run'
+let phase = opt.main ? 'repl' : 'run';
+let screen = '';
+cdc.onDeviceConnected = () => { if (opt.main) toGuest.push(13); }; // the REPL answers a newline with its prompt
+function replSetup(buf) {
+  screen += Buffer.from(buf).toString('latin1');
+  if (phase === 'repl' && screen.includes('>>> ')) {
+    mcu.gpio[PINS.keys.enter].setInputValue(true);
+    screen = '';
+    toGuest.push(1); // Ctrl-A: raw REPL
+    phase = 'raw';
+  } else if (phase === 'raw' && screen.includes('raw REPL; CTRL-B to exit\r\n>')) {
+    for (const b of Buffer.concat([fs.readFileSync(opt.main), Buffer.from([4])])) toGuest.push(b);
+    screen = '';
+    phase = 'ok';
+  } else if (phase === 'ok' && screen.startsWith('OK')) {
+    const rest = Buffer.from(screen.slice(2), 'latin1');
+    phase = 'run';
+    screen = '';
+    if (rest.length) cdc.onSerialData(rest);
+  }
+}
 cdc.onSerialData = (buf) => {
+  if (phase !== 'run') return replSetup(buf);
   for (const b of buf) {
     if (b !== 10) { line.push(b); continue; }
     let text = Buffer.from(line).toString('utf8');
@@ -192,6 +222,7 @@ function toConsole(text) {
 }
 function pumpConsole() {
   while (toGuest.length && cdc.txFIFO.itemCount < 500) cdc.sendSerialByte(toGuest.shift());
+  cdc.flush();
 }
 function command(cmd) {
   const entry = { cmd, guest: true, text: null, at: clock.nanos };

@@ -148,3 +148,40 @@ export function fixDmaTimers(mcu) {
     return (y / x) * 1e6 / this.rp2040.clkSys; // microseconds
   };
 }
+
+// 4. An idle USB CDC host. rp2040js's USBCDC answers every OUT buffer the device arms at once, with an empty packet
+//    when it has nothing to send; TinyUSB re-arms at once, so a guest that waits for console input takes a USB
+//    interrupt every few microseconds and never sleeps (cpu_load 1.0). A real host NAKs until it has data:
+//    fixCdcIdle() holds the armed buffer until bytes are queued and flush() is called (device mode's pump).
+export function fixCdcIdle(cdc) {
+  const usb = cdc.usb;
+  let armed = null; // the size of the OUT buffer the device armed and we have not filled
+  function complete(size) {
+    const buffer = new Uint8Array(Math.min(size, cdc.txFIFO.itemCount));
+    for (let i = 0; i < buffer.length; i++) buffer[i] = cdc.txFIFO.pull();
+    usb.endpointReadDone(cdc.outEndpoint, buffer);
+  }
+  usb.onEndpointRead = (endpoint, size) => {
+    if (endpoint !== cdc.outEndpoint) return;
+    if (cdc.txFIFO.itemCount) complete(size);
+    else armed = size;
+  };
+  cdc.flush = () => {
+    if (armed !== null && cdc.txFIFO.itemCount) {
+      const size = armed;
+      armed = null;
+      complete(size);
+    }
+  };
+}
+
+// 5. Reading a driven pin. On the RP2040 a pin's input (GPIO_IN, Pin.value()) sees the pad, so an output pin reads
+//    back the level it drives; rp2040js reads only what the host set with setInputValue(). fixPadLoopback() copies
+//    every driven level (SIO/PWM/PIO output enabled) to the pin's input as it changes.
+export function fixPadLoopback(mcu) {
+  for (const pin of mcu.gpio) {
+    pin.addListener((v) => {
+      if (v === 0 || v === 1) pin.setInputValue(v === 1);
+    });
+  }
+}
