@@ -205,16 +205,25 @@ cdc.onSerialData = (buf) => {
     consoleLine(text);
   }
 };
+const legacyAlarm = clock.createAlarm(() => {
+  if (!ready) {
+    ready = true;
+    send('R');
+  }
+});
 function consoleLine(text) {
   if (text.startsWith('=')) return answer(text.slice(1));
   if (text === '!bye') { byeSeen = true; return; }
   if (text.startsWith('!')) return log(text);
-  // READY: the main loop runs; the first board.run() (Modbus only) said "KPM53 firmware on armv6m ready"
-  if (!ready && (text === 'READY' || /^KPM53 firmware on \S+ ready$/.test(text))) {
+  // READY: the main loop runs. The first board.run() (Modbus only) printed "KPM53 firmware on armv6m ready" and
+  // no READY: that line counts as a READY without a console unless READY follows within 100 ms (simulated).
+  if (!ready && text === 'READY') {
     ready = true;
-    send('R', text === 'READY' ? 'console' : ''); // "console": it answers command lines
+    legacyAlarm.cancel();
+    send('R', 'console'); // it answers command lines
     return;
   }
+  if (!ready && /^KPM53 firmware on \S+ ready$/.test(text)) legacyAlarm.schedule(100e6);
   log(text);
 }
 function toConsole(text) {
