@@ -105,6 +105,7 @@ export async function createChip(opt) {
   for (const u of mcu.uart) fixes.fixUartTx(u);
   if (fixes.fixDmaTimers) fixes.fixDmaTimers(mcu);
   fixes.fixPadLoopback(mcu);
+  fixes.fixSpiPacing(mcu); // before the device models, which take SPI0/SPI1 over
   for (const k of Object.values(PINS.keys)) mcu.gpio[k].setInputValue(!(opt.serviceMode && k === PINS.keys.enter));
   chip.feeder = new Feeder(opt.samplesIn, opt.samplesOut);
   // the ADS131M08 on SPI0 (opt.adc): conversions from the feeder at 8000/s of simulated time

@@ -136,7 +136,7 @@ de.addListener((v, old) => {
 
 // ---- the LCD model (st7567.mjs) when its file exists; the ADC model is the chip's (createChip, adc: 'auto') ----
 const lcdMod = await optionalModel('./st7567.mjs');
-const lcd = lcdMod ? lcdMod.attachSt7567(mcu, PINS.lcd) : null;
+const lcd = lcdMod ? lcdMod.attachSt7567(mcu) : null; // its own pin defaults: boards/pico/pins.py LCD_SPI
 const ads = chip.adc;
 
 // ---- the watchdog: counted (the emulated chip is not reset yet) ----

@@ -185,3 +185,21 @@ export function fixPadLoopback(mcu) {
     });
   }
 }
+
+// 6. SPI with nothing attached. rp2040js completes a byte the instant it leaves the TX FIFO, so a TX DMA can run
+//    ahead of the RX DMA that MicroPython's SPI.write pairs with it, overflow the 8-entry RX FIFO and hang the
+//    write in dma_channel_is_busy (seen with the panel LCD's 128-byte rows when no LCD model is attached: whether
+//    it hangs depends on the order the two channels' alarms happen to fire). fixSpiPacing() completes each frame
+//    after its bits at the programmed SCK rate, as the PL022 does, reading back 0xFF (an idle MISO line); device
+//    models (ads131m08.mjs, st7567.mjs) replace onTransmit with their own, paced the same way.
+export function fixSpiPacing(mcu) {
+  for (const spi of mcu.spi) {
+    const done = mcu.clock.createAlarm(() => spi.completeTransmit(0xff));
+    spi.onTransmit = () => {
+      const hz = spi.clockFrequency;
+      const bits = (spi.control0 & 0xf) + 1;
+      if (hz) done.schedule(Math.round((bits * 1e9) / hz));
+      else spi.completeTransmit(0xff);
+    };
+  }
+}
