@@ -109,7 +109,7 @@ def test_console_keys_inputs_outputs_power_fail(tmp_path):
             assert r.wait(30) and r.error is None and r.text == "ok"
         bad = s.setting("NOPE", 1)
         assert bad.wait(30) and bad.error.startswith("firmware: unknown command")
-        st = wait_for(lambda: (lambda d: d if d["sim"]["chip"]["pulses"] == 3 else None)(state()))
+        st = wait_for(lambda: (lambda d: d if d["sim"]["chip"]["pulses"] == [3, 0] else None)(state()))
         assert st["sim"]["chip"]["relays"] == [0, 1] and st["relays"] == [0, 1]
         r = s.submit("lcd")
         assert r.wait(30) and r.error is None

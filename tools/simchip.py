@@ -32,6 +32,14 @@ def probe_frame(address):
     return pdu + crc16(pdu)
 
 
+def pin_map():
+    """boards/pico/pins.py's constants that device mode drives or watches (plain data, importable here)."""
+    from boards.pico import pins
+
+    names = ("KEYS", "RELAYS", "INPUTS", "PULSE_P", "PULSE_Q", "AO_PWM", "POWER_FAIL", "RS485")
+    return {n: getattr(pins, n) for n in names if hasattr(pins, n)}
+
+
 def chip_uf2(log):
     """build/pico/firmware.uf2: built when missing (minutes); when older than the sources only a warning (make
     firmware rebuilds it, incrementally), so the launcher never stalls on a build it was not asked for."""
@@ -44,7 +52,7 @@ def chip_uf2(log):
 
 class Chip(Firmware):
     """The emulated chip as the simulator's firmware process. Extra message kinds: G (an output pin changed:
-    relays, pulse), F (figures once per simulated second). time_s: the chip's simulated time (last F)."""
+    relays, pulse outputs), F (figures once per simulated second). time_s: the chip's simulated time (last F)."""
 
     def __init__(self, state_dir=None, fw_stderr=None, log=None, on_frame=None, speed=1.0, scenario=None, seed=0,
                  uf2=None, main=None):
@@ -59,8 +67,9 @@ class Chip(Firmware):
         self.console = False  # the guest speaks the console protocol (it printed READY)
         self.time_s = 0.0
         self.figures = {}
-        self.pins = {8: 0, 9: 0, 28: 0}
-        self.pulses = 0
+        self.map = pin_map()
+        self.pins = {}
+        self.pulses = [0, 0]  # rising edges on PULSE_P, PULSE_Q
         self.answered = threading.Event()  # the Modbus probe got its answer
         self._probe = None  # the probe's address while probing
 
@@ -84,7 +93,7 @@ class Chip(Firmware):
         rd, wr = self.feeder.stdout.fileno(), self.feeder.stdin.fileno()
         argv = ["node", DEVICE, "--uf2", uf2, "--bootrom", "file://" + os.path.abspath(emu.BOOTROM),
                 "--speed", "max" if self.speed is None else repr(float(self.speed)),
-                "--samples-in", str(rd), "--samples-out", str(wr)]
+                "--samples-in", str(rd), "--samples-out", str(wr), "--pins", json.dumps(pin_map())]
         if self.state_dir:
             argv += ["--state", os.path.join(self.state_dir, "flash.bin")]
         if self.main:
@@ -133,8 +142,9 @@ class Chip(Firmware):
     def _extra(self, kind, payload):
         if kind == b"G":
             pin, level, _us = struct.unpack("<BBd", payload)
-            if pin == 28 and level and not self.pins.get(28):
-                self.pulses += 1
+            for k, name in enumerate(("PULSE_P", "PULSE_Q")):
+                if pin == self.map.get(name) and level and not self.pins.get(pin):
+                    self.pulses[k] += 1
             self.pins[pin] = level
             return True
         if kind == b"F":
@@ -155,7 +165,7 @@ class Chip(Firmware):
 
     def facts(self):
         """What the launcher adds to `state`: the output pins as the host saw them."""
-        return {"relays": [self.pins.get(8, 0), self.pins.get(9, 0)], "pulses": self.pulses,
+        return {"relays": [self.pins.get(p, 0) for p in self.map.get("RELAYS", ())], "pulses": list(self.pulses),
                 "figures": self.figures}
 
     def wait_exit(self, timeout=60.0):

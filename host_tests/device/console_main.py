@@ -2,7 +2,7 @@
 # the meter: host_tests/test_sim_rp2040.py runs it with `--main` to check the console, keys, DI, relay and pulse
 # outputs, RS485 framing by DE and the power-fail input on the emulated chip.
 #   state          -> ={"keys": [...], "di": [0|1, 0|1], "relays": [...], "address": 1, "heap_free": N, ...}
-#   set DO1|DO2 V  -> =ok (relay GP8/GP9 to V)      set PULSE N -> =ok (N pulses on GP28, 1 ms high, 1 ms low)
+#   set DO1|DO2 V  -> =ok (relay DO1/DO2 to V)      set PULSE N -> =ok (N pulses on PULSE_P, 1 ms high, 1 ms low)
 #   lcd            -> =CONSOLE MAIN|line 2           anything else -> =ERR unknown command
 # RS485: any frame gets the Modbus exception 01 reply (address, function | 0x80, 1, CRC), DE high around it.
 # Power-fail input low: prints !bye and waits for the supply to go.

@@ -9,17 +9,27 @@ import * as fixes from './fixes.mjs';
 export const FS_OFFSET = 0xa0000; // RPI_PICO: 2 MiB flash, the last 1408 KiB are the storage region
 export const FS_BYTES = 1408 * 1024; // littlefs (1152 KiB) + the meter's raw store partition (256 KiB)
 export const NS_PER_CYCLE = 8; // 125 MHz
-// boards/pico/pins.py, as the host sees the board
+// boards/pico/pins.py, as the host sees the board (device mode takes the map itself: --pins, applyPinMap)
 export const PINS = {
   keys: { left: 3, up: 4, down: 5, right: 6, enter: 7 }, // active low
   relays: [8, 9], // DO1 DO2, high = closed
   inputs: [26, 27], // DI1 DI2, low = contact closed
-  pulse: 28,
-  powerFail: 23, // low = supply collapsing
+  pulses: [28, 17], // active (PULSE_P) and reactive (PULSE_Q) energy pulses
+  ao: 15, // 4-20 mA output: PWM duty
+  powerFail: 22, // low = supply collapsing
   rs485: { uart: 0, tx: 0, rx: 1, de: 2 },
-  lcd: { id: 1, sck: 10, mosi: 11, cs: 13, dc: 14, rst: 15, backlight: 12, width: 128, height: 64 },
-  adc: { id: 0, sck: 18, mosi: 19, miso: 16, cs: 17, drdy: 20, clkin_pwm: 21, reset: 22 },
 };
+
+// pins.py's names (KEYS RELAYS INPUTS PULSE_P PULSE_Q AO_PWM POWER_FAIL RS485), as JSON, over the defaults
+export function applyPinMap(m) {
+  if (m.KEYS) PINS.keys = m.KEYS;
+  if (m.RELAYS) PINS.relays = m.RELAYS;
+  if (m.INPUTS) PINS.inputs = m.INPUTS;
+  if (m.PULSE_P !== undefined) PINS.pulses = [m.PULSE_P, ...(m.PULSE_Q !== undefined ? [m.PULSE_Q] : [])];
+  if (m.AO_PWM !== undefined) PINS.ao = m.AO_PWM;
+  if (m.POWER_FAIL !== undefined) PINS.powerFail = m.POWER_FAIL;
+  if (m.RS485) PINS.rs485 = m.RS485;
+}
 
 function loadUf2(mcu, file) {
   const buf = fs.readFileSync(file);
@@ -107,6 +117,8 @@ export async function createChip(opt) {
   fixes.fixPadLoopback(mcu);
   fixes.fixSpiPacing(mcu); // before the device models, which take SPI0/SPI1 over
   for (const k of Object.values(PINS.keys)) mcu.gpio[k].setInputValue(!(opt.serviceMode && k === PINS.keys.enter));
+  // the switch inputs DI1/DI2 open (high) and the supply monitor content (power-fail input high)
+  for (const k of [...PINS.inputs, PINS.powerFail]) mcu.gpio[k].setInputValue(true);
   chip.feeder = new Feeder(opt.samplesIn, opt.samplesOut);
   // the ADS131M08 on SPI0 (opt.adc): conversions from the feeder at 8000/s of simulated time
   chip.adc = null;

@@ -4,7 +4,9 @@
 // uint32 LE length + payload). tools/simchip.py speaks it for `python -m tools.sim --runtime rp2040`.
 //
 //   node device.mjs --uf2 F --bootrom URL [--state FILE] [--speed X|max] [--samples-in FD --samples-out FD]
-//                   [--main FILE.py]
+//                   [--main FILE.py] [--pins JSON]
+// --pins: boards/pico/pins.py's constants (KEYS RELAYS INPUTS PULSE_P PULSE_Q AO_PWM POWER_FAIL RS485) as JSON;
+// tools/simchip.py passes them, so the host drives the pins the image was built with.
 // --main: a hand-written main loop in place of board.run() (tests): booted in service mode, FILE goes through
 // the raw REPL and runs there; what it prints after the REPL's "OK" is the console as above.
 //
@@ -17,8 +19,8 @@
 //   D [k, on] DI k (1|2): low when on                 E text    a guest log line (anything on the console
 //   C line    a console command (state, set N V,               that is not an answer or an event)
 //             lcd), answered by one T                 G <BBd>   an output pin changed: pin, level, simulated
-//   S json    the sample feeder plays this scenario             microseconds (relays GP8/9, pulse GP28)
-//   Q         power-fail input (GP23) low, wait for   F json    figures once per simulated second: time_s,
+//   S json    the sample feeder plays this scenario             microseconds (relays, pulse outputs)
+//   Q         power-fail input low, wait for          F json    figures once per simulated second: time_s,
 //             "!bye" (2 s simulated at most), T bye,            cycles, cpu_load
 //             then the supply goes: exit
 // stdin EOF is a power cut: exit at once. With --state the flash storage region (0xa0000, 1408 KiB) lives in
@@ -27,7 +29,7 @@
 // "=..." answers (one per command line we send), "!..." events ("!bye" after the power-fail save).
 import fs from 'fs';
 import { USBCDC } from 'rp2040js';
-import { createChip, optionalModel, runFor, PINS } from './chip.mjs';
+import { applyPinMap, createChip, optionalModel, runFor, PINS } from './chip.mjs';
 import { fixCdcIdle } from './fixes.mjs';
 
 const args = process.argv.slice(2);
@@ -42,6 +44,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--samples-in') opt.samplesIn = Number(next());
   else if (a === '--samples-out') opt.samplesOut = Number(next());
   else if (a === '--main') opt.main = next();
+  else if (a === '--pins') applyPinMap(JSON.parse(next())); // boards/pico/pins.py's constants as JSON
   else { process.stderr.write(`emu: unknown argument ${a}\n`); process.exit(2); }
 }
 if (opt.speed !== null && !(opt.speed > 0)) { process.stderr.write('emu: --speed X (> 0) or max\n'); process.exit(2); }
@@ -72,9 +75,7 @@ function send(kind, payload = Buffer.alloc(0)) {
 }
 const log = (text) => send('E', text);
 
-// ---- pins: inputs released, supply good ----
-mcu.gpio[PINS.powerFail].setInputValue(true);
-for (const p of PINS.inputs) mcu.gpio[p].setInputValue(true);
+// ---- pins (createChip: keys and DI released, supply good) ----
 const keyAlarms = {};
 function key(name) {
   const pin = PINS.keys[name];
@@ -83,7 +84,7 @@ function key(name) {
   const a = keyAlarms[name] || (keyAlarms[name] = clock.createAlarm(() => mcu.gpio[pin].setInputValue(true)));
   a.schedule(KEY_NS);
 }
-const outputs = [...PINS.relays, PINS.pulse];
+const outputs = [...PINS.relays, ...PINS.pulses];
 for (const p of outputs) {
   mcu.gpio[p].addListener((v) => {
     if (v !== 0 && v !== 1) return; // input states: not driven
@@ -159,8 +160,16 @@ function cpuLoad() {
 function figures() {
   return { time_s: clock.nanos / 1e9, cycles: mcu.core.cycles, cpu_load: Number(cpuLoad().toFixed(4)) };
 }
+// the 4-20 mA output's PWM duty (0..1): its slice's CC over TOP + 1, as the RC filter averages it
+function aoDuty() {
+  if (PINS.ao === undefined || mcu.gpio[PINS.ao].functionSelect !== 4) return null;
+  const ch = mcu.pwm.channels[(PINS.ao >> 1) & 7];
+  if (!(ch.csr & 1)) return 0; // slice disabled
+  const cc = PINS.ao & 1 ? ch.cc >>> 16 : ch.cc & 0xffff;
+  return Number(Math.min(1, cc / (ch.top + 1)).toFixed(6));
+}
 function chipFacts() {
-  return { ...figures(), uart: { ...counters, baud: uart.baudDivider ? uart.baudRate : null },
+  return { ...figures(), uart: { ...counters, baud: uart.baudDivider ? uart.baudRate : null }, ao_duty: aoDuty(),
     flash: chip.flashStats, watchdog_triggers: watchdogTriggers, adc_model: !!ads, lcd_model: !!lcd,
     wall_s: (Date.now() - chip.wall0) / 1000 };
 }
@@ -213,7 +222,11 @@ const legacyAlarm = clock.createAlarm(() => {
 });
 function consoleLine(text) {
   if (text.startsWith('=')) return answer(text.slice(1));
-  if (text === '!bye') { byeSeen = true; return; }
+  if (text === '!bye') {
+    byeSeen = true;
+    if (quitAt === null) log('emu: the meter said !bye with the supply good (power-fail input high)');
+    return;
+  }
   if (text.startsWith('!')) return log(text);
   // READY: the main loop runs. The first board.run() (Modbus only) printed "KPM53 firmware on armv6m ready" and
   // no READY: that line counts as a READY without a console unless READY follows within 100 ms (simulated).

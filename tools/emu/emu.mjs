@@ -51,8 +51,6 @@ if (opt.adc && opt.samplesIn === undefined) {
 // the ADS131M08 on SPI0 (--adc, chip.mjs): conversions from the generator, 8000/s of simulated time
 const chip = await createChip(opt);
 const { mcu, wall0, imageBytes, flashStats, marks } = chip;
-// the switch inputs DI1/DI2 open (GP26/27 high) and the supply monitor content (GP22 high): boards/pico/pins.py
-for (const k of [22, 26, 27]) mcu.gpio[k].setInputValue(true);
 // ---- panel LCD (tools/emu/st7567.mjs): --lcd-text / --lcd-png; its state goes into the stats as "lcd" ----
 // with --adc the whole board is there: the display too (an SPI1 without a device would hang DMA writes)
 const lcd = opt.lcdText || opt.lcdPng || opt.adc ? (await import('./st7567.mjs')).attachSt7567(mcu) : null;
