@@ -26,19 +26,27 @@ class Console:
         self.commands = 0
 
     def poll(self):
-        for _ in self.poller.ipoll(0):  # ipoll: no list built
-            c = sys.stdin.buffer.read(1)[0] if hasattr(sys.stdin, "buffer") else ord(sys.stdin.read(1))
-            if c in (10, 13):
-                if self.n or self.over:
-                    self._run(bytes(self.line[:self.n]).decode() if not self.over else None)
-                self.n = 0
-                self.over = False
-            elif self.n < _MAX:
-                self.line[self.n] = c
-                self.n += 1
-            else:
-                self.over = True
-            return
+        # everything that has come in (up to a line's worth a call): a command is answered in the pass it
+        # arrived in, before the loop sleeps again (the next wake may be 10 ms away)
+        for _ in range(_MAX + 2):
+            ready = False
+            for _ in self.poller.ipoll(0):  # ipoll: no list built
+                ready = True
+            if not ready:
+                return
+            self._char(sys.stdin.buffer.read(1)[0] if hasattr(sys.stdin, "buffer") else ord(sys.stdin.read(1)))
+
+    def _char(self, c):
+        if c in (10, 13):
+            if self.n or self.over:
+                self._run(bytes(self.line[:self.n]).decode() if not self.over else None)
+            self.n = 0
+            self.over = False
+        elif self.n < _MAX:
+            self.line[self.n] = c
+            self.n += 1
+        else:
+            self.over = True
 
     def _run(self, text):
         self.commands += 1

@@ -286,6 +286,14 @@ function consoleTimeouts() {
 // ---- host messages on stdin ----
 let inBuf = Buffer.alloc(0);
 let quitAt = null;
+let quitRequested = false;
+function powerFailWhenAnswered() {
+  // commands are answered in order; the meter stops answering once it saves: a `state` sent just before `quit`
+  // must get its answer first (consoleTimeouts() ends the wait after 2 s simulated)
+  if (!quitRequested || quitAt !== null || pending.some((e) => e.text === null)) return;
+  mcu.gpio[PINS.powerFail].setInputValue(false);
+  quitAt = clock.nanos;
+}
 function hostMessage(kind, p) {
   if (kind === 'M') rxFrame(p);
   else if (kind === 'K') key(p.toString('latin1'));
@@ -295,10 +303,8 @@ function hostMessage(kind, p) {
     const err = chip.feeder.present ? chip.feeder.scenario(p.toString('utf8')) : 'no sample feeder';
     if (err) log(`emu: scenario not taken: ${err}`);
   } else if (kind === 'Q') {
-    if (quitAt === null) {
-      mcu.gpio[PINS.powerFail].setInputValue(false);
-      quitAt = clock.nanos;
-    }
+    quitRequested = true; // the power-fail input goes low once the console commands sent before are answered
+    powerFailWhenAnswered();
   } else log(`emu: unknown message kind ${JSON.stringify(kind)}`);
 }
 process.stdin.on('data', (data) => {
@@ -339,6 +345,7 @@ function loop() {
     runFor(mcu, SLICE_CYCLES, until);
     pumpConsole();
     cpuLoad();
+    powerFailWhenAnswered();
     if (quitAt !== null && (byeSeen || clock.nanos - quitAt > BYE_TIMEOUT_NS)) return powerOff();
     if (clock.nanos >= nextFigures) {
       nextFigures = clock.nanos - (clock.nanos % 1e9) + 1e9;
