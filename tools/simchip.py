@@ -163,6 +163,10 @@ class Chip(Firmware):
         elif self.line_frame is not None:
             self.line_frame(data)
 
+    def di_pulse(self, k, ms):
+        """Close DI k for ms of simulated time, then open it (tests: a bounce under the 40 ms debounce)."""
+        self.out.put(message(b"B", bytes([k]) + struct.pack("<H", ms)))
+
     def facts(self):
         """What the launcher adds to `state`: the output pins as the host saw them."""
         return {"relays": [self.pins.get(p, 0) for p in self.map.get("RELAYS", ())], "pulses": list(self.pulses),

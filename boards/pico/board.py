@@ -97,6 +97,7 @@ class Board:
         self.pf = Pin(pins.POWER_FAIL, Pin.IN, Pin.PULL_UP)
         self.pf.irq(self._power_fail, Pin.IRQ_FALLING)
         self.blocks = 0
+        self.di_changes = 0  # debounced DI changes handed to the meter
         self.gc = gc.collect
         import machine
 
@@ -141,6 +142,7 @@ class Board:
         return {"heap_free": self.mem_free(), "adc_frames_lost": r.frames_lost, "adc_crc_errors": r.crc_errors,
                 "adc_stale_frames": r.stale_frames, "adc_overruns": r.overruns, "adc_blocks": r.blocks,
                 "gaps": self.meter.gaps, "watchdog_resets": self.watchdog_resets, "ao_ua": self._ao.ua,
+                "di_changes": self.di_changes,
                 "runtime": {"blocks": self.blocks, "frames_rx": self.line.port.frames,
                             "console_commands": self.console.commands}}
 
@@ -179,6 +181,7 @@ class Board:
         d = self.inputs.poll(now)
         if d:
             m.di(d if d > 0 else -d, d > 0)
+            self.di_changes += 1
         if b % LCD_BLOCKS == 0:
             from firmware.ui import fb
 

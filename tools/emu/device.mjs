@@ -19,6 +19,7 @@
 //   D [k, on] DI k (1|2): low when on                 E text    a guest log line (anything on the console
 //   C line    a console command (state, set N V,               that is not an answer or an event)
 //             lcd), answered by one T                 G <BBd>   an output pin changed: pin, level, simulated
+//   B <k><ms>  DI k closed for ms (u16) of simulated time, then open
 //   S json    the sample feeder plays this scenario             microseconds (relays, pulse outputs)
 //   Q         power-fail input low, wait for          F json    figures once per simulated second: time_s,
 //             "!bye" (2 s simulated at most), T bye,            cycles, cpu_load
@@ -76,13 +77,40 @@ function send(kind, payload = Buffer.alloc(0)) {
 const log = (text) => send('E', text);
 
 // ---- pins (createChip: keys and DI released, supply good) ----
-const keyAlarms = {};
+// Presses queue up: one key at a time, KEY_NS down then KEY_GAP_NS up before the next (a finger on the panel),
+// in simulated time, so a burst of `key` commands is never two keys held at once however fast the host sends.
+const KEY_GAP_NS = 100e6;
+const keyQueue = [];
+let keyHeld = null;
+let keyBusy = false; // a key down, or the gap after it (rp2040js alarms keep `scheduled` set after firing)
+const keyAlarm = clock.createAlarm(() => {
+  if (keyHeld !== null) {
+    mcu.gpio[keyHeld].setInputValue(true); // released
+    keyHeld = null;
+    keyAlarm.schedule(KEY_GAP_NS);
+  } else if (keyQueue.length) pressNext();
+  else keyBusy = false;
+});
+function pressNext() {
+  keyBusy = true;
+  keyHeld = keyQueue.shift();
+  mcu.gpio[keyHeld].setInputValue(false);
+  keyAlarm.schedule(KEY_NS);
+}
 function key(name) {
   const pin = PINS.keys[name];
   if (pin === undefined) return log(`emu: no key ${JSON.stringify(name)}`);
+  keyQueue.push(pin);
+  if (!keyBusy) pressNext();
+}
+// a contact closed for ms of simulated time, then open again (a bounce shorter than the 40 ms debounce, or a pulse)
+const diAlarms = {};
+function diPulse(k, ms) {
+  const pin = PINS.inputs[k - 1];
+  if (pin === undefined) return log(`emu: no DI${k}`);
   mcu.gpio[pin].setInputValue(false);
-  const a = keyAlarms[name] || (keyAlarms[name] = clock.createAlarm(() => mcu.gpio[pin].setInputValue(true)));
-  a.schedule(KEY_NS);
+  const a = diAlarms[k] || (diAlarms[k] = clock.createAlarm(() => mcu.gpio[pin].setInputValue(true)));
+  a.schedule(ms * 1e6);
 }
 const outputs = [...PINS.relays, ...PINS.pulses];
 for (const p of outputs) {
@@ -298,6 +326,7 @@ function hostMessage(kind, p) {
   if (kind === 'M') rxFrame(p);
   else if (kind === 'K') key(p.toString('latin1'));
   else if (kind === 'D') mcu.gpio[PINS.inputs[p[0] - 1]]?.setInputValue(!p[1]);
+  else if (kind === 'B') diPulse(p[0], p.readUInt16LE(1)); // B <k> <ms u16>: DI k closed for ms
   else if (kind === 'C') command(p.toString('utf8'));
   else if (kind === 'S') {
     const err = chip.feeder.present ? chip.feeder.scenario(p.toString('utf8')) : 'no sample feeder';

@@ -1,0 +1,141 @@
+# The whole meter on the emulated RP2040 behind the simulator CLI (python -m tools.sim --runtime rp2040): the UF2 a
+# user flashes boots its own main.py (board.run(): the ADS131M08 over SPI0 and DMA, RS485, the panel, the console)
+# in device mode (tools/emu/device.mjs). Masters and key sequences as with the unix runtime; outputs watched on
+# the GPIOs. Marked rp2040 (pytest -m "not rp2040" leaves them out).
+import json
+import os
+import signal
+import time
+
+import pytest
+from pymodbus.client import ModbusSerialClient
+from pymodbus.exceptions import ModbusIOException
+
+from chip import toolchain
+from conftest import ROOT
+from simproc import Sim
+from test_e2e_modbus import check_against_truth, read_all
+from tools import scenario as scen
+from tools import sim as simmod
+from tools.truth import truth
+
+pytestmark = pytest.mark.rp2040
+SCEN = os.path.join(ROOT, "tools", "scenarios")
+PULSE = 3200  # imp/kWh, the factory Pulse constant (firmware/regmap.py CONFIG)
+LOSS_WH = 55.0 + 1.0  # docs/energy.md: a power cut loses at most max(10 Wh, 60 s of rated load), plus a window
+
+
+@pytest.mark.parametrize("name", ["default.json", "unbalanced_49_8.json"])
+def test_scenarios_polled_within_class(tmp_path, name):
+    """pymodbus reads every measurement from the chip within the limits the unix runtime is held to."""
+    toolchain()
+    path = os.path.join(SCEN, name)
+    sim = Sim(tmp_path, scenario=path, runtime="rp2040")
+    try:
+        sim.wait_time(1.5, timeout=120)
+        c = ModbusSerialClient(sim.pty, baudrate=9600, timeout=5, retries=2)
+        assert c.connect()
+        worst = check_against_truth(read_all(c), truth(scen.load(path)))
+        c.close()
+        print(name, " ".join("%s=%.2g" % kv for kv in sorted(worst.items())))
+    finally:
+        sim.stop()
+
+
+def wait_for(fn, timeout=60):
+    t_end = time.monotonic() + timeout
+    while time.monotonic() < t_end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.2)
+    raise TimeoutError
+
+
+def test_relay_inputs_pulses_and_keys():
+    """FC05 drives the relay GPIO; a DI bounce under 40 ms is ignored, a 60 ms closure is seen; the pulses counted
+    on the GPIO equal the meter's pulses and its energy register; Adr and baud set from the keys, then polled at
+    the new address and speed (the guest's UART divisor)."""
+    toolchain()
+    s = simmod.Sim(scen.load(os.path.join(SCEN, "default.json")), runtime="rp2040", speed=None)
+    s.start()
+
+    def state():
+        r = s.submit("state")
+        assert r.wait(60) and r.error is None, r.error
+        return json.loads(r.text)
+
+    try:
+        c = ModbusSerialClient(s.pty, baudrate=9600, timeout=5, retries=2)
+        assert c.connect()
+        assert not c.write_coil(0, True, device_id=1).isError()
+        st = wait_for(lambda: (lambda d: d if d["sim"]["chip"]["relays"] == [1, 0] else None)(state()))
+        assert st["relays"] == [1, 0]
+        assert not c.write_coil(0, False, device_id=1).isError()
+        wait_for(lambda: state()["sim"]["chip"]["relays"] == [0, 0])
+        c.close()
+
+        before = state()["di_changes"]
+        s.fw.di_pulse(1, 20)  # a bounce: shorter than the 40 ms debounce
+        t = state()["time_s"]
+        d = wait_for(lambda: (lambda d: d if d["time_s"] > t + 0.3 else None)(state()))
+        assert d["di_changes"] == before and d["di"] == [0, 0]
+        s.fw.di_pulse(1, 60)  # a real closure: reported closed, then open
+        t = d["time_s"]
+        d = wait_for(lambda: (lambda d: d if d["time_s"] > t + 0.3 else None)(state()))
+        assert d["di_changes"] == before + 2 and d["di"] == [0, 0]
+
+        d = wait_for(lambda: (lambda d: d if d["time_s"] >= 6.0 else None)(state()), timeout=120)
+        gpio = d["sim"]["chip"]["pulses"][0]
+        emitted = d["energy"]["pulses_out"][0]
+        assert abs(gpio - emitted) <= 1 and gpio >= 10, (gpio, emitted)  # one may be on its way out
+        wh = d["energy"]["EP_imp_Wh"]  # whole Wh
+        assert abs(emitted * 1000.0 / PULSE - wh) <= 1.0 + 1000.0 / PULSE, (emitted, wh)
+
+        # the panel: password 6666, then Adr 001 -> 002 and baud 9600 -> 19200 (docs/ui.md)
+        keys = ["enter"] + (["down"] * 4 + ["right"]) * 3 + ["down"] * 4 + ["enter"]
+        keys += ["down"] * 6 + ["enter", "right", "right", "up", "enter"]  # Adr: the last digit + 1
+        keys += ["down", "enter", "up", "enter", "left"]  # baud: the next allowed value
+        for k in keys:
+            assert s.submit("key " + k).wait(5)
+        d = wait_for(lambda: (lambda d: d if d["baud"] == 19200 and d["address"] == 2 else None)(state()),
+                     timeout=120)
+        assert wait_for(lambda: state()["chip"]["uart"]["baud"] == 19200)
+        c = ModbusSerialClient(s.pty, baudrate=19200, timeout=3, retries=1)
+        assert c.connect()
+        r = c.read_holding_registers(0, count=1, device_id=2)
+        assert not r.isError() and r.registers == [2]
+        try:  # the old address is silent (pymodbus raises on no answer, or returns an error object)
+            silent = c.read_holding_registers(0, count=1, device_id=1).isError()
+        except ModbusIOException:
+            silent = True
+        assert silent
+        c.close()
+        q = s.submit("quit")
+        assert q.wait(60) and q.text == "bye"
+        assert s.wait_exit() == 0
+    finally:
+        s.close()
+
+
+def test_sigkill_loses_at_most_the_bound(tmp_path):
+    """A power cut (SIGKILL of the launcher and with it the emulator): the restart resumes from what the chip had
+    written, within docs/energy.md's bound."""
+    toolchain()
+    state = tmp_path / "state"
+    path = os.path.join(SCEN, "default.json")
+    sim = Sim(tmp_path, scenario=path, runtime="rp2040", state_dir=state)
+    try:
+        sim.wait_time(4.0, timeout=120)
+        before = sim.state()["energy"]["EP_imp_Wh"]
+        sim.p.send_signal(signal.SIGKILL)
+        sim.p.wait(30)
+    finally:
+        sim.stop()
+    time.sleep(1.0)  # the emulator ends with its launcher (its stdin closes)
+    sim = Sim(tmp_path, scenario=path, runtime="rp2040", state_dir=state)
+    try:
+        after = sim.state()["energy"]["EP_imp_Wh"]
+    finally:
+        sim.stop()
+    assert before >= 2 and 0 <= before - after <= LOSS_WH, (before, after)
