@@ -14,6 +14,8 @@ BLOCK = const(80)
 SERVICE_BLOCKS = const(10)  # Meter.service and Meter.tick every 100 ms: a setting written over Modbus applies then
 LCD_BLOCKS = const(50)  # the display redrawn twice a second
 GC_BLOCKS = const(200)  # gc.collect every 2 s: garbage never piles up into one long collection
+CONSOLE_BLOCKS = const(5)  # the service console every 50 ms (a select.poll costs ~6,000 cycles)
+_SIO_GPIO_IN = const(0xD0000004)
 WDT_MS = const(2000)  # the watchdog: a loop stuck this long resets the chip (the longest step is ~20 ms)
 # Watchdog scratch registers 0..3 survive a reset (not a power loss; 4..7 are the boot ROM's): the clock and the
 # count of watchdog resets since power-up (RP2040 datasheet 4.7, SCRATCH0..7)
@@ -89,9 +91,22 @@ class Board:
         self.fb = framebuf.FrameBuffer(self.fbuf, lp["width"], lp["height"], framebuf.MONO_VLSB)
         self.lcd.bind(self.fbuf)
         self.ticks_ms = time.ticks_ms
+        # the panel's pins in one SIO GPIO_IN read (panel()); the RS485 poll's cheap pre-check (step())
+        self._kmask = 0
+        for n in pins.KEYS.values():
+            self._kmask |= 1 << n
+        self._dmask = 0
+        for n in pins.INPUTS:
+            self._dmask |= 1 << n
+        self._klast = self._kmask
+        self._dlast = -1
+        self._ksettle = 0
+        self._dsettle = 0
         self.samples = array("i", bytes(4 * 8 * BLOCK))
         self.line = rs485.attach(self.meter)
         self.port = self.line.poll
+        self._uart_any = self.line.uart.any
+        self._asm = self.line.port.asm
         self.console = console.Console(self.meter, self.figures)
         self.fail = False
         self.pf = Pin(pins.POWER_FAIL, Pin.IN, Pin.PULL_UP)
@@ -166,22 +181,42 @@ class Board:
             if b % GC_BLOCKS == 0:
                 self.gc()
             self.panel(b)
-        self.port()  # after a block too: the DMA IRQ is what wakes the loop, Modbus must not wait for a quiet pass
-        self.console.poll()
+            if b % CONSOLE_BLOCKS == 0:
+                self.console.poll()
+        # Modbus after a block too (the DMA IRQ is what wakes the loop); the full poll only when bytes came in or a
+        # frame waits for its t3.5: a Python call costs ~1,500 cycles on the M0+ and this runs 100 times a second
+        asm = self._asm
+        if self._uart_any() or asm.n or asm.bad:
+            self.port()
         if self.fail:
             self.power_down()
 
     def panel(self, b):
-        """Keys and switch inputs every block (their debounce counts in ms), the LCD twice a second."""
+        """Keys and switch inputs (their drivers debounce in ms) and the LCD twice a second. One read of SIO
+        GPIO_IN per block decides whether the drivers need a call: keys while one is down and for 50 ms after a
+        change, the inputs for 80 ms after a change (their debounce is 40 ms)."""
         m = self.meter
-        now = self.ticks_ms()
-        k = self.keys.poll(now, m.ui.model.cursor_row >= 0)  # up/down repeat only while a value is edited
-        if k is not None:
-            m.key(k)
-        d = self.inputs.poll(now)
-        if d:
-            m.di(d if d > 0 else -d, d > 0)
-            self.di_changes += 1
+        g = self.mem32[_SIO_GPIO_IN]
+        kb = g & self._kmask
+        if kb != self._klast:
+            self._klast = kb
+            self._ksettle = 5
+        if kb != self._kmask or self._ksettle:  # a key is down (low), or its level changed lately
+            if self._ksettle:
+                self._ksettle -= 1
+            k = self.keys.poll(self.ticks_ms(), m.ui.model.cursor_row >= 0)  # repeats only while editing
+            if k is not None:
+                m.key(k)
+        db = g & self._dmask
+        if db != self._dlast:
+            self._dlast = db
+            self._dsettle = 8
+        if self._dsettle:
+            self._dsettle -= 1
+            d = self.inputs.poll(self.ticks_ms())
+            if d:
+                m.di(d if d > 0 else -d, d > 0)
+                self.di_changes += 1
         if b % LCD_BLOCKS == 0:
             from firmware.ui import fb
 

@@ -152,23 +152,17 @@ for s in range(seconds):
             d = (cyc() - t0 - OVH) & MASK
             note(MODBUS, d)
         brd.wdt.feed()
+        # the board's own panel pass (pins, the LCD drawn and sent over SPI1 twice a second) and its Modbus and
+        # console checks, as Board.step() does them
         t0 = cyc()
-        micropython.heap_lock()
-        k = brd.keys.poll(brd.ticks_ms(), False)  # the panel's pins, every block (nobody presses them here)
-        k = brd.inputs.poll(brd.ticks_ms())
-        brd.port()
-        brd.console.poll()
-        micropython.heap_unlock()
+        brd.panel(b + 1)
+        if (b + 1) % board.CONSOLE_BLOCKS == 0:
+            brd.console.poll()
+        asm = brd._asm
+        if brd._uart_any() or asm.n or asm.bad:
+            brd.port()
         d = (cyc() - t0 - OVH) & MASK
-        note(PANEL, d)
-        if b % board.LCD_BLOCKS == 1:
-            t0 = cyc()
-            scr = meter.ui.screen()
-            fbrender.render(scr, brd.fb)
-            brd.lcd.show(brd.fbuf)
-            brd.lcd.backlight(scr.backlight)
-            d = (cyc() - t0 - OVH) & MASK
-            note(LCD, d)
+        note(LCD if (b + 1) % board.LCD_BLOCKS == 0 else PANEL, d)
         if b % board.SERVICE_BLOCKS == 0 or b % board.LCD_BLOCKS == 1:
             # the lowest free heap, after the calls that may allocate (feed and Modbus run heap-locked);
             # not after every block: gc.mem_free() walks the whole allocation table (~0.6 M cycles here)

@@ -21,6 +21,7 @@
 import fs from 'fs';
 import { USBCDC } from 'rp2040js';
 import { createChip, runFor, FS_OFFSET, FS_BYTES, PINS } from './chip.mjs';
+import { fixCdcIdle } from './fixes.mjs';
 
 const args = process.argv.slice(2);
 const opt = { run: [], timeout: 600 };
@@ -57,6 +58,7 @@ const lcd = opt.lcdText || opt.lcdPng || opt.adc ? (await import('./st7567.mjs')
 
 // ---- USB CDC: the REPL ----
 const cdc = new USBCDC(mcu.usbCtrl);
+fixCdcIdle(cdc); // the host NAKs while it has nothing to send: the guest's USB stays quiet while a script runs
 const toGuest = [];
 let screen = ''; // what the guest printed and the state machine has not consumed yet
 let state = 'boot';
@@ -75,6 +77,7 @@ function send(text) {
 }
 function pump() {
   while (toGuest.length && cdc.txFIFO.itemCount < 500) cdc.sendSerialByte(toGuest.shift());
+  cdc.flush();
 }
 function startScript() {
   const file = opt.run[scriptIndex];
