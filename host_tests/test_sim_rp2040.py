@@ -139,3 +139,26 @@ def test_signals(tmp_path, sig):
         assert rc == 0  # the power-fail input, !bye, then the supply: an orderly exit
     wait_for(lambda: not os.path.exists("/proc/%d" % node) or open("/proc/%d/stat" % node).read().split()[2] == "Z",
              timeout=10)  # the emulator ends with its launcher (its stdin closes)
+
+
+def test_watchdog_reset_keeps_scratch_and_flash(tmp_path):
+    toolchain()
+    s = simmod.Sim(runtime="rp2040", speed=None, chip_main=os.path.join(ROOT, "host_tests", "device", "wdt_main.py"),
+                   log=lambda text: None, state_dir=str(tmp_path / "state"))
+    s.start()
+    try:
+        def state():
+            r = s.submit("state")
+            assert r.wait(30) and r.error is None, r.error
+            return json.loads(r.text)
+
+        st = state()
+        assert (st["cause"], st["boots"], st["chip"]["resets"]["watchdog"]) == (1, 1, 0)  # power-on
+        r = s.setting("HANG", 1)
+        assert r.wait(30) and r.text == "ok"
+        st = wait_for(lambda: (lambda d: d if d.get("boots") == 2 else None)(state()))
+        assert st["cause"] == 3 and st["chip"]["resets"]["watchdog"] == 1  # machine.WDT_RESET, scratch kept
+        quit = s.submit("quit")
+        assert quit.wait(30) and quit.text == "bye" and s.wait_exit() == 0
+    finally:
+        s.close()

@@ -82,7 +82,7 @@ export class Feeder {
 
 // opt: uf2, bootrom (module URL), fs (littlefs image, read at boot), state (a file the storage region lives in:
 // loaded at boot, every erase/program written through), serviceMode (ENTER held at power-up), samplesIn/Out,
-// adc (true: attach the ADS131M08 model; 'auto': if its file exists).
+// adc (true: attach the ADS131M08 model; 'auto': if its file exists), flash (the whole flash, after a reset).
 export async function createChip(opt) {
   const { bootromB1 } = await import(opt.bootrom);
   const sim = new Simulator();
@@ -110,6 +110,7 @@ export async function createChip(opt) {
       if (b > a) fs.writeSync(chip.stateFd, mcu.flash, a, b - a, a - FS_OFFSET);
     };
   }
+  if (opt.flash) mcu.flash.set(opt.flash); // a reset: the flash as the previous chip left it
   mcu.core.PC = 0x10000000;
   chip.flashStats = fixes.attachFlash(mcu, onWrite);
   for (const u of mcu.uart) fixes.fixUartTx(u);
@@ -189,7 +190,7 @@ export function runFor(mcu, maxCycles, untilNanos = Infinity) {
   const start = clock.nanos;
   const end = Math.min(start + maxCycles * NS_PER_CYCLE, untilNanos);
   let busy = 0;
-  while (clock.nanos < end) {
+  while (clock.nanos < end && !mcu.stop) { // stop: the chip is being reset (device mode's watchdog)
     if (core.waiting) {
       const left = end - clock.nanos;
       const ns = !clock.nextAlarm ? left : Math.max(0, Math.min(clock.nanosToNextAlarm, left));

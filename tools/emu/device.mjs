@@ -57,9 +57,17 @@ const SLICE_CYCLES = 250000; // one runFor call: 2 ms of simulated time at most
 const SLICE_WALL_MS = 15; // then stdin and timers get a turn
 
 if (opt.main) opt.serviceMode = true; // ENTER held at power-up: main.py leaves the REPL free
-const chip = await createChip(opt);
-const { mcu } = chip;
-const { clock } = mcu;
+// The chip of this power-up; a reset (the watchdog, machine.reset()) makes a new one from the old one's flash and
+// watchdog scratch registers (boot()). Host-side time runs on across resets: now().
+let chip;
+let mcu;
+let clock;
+let timeBase = 0; // simulated nanoseconds, busy nanoseconds and cycles of the chips before this one
+let busyBase = 0;
+let cyclesBase = 0;
+const now = () => timeBase + clock.nanos;
+const resets = { watchdog: 0, forced: 0 };
+let resetReason = null; // set by the watchdog's trigger: the loop resets the chip after the current slice
 
 // ---- messages ----
 function send(kind, payload = Buffer.alloc(0)) {
@@ -80,17 +88,25 @@ const log = (text) => send('E', text);
 // Presses queue up: one key at a time, KEY_NS down then KEY_GAP_NS up before the next (a finger on the panel),
 // in simulated time, so a burst of `key` commands is never two keys held at once however fast the host sends.
 const KEY_GAP_NS = 100e6;
-const keyQueue = [];
+let keyQueue = [];
 let keyHeld = null;
 let keyBusy = false; // a key down, or the gap after it (rp2040js alarms keep `scheduled` set after firing)
-const keyAlarm = clock.createAlarm(() => {
-  if (keyHeld !== null) {
-    mcu.gpio[keyHeld].setInputValue(true); // released
-    keyHeld = null;
-    keyAlarm.schedule(KEY_GAP_NS);
-  } else if (keyQueue.length) pressNext();
-  else keyBusy = false;
-});
+let keyAlarm;
+let diAlarms = {};
+function wireKeys() { // at each boot: the alarms belong to the chip's clock
+  keyQueue = [];
+  keyHeld = null;
+  keyBusy = false;
+  diAlarms = {};
+  keyAlarm = clock.createAlarm(() => {
+    if (keyHeld !== null) {
+      mcu.gpio[keyHeld].setInputValue(true); // released
+      keyHeld = null;
+      keyAlarm.schedule(KEY_GAP_NS);
+    } else if (keyQueue.length) pressNext();
+    else keyBusy = false;
+  });
+}
 function pressNext() {
   keyBusy = true;
   keyHeld = keyQueue.shift();
@@ -104,7 +120,6 @@ function key(name) {
   if (!keyBusy) pressNext();
 }
 // a contact closed for ms of simulated time, then open again (a bounce shorter than the 40 ms debounce, or a pulse)
-const diAlarms = {};
 function diPulse(k, ms) {
   const pin = PINS.inputs[k - 1];
   if (pin === undefined) return log(`emu: no DI${k}`);
@@ -112,22 +127,25 @@ function diPulse(k, ms) {
   const a = diAlarms[k] || (diAlarms[k] = clock.createAlarm(() => mcu.gpio[pin].setInputValue(true)));
   a.schedule(ms * 1e6);
 }
-const outputs = [...PINS.relays, ...PINS.pulses];
-for (const p of outputs) {
-  mcu.gpio[p].addListener((v) => {
-    if (v !== 0 && v !== 1) return; // input states: not driven
-    const b = Buffer.alloc(10);
-    b[0] = p;
-    b[1] = v;
-    b.writeDoubleLE(clock.nanos / 1000, 2);
-    send('G', b);
-  });
+function wireOutputs() {
+  for (const p of [...PINS.relays, ...PINS.pulses]) {
+    mcu.gpio[p].addListener((v) => {
+      if (v !== 0 && v !== 1) return; // input states: not driven
+      const b = Buffer.alloc(10);
+      b[0] = p;
+      b[1] = v;
+      b.writeDoubleLE(now() / 1000, 2);
+      send('G', b);
+    });
+  }
 }
 
 // ---- RS485: UART0 and DE ----
-const uart = mcu.uart[PINS.rs485.uart];
+let uart;
+let de;
+let rxAlarm;
 const counters = { rx_bytes: 0, tx_bytes: 0, frames_tx: 0, tx_dropped: 0, console_timeouts: 0 };
-const rxQueue = [];
+let rxQueue = [];
 let rxBusy = false;
 function charNanos() {
   const lcr = uart.lineCtrlRegister;
@@ -135,12 +153,6 @@ function charNanos() {
   const baud = uart.baudDivider ? uart.baudRate : 9600;
   return (bits * 1e9) / baud;
 }
-const rxAlarm = clock.createAlarm(() => {
-  uart.feedByte(rxQueue.shift());
-  counters.rx_bytes++;
-  if (rxQueue.length) rxAlarm.schedule(charNanos());
-  else rxBusy = false;
-});
 function rxFrame(bytes) {
   for (const b of bytes) rxQueue.push(b);
   if (!rxBusy && rxQueue.length) {
@@ -148,45 +160,49 @@ function rxFrame(bytes) {
     rxAlarm.schedule(charNanos()); // the first byte is in the FIFO once its stop bit has passed
   }
 }
-const de = mcu.gpio[PINS.rs485.de];
 let txBuf = [];
-uart.onByte = (b) => {
-  if (de.value === 1) txBuf.push(b);
-  else counters.tx_dropped++; // the transceiver's driver is off: nothing reaches the line
-  counters.tx_bytes++;
-};
-de.addListener((v, old) => {
-  if (old === 1 && v !== 1 && txBuf.length) {
-    send('M', Buffer.from(txBuf));
-    counters.frames_tx++;
-    txBuf = [];
-  }
-});
+function wireUart() {
+  uart = mcu.uart[PINS.rs485.uart];
+  de = mcu.gpio[PINS.rs485.de];
+  rxQueue = [];
+  rxBusy = false;
+  txBuf = [];
+  rxAlarm = clock.createAlarm(() => {
+    uart.feedByte(rxQueue.shift());
+    counters.rx_bytes++;
+    if (rxQueue.length) rxAlarm.schedule(charNanos());
+    else rxBusy = false;
+  });
+  uart.onByte = (b) => {
+    if (de.value === 1) txBuf.push(b);
+    else counters.tx_dropped++; // the transceiver's driver is off: nothing reaches the line
+    counters.tx_bytes++;
+  };
+  de.addListener((v, old) => {
+    if (old === 1 && v !== 1 && txBuf.length) {
+      send('M', Buffer.from(txBuf));
+      counters.frames_tx++;
+      txBuf = [];
+    }
+  });
+}
 
 // ---- the LCD model (st7567.mjs) when its file exists; the ADC model is the chip's (createChip, adc: 'auto') ----
 const lcdMod = await optionalModel('./st7567.mjs');
-const lcd = lcdMod ? lcdMod.attachSt7567(mcu) : null; // its own pin defaults: boards/pico/pins.py LCD_SPI
-const ads = chip.adc;
-
-// ---- the watchdog: counted (the emulated chip is not reset yet) ----
-let watchdogTriggers = 0;
-mcu.peripherals[0x40058].onWatchdogTrigger = () => {
-  watchdogTriggers++;
-  log('emu: the watchdog fired');
-};
+let lcd = null; // attached at each boot, with its own pin defaults (boards/pico/pins.py LCD_SPI)
 
 // ---- figures: cycles and CPU load over the last simulated second ----
 const loadRing = []; // [nanos, busy nanos] about every 10 ms simulated
 function cpuLoad() {
-  const now = [clock.nanos, mcu.busyNanos || 0];
+  const t = [now(), busyBase + (mcu.busyNanos || 0)];
   const last = loadRing[loadRing.length - 1];
-  if (!last || now[0] - last[0] >= 10e6) loadRing.push(now);
-  while (loadRing.length > 2 && now[0] - loadRing[1][0] >= 1e9) loadRing.shift();
+  if (!last || t[0] - last[0] >= 10e6) loadRing.push(t);
+  while (loadRing.length > 2 && t[0] - loadRing[1][0] >= 1e9) loadRing.shift();
   const [n0, c0] = loadRing[0];
-  return now[0] > n0 ? (now[1] - c0) / (now[0] - n0) : 0;
+  return t[0] > n0 ? (t[1] - c0) / (t[0] - n0) : 0;
 }
 function figures() {
-  return { time_s: clock.nanos / 1e9, cycles: mcu.core.cycles, cpu_load: Number(cpuLoad().toFixed(4)) };
+  return { time_s: now() / 1e9, cycles: cyclesBase + mcu.core.cycles, cpu_load: Number(cpuLoad().toFixed(4)) };
 }
 // the 4-20 mA output's PWM duty (0..1): its slice's CC over TOP + 1, as the RC filter averages it
 function aoDuty() {
@@ -198,22 +214,39 @@ function aoDuty() {
 }
 function chipFacts() {
   return { ...figures(), uart: { ...counters, baud: uart.baudDivider ? uart.baudRate : null }, ao_duty: aoDuty(),
-    flash: chip.flashStats, watchdog_triggers: watchdogTriggers, adc_model: !!ads, lcd_model: !!lcd,
+    flash: chip.flashStats, resets, adc_model: !!chip.adc, lcd_model: !!lcd,
     wall_s: (Date.now() - chip.wall0) / 1000 };
 }
 
 // ---- the console: USB CDC ----
-const cdc = new USBCDC(mcu.usbCtrl);
-fixCdcIdle(cdc); // the host NAKs while it has nothing to send: a guest waiting for input sleeps
-const toGuest = [];
+let cdc;
+let toGuest = [];
 let line = [];
 let ready = false;
+let rSent = false;
 let byeSeen = false;
 const pending = []; // commands in the order they came: { cmd, guest, text, at }
 // --main: 'repl' until the prompt, 'raw' until the raw REPL's banner, 'ok' until its "OK", then 'run'
-let phase = opt.main ? 'repl' : 'run';
+let phase = 'run';
 let screen = '';
-cdc.onDeviceConnected = () => { if (opt.main) toGuest.push(13); }; // the REPL answers a newline with its prompt
+let legacyAlarm;
+function wireConsole() {
+  cdc = new USBCDC(mcu.usbCtrl);
+  fixCdcIdle(cdc); // the host NAKs while it has nothing to send: a guest waiting for input sleeps
+  toGuest = [];
+  line = [];
+  ready = false;
+  phase = opt.main ? 'repl' : 'run';
+  screen = '';
+  cdc.onDeviceConnected = () => { if (opt.main) toGuest.push(13); }; // the REPL answers a newline with its prompt
+  cdc.onSerialData = serialData;
+  legacyAlarm = clock.createAlarm(() => {
+    if (!ready) {
+      ready = true;
+      send('R');
+    }
+  });
+}
 function replSetup(buf) {
   screen += Buffer.from(buf).toString('latin1');
   if (phase === 'repl' && screen.includes('>>> ')) {
@@ -229,10 +262,10 @@ function replSetup(buf) {
     const rest = Buffer.from(screen.slice(2), 'latin1');
     phase = 'run';
     screen = '';
-    if (rest.length) cdc.onSerialData(rest);
+    if (rest.length) serialData(rest);
   }
 }
-cdc.onSerialData = (buf) => {
+function serialData(buf) {
   if (phase !== 'run') return replSetup(buf);
   for (const b of buf) {
     if (b !== 10) { line.push(b); continue; }
@@ -241,13 +274,7 @@ cdc.onSerialData = (buf) => {
     if (text.endsWith('\r')) text = text.slice(0, -1);
     consoleLine(text);
   }
-};
-const legacyAlarm = clock.createAlarm(() => {
-  if (!ready) {
-    ready = true;
-    send('R');
-  }
-});
+}
 function consoleLine(text) {
   if (text.startsWith('=')) return answer(text.slice(1));
   if (text === '!bye') {
@@ -261,7 +288,8 @@ function consoleLine(text) {
   if (!ready && text === 'READY') {
     ready = true;
     legacyAlarm.cancel();
-    send('R', 'console'); // it answers command lines
+    if (!rSent) send('R', 'console'); // it answers command lines (after a reset the host knows it already)
+    rSent = true;
     return;
   }
   if (!ready && /^KPM53 firmware on \S+ ready$/.test(text)) legacyAlarm.schedule(100e6);
@@ -275,7 +303,7 @@ function pumpConsole() {
   cdc.flush();
 }
 function command(cmd) {
-  const entry = { cmd, guest: true, text: null, at: clock.nanos };
+  const entry = { cmd, guest: true, text: null, at: now() };
   if (cmd === 'lcd' && lcd) {
     entry.guest = false;
     entry.text = lcd.text();
@@ -302,7 +330,7 @@ function flushAnswers() {
 }
 function consoleTimeouts() {
   for (const e of pending) {
-    if (e.text !== null || clock.nanos - e.at < CONSOLE_TIMEOUT_NS) continue;
+    if (e.text !== null || now() - e.at < CONSOLE_TIMEOUT_NS) continue;
     counters.console_timeouts++;
     e.guest = false; // a late answer goes to the next command
     e.text = e.cmd === 'state' ? JSON.stringify({ ...figures(), chip: chipFacts(), console: 'no answer' })
@@ -320,7 +348,7 @@ function powerFailWhenAnswered() {
   // must get its answer first (consoleTimeouts() ends the wait after 2 s simulated)
   if (!quitRequested || quitAt !== null || pending.some((e) => e.text === null)) return;
   mcu.gpio[PINS.powerFail].setInputValue(false);
-  quitAt = clock.nanos;
+  quitAt = now();
 }
 function hostMessage(kind, p) {
   if (kind === 'M') rxFrame(p);
@@ -336,15 +364,19 @@ function hostMessage(kind, p) {
     powerFailWhenAnswered();
   } else log(`emu: unknown message kind ${JSON.stringify(kind)}`);
 }
+let booting = true; // no chip to take messages yet (power-up, a reset): they wait in inBuf
 process.stdin.on('data', (data) => {
   inBuf = inBuf.length ? Buffer.concat([inBuf, data]) : data;
-  while (inBuf.length >= 5) {
+  drainInput();
+});
+function drainInput() {
+  while (!booting && inBuf.length >= 5) {
     const n = inBuf.readUInt32LE(1);
     if (inBuf.length < 5 + n) break;
     hostMessage(String.fromCharCode(inBuf[0]), inBuf.subarray(5, 5 + n));
     inBuf = inBuf.subarray(5 + n);
   }
-});
+}
 process.stdin.on('end', () => process.exit(0)); // the launcher is gone: a power cut (the flash file is current)
 
 function powerOff() {
@@ -354,9 +386,59 @@ function powerOff() {
   process.exit(0);
 }
 
+// ---- power-up and resets ----
+async function boot(carry) {
+  booting = true;
+  chip = await createChip({ ...opt, flash: carry ? carry.flash : undefined });
+  mcu = chip.mcu;
+  clock = mcu.clock;
+  const wd = mcu.peripherals[0x40058];
+  if (carry) { // a reset keeps the watchdog's scratch registers and says why it happened (REASON)
+    wd.scratchData.set(carry.scratch);
+    wd.reason = carry.reason;
+  }
+  wd.onWatchdogTrigger = () => { // the watchdog timed out (REASON = TIMER) or machine.reset() (FORCE)
+    resetReason = wd.reason;
+    wd.timer.enable = false; // a reset stops it (rp2040js would fire it again at once, forever)
+    wd.alarm.enable = false;
+    mcu.stop = true; // runFor ends the slice: the core executes no further instruction
+  };
+  if (quitAt !== null) mcu.gpio[PINS.powerFail].setInputValue(false);
+  wireKeys();
+  wireOutputs();
+  wireUart();
+  lcd = lcdMod ? lcdMod.attachSt7567(mcu) : null;
+  wireConsole();
+  booting = false;
+  drainInput();
+}
+async function reset() {
+  const wd = mcu.peripherals[0x40058];
+  const watchdog = (resetReason & 1) !== 0; // REASON.TIMER, else FORCE
+  resets[watchdog ? 'watchdog' : 'forced']++;
+  log(`emu: the chip resets (${watchdog ? 'watchdog timeout' : 'forced: machine.reset()'}) at ${(now() / 1e9).toFixed(3)} s`);
+  const carry = { flash: mcu.flash.slice(), scratch: wd.scratchData.slice(), reason: wd.reason };
+  timeBase += clock.nanos;
+  busyBase += mcu.busyNanos || 0;
+  cyclesBase += mcu.core.cycles;
+  if (chip.stateFd !== null) fs.closeSync(chip.stateFd);
+  for (const e of pending) {
+    if (e.text !== null || !e.guest) continue;
+    e.guest = false;
+    e.text = e.cmd === 'state' ? JSON.stringify({ ...figures(), chip: chipFacts(), console: 'the meter reset' })
+      : 'ERR the meter reset before it answered';
+  }
+  flushAnswers();
+  resetReason = null;
+  await boot(carry);
+  wallRef = performance.now();
+  simRef = now();
+}
+
 // ---- the slice loop, paced against the wall clock ----
+await boot(null);
 let wallRef = performance.now();
-let simRef = clock.nanos;
+let simRef = now();
 let nextFigures = 1e9;
 function loop() {
   const t0 = performance.now();
@@ -364,27 +446,28 @@ function loop() {
     let until = Infinity;
     if (opt.speed !== null) {
       until = simRef + (performance.now() - wallRef) * 1e6 * opt.speed;
-      if (until - clock.nanos > 1e9) { // over 1 s behind: resynchronise rather than race to catch up
+      if (until - now() > 1e9) { // over 1 s behind: resynchronise rather than race to catch up
         wallRef = performance.now();
-        simRef = clock.nanos;
-        until = clock.nanos + 20e6;
+        simRef = now();
+        until = now() + 20e6;
       }
-      if (clock.nanos >= until) break;
+      if (now() >= until) break;
     }
-    runFor(mcu, SLICE_CYCLES, until);
+    runFor(mcu, SLICE_CYCLES, until - timeBase);
     pumpConsole();
     cpuLoad();
     powerFailWhenAnswered();
-    if (quitAt !== null && (byeSeen || clock.nanos - quitAt > BYE_TIMEOUT_NS)) return powerOff();
-    if (clock.nanos >= nextFigures) {
-      nextFigures = clock.nanos - (clock.nanos % 1e9) + 1e9;
+    if (quitAt !== null && (byeSeen || now() - quitAt > BYE_TIMEOUT_NS)) return powerOff();
+    if (resetReason !== null) return reset().then(() => setImmediate(loop));
+    if (now() >= nextFigures) {
+      nextFigures = now() - (now() % 1e9) + 1e9;
       send('F', JSON.stringify(figures()));
     }
     if (pending.length) consoleTimeouts();
     if (performance.now() - t0 > SLICE_WALL_MS) break;
   }
   if (opt.speed === null) return setImmediate(loop);
-  const ahead = (clock.nanos - simRef) / 1e6 / opt.speed - (performance.now() - wallRef); // wall ms
+  const ahead = (now() - simRef) / 1e6 / opt.speed - (performance.now() - wallRef); // wall ms
   if (ahead > 1) setTimeout(loop, Math.min(ahead, 50));
   else setImmediate(loop);
 }
