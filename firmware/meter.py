@@ -129,13 +129,7 @@ class Meter:
             if whole:
                 self._finish_window()
         self.harm.feed(block, n, done)  # captures windows, analyses a few orders per block
-        self.ledger.advance(n)
-        s = self.subsec + n
-        while s >= SAMPLE_RATE:
-            s -= SAMPLE_RATE
-            self.seconds += 1
-            self._due += 1
-        self.subsec = s
+        self._advance(n)
         if whole or not busy:  # the per-second work (~6 ms on the RP2040) not on a call with a window stage
             self._run_seconds()
         if self._comm > 0:
@@ -152,6 +146,11 @@ class Meter:
         self.gaps += 1
         self.sampler.reset()
         self.harm.drop()
+        self._advance(n)
+        self._run_seconds()
+
+    def _advance(self, n):
+        # n samples of time: the pulse timers, the seconds (their per-second work is run by the caller)
         self.ledger.advance(n)
         s = self.subsec + n
         while s >= SAMPLE_RATE:
@@ -159,7 +158,6 @@ class Meter:
             self.seconds += 1
             self._due += 1
         self.subsec = s
-        self._run_seconds()
 
     def _next_stage(self):
         if self._stage == 1:

@@ -74,3 +74,33 @@ def test_info_registers_carry_version_and_date():
     date = (m.tx[7] << 24) | (m.tx[8] << 16) | (m.tx[9] << 8) | m.tx[10]
     assert ver == version.VERSION == 100 and date == version.DATE
     assert 20260101 <= date <= 20991231
+
+
+def test_gap_keeps_time_and_invents_no_energy():
+    """Meter.gap (a block the ADC lost): the clock and the pulse timers go on, the window in progress is dropped,
+    metering resumes; the energy is that of the samples seen (two meters: one fed a gap, one fed everything)."""
+    n = 400
+    blocks = [_block(j * n, n) for j in range(4)]
+    whole, gappy = Meter(None), Meter(None)
+    for j in range(40):  # 2 s
+        whole.feed(blocks[j % 4], n)
+        if j == 20:
+            micropython.heap_lock()
+            try:
+                gappy.gap(n)  # 50 ms lost: nothing allocated
+            finally:
+                micropython.heap_unlock()
+        else:
+            gappy.feed(blocks[j % 4], n)
+    whole.settle()
+    gappy.settle()
+    assert gappy.gaps == 1 and gappy.time_s() == whole.time_s() == 2.0
+    assert gappy.windows >= whole.windows - 2  # the dropped window, then metering as before
+    from firmware import energy, limbs
+
+    def wh(m):  # EP_imp with its fraction (energy.wh() rounds down to whole Wh)
+        return limbs.to_int(m.ledger.energy.acc, 0, energy.NL) / (1 << energy.FRAC)
+
+    e_whole, e_gappy = wh(whole), wh(gappy)
+    # the gap's 50 ms and the dropped window's (<= 240 ms) of 2858 W are missing; nothing is added
+    assert e_whole - 0.30 * 2858 / 3600 <= e_gappy < e_whole - 0.04 * 2858 / 3600, (e_whole, e_gappy)
