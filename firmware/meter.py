@@ -99,6 +99,8 @@ class Meter:
         self._cfg_version = -1
         self._writes = -1
         self._writes_reg = regmap.block("info")[0] + 2 * 2  # INFO row 2: Writes
+        self._gaps_reg = self._writes_reg + 2  # INFO row 3: Gaps
+        self._gaps = -1
         info = regmap.block("info")[0]  # INFO rows 0, 1: Ver (x 100), Ver_D (YYYYMMDD), uint32 high word first
         for k, v in ((0, version.VERSION), (1, version.DATE)):
             self.regs.put_u16(info + 2 * k, v >> 16)
@@ -244,6 +246,11 @@ class Meter:
             self._writes = w
             self.regs.put_u16(self._writes_reg, (w >> 16) & 0xFFFF)
             self.regs.put_u16(self._writes_reg + 1, w & 0xFFFF)
+        g = self.gaps
+        if g != self._gaps:
+            self._gaps = g
+            self.regs.put_u16(self._gaps_reg, (g >> 16) & 0xFFFF)
+            self.regs.put_u16(self._gaps_reg + 1, g & 0xFFFF)
         self.maxmin.service(self.seconds)  # saves at most once a minute
         self.demand.service(self.seconds)
 

@@ -118,7 +118,8 @@ INFO = (  # 0x0040 uint32 read-only
     ("Ver", "", 0.01, "Firmware version x 100 (100 = 1.00)"),
     ("Ver_D", "", 1, "Firmware date YYYYMMDD"),
     ("Writes", "", 1, "Records written to flash since manufacture (wear)"),
-    # issues 4 and 5 may append here
+    ("Gaps", "", 1, "Sample blocks the ADC did not deliver whole since power-up (a frame with a bad CRC, a missed "
+     "conversion, a DMA ring overrun): each drops its metering window"),
 )
 STATUS = (  # 0x0180 uint16 read-only, per metering window (docs/metering.md: sign conventions)
     ("Quad", "", 1, "Quadrant of the total: 1 P+Q+, 2 P-Q+, 3 P-Q-, 4 P+Q-; 0 no load"),

@@ -95,6 +95,10 @@ def test_gap_keeps_time_and_invents_no_energy():
     whole.settle()
     gappy.settle()
     assert gappy.gaps == 1 and gappy.time_s() == whole.time_s() == 2.0
+    gappy.service()
+    g = regmap.block("info")[0] + 2 * 3  # INFO Gaps, uint32 high word first: the count over Modbus
+    img = gappy.regs.image
+    assert (img[2 * g], img[2 * g + 1], img[2 * g + 2], img[2 * g + 3]) == (0, 0, 0, 1)
     assert gappy.windows >= whole.windows - 2  # the dropped window, then metering as before
     from firmware import energy, limbs
 
