@@ -14,7 +14,7 @@ from pymodbus.exceptions import ModbusIOException
 from chip import toolchain
 from conftest import ROOT
 from simproc import Sim
-from test_e2e_modbus import check_against_truth, read_all
+from test_e2e_modbus import MBPOLL, check_against_truth, read_all
 from tools import scenario as scen
 from tools import sim as simmod
 from tools.truth import truth
@@ -139,3 +139,26 @@ def test_sigkill_loses_at_most_the_bound(tmp_path):
     finally:
         sim.stop()
     assert before >= 2 and 0 <= before - after <= LOSS_WH, (before, after)
+
+
+@pytest.mark.skipif(not MBPOLL, reason="mbpoll is not installed (Debian package mbpoll; .ci/run installs it)")
+def test_mbpoll_on_the_chips_pty(tmp_path):
+    """mbpoll (Debian's command-line master) reads the phase voltages from the emulated chip's pty."""
+    import subprocess
+
+    from firmware import regmap
+
+    toolchain()
+    sim = Sim(tmp_path, runtime="rp2040")
+    try:
+        sim.wait_time(1.5, timeout=120)
+        r = subprocess.run([MBPOLL, "-m", "rtu", "-a", "1", "-b", "9600", "-P", "none", "-0", "-r",
+                            str(regmap.MEAS_BASE), "-c", "3", "-t", "4:float", "-B", "-1", "-o", "5", sim.pty],
+                           capture_output=True, text=True, timeout=60)
+        vals = [float(line.split(":")[1]) for line in r.stdout.splitlines() if line.startswith("[")]
+        want = truth(scen.DEFAULT)
+        assert len(vals) == 3, r.stdout + r.stderr
+        for v, n in zip(vals, ("Ua", "Ub", "Uc")):
+            assert abs(v / want[n] - 1) < 0.002
+    finally:
+        sim.stop()
