@@ -162,3 +162,36 @@ def test_mbpoll_on_the_chips_pty(tmp_path):
             assert abs(v / want[n] - 1) < 0.002
     finally:
         sim.stop()
+
+
+def test_watchdog_resets_a_stuck_loop():
+    """The console's watchdog self-test stops the main loop: the watchdog resets the chip, the meter boots again,
+    counts the reset and keeps its clock (the watchdog scratch registers)."""
+    toolchain()
+    s = simmod.Sim(scen.load(os.path.join(SCEN, "default.json")), runtime="rp2040", speed=None)
+    s.start()
+
+    def state():
+        r = s.submit("state")
+        assert r.wait(60) and r.error is None, r.error
+        return json.loads(r.text)
+
+    try:
+        d = wait_for(lambda: (lambda d: d if d["time_s"] >= 2.0 else None)(state()))
+        assert d["watchdog_resets"] == 0
+        clock = d["energy"]["time"]
+        from tools.simproc import Reply, message
+
+        r = Reply(None, waiting=True)  # a console line the simulator's commands do not cover: straight to the chip
+        s.fw.expect(r)
+        s.fw.out.put(message(b"C", b"stall"))
+        assert r.wait(60) and r.text == "ok", (r.text, r.error)
+        d = wait_for(lambda: (lambda d: d if d.get("watchdog_resets") == 1 else None)(state()), timeout=120)
+        assert d["time_s"] < 3.0  # the meter's uptime started again ...
+        assert d["energy"]["time"] >= clock  # ... and its clock did not go back
+        c = ModbusSerialClient(s.pty, baudrate=9600, timeout=5, retries=2)
+        assert c.connect()
+        assert c.read_holding_registers(0, count=1, device_id=1).registers == [1]  # serving again
+        c.close()
+    finally:
+        s.close()

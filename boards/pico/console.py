@@ -3,6 +3,8 @@
 #   state            -> "=" + JSON: Meter.state() plus the board's figures (heap, ADC, watchdog)
 #   set NAME VALUE   -> "=ok" or "=ERR ..."  (a setting as at the panel, refused like there)
 #   lcd              -> "=" + the display's text, rows joined by "|"
+#   stall            -> "=ok", then the main loop stops for 3 s: the watchdog self-test (the chip resets, and
+#                       `state` counts it in watchdog_resets; the clock goes on from the scratch registers)
 # Replies start with "=", unsolicited events with "!" ("!bye" after the power-fail save); other lines are logs.
 import select
 import sys
@@ -66,7 +68,14 @@ class Console:
                 print("=ok" if ok or ok is None else "=ERR refused %s=%s" % (words[1], words[2]))
             elif words == ["lcd"]:
                 print("=" + self.meter.lcd_text().replace("\n", "|"))
+            elif words == ["stall"]:
+                import time
+
+                print("=ok")
+                t0 = time.ticks_ms()
+                while time.ticks_diff(time.ticks_ms(), t0) < 3000:  # longer than the watchdog's 2 s
+                    pass
             else:
-                print("=ERR unknown command %r (state, set NAME VALUE, lcd)" % text)
+                print("=ERR unknown command %r (state, set NAME VALUE, lcd, stall)" % text)
         except Exception as e:  # a bad value or a meter error: answered, the loop goes on
             print("=ERR %s: %s" % (type(e).__name__, e))
