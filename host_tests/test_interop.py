@@ -3,6 +3,7 @@
 import shutil
 import struct
 import subprocess
+import time
 import warnings
 
 import pytest
@@ -71,7 +72,14 @@ def test_pymodbus(sim):
 def test_umodbus(sim):
     with serial.Serial(sim.pty, 9600, timeout=2) as port:
         def ask(adu):
-            return urtu.send_message(adu, port)
+            # pyserial on a pty under heavy load sometimes sees select() ready and read() empty (a spurious
+            # wake-up it reports as a disconnect): once, the request goes again; a second failure is real
+            try:
+                return urtu.send_message(adu, port)
+            except serial.SerialException:
+                time.sleep(0.2)
+                port.reset_input_buffer()
+                return urtu.send_message(adu, port)
 
         ua3 = struct.unpack(">3f", struct.pack(">6H", *ask(urtu.read_holding_registers(1, UA, 6))))
         pf = struct.unpack(">f", struct.pack(">2H", *ask(urtu.read_holding_registers(1, PF, 2))))[0]
