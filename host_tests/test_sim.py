@@ -278,3 +278,24 @@ def test_speed_paces_simulated_time(tmp_path, echo_env):
         assert abs(sim_dt - 4 * wall) <= 0.6, (sim_dt, wall)  # +- a few 50 ms blocks and a loaded host
     finally:
         sim.finish()
+
+
+def test_second_instance_on_the_same_state_dir_refuses(tmp_path):
+    """Two meters on one simulated flash would interleave their writes: the second launcher refuses, saying why,
+    and the first one goes on."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from simproc import Sim
+
+    state = tmp_path / "state"
+    first = Sim(tmp_path, state_dir=state)
+    try:
+        r = subprocess.run([sys.executable, "-m", "tools.sim", "--headless", "--state-dir", str(state)], cwd=ROOT,
+                           input="", capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and "in use by another simulated meter (pid" in r.stderr, r.stderr
+        assert "READY" not in r.stdout
+        assert first.state()["time_s"] >= 0  # the first meter is unaffected
+    finally:
+        first.stop()

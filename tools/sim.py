@@ -75,10 +75,11 @@ class Sim:
         rp2040: also waits for the emulated meter's answer to a Modbus request (booting takes seconds)."""
         if timeout is None:
             timeout = 180.0 if self.runtime == "rp2040" else 30.0
-        if self.own_line:
-            self.line.open()
         if self.state_dir:
             os.makedirs(self.state_dir, exist_ok=True)
+            self._lock_state_dir()
+        if self.own_line:
+            self.line.open()
         try:
             self.fw.start(timeout)
         except RuntimeError:
@@ -90,6 +91,27 @@ class Sim:
         for t in self.threads:
             t.start()
         return self.pty
+
+    def _lock_state_dir(self):
+        """One meter per flash: a second simulator on the same --state-dir would interleave its writes with the
+        first one's (a configuration write lost, records mixed). flock on STATE_DIR/.lock, held until exit."""
+        import fcntl
+
+        path = os.path.join(self.state_dir, ".lock")
+        f = open(path, "a+")
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            owner = f.read().strip() or "?"
+            f.close()
+            raise RuntimeError("the state directory %s is in use by another simulated meter (pid %s): stop it "
+                               "first, or give this one its own --state-dir" % (self.state_dir, owner))
+        f.seek(0)
+        f.truncate()
+        f.write("%d\n" % os.getpid())
+        f.flush()
+        self._lockfile = f  # kept open: the lock lasts as long as this process
 
     def frame(self, data):
         """A Modbus frame as the line delimited it: to the firmware in order with samples and commands."""
@@ -147,6 +169,10 @@ class Sim:
             t.join(1.0)
         if self.own_line:
             self.line.close()
+        lock = getattr(self, "_lockfile", None)
+        if lock is not None:  # the state directory is free again (the firmware process is gone)
+            self._lockfile = None
+            lock.close()
 
     # --- pump: the only producer of firmware messages, so commands stay in order with the samples ---------
     def _facts(self):
