@@ -14,6 +14,11 @@ VERSION = "2.3.7"
 # ------------------------------------------------------------------------------------------------------------
 def upy_main(have_theirs):
     import time
+
+    # MicroPython puts this script's folder (tools/) first on sys.path, where tools/firmware.py (the image
+    # builder) would shadow the firmware package: the path given in MICROPYPATH decides
+    while sys.path and sys.path[0].rstrip("/").endswith("tools"):
+        sys.path.pop(0)
     # helper F's firmware-side measurement (best round, gc.mem_alloc per request, one call under heap_lock)
     from firmware.modbus import bench_support as bs
 
