@@ -175,11 +175,14 @@ class Harmonics:
     def drop(self):
         """The sample stream had a gap (Meter.gap): a capture in progress or under check is dropped."""
         if self.state == _CAPT or self.check == 1:
-            self.check = 0
-            self.dropped += 1
-            self.state = _WAIT
-            self.skip = 0
+            self._drop_capture()
         self.prev = 0
+
+    def _drop_capture(self):
+        self.check = 0
+        self.dropped += 1
+        self.state = _WAIT
+        self.skip = 0  # capture again from the next close on
 
     def _closed(self, blk, n, closed):
         """A window closed in this block: confirm or drop the running capture, track synchronisation, start a
@@ -200,10 +203,7 @@ class Harmonics:
             if ok and -(u >> _TOL) <= d <= (u >> _TOL):
                 self.check = 2
             else:
-                self.check = 0
-                self.dropped += 1
-                self.state = _WAIT
-                self.skip = 0  # capture again from this close on
+                self._drop_capture()
         if self.skip > 0:
             self.skip -= 1
         pred = step  # the next window's step: linear extrapolation from this window and the one before

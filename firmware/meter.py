@@ -103,8 +103,7 @@ class Meter:
         self._gaps = -1
         info = regmap.block("info")[0]  # INFO rows 0, 1: Ver (x 100), Ver_D (YYYYMMDD), uint32 high word first
         for k, v in ((0, version.VERSION), (1, version.DATE)):
-            self.regs.put_u16(info + 2 * k, v >> 16)
-            self.regs.put_u16(info + 2 * k + 1, v & 0xFFFF)
+            self._put_u32(info + 2 * k, v)
         self._serial = (self.config.get("baud"), self.config.get("dATA"))
         self.service()
         gc.collect()
@@ -244,15 +243,18 @@ class Meter:
         w = self.store.writes
         if w != self._writes:
             self._writes = w
-            self.regs.put_u16(self._writes_reg, (w >> 16) & 0xFFFF)
-            self.regs.put_u16(self._writes_reg + 1, w & 0xFFFF)
+            self._put_u32(self._writes_reg, w)
         g = self.gaps
         if g != self._gaps:
             self._gaps = g
-            self.regs.put_u16(self._gaps_reg, (g >> 16) & 0xFFFF)
-            self.regs.put_u16(self._gaps_reg + 1, g & 0xFFFF)
+            self._put_u32(self._gaps_reg, g)
         self.maxmin.service(self.seconds)  # saves at most once a minute
         self.demand.service(self.seconds)
+
+    def _put_u32(self, reg, v):
+        # an INFO uint32 (Ver, Ver_D, Writes, Gaps): high word first
+        self.regs.put_u16(reg, (v >> 16) & 0xFFFF)
+        self.regs.put_u16(reg + 1, v & 0xFFFF)
 
     def _publish_status(self):
         # STATUS block (uint16, high byte first) from the last window's codes

@@ -31,14 +31,15 @@ def store_partition():
     return rp2.Flash(start=pins.STORE["start"], len=pins.STORE["len"])
 
 
-def make_meter(relay_out=None, pulse_out=None):
+def make_meter(relay_out=None, pulse_out=None, ao_out=None):
     """The meter as the board builds it at power-up: its sampler runs the Thumb-1 span kernel (the viper twin,
     firmware/kernel_span.py, is 15 times slower on the M0+; same sums, bit for bit) and its harmonics capture
     the Thumb-1 spreading loop (boards/pico/grid_thumb.py; twin: firmware/harmonics_grid.py)."""
     from boards.pico import grid_thumb, kernel_thumb
     from firmware.meter import Meter
 
-    return Meter(store_partition(), relay_out=relay_out, pulse_out=pulse_out, span=kernel_thumb, spread=grid_thumb)
+    return Meter(store_partition(), relay_out=relay_out, pulse_out=pulse_out, ao_out=ao_out, span=kernel_thumb,
+                 spread=grid_thumb)
 
 
 def start_adc(block=BLOCK):
@@ -69,15 +70,15 @@ class Board:
         from array import array
 
         import framebuf
-        from machine import SPI, Pin
-
-        from machine import PWM, WDT
+        import machine
+        from machine import PWM, SPI, WDT, Pin
 
         from boards.pico import ao, console, dio, keys, rs485, st7567
 
         relays = dio.Relays(tuple(Pin(n, Pin.OUT, value=0) for n in pins.RELAYS))
         pulse = dio.PulseOut(Pin(pins.PULSE_P, Pin.OUT, value=0), Pin(pins.PULSE_Q, Pin.OUT, value=0))
-        self.meter = make_meter(relays, pulse)
+        self._ao = ao.AnalogOut(PWM(Pin(pins.AO_PWM)))
+        self.meter = make_meter(relays, pulse, self._ao)
         gc.collect()
         self.keys = keys.Keys({name: Pin(n, Pin.IN, Pin.PULL_UP) for name, n in pins.KEYS.items()})
         self.inputs = dio.Inputs(tuple(Pin(n, Pin.IN, Pin.PULL_UP) for n in pins.INPUTS))
@@ -109,17 +110,12 @@ class Board:
         self._asm = self.line.port.asm
         self.console = console.Console(self.meter, self.figures)
         self.fail = False
-        self.pf = Pin(pins.POWER_FAIL, Pin.IN, Pin.PULL_UP)
-        self.pf.irq(self._power_fail, Pin.IRQ_FALLING)
+        self.pf = dio.PowerFail(Pin(pins.POWER_FAIL, Pin.IN, Pin.PULL_UP), self._power_fail)
         self.blocks = 0
         self.di_changes = 0  # debounced DI changes handed to the meter
         self.gc = gc.collect
-        import machine
-
         self.mem32 = machine.mem32
         self.mem_free = gc.mem_free
-        self._ao = ao.AnalogOut(PWM(Pin(pins.AO_PWM)))
-        self.meter.analog.out = self._ao
         self.watchdog_resets = self._restart()
         self.chip, self.ring = start_adc()
         self.wdt = WDT(timeout=WDT_MS)
@@ -233,7 +229,7 @@ class Board:
         self.ring.stop()
         self.meter.power_down()
         print("!bye")
-        while self.pf.value() == 0:
+        while self.pf.low():
             time.sleep_ms(1)
         time.sleep_ms(100)
         machine.reset()
