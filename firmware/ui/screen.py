@@ -10,6 +10,18 @@ LOAD_CAP = 2  # capacitive: total Q < 0
 
 N_ROWS = 4  # three phases + total
 
+# Area 12 of the manual's table 4.1: the kind of energy on show
+ETYPE_NONE = 0
+ETYPE_IMP = 1
+ETYPE_EXP = 2
+ETYPE_TOTAL = 3
+ETYPE_NET = 4
+
+# MAX / MIN mark on History pages (manual 4.2)
+EXTREME_NONE = 0
+EXTREME_MAX = 1
+EXTREME_MIN = 2
+
 
 class Screen:
     def __init__(self):
@@ -35,6 +47,15 @@ class Screen:
         self.di = [0, 0]
         self.do = [0, 0]
         self.alarm = False
+        # More indicators of table 4.1 (issue 10), by area: 6 load nature per phase (LOAD_*, from the signs of
+        # Qa Qb Qc), 11 average, 12 energy type (ETYPE_*), 14 clock (the page shows date/time), 19 per-phase load
+        # bars: current as integer % of the rated primary current (In x Ct_I), -1 = no bar. extreme: MAX/MIN mark.
+        self.load_ph = [LOAD_NONE, LOAD_NONE, LOAD_NONE]
+        self.avg = False
+        self.etype = ETYPE_NONE
+        self.clock = False
+        self.bars = [-1, -1, -1]
+        self.extreme = EXTREME_NONE
         # Backlight (BLt): False after BLt minutes without a key. The text view says so; on a board the LCD
         # driver reads it and switches the backlight pin (framebuf rendering draws regardless).
         self.backlight = True
@@ -47,6 +68,10 @@ class Screen:
         self.cursor_row = -1
         self.message = ""
         self.position = ""
+        self.avg = False
+        self.etype = ETYPE_NONE
+        self.clock = False
+        self.extreme = EXTREME_NONE
 
     def row(self, i, label, neg, digits, unit):
         self.label[i] = label
