@@ -13,7 +13,7 @@ from firmware.kernel import (D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_READY, D_W
 
 # Outputs in this order are computed into the workspace (ws.O...), then copied to their regmap slots.
 OUT = ("Ua", "Ub", "Uc", "Uab", "Ubc", "Uca", "Ia", "Ib", "Ic", "Pa", "Pb", "Pc", "P", "Qa", "Qb", "Qc", "Q",
-       "Sa", "Sb", "Sc", "S", "PFa", "PFb", "PFc", "PF", "F", "In", "In_m", "U_avg", "UL_avg", "I_avg", "T")
+       "Sa", "Sb", "Sc", "S", "PFa", "PFb", "PFc", "PF", "F", "I_N", "I_N_m", "U_avg", "UL_avg", "I_avg", "T")
 STATUS = ("Quad", "NAT_a", "NAT_b", "NAT_c", "NAT")  # uint16 codes per window (regmap STATUS order)
 NAT_NONE = const(0)  # no load, or Q exactly 0
 NAT_L = const(1)  # inductive: quadrants 1 and 3 (P and Q of the same sign)
@@ -271,7 +271,7 @@ class Metering:
             gate[1] = 0  # two elements only
 
     def _extras(self, sampler, e, dft):
-        """In (vector sum; 0 in three-wire modes), In_m (neutral channel), averages, temperature."""
+        """I_N (vector sum; 0 in three-wire modes), I_N_m (neutral channel), averages, temperature."""
         w = self.w
         fadd = sf32.fadd
         fmul = sf32.fmul

@@ -38,8 +38,8 @@ MEASUREMENTS = (
     ("PF", "", "Total power factor P/S, sign of P"),
     ("F", "Hz", "Frequency"),
     # issue 3: metrology
-    ("In", "A", "Neutral current: vector sum of Ia Ib Ic (3Ln3CT), 0 in three-wire modes"),
-    ("In_m", "A", "Neutral current measured on the In channel (0 when no CT is fitted)"),
+    ("I_N", "A", "Neutral current: vector sum of Ia Ib Ic (3Ln3CT), 0 in three-wire modes"),
+    ("I_N_m", "A", "Neutral current measured on the In channel (0 when no CT is fitted)"),
     ("U_avg", "V", "Average of Ua Ub Uc"),
     ("UL_avg", "V", "Average of Uab Ubc Uca"),
     ("I_avg", "A", "Average of Ia Ib Ic"),

@@ -61,7 +61,7 @@ ROWS = (
     (0x00CA, "V", "Line 2 to line 3 volts", "Ubc"),
     (0x00CC, "V", "Line 3 to line 1 volts", "Uca"),
     (0x00CE, "V", "Average line to line volts", "UL_avg"),
-    (0x00E0, "A", "Neutral current", "In"),
+    (0x00E0, "A", "Neutral current", "I_N"),
     (0x00EA, "%", "Phase 1 L/N volts THD", "THD_Ua"),
     (0x00EC, "%", "Phase 2 L/N volts THD", "THD_Ub"),
     (0x00EE, "%", "Phase 3 L/N volts THD", "THD_Uc"),

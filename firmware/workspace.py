@@ -12,7 +12,7 @@ O_Q = const(53)
 O_S = const(57)
 O_PF = const(61)
 O_F = const(65)
-O_IN = const(66)  # In (vector sum), In_m (neutral channel)
+O_IN = const(66)  # I_N (vector sum), I_N_m (neutral channel)
 O_AVG = const(68)  # U_avg UL_avg I_avg
 O_T = const(71)
 N_OUT = const(32)
@@ -34,7 +34,7 @@ KQ = const(113)  # 3: KP * 2 / 32767**2 (DFT scale: Q15 table, rms = sqrt(2) * |
 G2 = const(116)  # 3: voltage gain calibration squared (line voltages)
 GX = const(119)  # 3: 2 * ga * gb for the pairs ab bc ca
 KUL = const(122)  # volts per reduced code of a line voltage (Pt, gains already applied)
-KIN = const(123)  # amperes per reduced code of the neutral channel (In_m)
+KIN = const(123)  # amperes per reduced code of the neutral channel (I_N_m)
 KIS = const(124)  # amperes per reduced code of the vector sum (mean gain of the phase CTs)
 COS = const(125)  # 3: phase correction per element: true U I* = measured U I* x (COS + j SIN)
 SIN = const(128)

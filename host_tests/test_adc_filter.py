@@ -175,7 +175,7 @@ def _meter(s, seconds=2.0):
         blk = flat[8 * a:8 * (a + 400)]
         d = sam.feed(blk, 400)
         if m.update():
-            out = {n: vals[regmap.slot(n)] for n in ("Ua", "Ia", "In", "Pa", "THD_Ua", "THD_Ia")}
+            out = {n: vals[regmap.slot(n)] for n in ("Ua", "Ia", "I_N", "Pa", "THD_Ua", "THD_Ia")}
         h.feed(blk, 400, d)
     assert h.updates >= 2
     return out, list(h.hr)
@@ -193,7 +193,7 @@ def _errors(s):
             want = 100 * abs(spec.get(order, 0j)) / x1
             e["HR%d_%s" % (order, ch)] = abs(hr[30 * c + order - 2] - want)
         e["THD_" + ch] = abs(got["THD_" + ch] - t["THD_" + ch])
-    for n in ("Ua", "Ia", "In"):
+    for n in ("Ua", "Ia", "I_N"):
         e[n] = abs(got[n] / t[n] - 1)
     e["Pa"] = abs(got["Pa"] / t["Pa"] - 1)
     return e
@@ -214,7 +214,7 @@ def test_high_orders_read_within_limits_and_fail_without_compensation(f, monkeyp
     monkeypatch.setattr(droop, "gains", flat)
     e0 = _errors(s)
     assert e0["HR31_Ia"] > 1.0 and e0["HR25_Ia"] > 0.5 and e0["THD_Ia"] > 0.3, e0
-    assert e0["Ia"] > 5 * 2e-4 and e0["In"] > 5 * 2e-4, e0  # the harmonic part of the rms keeps its droop
+    assert e0["Ia"] > 5 * 2e-4 and e0["I_N"] > 5 * 2e-4, e0  # the harmonic part of the rms keeps its droop
     assert e0["Pa"] > 2 * 5e-4, e0  # and so do the harmonic powers
 
 

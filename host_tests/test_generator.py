@@ -96,7 +96,7 @@ def test_measured_matches_truth(name):
     for a, b in ((0, 1), (1, 2), (2, 0)):
         name_ll = "U" + "abc"[a] + "abc"[b]
         _close(np.sqrt(((x[:, a] - x[:, b]) ** 2).mean()) * pt, t[name_ll], uref)
-    _close(rms[6] * ct, t["In"], iref)
+    _close(rms[6] * ct, t["I_N"], iref)
     _close(ph[6] * ct, t["phasors"]["In"], iref)
     _close((x[:, :3] * x[:, 3:6]).mean(axis=0).sum() * pt * ct, t["P"], sref)
 

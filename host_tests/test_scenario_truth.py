@@ -33,7 +33,7 @@ def test_truth_hand_values():
         assert math.isclose(t["PF" + ph], math.sqrt(3) / 2)
     assert math.isclose(t["Uab"], 220 * math.sqrt(3)) and math.isclose(t["Uca"], 220 * math.sqrt(3))
     assert math.isclose(t["P"], 3 * p) and math.isclose(t["Q"], 1650) and math.isclose(t["S"], 3300)
-    assert t["F"] == 50.0 and math.isclose(t["U1"], 220) and t["u2"] < 1e-12 and t["In"] < 1e-9
+    assert t["F"] == 50.0 and math.isclose(t["U1"], 220) and t["u2"] < 1e-12 and t["I_N"] < 1e-9
 
     t = tr.truth(scn.load("export"))  # PT 100, CT 80: primary side; angle 150 -> P-, Q+ ; 210 -> P-, Q-
     assert math.isclose(t["Ua"], 100 * 100) and math.isclose(t["Ia"], 4 * 80)
@@ -45,7 +45,7 @@ def test_truth_hand_values():
     t = tr.truth(scn.load("one_phase_open"))
     assert t["Uc"] == 0 and t["Ic"] == 0 and t["Sc"] == 0 and t["PFc"] == 0.0
     assert math.isclose(t["Ubc"], 220) and math.isclose(t["Uca"], 220) and math.isclose(t["u2"], 0.5)
-    assert math.isclose(t["In"], 5)  # two equal currents 120 degrees apart
+    assert math.isclose(t["I_N"], 5)  # two equal currents 120 degrees apart
 
     t = tr.truth(scn.load("harmonics_60"))
     thd_u = math.sqrt(0.03 ** 2 + 0.06 ** 2 + 0.04 ** 2 + 0.02 ** 2 + 0.015 ** 2)
@@ -62,7 +62,7 @@ def test_truth_hand_values():
         a * b * math.cos(math.radians(h * 20 + pu - pi)) for h, (a, pu, b, pi) in both.items()))
     assert math.isclose(t["Pa"], pa) and math.isclose(t["Qa"], 1100 * math.sin(math.radians(20)))
     # triplens of balanced phases add in the neutral: In = 3 * 5 * sqrt(0.25^2 + 0.08^2)
-    assert math.isclose(t["In"], 15 * math.sqrt(0.25 ** 2 + 0.08 ** 2))
+    assert math.isclose(t["I_N"], 15 * math.sqrt(0.25 ** 2 + 0.08 ** 2))
 
 
 def test_truth_sequences_second_implementation():

@@ -7,7 +7,7 @@ from firmware import regmap
 from firmware.meter import Meter
 from tools import generator, scenario, truth
 
-NAMES = ("Ua", "Uab", "Ubc", "Uca", "Ia", "Ib", "Ic", "Pa", "P", "Q", "S", "PF", "In", "UL_avg", "I_avg")
+NAMES = ("Ua", "Uab", "Ubc", "Uca", "Ia", "Ib", "Ic", "Pa", "P", "Q", "S", "PF", "I_N", "UL_avg", "I_avg")
 
 
 def _check(m, sc):

@@ -52,8 +52,8 @@ def registers():
 
 
 def lookup(name, rows=None):
-    """The row for NAME, or NAME@ADDRESS where a name is used twice (In: the rated current setting and the
-    neutral current). ClientError for unknown or ambiguous names."""
+    """The row for NAME (register names are unique); NAME@ADDRESS also picks a row by its address.
+    ClientError for unknown names."""
     rows = registers() if rows is None else rows
     base, _, at = name.partition("@")
     hits = [r for r in rows if r["name"] == base]

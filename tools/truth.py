@@ -188,8 +188,8 @@ def truth(s):
     ist = s.settings["IST"] / 1000.0
     n = _rms(spec["In"])
     # the vector sum of the phase currents (0 in three-wire modes) and what a CT on the neutral measures
-    out["In"] = n * ct if n >= ist and s.settings["SYSS"] == 0 else 0.0
-    out["In_m"] = n * ct if n >= ist else 0.0
+    out["I_N"] = n * ct if n >= ist and s.settings["SYSS"] == 0 else 0.0
+    out["I_N_m"] = n * ct if n >= ist else 0.0
     out["U_avg"] = (out["Ua"] + out["Ub"] + out["Uc"]) / 3
     out["UL_avg"] = (out["Uab"] + out["Ubc"] + out["Uca"]) / 3
     out["I_avg"] = (out["Ia"] + out["Ib"] + out["Ic"]) / 3

@@ -28,7 +28,7 @@ METER_PAGES = (
     ("PF", (("A", "PFa"), ("B", "PFb"), ("C", "PFc"), ("tot", "PF")), _PF, ""),
     ("F", (("", "F"),), _HZ, ""),
     # issue 3: neutral (vector sum, measured channel), averages, temperature
-    ("I", (("N", "In"), ("Nm", "In_m")), _A, ""),
+    ("I", (("N", "I_N"), ("Nm", "I_N_m")), _A, ""),
     ("U", (("avg", "U_avg"), ("Lav", "UL_avg")), _V, ""),
     ("I", (("avg", "I_avg"),), _A, ""),
     ("T", (("", "T"),), _DEGC, ""),

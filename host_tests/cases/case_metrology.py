@@ -67,7 +67,7 @@ def test_two_element_method_2ll3ct():
     assert _near(got["S"], 3 * 220 * 4) and _near(got["PF"], math.cos(math.radians(30)))
     for name in ("Uab", "Ubc", "Uca", "UL_avg"):
         assert _near(got[name], ul), (name, got[name])
-    for name in ("Ua", "Ub", "Uc", "U_avg", "Pa", "Pb", "Pc", "Qa", "Sb", "PFc", "In"):
+    for name in ("Ua", "Ub", "Uc", "U_avg", "Pa", "Pb", "Pc", "Qa", "Sb", "PFc", "I_N"):
         assert got[name] == 0.0, (name, got[name])
     assert _near(got["Ib"], 4.0) and abs(got["F"] - 50.3) < 2e-3
     assert list(m.gate) == [1, 0, 1] and list(m.status) == [1, 0, 0, 0, NAT_L]
@@ -105,7 +105,7 @@ def test_neutral_vector_sum_and_measured():
     u, i, phi = (230.0, 230.0, 230.0), (5.0, 5.0, 0.0), (0.0, 0.0, 0.0)
     n = 4400
     got, m = _meter(signal(n, 50.0, u, i, phi), n)
-    assert _near(got["In"], 5.0, 1e-3) and _near(got["In_m"], 5.0, 1e-3), (got["In"], got["In_m"])
+    assert _near(got["I_N"], 5.0, 1e-3) and _near(got["I_N_m"], 5.0, 1e-3), (got["I_N"], got["I_N_m"])
     assert _near(got["I_avg"], 10.0 / 3) and _near(got["U_avg"], 230.0)
 
 

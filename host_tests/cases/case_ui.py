@@ -70,7 +70,7 @@ def test_meter_pages_exact_text():
     ui, v, io = make(Ua=219.96, Ub=220.04, Uc=-0.0, Uab=381.0, Ubc=380.5, Uca=379.96, Ia=4.9996, Ib=5.0, Ic=0.0,
                      Pa=1000.0, Pb=-1500.0, Pc=12.5, P=-487.5, Qa=10.0, Qb=20.0, Qc=30.0, Q=60.0,
                      Sa=1100.0, Sb=1600.0, Sc=33.0, S=2733.0, PFa=0.909, PFb=-0.9375, PFc=0.3788, PF=-0.1784, F=50.0,
-                     In=1.5, In_m=1.498, U_avg=146.67, UL_avg=380.49, I_avg=3.3332, T=25.0)
+                     I_N=1.5, I_N_m=1.498, U_avg=146.67, UL_avg=380.49, I_avg=3.3332, T=25.0)
     pages = [
         ["Meter U   Q2 IND", "A    220.0 V", "B    220.0 V", "C    0.000 V", "DI-- DO--"],
         ["Meter U   Q2 IND", "AB   381.0 V", "BC   380.5 V", "CA   380.0 V", "DI-- DO--"],
