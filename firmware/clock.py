@@ -3,8 +3,8 @@
 from micropython import const
 
 _DAYS = b"\x1f\x1c\x1f\x1e\x1f\x1e\x1f\x1f\x1e\x1f\x1e\x1f"  # days per month, February without a leap day
-_Y_MIN = const(2000)
-_Y_MAX = const(2099)
+Y_MIN = const(2000)  # the years the clock takes (the panel's year field steps through them)
+Y_MAX = const(2099)
 DEFAULT_YMD = const(20260101)
 
 
@@ -22,11 +22,23 @@ def valid_ymd(v):
     y = v // 10000
     m = (v // 100) % 100
     d = v % 100
-    return _Y_MIN <= y <= _Y_MAX and 1 <= m <= 12 and 1 <= d <= month_days(y, m)
+    return Y_MIN <= y <= Y_MAX and 1 <= m <= 12 and 1 <= d <= month_days(y, m)
 
 
 def valid_hms(v):
     return 0 <= v <= 235959 and (v // 100) % 100 < 60 and v % 100 < 60
+
+
+def ymd_text(v):
+    """20261126 -> '2026.11.26' (the manual's form, 4.3 dATE); 0 or less (no date yet) -> '----'."""
+    if v <= 0:
+        return "----"
+    return "%04d.%02d.%02d" % (v // 10000, (v // 100) % 100, v % 100)
+
+
+def hms_text(v):
+    """93520 -> '09:35:20' (manual 4.3 tinE)."""
+    return "%02d:%02d:%02d" % (v // 10000, (v // 100) % 100, v % 100)
 
 
 def day_number(ymd):
@@ -91,9 +103,7 @@ class Clock:
         return True
 
     def text_date(self):
-        v = self.ymd
-        return "%04d.%02d.%02d" % (v // 10000, (v // 100) % 100, v % 100)
+        return ymd_text(self.ymd)
 
     def text_time(self):
-        v = self.hms
-        return "%02d:%02d:%02d" % (v // 10000, (v // 100) % 100, v % 100)
+        return hms_text(self.hms)

@@ -3,6 +3,7 @@
 from micropython import const
 
 from firmware import regmap
+from firmware.clock import hms_text, ymd_text  # noqa: F401 (LCD rows: 2026.11.26, 09:35:20)
 
 SAVE_S = const(60)  # a changed record is saved at most once a minute (and at power-down)
 _REFUSED = const(3)
@@ -63,14 +64,3 @@ class History:
     def power_down(self):
         if self.dirty:
             self.save(self.saved_s)
-
-
-def ymd_text(v):
-    """20261126 -> '2026-11-26'; 0 (none yet) -> '----'."""
-    if v <= 0:
-        return "----"
-    return "%04d-%02d-%02d" % (v // 10000, (v // 100) % 100, v % 100)
-
-
-def hms_text(v):
-    return "%02d:%02d:%02d" % (v // 10000, (v // 100) % 100, v % 100)

@@ -190,8 +190,8 @@ class Ledger:
     def clock_text(self):
         return self.clock.text_date() + " " + self.clock.text_time()
 
-    def panel(self, config):
-        return Panel(config, self)
+    def panel(self, config, maxmin=None, demand=None):
+        return Panel(config, self, maxmin, demand)
 
     def state(self):
         return {"pulses": list(self.energy.gen), "pulses_out": list(self.pulse.emitted),
@@ -201,22 +201,30 @@ class Ledger:
 
 
 class Panel:
-    """The settings list's view of the configuration plus the panel-only rows (menu.PANEL_ROWS): dATE, tinE
-    (validated by the clock) and cLr_Eny (1 clears; the panel password already guards the list)."""
+    """The settings list's view of the configuration plus the panel-only rows it serves (panel_rows, menu
+    PANEL_ROWS): dATE, tinE (validated by the clock), cLr_Eny and, when handed in, cLr_MaxMin (maxmin.clear)
+    and cLr_DM (demand.clear). A clear takes 1 (0 does nothing); the panel password already guards the list,
+    so no password is asked again as over Modbus."""
 
-    panel_rows = True
-
-    def __init__(self, config, ledger):
+    def __init__(self, config, ledger, maxmin=None, demand=None):
         self._cfg = config
         self._led = ledger
+        self._mm = maxmin
+        self._dm = demand
+        rows = ["dATE", "tinE", "cLr_Eny"]
+        if maxmin is not None:
+            rows.append("cLr_MaxMin")
+        if demand is not None:
+            rows.append("cLr_DM")
+        self.panel_rows = tuple(rows)
 
     def get(self, name):
         if name == "dATE":
             return self._led.clock.ymd
         if name == "tinE":
             return self._led.clock.hms
-        if name == "cLr_Eny":
-            return 0
+        if name in self.panel_rows:
+            return 0  # a clear: nothing to read back
         return self._cfg.get(name)
 
     def set(self, name, value):
@@ -224,10 +232,15 @@ class Panel:
             return self._led.clock.set_ymd(value)
         if name == "tinE":
             return self._led.clock.set_hms(value)
-        if name == "cLr_Eny":
+        if name in self.panel_rows:
             if value == 1:
-                self._led.clear()
-            return value in (0, 1)
+                if name == "cLr_Eny":
+                    self._led.clear()
+                elif name == "cLr_MaxMin":
+                    self._mm.clear()
+                else:
+                    self._dm.clear()
+            return value == 0 or value == 1
         return self._cfg.set(name, value)
 
     def __getattr__(self, name):

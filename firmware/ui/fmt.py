@@ -47,6 +47,18 @@ def number(v, units):
     return neg, OVER_TEXT, units[top]  # not reached
 
 
+def whole(v):
+    """(negative, digits) of v rounded to a whole number (half away from zero): the temperature's 1 degC
+    resolution (manual 1.2). NaN -> ----, beyond 4 digits -> OL (a PT100 reads -200 .. 850 C)."""
+    if v != v:
+        return False, NAN_TEXT
+    a = abs(v)
+    if a >= 9999.5:
+        return v < 0, OVER_TEXT
+    n = int(a + 0.5)
+    return v < 0 and n != 0, str(n)
+
+
 def _nonzero(s):
     for c in s:
         if c != "0" and c != ".":

@@ -2,11 +2,13 @@
 # (manual 4.2-4.3).
 # fill() turns the state plus `vals` and the I/O into the display model; nothing here knows about the glass.
 from firmware import regmap, version
+from firmware.clock import Y_MAX, Y_MIN, hms_text, month_days, ymd_text
 from firmware.ui import fmt, screen
 # The page tables are data in pages.py; re-exported here for callers that name menu.SCREENS, menu.PANEL_ROWS...
-from firmware.ui.pages import (DEMAND_PAGES, ENERGY_PAGES, HARMONIC_PAGES, HISTORY_PAGES,  # noqa: F401
-                               MANUAL_ORDER, MAX_PAGES, METER_PAGES, MIN_PAGES, NAMES, PANEL_ROWS, PQM_PAGES,
-                               READ_ONLY, SCREENS, UNBALANCE_PAGES)
+from firmware.ui.pages import (CLEARS, DEMAND_PAGES, ENERGY_PAGES, F_AVG, F_CLOCK, F_ETYPE,  # noqa: F401
+                               F_EXTREME_SHIFT, F_TEXT_UNIT, F_WHOLE, FIELDS, HARMONIC_PAGES, HISTORY_PAGES,
+                               MANUAL_ORDER, MAX_PAGES, METER_PAGES, MIN_PAGES, N_ENERGY, NAMES, PANEL_ROWS,
+                               PQM_PAGES, READ_ONLY, RIGHT_WALK, SCREENS, UNBALANCE_PAGES)
 
 KEYS = ("left", "up", "down", "right", "enter")
 
@@ -14,16 +16,20 @@ KEYS = ("left", "up", "down", "right", "enter")
 MEAS = 0  # measurement display (Meter / PQM / History)
 PASS = 1  # password entry
 LIST = 2  # parameter list
-EDIT = 3  # editing one parameter
-MSG = 4  # a short message ("Err PASS") before returning to the measurement display
+EDIT = 3  # editing one parameter: digit by digit, or cycling its allowed values
+MSG = 4  # a short message ("Err PASS", "cLEAr donE") before going back (msg_back)
+FIELD = 5  # editing dATE / tinE field by field (year month day, hour minute second)
 
 TIMEOUT_MS = 60000  # no key for 60 s in the settings -> measurement display (manual 4.3)
-MSG_MS = 2000  # how long "Err PASS" / "Err" stay up
+MSG_MS = 2000  # how long "Err PASS" / "Err" / "cLEAr donE" stay up
 BLINK_MS = 500  # half period of the blinking field
 DEFAULT_PASS = 6666
+CLEARED = "cLEAr donE"  # after cLr_Eny / cLr_MaxMin / cLr_DM
 _PASS_DIGITS = 4
 _MIN_MS = 60000  # BLt is in minutes
 _IDLE_CAP = 1 << 29  # idle_ms stops here: a small int forever (BLt <= 99 min is far below)
+_CYCLE_MAX = 10  # a parameter with at most this many values cycles through them (Wp, Pulse_Q: 0 / 1)
+_BAR_CAP = 999  # load bars stop at 999 % (a small int whatever the reading)
 
 
 def prow(k):
@@ -32,29 +38,39 @@ def prow(k):
     return regmap.CONFIG[k] if k < n else PANEL_ROWS[k - n]
 
 
+def _served(cfg, name):
+    # Ver: the menu serves it for any cfg; the other panel rows when cfg lists them (ledger.Panel.panel_rows)
+    if name in READ_ONLY:
+        return True
+    rows = getattr(cfg, "panel_rows", ())
+    return rows is True or name in rows
+
+
 def param_order(cfg=None):
-    """Row indices (prow) in the order the settings list shows them; panel rows only when cfg serves them, the
-    read-only rows the menu serves itself (Ver) always, last."""
+    """Row indices (prow) in the order the settings list shows them: the manual's factory-default table, then
+    cLr_DM, then the CONFIG rows the manual does not name in register order; panel rows only when served."""
     nc = len(regmap.CONFIG)
-    n = nc + (len(PANEL_ROWS) if getattr(cfg, "panel_rows", False) else 0)
+    n = nc + len(PANEL_ROWS)
     out = []
-    for name in MANUAL_ORDER + ("cLr_Eny",):
+    for name in MANUAL_ORDER:
         for k in range(n):
-            if prow(k)[0] == name:
+            if prow(k)[0] == name and (k < nc or _served(cfg, name)):
                 out.append(k)
-    for k in range(n):
-        if k not in out and prow(k)[0] not in READ_ONLY:
+    for k in range(nc):
+        if k not in out:
             out.append(k)
-    for j in range(len(PANEL_ROWS)):
-        if PANEL_ROWS[j][0] in READ_ONLY:
-            out.append(nc + j)
     return out
 
 
 def show_param(k, v):
-    """A parameter value as the settings display shows it: 3Ln3CT, 9600 (baud), 220."""
+    """A parameter value as the settings display shows it: 3Ln3CT, 9600 (baud), 220, 2026.11.26, 09:35:20."""
     row = prow(k)
-    names = NAMES.get(row[0])
+    name = row[0]
+    if name == "dATE":
+        return ymd_text(v)
+    if name == "tinE":
+        return hms_text(v)
+    names = NAMES.get(name)
     if names is not None and 0 <= v - row[2] < len(names):
         return names[v - row[2]]
     return str(v * row[5])
@@ -69,11 +85,21 @@ class Menu:
         self.screen = 0
         self.group = 0  # page group within the screen (RIGHT)
         self.page = 0
+        # The page left in each group and the group left on each screen (manual 4.2: coming back shows them)
+        g0 = bytearray(len(SCREENS))
+        n = 0
+        for s in range(len(SCREENS)):
+            g0[s] = n
+            n += len(SCREENS[s][1])
+        self.g0 = bytes(g0)  # first group's index into at_page, per screen
+        self.at_group = bytearray(len(SCREENS))
+        self.at_page = bytearray(n)
         self.param = 0  # position in self.params
         self.params = param_order(cfg)
         self.idle_ms = 0  # since the last key (settings timeout, backlight timer BLt), capped at _IDLE_CAP
         self.backlight = True  # off after BLt minutes without a key (BLt 0: always on)
         self.msg_ms = 0
+        self.msg_back = MEAS  # where a message goes when it ends or a key dismisses it
         self.blink_ms = 0
         self.blink_on = True
         self.err = False  # the parameter list shows "Err" after a refused value
@@ -84,6 +110,10 @@ class Menu:
         self.pos = 0
         self.choices = None  # allowed values when the parameter cycles instead of taking digits
         self.choice = 0
+        # Field editor (dATE, tinE): three fields, the one being changed, date or time
+        self.fv = [0, 0, 0]
+        self.field = 0
+        self.fdate = True
         # The page on show with its row names resolved (a source is a slot index into vals, or a callable from
         # `extra` returning a number or a ready-made string): resolved when the page changes, not all at once.
         self.slot = slot
@@ -93,13 +123,16 @@ class Menu:
         self.pg = None
         self.slot_p = slot("P")
         self.slot_q = slot("Q")
+        self.slot_ph = bytes((slot("Ia"), slot("Ib"), slot("Ic"), slot("Qa"), slot("Qb"), slot("Qc")))
+        self.rated = 0  # rated primary current In x Ct_I (A) for the load bars, 0 = unknown
+        self.rated_ver = -2  # cfg.version it was read at
 
     def group_len(self):
         return len(SCREENS[self.screen][1][self.group])
 
     def current(self):
-        """The current page (symbol, rows, units, message) and its row sources, kept until the page changes:
-        pages made on demand (pages.Rows) and name look-ups cost milliseconds on the RP2040."""
+        """The current page (symbol, rows, units, message, flags) and its row sources, kept until the page
+        changes: pages made on demand (pages.Rows) and name look-ups cost milliseconds on the RP2040."""
         at = (self.screen << 16) | (self.group << 8) | self.page
         if at != self.shown:
             self.pg = SCREENS[self.screen][1][self.group][self.page]
@@ -132,6 +165,22 @@ class Menu:
     def digits_text(self):
         return "".join(str(self.digits[i]) for i in range(self.width))
 
+    # -- field editor --
+    def field_value(self):
+        f = self.fv
+        return f[0] * 10000 + f[1] * 100 + f[2]
+
+    def field_text(self):
+        v = self.field_value()
+        return ymd_text(v) if self.fdate else hms_text(v)
+
+    def field_span(self):
+        """[start, end) of the edited field in field_text(): yyyy.mm.dd / hh:mm:ss."""
+        f = self.field
+        if self.fdate:
+            return (0, 4) if f == 0 else (3 * f + 2, 3 * f + 4)
+        return 3 * f, 3 * f + 2
+
     def password(self):
         # The password lives in cfg as "PASS" when the config has it (it is not a Modbus register today).
         try:
@@ -150,6 +199,20 @@ class Menu:
         except (KeyError, ValueError, IndexError, AttributeError):
             return 0
 
+    def rated_current(self):
+        """In x Ct_I: the rated primary current the load bars compare with (A), 0 when the cfg lacks them. Read
+        again only when cfg.version moves (a cfg without a version: every time)."""
+        cfg = self.cfg
+        ver = getattr(cfg, "version", -1)
+        if ver < 0 or ver != self.rated_ver:
+            try:
+                r = cfg.get("In") * cfg.get("Ct_I")
+            except (KeyError, ValueError, IndexError, AttributeError, TypeError):
+                r = 0
+            self.rated = r
+            self.rated_ver = ver
+        return self.rated
+
 
 def _absent():
     return "----"  # a page row whose source the meter did not hand in (UI tests without the energy side)
@@ -160,10 +223,20 @@ def _nop(m):
     pass
 
 
+def _keep(m):
+    # remember the page of this group and the group of this screen (allocation-free: bytearray items)
+    m.at_group[m.screen] = m.group
+    m.at_page[m.g0[m.screen] + m.group] = m.page
+
+
 def _next_screen(m):
-    m.screen = (m.screen + 1) % len(SCREENS)
-    m.group = 0
-    m.page = 0
+    _keep(m)
+    s = m.screen + 1
+    if s >= len(SCREENS):
+        s = 0
+    m.screen = s
+    m.group = m.at_group[s]
+    m.page = m.at_page[m.g0[s] + m.group]
 
 
 def _page_next(m):
@@ -175,9 +248,24 @@ def _page_prev(m):
 
 
 def _meas_right(m):
-    # Energy and time on Meter, demand / harmonics / unbalance on PQM, maximum / minimum on History.
-    m.group = (m.group + 1) % len(SCREENS[m.screen][1])
-    m.page = 0
+    scr = SCREENS[m.screen]
+    if scr[2] == RIGHT_WALK:
+        # Meter: from the real-time pages into the energy and time walk at its first page (manual 5: page 1,
+        # EP Imp), page by page to the clock, then back to the real-time page left
+        if m.group == 0:
+            _keep(m)
+            m.group = 1
+            m.page = 0
+        elif m.page + 1 < len(scr[1][1]):
+            m.page += 1
+        else:
+            m.group = 0
+            m.page = m.at_page[m.g0[m.screen]]
+        return
+    # PQM: demand -> harmonics -> unbalance; History: maximum <-> minimum; each group shows the page left there
+    _keep(m)
+    m.group = (m.group + 1) % len(scr[1])
+    m.page = m.at_page[m.g0[m.screen] + m.group]
 
 
 def _open_pass(m):
@@ -203,17 +291,22 @@ def _check_pass(m):
         m.param = 0
         m.err = False
     else:
-        _say(m, "Err PASS")
+        _say(m, "Err PASS", MEAS)  # manual 4.3: a wrong password returns to the measurement display
 
 
-def _say(m, text):
+def _say(m, text, back):
     m.mode = MSG
     m.message = text
     m.msg_ms = 0
+    m.msg_back = back
 
 
 def _leave(m):
     m.mode = MEAS
+
+
+def _dismiss(m):
+    m.mode = m.msg_back
 
 
 def _param_next(m):
@@ -227,11 +320,21 @@ def _param_prev(m):
 def _start_edit(m):
     k = m.params[m.param]
     row = prow(k)
-    if row[0] in READ_ONLY:
+    name = row[0]
+    if name in READ_ONLY:
         return  # Ver: nothing to edit
-    v = m.cfg.get(row[0])
+    v = m.cfg.get(name)
+    if name in FIELDS:
+        # dATE / tinE: field by field, the first field (year / hour) blinking
+        m.fdate = name == "dATE"
+        m.fv[0] = v // 10000
+        m.fv[1] = v // 100 % 100
+        m.fv[2] = v % 100
+        m.field = 0
+        m.mode = FIELD
+        return
     choices = row[4]
-    if choices is None and row[0] in NAMES:
+    if choices is None and (name in NAMES or row[3] - row[2] < _CYCLE_MAX):
         choices = tuple(range(row[2], row[3] + 1))
     m.choices = choices
     if choices is not None:
@@ -269,11 +372,65 @@ def _edit_cancel(m):
 
 def _edit_confirm(m):
     v = m.choices[m.choice] if m.choices is not None else m.digits_value()
-    # The config is the one judge of ranges (the same rule as Modbus writes); a refusal changes nothing.
-    ok = m.cfg.set(m.param_name(), v)
+    _confirm(m, v)
+
+
+def _confirm(m, v):
+    # The config (or the clock, through the Panel) is the one judge of ranges, the same rule as Modbus writes;
+    # a refusal changes nothing and shows "Err" under the old value.
+    name = m.param_name()
+    ok = m.cfg.set(name, v)
     m.mode = LIST
     m.err = not ok
     m.msg_ms = 0
+    if ok and v == 1 and name in CLEARS:
+        _say(m, CLEARED, LIST)
+
+
+# -- field editor (dATE, tinE): UP/DOWN step the field within its range and wrap; the day's range is that of the
+# month and year on show (a day left beyond it by a month or year change is refused by the clock on ENTER) --
+def _field_lo(m, f):
+    if not m.fdate:
+        return 0
+    return Y_MIN if f == 0 else 1
+
+
+def _field_hi(m, f):
+    if not m.fdate:
+        return 23 if f == 0 else 59
+    if f == 0:
+        return Y_MAX
+    if f == 1:
+        return 12
+    return month_days(m.fv[0], m.fv[1])
+
+
+def _field_step(m, d):
+    f = m.field
+    lo = _field_lo(m, f)
+    hi = _field_hi(m, f)
+    v = m.fv[f] + d
+    if v > hi:
+        v = lo if d > 0 else hi  # DOWN from a day beyond the month lands on its last day
+    elif v < lo:
+        v = hi
+    m.fv[f] = v
+
+
+def _field_up(m):
+    _field_step(m, 1)
+
+
+def _field_down(m):
+    _field_step(m, -1)
+
+
+def _field_next(m):
+    m.field = (m.field + 1) % 3
+
+
+def _field_confirm(m):
+    _confirm(m, m.field_value())
 
 
 # Rows: modes; columns: KEYS (left, up, down, right, enter)
@@ -282,7 +439,8 @@ TABLE = (
     (_leave, _digit_up, _digit_down, _digit_next, _check_pass),  # PASS
     (_leave, _param_prev, _param_next, _nop, _start_edit),  # LIST
     (_edit_cancel, _edit_up, _edit_down, _edit_right, _edit_confirm),  # EDIT
-    (_leave, _leave, _leave, _leave, _leave),  # MSG: any key dismisses
+    (_dismiss, _dismiss, _dismiss, _dismiss, _dismiss),  # MSG: any key dismisses
+    (_edit_cancel, _field_up, _field_down, _field_next, _field_confirm),  # FIELD
 )
 
 
@@ -323,7 +481,7 @@ def tick(m, ms):
         if m.msg_ms >= MSG_MS:
             m.err = False
             if m.mode == MSG:
-                m.mode = MEAS
+                m.mode = m.msg_back
     m.blink_ms += ms
     flips = m.blink_ms // BLINK_MS
     m.blink_ms -= flips * BLINK_MS
@@ -344,47 +502,83 @@ def fill(m, scr, vals, io):
     q = vals[m.slot_q]
     scr.quadrant = screen.quadrant(p, q)
     scr.load = screen.load_nature(q)
+    ph = m.slot_ph
+    for i in range(3):
+        scr.load_ph[i] = screen.load_nature(vals[ph[3 + i]])
     mode = m.mode
     if mode == MEAS:
+        _bars(m, scr, vals)
         pg, srcs = m.current()
-        sym, rows, units, msg = pg
+        sym, rows, units, msg, flags = pg
         scr.clear(screen.KIND_MEAS, SCREENS[m.screen][0])
         scr.symbol = sym
+        scr.etype = flags & F_ETYPE
+        scr.extreme = (flags >> F_EXTREME_SHIFT) & 3
+        scr.avg = (flags & F_AVG) != 0
+        scr.clock = (flags & F_CLOCK) != 0
+        tunit = units[0] if flags & F_TEXT_UNIT else ""
         for i in range(len(srcs)):
             src = srcs[i]
             v = vals[src] if isinstance(src, int) else src()
             if isinstance(v, str):
-                scr.row(i, rows[i][0], False, v, "")
+                scr.row(i, rows[i][0], False, v, tunit)
+            elif flags & F_WHOLE:
+                neg, digits = fmt.whole(v)
+                scr.row(i, rows[i][0], neg, digits, units[0])
             else:
                 neg, digits, unit = fmt.number(v, units)
                 scr.row(i, rows[i][0], neg, digits, unit)
         scr.message = msg
         return
+    for i in range(3):
+        scr.bars[i] = -1  # no load bars in the settings
     scr.clear(screen.KIND_SET, "Set")
-    if mode == MSG:
-        scr.message = m.message
-    elif mode == PASS:
+    if mode == PASS:
         scr.row(0, "PASS", False, m.digits_text(), "")
         _cursor(scr, m.pos, m.pos + 1)
+        return
+    if mode == MSG and m.msg_back == MEAS:
+        scr.message = m.message
+        return
+    k = m.params[m.param]
+    name = prow(k)[0]
+    scr.position = "%d/%d" % (m.param + 1, len(m.params))
+    if mode == MSG:  # a message inside the settings (cLEAr donE) under the row it is about
+        scr.row(0, name, False, "", "")
+        scr.message = m.message
+    elif mode == LIST and name == "Ver":
+        d = version.DATE
+        scr.row(0, name, False, version.TEXT, "")
+        scr.row(1, "", False, ymd_text(d), "")
+    elif mode == LIST:
+        scr.row(0, name, False, show_param(k, m.cfg.get(name)), "")
+        if m.err:
+            scr.message = "Err"
+    elif mode == FIELD:
+        scr.row(0, name, False, m.field_text(), "")
+        a, b = m.field_span()
+        _cursor(scr, a, b)
+    elif m.choices is not None:
+        s = show_param(k, m.choices[m.choice])
+        scr.row(0, name, False, s, "")
+        _cursor(scr, 0, len(s))
     else:
-        k = m.params[m.param]
-        name = prow(k)[0]
-        scr.position = "%d/%d" % (m.param + 1, len(m.params))
-        if mode == LIST and name == "Ver":
-            d = version.DATE
-            scr.row(0, name, False, version.TEXT, "")
-            scr.row(1, "", False, "%04d.%02d.%02d" % (d // 10000, d // 100 % 100, d % 100), "")
-        elif mode == LIST:
-            scr.row(0, name, False, show_param(k, m.cfg.get(name)), "")
-            if m.err:
-                scr.message = "Err"
-        elif m.choices is not None:
-            s = show_param(k, m.choices[m.choice])
-            scr.row(0, name, False, s, "")
-            _cursor(scr, 0, len(s))
-        else:
-            scr.row(0, name, False, m.digits_text(), "")
-            _cursor(scr, m.pos, m.pos + 1)
+        scr.row(0, name, False, m.digits_text(), "")
+        _cursor(scr, m.pos, m.pos + 1)
+
+
+def _bars(m, scr, vals):
+    # Area 19: per-phase current as an integer % of the rated primary current; -1 = unknown (NaN, no rating)
+    r = m.rated_current()
+    ph = m.slot_ph
+    for i in range(3):
+        b = -1
+        if r > 0:
+            a = vals[ph[i]]
+            if a == a and a >= 0:
+                x = a * 100.0 / r
+                b = _BAR_CAP if x >= _BAR_CAP else int(x + 0.5)
+        scr.bars[i] = b
 
 
 def _cursor(scr, start, end):

@@ -17,54 +17,71 @@ _PF = const(("",))
 _PCT = const(("%",))
 _DEGC = const(("C",))
 
-# A page: (measurement symbol, ((row label, measurement name), ...), unit ladder, message)
+# Page flags, the 5th element of a page: bits 0-2 the energy type (screen.ETYPE_*), bits 3-4 the MAX/MIN mark
+# (screen.EXTREME_*), then indicators and formats; menu.fill copies them into the display model.
+F_ETYPE = const(7)
+F_EXTREME_SHIFT = const(3)
+F_AVG = const(32)  # an average page: the AVG indicator (manual 4.1 item 11)
+F_CLOCK = const(64)  # the date/time page: the clock indicator (item 14)
+F_WHOLE = const(128)  # whole numbers: the temperature in 1 degC (manual 1.2 resolution table)
+F_TEXT_UNIT = const(256)  # rows whose value is text (energy, hours) carry the ladder's first unit
+_MAX = const(8)  # screen.EXTREME_MAX << F_EXTREME_SHIFT
+_MIN = const(16)
+_KWH = const(("kWh",))
+_KVARH = const(("kvarh",))
+_HOURS = const(("h",))
+_NONE = const(("",))
+
+# A page: (measurement symbol, ((row label, measurement name), ...), unit ladder, message, flags)
 METER_PAGES = (
-    ("U", (("A", "Ua"), ("B", "Ub"), ("C", "Uc")), _V, ""),
-    ("U", (("AB", "Uab"), ("BC", "Ubc"), ("CA", "Uca")), _V, ""),
-    ("I", (("A", "Ia"), ("B", "Ib"), ("C", "Ic")), _A, ""),
-    ("P", (("A", "Pa"), ("B", "Pb"), ("C", "Pc"), ("tot", "P")), _W, ""),
-    ("Q", (("A", "Qa"), ("B", "Qb"), ("C", "Qc"), ("tot", "Q")), _VAR, ""),
-    ("S", (("A", "Sa"), ("B", "Sb"), ("C", "Sc"), ("tot", "S")), _VA, ""),
-    ("PF", (("A", "PFa"), ("B", "PFb"), ("C", "PFc"), ("tot", "PF")), _PF, ""),
-    ("F", (("", "F"),), _HZ, ""),
+    ("U", (("A", "Ua"), ("B", "Ub"), ("C", "Uc")), _V, "", 0),
+    ("U", (("AB", "Uab"), ("BC", "Ubc"), ("CA", "Uca")), _V, "", 0),
+    ("I", (("A", "Ia"), ("B", "Ib"), ("C", "Ic")), _A, "", 0),
+    ("P", (("A", "Pa"), ("B", "Pb"), ("C", "Pc"), ("tot", "P")), _W, "", 0),
+    ("Q", (("A", "Qa"), ("B", "Qb"), ("C", "Qc"), ("tot", "Q")), _VAR, "", 0),
+    ("S", (("A", "Sa"), ("B", "Sb"), ("C", "Sc"), ("tot", "S")), _VA, "", 0),
+    ("PF", (("A", "PFa"), ("B", "PFb"), ("C", "PFc"), ("tot", "PF")), _PF, "", 0),
+    ("F", (("", "F"),), _HZ, "", 0),
     # issue 3: neutral (vector sum, measured channel), averages, temperature
-    ("I", (("N", "I_N"), ("Nm", "I_N_m")), _A, ""),
-    ("U", (("avg", "U_avg"), ("Lav", "UL_avg")), _V, ""),
-    ("I", (("avg", "I_avg"),), _A, ""),
-    ("T", (("", "T"),), _DEGC, ""),
+    ("I", (("N", "I_N"), ("Nm", "I_N_m")), _A, "", 0),
+    ("U", (("avg", "U_avg"), ("Lav", "UL_avg")), _V, "", F_AVG),
+    ("I", (("avg", "I_avg"),), _A, "", F_AVG),
+    ("T", (("", "T"),), _DEGC, "", F_WHOLE),
 )
-# RIGHT cycles the groups of a screen (manual 4.2): Meter -> real-time, energy and time; PQM -> demand,
-# harmonics, unbalance; History -> maximum, minimum. Rows name a measurement slot or a source in Ui's `extra`.
-# The regular groups are made a page at a time (firmware/rows.py).
-# issue 4: energy (manual 5 items 1-20): totals, per phase, the calendar periods, run/load time and the clock;
-# values are strings from firmware/ledger.py (kWh with one decimal, or the float32 in hexadecimal above
-# 99999999.9)
-_E_FIRST = (
-    ("EP", (("Imp", "EP_imp"), ("Exp", "EP_exp"), ("Tot", "EP_total"), ("Net", "EP_net")), None, "kWh"),
-    ("EQ", (("Imp", "EQ_imp"), ("Exp", "EQ_exp"), ("Tot", "EQ_total"), ("Net", "EQ_net")), None, "kvarh"),
-)
-_E_LAST = (
-    ("Time", (("RT", "RTime"), ("LT", "LTime")), None, "RTime LTime h"),
-    ("CLK", (("", "dATE"), ("", "tinE")), None, ""),
-)
-_PQ = (("P+", "EP%s_imp"), ("P-", "EP%s_exp"), ("Q+", "EQ%s_imp"), ("Q-", "EQ%s_exp"))
+# RIGHT (manual 4.2): on Meter it walks the energy and time pages below one by one, then returns to the real-time
+# page left; on PQM it cycles demand, harmonics, unbalance, on History maximum, minimum. Rows name a measurement
+# slot or a source in Ui's `extra`. The regular groups are made a page at a time (firmware/rows.py).
+# Energy and time (manual 5, pages 1-20, then the calendar periods, run/load time and the clock): one energy
+# quantity per page, the value a string from firmware/ledger.py (kWh / kvarh with one decimal, or the float32 in
+# hexadecimal above 99999999.9).
+_E_SUFFIX = ("_imp", "_exp", "_total", "_net")
 _PER = (("T Mon", "TMon"), ("L Mon", "LMon"), ("B Mon", "BMon"), ("T Day", "TDay"), ("L Day", "LDay"),
         ("B Day", "BDay"))
+_PQ = (("P+", "EP_imp_"), ("P-", "EP_exp_"), ("Q+", "EQ_imp_"), ("Q-", "EQ_exp_"))
+N_ENERGY = const(20)  # the manual's energy pages 1-20 come first
 
 
 def _energy(k):
-    if k < 2:
-        return _E_FIRST[k]
-    if k < 5:  # phases a b c
-        ph = "abc"[k - 2]
-        return ("E " + ph.upper(), tuple((lab, f % ph) for lab, f in _PQ), None, "kWh / kvarh")
-    if k < 11:  # calendar periods
-        sym, key = _PER[k - 5]
-        return (sym, tuple((lab, f.replace("%s", "") + "_" + key) for lab, f in _PQ), None, "kWh / kvarh")
-    return _E_LAST[k - 11]
+    if k < 8:  # 1-4 EP Imp Exp Total Net, 5-8 EQ likewise
+        q = "EP" if k < 4 else "EQ"
+        return (q, (("", q + _E_SUFFIX[k % 4]),), _KWH if k < 4 else _KVARH, "", F_TEXT_UNIT | (1 + k % 4))
+    if k < N_ENERGY:  # 9-20: per phase A B C: P+ P- Q+ Q- (import / export active, then reactive)
+        ph = "abc"[(k - 8) // 4]
+        j = (k - 8) % 4
+        q = "EP" if j < 2 else "EQ"
+        return (q, ((ph.upper(), q + ph + _E_SUFFIX[j % 2]),), _KWH if j < 2 else _KVARH, "",
+                F_TEXT_UNIT | (1 + j % 2))
+    k -= N_ENERGY
+    if k < 6:  # calendar periods: this / last / the month before; today, yesterday, the day before
+        sym, key = _PER[k]
+        return (sym, tuple((lab, f + key) for lab, f in _PQ), _NONE, "kWh / kvarh", 0)
+    if k < 8:  # run time, load time (manual 4.1 item 5 symbols RTime, LTime), hours
+        sym = "RTime" if k == 6 else "LTime"
+        return (sym, (("", sym),), _HOURS, "", F_TEXT_UNIT)
+    return ("", (("", "dATE"), ("", "tinE")), _NONE, "", F_CLOCK)  # the clock: yyyy.mm.dd, hh:mm:ss
 
 
-ENERGY_PAGES = Rows(13, _energy)
+ENERGY_PAGES = Rows(N_ENERGY + 9, _energy)
 # PQM and History groups (docs/quality.md); rows other than slots come from Meter's `extra`
 _DMD_UNITS = (("P", _W), ("Q", _VAR), ("S", _VA), ("Ia", _A), ("Ib", _A), ("Ic", _A))
 
@@ -73,19 +90,19 @@ def _demand(k):
     # per quantity: present demand, maximum demand, its date and time; the message names the quantity
     q, u = _DMD_UNITS[k]
     return ("DM", (("", "Dmd_" + q), ("Max", "MaxDmd_" + q), ("D", "MaxDmd_%s_D" % q), ("T", "MaxDmd_%s_T" % q)),
-            u, q)
+            u, q, 0)
 
 
 def _harmonic(k):
     # manual 4.2: "U" or "I" in the corner, three phases, the fourth line says THd or HR n (UP/DOWN step through)
     c, h = "UI"[k // 31], 1 + k % 31
     return (c, tuple((p.upper(), ("THD_%s%s" % (c, p)) if h == 1 else ("HR_%s%s_%d" % (c, p, h))) for p in "abc"),
-            _PCT, "THd" if h == 1 else "HR %d" % h)
+            _PCT, "THd" if h == 1 else "HR %d" % h, 0)
 
 
 DEMAND_PAGES = Rows(6, _demand)
 HARMONIC_PAGES = Rows(62, _harmonic)
-UNBALANCE_PAGES = (("UNB", (("U", "UNB_U"), ("I", "UNB_I")), _PCT, "neg. sequence"),)
+UNBALANCE_PAGES = (("UNB", (("U", "UNB_U"), ("I", "UNB_I")), _PCT, "neg. sequence", 0),)
 _MM_UNITS = (("U", _V), ("I", _A), ("P", _W), ("Q", _VAR), ("S", _VA), ("F", _HZ))
 
 
@@ -98,32 +115,42 @@ def _extreme(k, x):
             if c == q[0]:
                 break
     return ("Max" if x == "max" else "Min", ((q, "%s_%s" % (q, x)), ("D", "%s_%s_D" % (q, x)),
-                                           ("T", "%s_%s_T" % (q, x))), u, "")
+                                           ("T", "%s_%s_T" % (q, x))), u, "", _MAX if x == "max" else _MIN)
 
 
 MAX_PAGES = Rows(26, lambda k: _extreme(k, "max"))
 MIN_PAGES = Rows(26, lambda k: _extreme(k, "min"))
 PQM_PAGES = DEMAND_PAGES  # kept for callers that name the first group
 HISTORY_PAGES = MAX_PAGES
-# The three function screens LEFT cycles through (manual 4.2), each a tuple of page groups
-SCREENS = (("Meter", (METER_PAGES, ENERGY_PAGES)), ("PQM", (DEMAND_PAGES, HARMONIC_PAGES, UNBALANCE_PAGES)),
-           ("History", (MAX_PAGES, MIN_PAGES)))
+# The three function screens LEFT cycles through (manual 4.2): (name, page groups, RIGHT style)
+RIGHT_WALK = const(0)  # RIGHT steps through the second group's pages, then back to the first group
+RIGHT_GROUPS = const(1)  # RIGHT cycles the groups
+SCREENS = (("Meter", (METER_PAGES, ENERGY_PAGES), RIGHT_WALK),
+           ("PQM", (DEMAND_PAGES, HARMONIC_PAGES, UNBALANCE_PAGES), RIGHT_GROUPS),
+           ("History", (MAX_PAGES, MIN_PAGES), RIGHT_GROUPS))
 
-# Parameter order of the manual's factory-default table; CONFIG rows not named here follow in register order.
+# The settings list (manual 4.3): the rows of the factory-default table in its order, then cLr_DM (clear the
+# maximum demands, issue 10) and the CONFIG rows the table does not name, in register order.
 MANUAL_ORDER = ("PASS", "SYSS", "Un", "In", "Pt_U", "Ct_I", "Adr", "baud", "dATA", "BLt", "An", "dATE", "tinE",
-                "Pulse", "IST")
+                "cLr_Eny", "cLr_MaxMin", "Ver", "Pulse", "IST", "cLr_DM")
+_NO_YES = const(("no", "YES"))
 # Parameters shown by name rather than number (register value = index)
-NAMES = {"SYSS": regmap.SYSS_NAMES, "dATA": regmap.DATA_NAMES, "An": regmap.AN_NAMES}
+NAMES = {"SYSS": regmap.SYSS_NAMES, "dATA": regmap.DATA_NAMES, "An": regmap.AN_NAMES, "cLr_Eny": _NO_YES,
+         "cLr_MaxMin": _NO_YES, "cLr_DM": _NO_YES}
 
 
-# Panel-only entries after the CONFIG rows (issue 4: clock and energy clear), shaped like CONFIG rows; the
-# Menu's cfg answers get/set for them (firmware/ledger.py Panel). Index len(CONFIG) + j.
+# Panel-only entries after the CONFIG rows (issue 4: clock and clears), shaped like CONFIG rows; the Menu's cfg
+# answers get/set for the ones it lists in cfg.panel_rows (firmware/ledger.py Panel). Index len(CONFIG) + j.
 PANEL_ROWS = (
-    ("dATE", 20260101, 20000101, 20991231, None, 1, "", "Date YYYYMMDD"),
-    ("tinE", 0, 0, 235959, None, 1, "", "Time hhmmss"),
-    ("cLr_Eny", 0, 0, 1, (0, 1), 1, "", "1 + ENTER clears all energy"),
+    ("dATE", 20260101, 20000101, 20991231, None, 1, "", "Date yyyy.mm.dd, edited field by field"),
+    ("tinE", 0, 0, 235959, None, 1, "", "Time hh:mm:ss, edited field by field"),
+    ("cLr_Eny", 0, 0, 1, (0, 1), 1, "", "YES + ENTER clears all energy, periods, RTime and LTime"),
+    ("cLr_MaxMin", 0, 0, 1, (0, 1), 1, "", "YES + ENTER clears the maximum and minimum values"),
+    ("cLr_DM", 0, 0, 1, (0, 1), 1, "", "YES + ENTER clears the maximum demands"),
     # manual 4.3 "Ver": firmware version and date (firmware/version.py); the menu itself serves it, read-only,
-    # so it is listed with any cfg, last in the list
+    # so it is listed with any cfg
     ("Ver", version.VERSION, version.VERSION, version.VERSION, None, 0.01, "", "Firmware version and date"),
 )
 READ_ONLY = ("Ver",)  # ENTER does nothing on these rows; the menu answers them, not cfg
+CLEARS = ("cLr_Eny", "cLr_MaxMin", "cLr_DM")  # YES + ENTER clears, then "cLEAr donE"
+FIELDS = ("dATE", "tinE")  # edited field by field (year month day / hour minute second)

@@ -304,26 +304,24 @@ def test_panel_sets_clock_and_clears_energy():
     m = Meter(None)
     _unlock(m)
     _goto(m, "dATE")
-    assert "20260101" in m.lcd_text()
-    m.key("enter")
-    m.ui.menu.set_digits(20270229, 8)  # as if typed digit by digit: refused (no Feb 29 in 2027)
-    m.key("enter")
-    assert "Err" in m.lcd_text() and m.clock.ymd == 20260101
-    m.key("enter")
-    m.ui.menu.set_digits(20280229, 8)
-    m.key("enter")
-    assert m.clock.ymd == 20280229
+    assert "2026.01.01" in m.lcd_text()
+    for k in "enter up up right up right down enter".split():  # field by field: 2028, 02, 01 -> 29 (leap)
+        m.key(k)
+    assert m.clock.ymd == 20280229 and "dATE  2028.02.29" in m.lcd_text()
+    for k in "enter down enter".split():  # 2027.02.29: refused by the clock
+        m.key(k)
+    assert "Err" in m.lcd_text() and m.clock.ymd == 20280229
     _goto(m, "tinE")
-    m.key("enter")
-    m.ui.menu.set_digits(235959, 6)
-    m.key("enter")
+    for k in "enter down right down right down enter".split():  # 00 -> 23, 00 -> 59, 00 -> 59
+        m.key(k)
     assert m.clock.hms == 235959
     _add(m.ledger.energy, 0, 1234)
     _goto(m, "cLr_Eny")
     m.key("enter")
-    m.key("up")  # 0 -> 1
+    m.key("up")  # no -> YES
     m.key("enter")
     assert m.ledger.energy.wh("EP_imp") == 0 and m.ledger.cleared == 1
+    m.key("left")  # dismisses "cLEAr donE": back in the list
     m.key("left")
     m.key("right")  # Meter: energy group, EP page
     assert "Imp" in m.lcd_text()

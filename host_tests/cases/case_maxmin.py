@@ -81,14 +81,14 @@ def test_record_survives_restart_and_save_policy():
 
 
 def test_texts_and_sources():
-    assert ymd_text(20260229) == "2026-02-29" and ymd_text(0) == "----" and hms_text(73005) == "07:30:05"
+    assert ymd_text(20260229) == "2026.02.29" and ymd_text(0) == "----" and hms_text(73005) == "07:30:05"
     mm, vals, clk, img, cfg = _make()
     assert mm.source("Ua_max_D")() == "----" and mm.source("Ua_min")() == 0.0 and mm.source("Ua") is None
     names = [r[0] for r in regmap.MAXMIN] + [r[0] for r in regmap.MAXMIN_T]
     assert len(names) == 6 * N and all(mm.source(n) is not None for n in names)
     _feed(mm, vals, clk, [0.0] * 5 + [50.5, 49.5], "F")  # the page rows read the same slots as the registers
     assert mm.source("F_max")() == 50.5 and mm.source("F_min")() == 49.5
-    assert mm.source("F_max_D")() == "2026-11-26" and mm.source("F_min_T")() == "12:00:06"
+    assert mm.source("F_max_D")() == "2026.11.26" and mm.source("F_min_T")() == "12:00:06"
 
 
 def test_meter_wiring_history_harmonics_and_clear_over_modbus():

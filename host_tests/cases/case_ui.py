@@ -70,21 +70,24 @@ def test_meter_pages_exact_text():
     ui, v, io = make(Ua=219.96, Ub=220.04, Uc=-0.0, Uab=381.0, Ubc=380.5, Uca=379.96, Ia=4.9996, Ib=5.0, Ic=0.0,
                      Pa=1000.0, Pb=-1500.0, Pc=12.5, P=-487.5, Qa=10.0, Qb=20.0, Qc=30.0, Q=60.0,
                      Sa=1100.0, Sb=1600.0, Sc=33.0, S=2733.0, PFa=0.909, PFb=-0.9375, PFc=0.3788, PF=-0.1784, F=50.0,
-                     I_N=1.5, I_N_m=1.498, U_avg=146.67, UL_avg=380.49, I_avg=3.3332, T=25.0)
+                     I_N=1.5, I_N_m=1.498, U_avg=146.67, UL_avg=380.49, I_avg=3.3332, T=24.6)
+    # bars: Ia Ib Ic as % of In x Ct_I = 5 A (4.9996 A -> 100 %); Qa Qb Qc > 0: every phase inductive
+    load = "load A IND 100%  B IND 100%  C IND 0%"
     pages = [
-        ["Meter U   Q2 IND", "A    220.0 V", "B    220.0 V", "C    0.000 V", "DI-- DO--"],
-        ["Meter U   Q2 IND", "AB   381.0 V", "BC   380.5 V", "CA   380.0 V", "DI-- DO--"],
-        ["Meter I   Q2 IND", "A    5.000 A", "B    5.000 A", "C    0.000 A", "DI-- DO--"],
-        ["Meter P   Q2 IND", "A    1.000 kW", "B   -1.500 kW", "C    12.50 W", "tot -487.5 W", "DI-- DO--"],
-        ["Meter Q   Q2 IND", "A    10.00 var", "B    20.00 var", "C    30.00 var", "tot  60.00 var", "DI-- DO--"],
-        ["Meter S   Q2 IND", "A    1.100 kVA", "B    1.600 kVA", "C    33.00 VA", "tot  2.733 kVA", "DI-- DO--"],
-        ["Meter PF  Q2 IND", "A    0.909", "B   -0.938", "C    0.379", "tot -0.178", "DI-- DO--"],
-        ["Meter F   Q2 IND", "     50.00 Hz", "DI-- DO--"],
-        ["Meter I   Q2 IND", "N    1.500 A", "Nm   1.498 A", "DI-- DO--"],
-        ["Meter U   Q2 IND", "avg  146.7 V", "Lav  380.5 V", "DI-- DO--"],
-        ["Meter I   Q2 IND", "avg  3.333 A", "DI-- DO--"],
-        ["Meter T   Q2 IND", "     25.00 C", "DI-- DO--"],
+        ["Meter U   Q2 IND", "A    220.0 V", "B    220.0 V", "C    0.000 V"],
+        ["Meter U   Q2 IND", "AB   381.0 V", "BC   380.5 V", "CA   380.0 V"],
+        ["Meter I   Q2 IND", "A    5.000 A", "B    5.000 A", "C    0.000 A"],
+        ["Meter P   Q2 IND", "A    1.000 kW", "B   -1.500 kW", "C    12.50 W", "tot -487.5 W"],
+        ["Meter Q   Q2 IND", "A    10.00 var", "B    20.00 var", "C    30.00 var", "tot  60.00 var"],
+        ["Meter S   Q2 IND", "A    1.100 kVA", "B    1.600 kVA", "C    33.00 VA", "tot  2.733 kVA"],
+        ["Meter PF  Q2 IND", "A    0.909", "B   -0.938", "C    0.379", "tot -0.178"],
+        ["Meter F   Q2 IND", "     50.00 Hz"],
+        ["Meter I   Q2 IND", "N    1.500 A", "Nm   1.498 A"],
+        ["Meter U avg Q2 IND", "avg  146.7 V", "Lav  380.5 V"],  # the AVG indicator on the average pages
+        ["Meter I avg Q2 IND", "avg  3.333 A"],
+        ["Meter T   Q2 IND", "        25 C"],  # 1 degC resolution (manual 1.2)
     ]
+    pages = [p + [load, "DI-- DO--"] for p in pages]
     for i in range(len(pages)):
         assert lines(ui) == pages[i], (i, lines(ui))
         keys(ui, "down")
@@ -99,13 +102,16 @@ def test_left_cycles_screens_and_right_cycles_groups():
     ui, v, io = make(Ua=230.0)
     keys(ui, "down down")
     assert lines(ui)[0] == "Meter I"
-    keys(ui, "right")  # Meter -> energy group, first page
-    assert lines(ui)[:2] == ["Meter EP", "Imp   ----"]  # energy pages (issue 4); no energy source in this Ui
-    keys(ui, "right")  # and back to the real-time group, first page
-    assert lines(ui)[:2] == ["Meter U", "A    230.0 V"]
+    keys(ui, "right")  # Meter -> the energy and time walk, page 1 (EP Imp); no energy source in this Ui
+    assert lines(ui)[:2] == ["Meter EP Imp", "      ---- kWh"] and ui.screen().etype == screen.ETYPE_IMP
+    for _ in range(len(menu.ENERGY_PAGES) - 1):
+        keys(ui, "right")
+    assert lines(ui)[0] == "Meter clock" and ui.screen().clock  # the last page: date and time
+    keys(ui, "right")  # and back to the real-time page left
+    assert lines(ui)[0] == "Meter I" and not ui.screen().clock
     keys(ui, "left")
-    # PQM: demand, harmonics, unbalance groups (issue 3; no demand/harmonic/history sources in this Ui)
-    assert lines(ui) == ["PQM DM", "      ----", "Max   ----", "D     ----", "T     ----", "P", "DI-- DO--"]
+    # PQM: demand, harmonics, unbalance groups (no demand/harmonic/history sources in this Ui)
+    assert lines(ui)[:6] == ["PQM DM", "      ----", "Max   ----", "D     ----", "T     ----", "P"]
     keys(ui, "right")
     assert lines(ui)[:2] == ["PQM U", "A    0.000 %"] and lines(ui)[4] == "THd"
     keys(ui, "down")
@@ -114,13 +120,17 @@ def test_left_cycles_screens_and_right_cycles_groups():
     assert lines(ui)[:3] == ["PQM UNB", "U    0.000 %", "I    0.000 %"]
     keys(ui, "right")  # demand again
     assert lines(ui)[:2] == ["PQM DM", "      ----"]
+    keys(ui, "right")  # harmonics: the page left there
+    assert lines(ui)[4] == "HR 2"
     keys(ui, "left")
-    assert lines(ui)[:2] == ["History Max", "Ua    ----"]
+    assert lines(ui)[:2] == ["History Max", "Ua    ----"] and ui.screen().extreme == screen.EXTREME_MAX
     keys(ui, "right")
-    assert lines(ui)[:2] == ["History Min", "Ua    ----"]
+    assert lines(ui)[:2] == ["History Min", "Ua    ----"] and ui.screen().extreme == screen.EXTREME_MIN
     keys(ui, "left")
-    assert lines(ui)[:2] == ["Meter U", "A    230.0 V"]  # back to Meter, first group, first page
-    assert not ui.key("middle") and lines(ui)[:2] == ["Meter U", "A    230.0 V"]
+    assert lines(ui)[:2] == ["Meter I", "A    0.000 A"]  # back to Meter: the page left
+    keys(ui, "left")
+    assert lines(ui)[4] == "HR 2"  # and PQM's group and page
+    assert not ui.key("middle") and lines(ui)[4] == "HR 2"
 
 
 def test_values_refresh_from_vals():
@@ -186,17 +196,17 @@ def test_password_entry_and_list():
     for _ in range(len(regmap.CONFIG) + 1):
         seen.append(ui.screen().label[0])
         keys(ui, "down")
-    # The manual's order (factory-default table), then the parameters it does not list, in register order, then
-    # the read-only firmware version the menu serves itself (with any cfg)
-    assert seen == ["PASS", "SYSS", "Un", "In", "Pt_U", "Ct_I", "Adr", "baud", "dATA", "BLt", "An", "Pulse", "IST",
-                    "Pulse_Q", "DM_P", "DM_S", "Wp", "Ver"]
+    # The manual's order (factory-default table; this cfg serves no panel rows, so no dATE tinE cLr_*; the
+    # menu serves Ver itself), then the parameters the table does not name, in register order
+    assert seen == ["PASS", "SYSS", "Un", "In", "Pt_U", "Ct_I", "Adr", "baud", "dATA", "BLt", "An", "Ver", "Pulse",
+                    "IST", "Pulse_Q", "DM_P", "DM_S", "Wp"]
     assert ui.screen().label[0] == "PASS"  # wraps
     keys(ui, "up")
-    assert lines(ui) == ["Set        18/18", "Ver         1.00", "      2026.11.26", "DI-- DO--"]
-    keys(ui, "up")
-    assert lines(ui) == ["Set        17/18", "Wp             0", "DI-- DO--"]
+    assert lines(ui) == ["Set        18/18", "Wp             0", "DI-- DO--"]
     keys(ui, "up")
     assert lines(ui)[1] == "DM_S           1"
+    keys(ui, "up up up up up")
+    assert lines(ui) == ["Set        12/18", "Ver         1.00", "      2026.11.26", "DI-- DO--"]
     keys(ui, "left")  # leaves the settings
     assert lines(ui)[0] == "Meter U"
 

@@ -79,19 +79,20 @@ def test_wake_and_timer_allocate_nothing():
     assert m.backlight and m.page == 1
 
 
-def test_ver_is_read_only_and_last():
+def test_ver_is_read_only_in_the_manuals_place():
     m = Meter(None)
     enter_password(m.ui, "6666")
-    m.key("up")  # PASS wraps to the last row
+    # PASS SYSS Un In Pt_U Ct_I Adr baud dATA BLt An dATE tinE cLr_Eny cLr_MaxMin, then Ver (manual 4.3 table)
+    keys(m.ui, " ".join(["down"] * 15))
     n = len(m.ui.menu.params)
     d = version.DATE
-    want = ["Set        %d/%d" % (n, n), "Ver         %d.%02d" % (version.VERSION // 100, version.VERSION % 100),
+    want = ["Set        16/%d" % n, "Ver         %d.%02d" % (version.VERSION // 100, version.VERSION % 100),
             "      %d.%02d.%02d" % (d // 10000, d // 100 % 100, d % 100), "DI-- DO--"]
     assert m.lcd_text().split("\n") == want and want[1] == "Ver         1.00"
     m.key("enter")  # nothing to edit
     assert m.lcd_text().split("\n") == want and m.ui.menu.mode == menu.LIST
-    m.key("up")
-    assert m.lcd_text().split("\n")[1].startswith("Wp")
+    m.key("down")
+    assert m.lcd_text().split("\n")[1] == "Pulse       3200"
 
 
 def test_an_on_the_panel_follows_the_wiring():
