@@ -263,6 +263,21 @@ def test_time_set_field_by_field():
     assert _dump(m)[1] == "tinE  [23]:22:00"
 
 
+def test_field_keys_allocate_nothing():
+    m = Meter(None)
+    enter_password(m.ui, "6666")
+    _goto(m, "dATE")
+    m.ui.key("enter")
+    mn = m.ui.menu
+    micropython.heap_lock()
+    try:
+        for k in ("up", "right", "down", "down", "right", "up", "up", "right", "left"):
+            menu.step(mn, k)
+    finally:
+        micropython.heap_unlock()
+    assert mn.mode == menu.LIST and m.clock.ymd == 20260101
+
+
 def test_date_feb29_accepted_in_a_leap_year_refused_otherwise():
     m = Meter(None)
     m.clock.set_ymd(20270131)
