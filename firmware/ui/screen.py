@@ -23,6 +23,20 @@ EXTREME_MAX = 1
 EXTREME_MIN = 2
 
 
+# What the menu puts on the measurement pages (menu.fill, pages.py), for renderers:
+# - real time: symbol U I P Q S PF F T, up to 4 rows labelled A B C / AB BC CA / tot / N Nm / avg Lav; T in whole
+#   degrees (unit "C"); avg True on the average pages.
+# - energy pages 1-20 (manual 5): etype != ETYPE_NONE, one row (label "" for totals, "A" "B" "C" per phase),
+#   digits up to 10 characters ("99999999.9" or 8 hexadecimal digits), unit kWh / kvarh: drawn large.
+# - calendar periods (symbol "T Mon" .. "B Day"): rows P+ P- Q+ Q- of text digits, message "kWh / kvarh".
+# - RTime / LTime: one row of hours ("12.50", unit "h"), the symbol names it.
+# - the clock page: clock True, symbol "", two rows: "2026.11.26" and "09:35:20".
+# - History: symbol "Max" / "Min" (manual 4.1 item 5) and extreme MAX / MIN; rows: the quantity (label "Ua" ..),
+#   D its date (yyyy.mm.dd), T its time (hh:mm:ss).
+# Settings: row 0 is the parameter; the cursor covers one digit, a whole choice, or a whole date/time field
+# (yyyy, mm, dd / hh, mm, ss), which the glass inverts while blink_on.
+
+
 class Screen:
     def __init__(self):
         self.kind = KIND_MEAS
