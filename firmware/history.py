@@ -3,7 +3,7 @@
 from micropython import const
 
 from firmware import regmap
-from firmware.clock import hms_text, ymd_text  # noqa: F401 (LCD rows: 2026.11.26, 09:35:20)
+from firmware.clock import hms_text, ymd_text  # LCD rows: 2026.11.26, 09:35:20 (manual 4.3)
 
 SAVE_S = const(60)  # a changed record is saved at most once a minute (and at power-down)
 _REFUSED = const(3)
