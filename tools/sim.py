@@ -24,6 +24,8 @@ BLOCK = 400  # samples per S message: 50 ms (boards/sim/board.py BLOCK)
 KEYS = ("left", "up", "down", "right", "enter")
 # settings a scenario gives the meter (the wiring and the transformers); comms settings stay the meter's own
 WIRING = ("SYSS", "Un", "In", "Pt_U", "Ct_I")
+# --terminal's Modbus line: a symlink in the current directory to the pty (whose number changes every run)
+TERMINAL_LINK = "ttyKPM53"
 
 
 class Sim:
@@ -130,7 +132,7 @@ class Sim:
         if not words:
             return Reply()
         cmd, args = words[0], words[1:]
-        if cmd in ("lcd", "state") and not args:
+        if cmd in ("lcd", "state", "fb") and not args:
             item = (cmd,)
         elif cmd == "key" and len(args) == 1 and args[0] in KEYS:
             item = ("K", message(b"K", args[0].encode()))
@@ -143,13 +145,13 @@ class Sim:
                 return Reply(error="scenario: %s" % e)
         elif cmd == "quit" and not args:
             item = ("quit",)
-        elif cmd in ("key", "di", "scenario", "lcd", "state", "quit"):
-            return Reply(error="usage: key left|up|down|right|enter, di 1|2 on|off, scenario FILE, lcd, state, "
-                               "quit (got %r)" % line.strip())
+        elif cmd in ("key", "di", "scenario", "lcd", "state", "fb", "quit"):
+            return Reply(error="usage: key left|up|down|right|enter, di 1|2 on|off, scenario FILE, lcd, fb, "
+                               "state, quit (got %r)" % line.strip())
         else:
             return Reply(error="unknown command %r" % cmd)
         # completed by the pump or the firmware, in order (a scenario the generator refuses shows there)
-        reply = Reply(cmd if cmd in ("lcd", "state") else ("bye" if cmd == "quit" else None), waiting=True)
+        reply = Reply(cmd if cmd in ("lcd", "state", "fb") else ("bye" if cmd == "quit" else None), waiting=True)
         self.inbox.put((item, reply))
         return reply
 
@@ -219,7 +221,7 @@ class Sim:
                 self._put(message(b"S", json.dumps(self.gen.scenario.to_dict()).encode()))
             self._wiring(self.gen.scenario)
             reply.done()
-        elif kind in ("lcd", "state", "quit"):
+        elif kind in ("lcd", "state", "fb", "quit"):
             reply.facts = self._facts()
             self.fw.expect(reply)
             if kind == "quit":
@@ -336,7 +338,9 @@ def main(argv=None):
                                        "220 V, 5 A, 30 degrees lag, 50 Hz)")
     ap.add_argument("--runtime", choices=("micropython", "cpython", "rp2040"), default="micropython",
                     help="rp2040: the UF2 (build/pico/firmware.uf2) on the emulated RP2040 (docs/device.md)")
-    ap.add_argument("--serial-link", help="make this path a symlink to the Modbus pty")
+    ap.add_argument("--serial-link", metavar="PATH",
+                    help="make PATH a symlink to the Modbus pty (default with --terminal: ./%s; none: no link)"
+                         % TERMINAL_LINK)
     ap.add_argument("--state-dir", help="the simulated flash (kept across restarts)")
     ap.add_argument("--speed", type=parse_speed, default=1.0, help="simulated/wall time ratio, or max")
     ap.add_argument("--seed", type=int, default=0, help="generator noise seed")
@@ -357,11 +361,16 @@ def main(argv=None):
         scn = _scenario.load(a.scenario) if a.scenario else None
     except (OSError, ValueError) as e:
         ap.error("--scenario: %s" % e)
+    link = a.serial_link
+    if link is None and a.terminal:
+        link = TERMINAL_LINK
+    if link in ("none", ""):
+        link = None
     fw_log = None
     if a.terminal:
         import tempfile
         fw_log = tempfile.NamedTemporaryFile("w+b", prefix="kpm53-sim-", suffix=".log", delete=False)
-    sim = Sim(scn, runtime=a.runtime, speed=a.speed, state_dir=a.state_dir, serial_link=a.serial_link, seed=a.seed,
+    sim = Sim(scn, runtime=a.runtime, speed=a.speed, state_dir=a.state_dir, serial_link=link, seed=a.seed,
               fw_stderr=fw_log, meter=a.meter, frame_gap=a.frame_gap / 1000.0,
               baud=a.baud, chip_main=a.chip_main)
     if a.terminal:
@@ -373,6 +382,7 @@ def main(argv=None):
         pty = sim.start()
     except RuntimeError as e:
         sys.stderr.write("sim: %s\n" % e)
+        sim.close()
         return 1
     sys.stdout.write("READY %s\n" % pty)
     sys.stdout.flush()

@@ -44,7 +44,8 @@ def firmware_argv(runtime, state_dir, meter=None):
 
 
 class Reply:
-    """The answer to one command, completed in command order. kind: lcd, state, bye, set or None (no output)."""
+    """The answer to one command, completed in command order. kind: lcd, state, fb, bye, set or None (no
+    output)."""
 
     def __init__(self, kind=None, error=None, waiting=False):
         self.kind = kind
@@ -68,7 +69,7 @@ class Reply:
             return "ERR " + self.error
         if self.kind == "lcd":
             return self.text + "\n."
-        if self.kind == "state":
+        if self.kind in ("state", "fb"):
             return self.text
         return None
 

@@ -37,15 +37,56 @@ class PtyLine:
         self.hold = t35(baud, bits)
 
     def open(self):
+        """Open the pty (and make the link to it). RuntimeError when the link belongs to a running simulator or
+        its path is taken by something that is not a symlink."""
+        if self.link:
+            self._claim_link()
         self.master, self.slave = os.openpty()
         tty.setraw(self.slave)  # binary frames pass intact: no echo, no CR/LF translation
         os.set_blocking(self.master, False)  # a master nobody reads from must not stall replies
         self.path = os.ttyname(self.slave)
         if self.link:
-            if os.path.lexists(self.link):
-                os.remove(self.link)
             os.symlink(self.path, self.link)
         return self.path
+
+    def _claim_link(self):
+        """One simulator per link: flock on .NAME.lock beside the link (with the owner's pid), held until close().
+        A link whose lock is free was left by a run that was killed: it is replaced."""
+        import fcntl
+
+        d, name = os.path.split(os.path.abspath(self.link))
+        path = os.path.join(d, "." + name + ".lock")
+        while True:
+            try:
+                f = open(path, "a+")
+            except OSError as e:
+                raise RuntimeError("cannot make the link %s: %s" % (self.link, e))
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.seek(0)
+                owner = f.read().strip() or "?"
+                f.close()
+                raise RuntimeError("%s is the line of another simulated meter (pid %s): stop it, or give this one "
+                                   "another --serial-link (none: no link)" % (self.link, owner))
+            try:  # the owner before us may have removed the file between our open and our lock: lock the new one
+                st, fs = os.stat(path), os.fstat(f.fileno())
+                if (st.st_dev, st.st_ino) == (fs.st_dev, fs.st_ino):
+                    break
+            except FileNotFoundError:
+                pass
+            f.close()
+        if os.path.lexists(self.link):
+            if not os.path.islink(self.link):
+                f.close()
+                raise RuntimeError("%s exists and is not a symlink: not replaced (give another --serial-link)"
+                                   % self.link)
+            os.remove(self.link)  # stale: its simulator was killed
+        f.seek(0)
+        f.truncate()
+        f.write("%d\n" % os.getpid())
+        f.flush()
+        self._link_lock = (f, path)
 
     def start(self, on_frame):
         self.on_frame = on_frame
@@ -58,6 +99,14 @@ class PtyLine:
             self.thread.join(1.0)  # the relay must be out of select/read before its fds close
         if self.link and os.path.islink(self.link) and os.readlink(self.link) == self.path:
             os.remove(self.link)
+        lock = getattr(self, "_link_lock", None)
+        if lock is not None:  # removed while still held: a waiting claimant re-checks the path (see _claim_link)
+            self._link_lock = None
+            try:
+                os.remove(lock[1])
+            except OSError:
+                pass
+            lock[0].close()
         for fd in (self.master, self.slave):
             if fd is not None:
                 try:

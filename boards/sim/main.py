@@ -15,6 +15,7 @@ _C = const(67)  # 'C' text command
 _Q = const(81)  # 'Q' orderly power-down
 _SCRATCH = const(256)
 _RATE = const(8000)  # samples/s (firmware/frontend.py SAMPLE_RATE)
+_FB_BYTES = const(1024)  # the 128x64 LCD's frame buffer, MONO_VLSB (the ST7567's page layout)
 
 
 def _report(e):
@@ -48,7 +49,10 @@ class Runtime:
         self.frames_tx = 0
         self.frames_dropped = 0
         self.errors = 0
+        self.keys = 0  # K messages handed to meter.key (the terminal's tests count them against the keys sent)
         self.failed = False
+        self.fbuf = bytearray(_FB_BYTES)  # `fb`: the frame buffer the panel draws into, made once
+        self.fbo = None  # a framebuf.FrameBuffer over fbuf, for a Ui.render that wants one
         self.tick = getattr(meter, "tick", None)  # UI timers (blink, timeouts) in simulated ms, if the Meter has them
         self.tick_rem = 0  # samples not yet turned into whole ms
 
@@ -100,9 +104,33 @@ class Runtime:
         import json
         d = json.loads(self.meter.state_json())
         d["runtime"] = {"messages": self.messages, "blocks": self.blocks, "frames_rx": self.frames_rx,
-                        "rx_bytes": self.rx_bytes,
+                        "rx_bytes": self.rx_bytes, "keys": self.keys,
                         "frames_tx": self.frames_tx, "frames_dropped": self.frames_dropped, "errors": self.errors}
+        # what the sim board would show beside the glass: the 4-20 mA output (the Pico board's figures carry the
+        # same ao_ua), the backlight, and where the panel is (the terminal's tests check key counts against it)
+        analog = getattr(self.meter, "analog", None)
+        if analog is not None:
+            d["ao_ua"] = analog.ua
+        menu = getattr(getattr(self.meter, "ui", None), "menu", None)
+        if menu is not None:
+            d["backlight"] = bool(menu.backlight)
+            d["ui"] = {"mode": menu.mode, "screen": menu.screen, "group": menu.group, "page": menu.page,
+                       "pages": menu.group_len()}
         return json.dumps(d)
+
+    def fb(self):
+        """The LCD's frame buffer as the panel draws it: 1024 bytes MONO_VLSB, as 2048 hex digits (a T payload)."""
+        import binascii
+        ui = self.meter.ui
+        if self.fbo is None:
+            try:
+                ui.render(self.fbuf)  # Ui.render(buf): the panel's own renderer on a bytearray(1024)
+                return binascii.hexlify(self.fbuf)
+            except AttributeError:  # a renderer that draws on a framebuf.FrameBuffer (fill, text, fill_rect)
+                import framebuf
+                self.fbo = framebuf.FrameBuffer(self.fbuf, 128, 64, framebuf.MONO_VLSB)
+        ui.render(self.fbo)
+        return binascii.hexlify(self.fbuf)
 
     def step(self):
         """Handle one message. Returns False on EOF (power cut) or after `Q`."""
@@ -151,6 +179,7 @@ class Runtime:
         if text is None:
             return False
         if kind == _K:
+            self.keys += 1
             self.meter.key(text)
         elif kind == _C:
             self._command(text)
@@ -187,6 +216,8 @@ class Runtime:
         try:
             if text == "lcd":
                 out = self.meter.lcd_text()
+            elif text == "fb":
+                out = self.fb()  # bytes already
             elif text == "state":
                 out = self.state()
             elif text.startswith("set "):
@@ -197,7 +228,9 @@ class Runtime:
             self.errors += 1
             _report(e)
             out = "ERR %s: %s" % (type(e).__name__, e)
-        self.send_text(84, out)
+        if isinstance(out, str):
+            out = out.encode()
+        self.send(84, out, len(out))
 
     def _set(self, text):
         # "set NAME VALUE": a setting made at the panel (the launcher applies a scenario's wiring this way)

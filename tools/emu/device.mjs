@@ -18,7 +18,8 @@
 //   K name    key low for 100 ms (simulated)         T text    the answer to one C (in order), or to Q: "bye"
 //   D [k, on] DI k (1|2): low when on                 E text    a guest log line (anything on the console
 //   C line    a console command (state, set N V,               that is not an answer or an event)
-//             lcd), answered by one T                 G <BBd>   an output pin changed: pin, level, simulated
+//             lcd, fb), answered by one T             G <BBd>   an output pin changed: pin, level, simulated
+//             (lcd, fb: from the LCD model when attached; fb = the glass as 1024 bytes MONO_VLSB in hex)
 //   B <k><ms>  DI k closed for ms (u16) of simulated time, then open
 //   S json    the sample feeder plays this scenario             microseconds (relays, pulse outputs)
 //   Q         power-fail input low, wait for          F json    figures once per simulated second: time_s,
@@ -214,7 +215,7 @@ function aoDuty() {
 }
 function chipFacts() {
   return { ...figures(), uart: { ...counters, baud: uart.baudDivider ? uart.baudRate : null }, ao_duty: aoDuty(),
-    flash: chip.flashStats, resets, adc_model: !!chip.adc, lcd_model: !!lcd,
+    flash: chip.flashStats, resets, adc_model: !!chip.adc, lcd_model: !!lcd, backlight: lcd ? lcd.backlight() : null,
     wall_s: (Date.now() - chip.wall0) / 1000 };
 }
 
@@ -307,6 +308,9 @@ function command(cmd) {
   if (cmd === 'lcd' && lcd) {
     entry.guest = false;
     entry.text = lcd.text();
+  } else if (cmd === 'fb') { // the glass's pixels off the LCD model: the guest is not asked
+    entry.guest = false;
+    entry.text = lcd ? lcd.frame().toString('hex') : 'ERR no LCD model (tools/emu/st7567.mjs)';
   } else toConsole(cmd);
   pending.push(entry);
   flushAnswers();

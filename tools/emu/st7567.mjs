@@ -7,6 +7,7 @@
 //
 //   const lcd = attachSt7567(mcu, { spi: 1, cs: 13, dc: 14, rst: 15, backlight: 12 });
 //   lcd.text()  -> 8 lines of 16 characters read back off the glass in MicroPython's 8x8 font ('?' unreadable)
+//   lcd.frame() -> the glass as a 1024-byte MONO_VLSB frame buffer; lcd.backlight() -> the backlight pin is high
 //   lcd.png(path)  -> the glass at 4x, dark dots on a green-grey LCD, dimmed while the backlight pin is low
 //   lcd.state() -> { on, contrast, backlight, inverted_cells: [[row, col]...], frames, ... }
 import fs from 'fs';
@@ -143,6 +144,16 @@ export function attachSt7567(mcu, pins = LCD_PINS) {
   const backlight = () => pin(pins.backlight).outputEnable && pin(pins.backlight).outputValue;
 
   return {
+    // the glass as a 128x64 MONO_VLSB frame buffer (byte (y >> 3) * 128 + x, bit y & 7): what the panel shows,
+    // through the same pixel() as text() and png(), so display off, inverse and the directions count
+    frame() {
+      const buf = Buffer.alloc(W * H / 8);
+      for (let y = 0; y < H; y++) {
+        for (let x = 0; x < W; x++) if (pixel(x, y)) buf[(y >> 3) * W + x] |= 1 << (y & 7);
+      }
+      return buf;
+    },
+    backlight: () => !!backlight(),
     text() {
       return cells()[0].map((r) => r.trimEnd()).join('\n') + '\n';
     },
