@@ -54,5 +54,7 @@ def test_lcd_on_the_emulated_chip_reads_back_as_the_meters_text(tmp_path):
     assert lcd["on"] and lcd["contrast"] == 40 and lcd["backlight"] and lcd["unknown"] == 0
     assert lcd["frames"] == 4 and lcd["power"] == 7 and lcd["com_reverse"] and not lcd["seg_reverse"]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the glass as a frame buffer (the sim's `fb` on the rp2040 runtime) is the guest's own buffer, bit for bit
+    assert st["lcd_frame"] == out.split("FB ")[1].split()[0]
     show = int(out.split("CYCLES")[1].split()[0])
     assert 0 < show < SHOW_BUDGET, show

@@ -55,3 +55,4 @@ for r in rows:
     print("G|%s|" % r[:16])
 print("CURSOR", crow, ccol, clen)
 print("CYCLES", best)
+print("FB", "".join("%02x" % b for b in buf))  # the frame the guest drew: the model's glass must show it

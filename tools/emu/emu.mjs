@@ -130,6 +130,7 @@ function finish(code) {
   stats.emulated_mhz = stats.cycles / stats.wall_s / 1e6;
   if (lcd) { // ---- panel LCD ----
     stats.lcd = lcd.state();
+    stats.lcd_frame = lcd.frame().toString('hex'); // the glass as MONO_VLSB (what the sim's `fb` answers)
     if (opt.lcdText) fs.writeFileSync(opt.lcdText, lcd.text());
     if (opt.lcdPng) lcd.png(opt.lcdPng);
   }
