@@ -90,6 +90,48 @@ def test_runtime_dispatch_exact():
     assert out[4] == (b"T", b"bye") and len(out) == 5 and rc == 0
 
 
+class PanelRecorder(Recorder):
+    """A Recorder with a panel: render(buf) draws a pattern into the frame buffer it is given; the menu and the
+    analog output as the runtime's state reads them."""
+
+    class ui:
+        class menu:
+            mode, screen, group, page, backlight = 0, 1, 2, 3, False
+
+            @staticmethod
+            def group_len():
+                return 12
+
+        bufs = []
+
+        @classmethod
+        def render(cls, buf):
+            cls.bufs.append(buf)
+            for i in range(len(buf)):
+                buf[i] = (i * 7 + len(cls.bufs)) & 0xFF
+
+    class analog:
+        ua = 12345
+
+
+def test_runtime_fb_and_panel_state():
+    # fb: the frame buffer the panel's render() filled, 1024 bytes as hex, into the same bytearray every time;
+    # state: the keys handed to the meter, where the panel is, the backlight, the 4-20 mA output
+    m = PanelRecorder()
+    m.ui.bufs.clear()
+    out = io.BytesIO()
+    stream = msg(b"C", b"fb") + msg(b"K", b"up") + msg(b"K", b"down") + msg(b"C", b"fb") + msg(b"C", b"state")
+    simmain.Runtime(m, io.BytesIO(stream), out).run()
+    r = replies(out.getvalue())
+    assert [k for k, _ in r] == [b"R", b"T", b"T", b"T"]
+    for n, (_, payload) in enumerate(r[1:3]):
+        assert payload == bytes((i * 7 + n + 1) & 0xFF for i in range(1024)).hex().encode()
+    assert len(m.ui.bufs) == 2 and m.ui.bufs[0] is m.ui.bufs[1] and isinstance(m.ui.bufs[0], bytearray)
+    st = json.loads(r[3][1])
+    assert st["runtime"]["keys"] == 2 and st["ao_ua"] == 12345 and st["backlight"] is False
+    assert st["ui"] == {"mode": 0, "screen": 1, "group": 2, "page": 3, "pages": 12}
+
+
 def test_runtime_set_and_tick():
     # set NAME VALUE answers ok/ERR; tick gets simulated ms from the sample count, remainders carried
     stream = (msg(b"C", b"set Pt_U 50") + msg(b"C", b"set Pt_U 500") + msg(b"C", b"set x")

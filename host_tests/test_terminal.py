@@ -190,11 +190,11 @@ def test_screen_fits_80x24():
                 for m in msgs:
                     rows = terminal.lcd_rows(fb, "Meter U\nA 220.00 V\n" + "W" * 40)
                     for style in (None, "16", "256"):
-                        lines = terminal.screen(s, rows, state, [1, 0], m, "key down (200 keys sent)",
+                        lines = terminal.screen(s, rows, state, [1, 0], m, "key down (keys sent: 200)",
                                                 True, style)
                         assert len(lines) <= terminal.ROWS
                         for x in lines:
-                            assert terminal.width(x) <= terminal.COLS, (terminal.width(x), x)
+                            assert terminal.width(x) < terminal.COLS, (terminal.width(x), x)  # 79 at most
     assert terminal.width(terminal.HELP) < terminal.COLS
 
 
@@ -297,6 +297,33 @@ def test_panel_bursts_reach_the_firmware_in_order():
         sim.close()
         os.close(master)
         os.close(slave)
+
+
+def test_link_has_one_owner(tmp_path):
+    from tools.simrelay import PtyLine
+
+    link = tmp_path / "ttyKPM53"
+    first = PtyLine(str(link))
+    try:
+        pts = first.open()
+        assert os.readlink(link) == pts
+        second = PtyLine(str(link))
+        try:
+            second.open()
+            raise AssertionError("a second line took the link")
+        except RuntimeError as e:
+            assert "is the line of another simulated meter (pid %d)" % os.getpid() in str(e)
+        assert os.readlink(link) == pts and second.master is None  # untouched, and no pty left open
+    finally:
+        first.close()
+    assert not os.path.lexists(link) and not os.listdir(tmp_path)  # link and lock gone
+    link.write_text("not a link")
+    try:
+        PtyLine(str(link)).open()
+        raise AssertionError("a file was replaced")
+    except RuntimeError as e:
+        assert "not a symlink" in str(e)
+    assert link.read_text() == "not a link"
 
 
 # --- make run: the whole terminal under a pty -------------------------------------------------------------------

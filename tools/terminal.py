@@ -438,7 +438,7 @@ class Panel:
         elif act[0] == "key":
             self.sim.submit("key " + act[1])  # queued in order: the pump hands each to the firmware, none dropped
             self.keys += 1
-            self.note = "key %s (%d keys sent)" % (act[1], self.keys)
+            self.note = "key %s (keys sent: %d)" % (act[1], self.keys)
         else:
             k = act[1] - 1
             self.di[k] = 0 if self.di[k] else 1
