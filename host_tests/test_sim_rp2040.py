@@ -115,6 +115,10 @@ def test_console_keys_inputs_outputs_power_fail(tmp_path):
         assert r.wait(30) and r.error is None
         if not st["chip"]["lcd_model"]:
             assert r.text == "CONSOLE MAIN\nline 2"
+        else:  # the glass off the LCD model (this stand-in leaves it blank): what the terminal draws
+            r = s.submit("fb")
+            assert r.wait(30) and r.error is None and len(bytes.fromhex(r.text)) == 1024
+            assert isinstance(st["chip"]["backlight"], bool)
         # Modbus through the pty: the stand-in answers every request with exception 01
         c = ModbusSerialClient(s.pty, baudrate=9600, timeout=10, retries=1)
         assert c.connect()
