@@ -231,8 +231,7 @@ def _feed(panel, master, data, piece=None):
     else:
         for k in range(0, len(data), piece):
             os.write(master, data[k:k + piece])
-            while panel.read_input(0.05):
-                pass
+            panel.read_input(5.0)  # returns once some of it was read
     while panel.read_input(0.3) or panel.decoder.pending:
         pass
 
