@@ -34,8 +34,8 @@ $(STAMP): requirements.txt
 	$(VPY) -m pip install -q -r requirements.txt
 	touch $(STAMP)
 
-# make run: the simulated meter in the terminal (MicroPython unix port; Modbus on ./ttyKPM53); TARGET=rp2040: its UF2 on the
-# emulated RP2040 (state in state-rp2040/: the chip's flash storage region)
+# make run: the simulated meter in the terminal (MicroPython unix port; Modbus on ./ttyKPM53); make run
+# TARGET=rp2040: its UF2 on the emulated RP2040 (state in state-rp2040/: the chip's flash storage region)
 TARGET  ?= micropython
 run: $(STAMP) $(if $(filter rp2040,$(TARGET)),setup-device)
 	$(VPY) -m tools.sim --terminal --runtime $(TARGET) --state-dir $(if $(filter rp2040,$(TARGET)),state-rp2040,state)
