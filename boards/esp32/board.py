@@ -93,7 +93,6 @@ class Board:
         import gc
         from array import array
 
-        import framebuf
         from machine import ADC, RTC, SPI, Pin
 
         from boards.esp32 import keys_ladder, rs485
@@ -113,7 +112,6 @@ class Board:
                                  _NoPin(), Pin(lp["backlight"], Pin.OUT, value=0))  # LCD RST: RC on the module
         self.lcd.init()
         self.fbuf = bytearray(lp["width"] * lp["height"] // 8)
-        self.fb = framebuf.FrameBuffer(self.fbuf, lp["width"], lp["height"], framebuf.MONO_VLSB)
         self.lcd.bind(self.fbuf)
         self.ticks_ms = time.ticks_ms
         self.samples = array("i", bytes(4 * 8 * BLOCK))
@@ -178,7 +176,7 @@ class Board:
             from firmware.ui import fb
 
             scr = m.ui.screen()
-            fb.render(scr, self.fb)
+            fb.render(scr, self.fbuf)  # the glass, straight into the LCD's MONO_VLSB bytes
             self.lcd.show(self.fbuf)
             self.lcd.backlight(scr.backlight)
 

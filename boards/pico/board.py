@@ -69,7 +69,6 @@ class Board:
         import gc
         from array import array
 
-        import framebuf
         import machine
         from machine import PWM, SPI, WDT, Pin
 
@@ -89,7 +88,6 @@ class Board:
                                  None, Pin(lp["backlight"], Pin.OUT, value=0))  # RST on the RUN line
         self.lcd.init()
         self.fbuf = bytearray(lp["width"] * lp["height"] // 8)
-        self.fb = framebuf.FrameBuffer(self.fbuf, lp["width"], lp["height"], framebuf.MONO_VLSB)
         self.lcd.bind(self.fbuf)
         self.ticks_ms = time.ticks_ms
         # the panel's pins in one SIO GPIO_IN read (panel()); the RS485 poll's cheap pre-check (step())
@@ -217,7 +215,7 @@ class Board:
             from firmware.ui import fb
 
             scr = m.ui.screen()
-            fb.render(scr, self.fb)
+            fb.render(scr, self.fbuf)  # the glass, straight into the LCD's MONO_VLSB bytes
             self.lcd.show(self.fbuf)
             self.lcd.backlight(scr.backlight)
 

@@ -30,5 +30,7 @@ class Ui:
     def text(self):
         return text.render(self.screen())
 
-    def render(self, fb):
-        _fb.render(self.screen(), fb)
+    def render(self, buf):
+        """Draw the glass into buf (1024 bytes, the ST7567's MONO_VLSB 128x64, firmware/ui/fb.py); returns how
+        many texts did not fit (0 on every page: host_tests/cases/case_ui_glass.py)."""
+        return _fb.render(self.screen(), buf)

@@ -1,20 +1,411 @@
-# Framebuf renderer for a 128x64 monochrome LCD: the character grid of text.py in the built-in 8x8 font.
-# Works with any object offering fill/text/fill_rect (framebuf.FrameBuffer in MONO_VLSB or MONO_HLSB).
-from firmware.ui import text
+# The 128x64 dot-matrix glass (manual 4.1, areas 1-20): draws the display model into the ST7567's frame buffer
+# (MONO_VLSB: byte (y >> 3) * 128 + x, bit y & 7) with viper blits of glyphs.py; counts text that does not fit.
+import micropython
+from micropython import const
 
-CELL = 8  # the framebuf font is 8x8 pixels: 16 columns x 8 rows on 128x64
+from firmware.ui import glyphs, screen
+
+_W = const(128)
+_SIZE = const(1024)
+_MAIN_Y = const(8)  # the rows' area: y 8..55 (48 px), below the top strip (y 0..6) and above the bottom (57..63)
+_MAIN_H = const(48)
+_BOT_Y = const(57)
+_BARS_X = const(116)  # load bars: three 3-px columns at x 116, 120, 124 (manual 4.1 item 19)
+_BAR_FULL = const(120)  # % of rated current at the top of a bar (2.5 % a pixel)
+_CLEAR = const(0)
+_SET = const(1)
+_XOR = const(2)
+
+SMALL = glyphs.SMALL
+TINY = glyphs.TINY
+# The value fonts, largest first: a page takes the largest one whose height fits its row and whose width fits
+# every row's value
+_VALUE_FONTS = (glyphs.SEG_XL, glyphs.SEG_L, glyphs.SEG_M, glyphs.SMALL)
+_NAME_FONTS = (glyphs.SEG_L, glyphs.SEG_M, glyphs.SMALL)
+_ETYPE = ("", "IMP", "EXP", "TOTAL", "NET")  # area 12, screen.ETYPE_*
+_EXTREME = ("", "MAX", "MIN")
+_PHASES = "ABC"
+_DIGITS = ("1", "2")
+_QUADS = (glyphs.QUAD0, glyphs.QUAD1, glyphs.QUAD2, glyphs.QUAD3, glyphs.QUAD4)  # area 10: none, Q1..Q4 filled
+
+clipped = 0  # texts the last render() had to cut (0 on a good page)
+clip_text = ""  # the last of them
 
 
-def render(scr, fb):
-    """Clear fb and draw the display model; the edited field shows inverted during the blink's on phase.
-    The backlight is the board's: it reads scr.backlight (Ui.screen()) and drives its pin; drawing goes on."""
-    rows, crow, ccol, clen = text.grid(scr, False)
-    fb.fill(0)
-    for i in range(len(rows)):
-        if rows[i]:
-            fb.text(rows[i], 0, i * CELL, 1)
-    if crow >= 0 and scr.blink_on:
-        x = ccol * CELL
-        y = crow * CELL
-        fb.fill_rect(x, y, clen * CELL, CELL, 1)
-        fb.text(rows[crow][ccol:ccol + clen], x, y, 0)
+@micropython.viper
+def _fill(buf: ptr8, v: int):
+    for i in range(_SIZE):
+        buf[i] = v
+
+
+@micropython.viper
+def _rect(buf: ptr8, a: int, b: int, op: int):
+    """The rectangle x, y = a & 255, a >> 8 of w, h = b & 255, b >> 8 pixels: cleared, set or inverted (op)."""
+    x0 = a & 0xFF
+    x1 = x0 + (b & 0xFF)
+    if x1 > _W:
+        x1 = _W
+    y = a >> 8
+    y1 = y + (b >> 8)
+    if y1 > 64:
+        y1 = 64
+    while y < y1:
+        p = y >> 3
+        e = (p + 1) << 3
+        if e > y1:
+            e = y1
+        m = ((1 << (e - (p << 3))) - 1) ^ ((1 << (y & 7)) - 1)
+        i = (p << 7) + x0
+        end = (p << 7) + x1
+        if op == 1:
+            while i < end:
+                buf[i] = buf[i] | m
+                i += 1
+        elif op == 2:
+            while i < end:
+                buf[i] = buf[i] ^ m
+                i += 1
+        else:
+            m = m ^ 0xFF
+            while i < end:
+                buf[i] = buf[i] & m
+                i += 1
+        y = e
+
+
+@micropython.viper
+def _width(font: ptr8, s: ptr8, n: int) -> int:
+    """Pixels the first n characters of s take in font, the gaps between them included."""
+    if n <= 0:
+        return 0
+    first = font[3]
+    cnt = font[4]
+    w = 0
+    for i in range(n):
+        c = s[i] - first
+        if c < 0 or c >= cnt:
+            c = font[5]
+        w += font[6 + c] + font[2]
+    return w - font[2]
+
+
+@micropython.viper
+def _text(buf: ptr8, font: ptr8, s: ptr8, a: int) -> int:
+    """Draw n characters of s, top-left at x, y; no column at or right of xmax; ORed in, or XORed when inv.
+    a = x | y << 8 | n << 14 | xmax << 20 | inv << 28. Returns the column after the last one drawn."""
+    x = a & 0xFF
+    sh = (a >> 8) & 7
+    row = ((a >> 11) & 7) << 7
+    n = (a >> 14) & 0x3F
+    xmax = (a >> 20) & 0xFF
+    inv = (a >> 28) & 1
+    nb = font[1]
+    cnt = font[4]
+    db = 6 + 3 * cnt
+    for i in range(n):
+        c = s[i] - font[3]
+        if c < 0 or c >= cnt:
+            c = font[5]
+        o = db + (font[6 + cnt + 2 * c] | (font[7 + cnt + 2 * c] << 8)) * nb
+        e = x + font[6 + c]
+        if e > xmax:
+            e = xmax
+        while x < e:
+            v = font[o]
+            if nb > 1:
+                v = v | (font[o + 1] << 8)
+                if nb > 2:
+                    v = v | (font[o + 2] << 16)
+            v = v << sh
+            p = row + x
+            while v != 0 and p < _SIZE:
+                if inv:
+                    buf[p] = buf[p] ^ v
+                else:
+                    buf[p] = buf[p] | v
+                v = v >> 8
+                p += 128
+            x += 1
+            o += nb
+        if x >= xmax:
+            return x
+        x += font[2]
+    return x - font[2]
+
+
+@micropython.viper
+def _icon(buf: ptr8, data: ptr8, a: int):
+    """A 7-row icon (one byte a column, len w) with its top-left at x, y: a = x | y << 8 | w << 14."""
+    sh = (a >> 8) & 7
+    p = (((a >> 11) & 7) << 7) + (a & 0xFF)
+    w = (a >> 14) & 0xFF
+    for i in range(w):
+        v = data[i] << sh
+        buf[p] = buf[p] | v
+        if p < _SIZE - 128:
+            buf[p + 128] = buf[p + 128] | (v >> 8)
+        p += 1
+
+
+def _clip(s):
+    global clipped, clip_text
+    clipped += 1
+    clip_text = s
+
+
+def _put(buf, font, s, x, y, xmax, inv=0):
+    """s left-aligned at column x, its top at y, cut at xmax; the column after it."""
+    n = len(s)
+    if n == 0:
+        return x
+    if n > 63 or x + _width(font, s, n) > xmax:
+        _clip(s)
+        n = 63 if n > 63 else n
+    return _text(buf, font, s, x | y << 8 | n << 14 | xmax << 20 | inv << 28)
+
+
+def _put_right(buf, font, s, xr, y, xmin):
+    """s right-aligned to end before column xr, not left of xmin; its left column."""
+    n = len(s)
+    x = xr - _width(font, s, n)
+    if x < xmin or n > 63:
+        _clip(s)
+        x = xmin if x < xmin else x
+        n = 63 if n > 63 else n
+    if n:
+        _text(buf, font, s, x | y << 8 | n << 14 | xr << 20)
+    return x
+
+
+def _text_width(font, s):
+    return _width(font, s, len(s))
+
+
+def _icon_at(buf, data, x, y):
+    _icon(buf, data, x | y << 8 | len(data) << 14)
+    return x + len(data)
+
+
+def _value_width(font, scr, i):
+    s = scr.digits[i]
+    w = _width(font, s, len(s))
+    if scr.neg[i]:
+        w += _width(font, "-", 1) + font[2]
+    return w
+
+
+def _value(buf, scr, i, font, xr, y, xmin):
+    """Row i's minus sign and digits right-aligned to xr; the edited field inverted while the blink is on."""
+    s = scr.digits[i]
+    x = _put_right(buf, font, s, xr, y, xmin)
+    if scr.neg[i]:
+        _put_right(buf, font, "-", x - font[2], y, xmin)
+    if i == scr.cursor_row and scr.blink_on:
+        a = scr.cursor_start
+        b = scr.cursor_end
+        x0 = x + _width(font, s, a) + (font[2] if a > 0 else 0) - 1
+        x1 = x + _width(font, s, b) + 1
+        y0 = y - 1 if y > 0 else 0
+        if x0 < 0:
+            x0 = 0
+        _rect(buf, x0 | y0 << 8, (x1 - x0) | (font[0] + 2) << 8, _XOR)
+
+
+def _fit(fonts, hmax, scr, wmax):
+    """The first font no taller than hmax in which every row's value fits wmax (else the last font)."""
+    for f in fonts:
+        if f[0] > hmax:
+            continue
+        ok = True
+        for i in range(scr.n):
+            if _value_width(f, scr, i) > wmax:
+                ok = False
+                break
+        if ok:
+            return f
+    return fonts[-1]
+
+
+def _top(scr, buf):
+    """Area 1-3 (screen name, inverted), 5 (symbol); at the right 10 quadrant, 9 load, 8 alarm, 13 comm; or the
+    settings' position "3/17"."""
+    x = _mark(buf, scr.name, 0, 0) + 1
+    if scr.kind != screen.KIND_MEAS:
+        right = _put_right(buf, SMALL, scr.position, _W, 0, x) if scr.position else _W
+        _put(buf, SMALL, scr.symbol, x, 0, right - 3)
+        return
+    right = _W
+    if scr.comm:
+        right -= len(glyphs.COMM)
+        _icon_at(buf, glyphs.COMM, right, 0)
+        right -= 3
+    if scr.alarm:
+        right -= len(glyphs.ALARM)
+        _icon_at(buf, glyphs.ALARM, right, 0)
+        right -= 3
+    if scr.load:
+        icon = glyphs.IND if scr.load == screen.LOAD_IND else glyphs.CAP
+        right -= len(icon)
+        _icon_at(buf, icon, right, 0)
+        right -= 3
+    q = _QUADS[scr.quadrant if 0 < scr.quadrant <= 4 else 0]
+    right -= len(q)
+    _icon_at(buf, q, right, 0)
+    _put(buf, SMALL, scr.symbol, x, 0, right - 3)
+
+
+def _mark(buf, s, x, y):
+    """An annunciator: capitals inverted in a box 7 px high, top-left at x, y; the column 2 px after it."""
+    w = _text_width(TINY, s)
+    _rect(buf, x | y << 8, (w + 4) | 7 << 8, _SET)
+    _put(buf, TINY, s, x + 2, y + 1, x + 2 + w, 1)
+    return x + w + 6
+
+
+def _bottom(scr, buf):
+    """Areas 15 (DI1 DI2) and 16 (DO1 DO2): the digit shows while closed; 11 average, 12 energy type, MAX/MIN,
+    14 clock. The column where the message may start."""
+    y = _BOT_Y + 1
+    _put(buf, TINY, "DI", 0, y, 8)
+    _put(buf, TINY, "DO", 19, y, 27)
+    for k in range(2):
+        if scr.di[k]:
+            _put(buf, TINY, _DIGITS[k], 9 + 4 * k, y, 13 + 4 * k)
+        if scr.do[k]:
+            _put(buf, TINY, _DIGITS[k], 28 + 4 * k, y, 32 + 4 * k)
+    x = 38
+    if scr.avg:
+        x = _mark(buf, "AVG", x, _BOT_Y)
+    if scr.etype:
+        x = _mark(buf, _ETYPE[scr.etype], x, _BOT_Y)
+    if scr.extreme:
+        x = _mark(buf, _EXTREME[scr.extreme], x, _BOT_Y)
+    if scr.clock:
+        x = _icon_at(buf, glyphs.CLOCK, x, _BOT_Y) + 2
+    return x
+
+
+def _bars(scr, buf):
+    """Area 19: per-phase load bars, A B C left to right, bottom-up, 2.5 % a pixel, full at 120 %; the 100 %
+    level cut out of them. False when every bar is hidden (-1)."""
+    shown = False
+    for k in range(3):
+        p = scr.bars[k]
+        if p < 0:
+            continue
+        shown = True
+        if p > _BAR_FULL:
+            p = _BAR_FULL
+        h = p * _MAIN_H // _BAR_FULL
+        if h < 1:
+            h = 1  # an empty bar keeps its base line
+        _rect(buf, (_BARS_X + 4 * k) | (_MAIN_Y + _MAIN_H - h) << 8, 3 | h << 8, _SET)
+    if shown:
+        y = _MAIN_Y + _MAIN_H - 100 * _MAIN_H // _BAR_FULL
+        _rect(buf, _BARS_X | y << 8, 11 | 1 << 8, _XOR)  # a notch in a bar, a dot between bars
+    return shown
+
+
+def _rows(scr, buf, k, xr, msg):
+    """Rows 0..n-1 in k equal slots of the main area: label (area 4), load mark (6), minus (7), value (17/18),
+    unit (20); the message in the last slot when msg."""
+    slot = _MAIN_H // k
+    lw = 0
+    mark = False
+    for i in range(scr.n):
+        w = _text_width(SMALL, scr.label[i])
+        if w > lw:
+            lw = w
+        if _phase(scr, i) >= 0:
+            mark = True
+    uw = 0
+    for i in range(scr.n):
+        w = _text_width(SMALL, scr.unit[i])
+        if w > uw:
+            uw = w
+    vl = lw + 3 if lw else 0
+    if mark:
+        vl += len(glyphs.IND) + 2
+    vr = xr - uw - 2 if uw else xr
+    f = _fit(_VALUE_FONTS, slot, scr, vr - vl)
+    fh = f[0]
+    for i in range(scr.n):
+        y = _MAIN_Y + i * slot + (slot - fh) // 2
+        ys = y + fh - 7  # the small font's bottom on the digits' bottom
+        _put(buf, SMALL, scr.label[i], 0, ys, lw)
+        ph = _phase(scr, i)
+        if ph >= 0:
+            _icon_at(buf, glyphs.IND if scr.load_ph[ph] == screen.LOAD_IND else glyphs.CAP, lw + 2, ys)
+        _value(buf, scr, i, f, vr, y, vl)
+        _put(buf, SMALL, scr.unit[i], vr + 2, ys, xr)
+    if msg:
+        _put(buf, SMALL, scr.message, 0, _MAIN_Y + scr.n * slot + (slot - 7) // 2, xr)
+
+
+def _phase(scr, i):
+    """0 1 2 when row i is phase A B C with a load nature to show (area 6), else -1."""
+    lab = scr.label[i]
+    if scr.kind != screen.KIND_MEAS or i >= 3 or len(lab) != 1:
+        return -1
+    ph = _PHASES.find(lab)
+    if ph < 0 or scr.load_ph[ph] == screen.LOAD_NONE:
+        return -1
+    return ph
+
+
+def _setting(scr, buf):
+    """One parameter: its name above in a large font, the value below it, right-aligned (manual 4.3)."""
+    name = scr.label[0]
+    nf = _NAME_FONTS[-1]
+    for f in _NAME_FONTS:
+        if _text_width(f, name) <= _W:
+            nf = f
+            break
+    _put(buf, nf, name, 0, _MAIN_Y + 1, _W)
+    hmax = _MAIN_H - 2 - nf[0]
+    uw = _text_width(SMALL, scr.unit[0])
+    vr = _W - uw - 2 if uw else _W
+    f = _fit(_VALUE_FONTS, hmax, scr, vr)
+    y = _MAIN_Y + _MAIN_H - f[0]
+    _value(buf, scr, 0, f, vr, y, 0)
+    _put(buf, SMALL, scr.unit[0], vr + 2, y + f[0] - 7, _W)
+
+
+def _banner(scr, buf):
+    """A message alone ("Err PASS"): centred in the largest font that fits."""
+    s = scr.message
+    for f in _VALUE_FONTS:
+        w = _text_width(f, s)
+        if w <= _W or f is SMALL:
+            x = (_W - w) // 2
+            _put(buf, f, s, x if x > 0 else 0, _MAIN_Y + (_MAIN_H - f[0]) // 2, _W)
+            return
+
+
+def render(scr, buf):
+    """Clear buf (1024 bytes, MONO_VLSB 128x64) and draw the display model scr (screen.Screen) on it. Returns
+    how many texts did not fit their area (also in `clipped`, the last in `clip_text`): 0 on a good page.
+    The backlight is the board's: it reads scr.backlight and drives its pin; drawing goes on."""
+    global clipped, clip_text
+    clipped = 0
+    clip_text = ""
+    _fill(buf, 0)
+    _top(scr, buf)
+    xm = _bottom(scr, buf)
+    xr = _BARS_X - 3 if scr.kind == screen.KIND_MEAS and _bars(scr, buf) else _W
+    msg = scr.message
+    n = scr.n
+    if n == 0:
+        if msg:
+            _banner(scr, buf)
+        return clipped
+    if scr.kind == screen.KIND_SET and n == 1:
+        _setting(scr, buf)
+    elif msg and n < 4 and scr.kind == screen.KIND_MEAS:
+        _rows(scr, buf, n + 1, xr, True)  # the manual's fourth line: THd, HR 5 ... (4.2)
+        return clipped
+    else:
+        _rows(scr, buf, n, xr, False)
+    if msg:
+        _put_right(buf, SMALL, msg, _W, _BOT_Y, xm)
+    return clipped

@@ -1,74 +1,265 @@
-# Front panel framebuf renderer (Ui.render): the draw calls on a recorder everywhere, and the pixels against
-# framebuf's own text() where `import framebuf` works (the MicroPython unix port).
-from case_ui import keys, make
+# The dot-matrix glass (firmware/ui/fb.py): pixels checked against the glyph tables decoded here in plain Python
+# (font header, widths, offsets, MONO_VLSB columns) and the ST7567 layout (byte (y >> 3) * 128 + x, bit y & 7):
+# values read back off the glass, the blinking field, quadrant, bars, DI/DO, clipping, no allocation.
+import micropython
+
+from case_ui import enter_password, keys, make
+from firmware.ui import fb, glyphs, screen
+
+W = 128
+H = 64
 
 
-class RecFb:
-    def __init__(self):
-        self.calls = []
-
-    def fill(self, c):
-        self.calls.append(("fill", c))
-
-    def text(self, s, x, y, c):
-        self.calls.append(("text", s, x, y, c))
-
-    def fill_rect(self, x, y, w, h, c):
-        self.calls.append(("fill_rect", x, y, w, h, c))
+def px(buf, x, y):
+    return (buf[(y >> 3) * W + x] >> (y & 7)) & 1
 
 
-def test_fb_render_calls():
-    ui, v, io = make(Ua=219.96, P=10.0, Q=5.0)
-    fb = RecFb()
-    ui.render(fb)
-    assert fb.calls[0] == ("fill", 0)
-    assert ("text", "Meter U   Q1 IND", 0, 0, 1) in fb.calls
-    assert ("text", "A    220.0 V", 0, 8, 1) in fb.calls
-    assert ("text", "DI-- DO--", 0, 56, 1) in fb.calls
-    keys(ui, "enter right")
-    fb = RecFb()
-    ui.render(fb)
-    # The value is right-aligned (no brackets on the glass): the second digit is column 13, inverted while
-    # the blink is on
-    assert ("text", "Set", 0, 0, 1) in fb.calls and ("text", "PASS        0000", 0, 8, 1) in fb.calls
-    assert fb.calls[-2:] == [("fill_rect", 104, 8, 8, 8, 1), ("text", "0", 104, 8, 0)]
+def glyph_cols(font, ch):
+    """(columns as ints, bit r = row r) of ch in font, decoded from the table format of tools/gen_glyphs.py."""
+    nb = font[1]
+    cnt = font[4]
+    c = ord(ch) - font[3]
+    if c < 0 or c >= cnt:
+        c = font[5]
+    w = font[6 + c]
+    o = 6 + 3 * cnt + (font[6 + cnt + 2 * c] | font[7 + cnt + 2 * c] << 8) * nb
+    return [int.from_bytes(bytes(font[o + k * nb:o + k * nb + nb]), "little") for k in range(w)]
+
+
+def text_cols(font, s):
+    """The columns s takes in font: glyphs with `spacing` blank columns between them."""
+    out = []
+    for i in range(len(s)):
+        if i:
+            out += [0] * font[2]
+        out += glyph_cols(font, s[i])
+    return out
+
+
+def col(buf, x, y, h):
+    """Pixels (x, y .. y+h-1) as an int, bit r = row y + r; rows past the glass read 0."""
+    v = 0
+    for r in range(h):
+        if y + r < H and px(buf, x, y + r):
+            v |= 1 << r
+    return v
+
+
+def find_cols(buf, cols, h, x0=0, x1=W, y0=0, y1=H, inv=False):
+    """Every (x, y) inside the box where the columns are drawn exactly (set and clear pixels), ORed on blank glass;
+    inv: as light pixels on a dark field."""
+    m = (1 << h) - 1
+    hits = []
+    for y in range(y0, y1 - h + 1):
+        for x in range(x0, x1 - len(cols) + 1):
+            ok = True
+            for i in range(len(cols)):
+                v = col(buf, x + i, y, h)
+                if (v ^ m if inv else v) != cols[i]:
+                    ok = False
+                    break
+            if ok:
+                hits.append((x, y))
+    return hits
+
+
+def find_text(buf, font, s, **box):
+    return find_cols(buf, text_cols(font, s), font[0], **box)
+
+
+def icon_cols(data):
+    return [data[i] for i in range(len(data))]
+
+
+def render(ui):
+    buf = bytearray(b"\xff" * 1024)  # render clears it
+    assert ui.render(buf) == 0, fb.clip_text
+    return buf
+
+
+def test_text_blit_matches_the_table_at_every_bit_offset():
+    # fb._put draws what the decoded table says at any y (a glyph straddling two or three pages) and x
+    for font in (glyphs.SMALL, glyphs.TINY, glyphs.SEG_M, glyphs.SEG_L, glyphs.SEG_XL):
+        s = "4C-9.:Ok"
+        cols = text_cols(font, s)
+        h = font[0]
+        for y in (0, 1, 5, 7, 8, 13, H - h):
+            buf = bytearray(1024)
+            end = fb._put(buf, font, s, 3, y, W)
+            assert end == 3 + len(cols)
+            for x in range(W):
+                for yy in range(H):
+                    want = 0
+                    if 3 <= x < 3 + len(cols) and y <= yy < y + h:
+                        want = (cols[x - 3] >> (yy - y)) & 1
+                    assert px(buf, x, yy) == want, (font[0], y, x, yy)
+    # a text cut at xmax is counted and draws nothing at or right of it
+    buf = bytearray(1024)
+    fb.clipped = 0
+    fb._put(buf, glyphs.SMALL, "OVERFLOW", 0, 0, 20)
+    assert fb.clipped == 1 and fb.clip_text == "OVERFLOW"
+    assert all(px(buf, x, y) == 0 for x in range(20, W) for y in range(8))
+    assert find_cols(buf, text_cols(glyphs.SMALL, "OVE"), 7, x1=20) == [(0, 0)]
+
+
+def test_meter_pages_read_back_off_the_glass():
+    ui, v, io = make(Ua=219.96, Ub=-220.04, Uc=0.0, F=50.0, P=-487.5, Pa=1000.0)
+    buf = render(ui)
+    # three rows: the 15 px digits; the minus one glyph advance left of the digits; units and labels 5x7
+    assert len(find_text(buf, glyphs.SEG_L, "220.0", y0=8, y1=56)) == 2
+    (x, y), = find_text(buf, glyphs.SEG_L, "-220.0", y0=8, y1=56)
+    assert find_text(buf, glyphs.SEG_L, "0.000", y0=y + 15, y1=56)
+    (xv, yv), = find_text(buf, glyphs.SMALL, "V", y0=y + 8, y1=y + 15)  # unit after row B's value, bottom-aligned
+    assert xv > x + len(text_cols(glyphs.SEG_L, "-220.0")) and yv + 7 == y + 15
+    assert find_text(buf, glyphs.SMALL, "B", x1=20, y0=y + 8, y1=y + 15)
+    assert find_cols(buf, text_cols(glyphs.TINY, "METER"), 5, y1=7, inv=True)  # the screen's tab, inverted
+    assert find_text(buf, glyphs.SMALL, "U", y1=7)  # the measurement symbol
+    keys(ui, "down down down")  # P: four rows, the 11 px digits
+    buf = render(ui)
+    assert find_text(buf, glyphs.SEG_M, "1.000", y0=8, y1=56) and find_text(buf, glyphs.SEG_M, "-487.5")
+    assert find_text(buf, glyphs.SMALL, "kW", y0=8, y1=56) and find_text(buf, glyphs.SMALL, "tot", y0=40)
+    keys(ui, "down down down down")  # F: one row, the 23 px digits
+    buf = render(ui)
+    (x, y), = find_text(buf, glyphs.SEG_XL, "50.00")
+    assert 8 <= y and y + 23 <= 56 and find_text(buf, glyphs.SMALL, "Hz", x0=x + 60)
+
+
+def test_blink_inverts_exactly_the_edited_digit():
+    ui, v, io = make()
+    keys(ui, "enter")  # PASS 0000, first digit edited, blink on
+    on = render(ui)
+    ui.tick(500)  # blink off: plain digits
+    off = render(ui)
+    font = glyphs.SEG_XL
+    (x, y), = find_text(off, font, "0000")
+    assert find_text(off, glyphs.SEG_L, "PASS")  # the parameter's name above the value
+    diff = [(i, j) for i in range(W) for j in range(H) if px(on, i, j) != px(off, i, j)]
+    xs = [d[0] for d in diff]
+    ys = [d[1] for d in diff]
+    box = (min(xs), min(ys), max(xs), max(ys))
+    assert len(diff) == (box[2] - box[0] + 1) * (box[3] - box[1] + 1)  # a solid rectangle flipped
+    w0 = len(glyph_cols(font, "0"))
+    assert box[0] < x and x + w0 <= box[2] < x + w0 + font[2] and box[1] < y and box[3] >= y + 22
     ui.tick(500)
-    fb = RecFb()
-    ui.render(fb)
-    assert fb.calls[-1][0] == "text" and all(c[0] != "fill_rect" for c in fb.calls)
+    keys(ui, "right")  # the second digit: the same rectangle one advance to the right
+    on2 = render(ui)
+    ui.tick(500)
+    assert render(ui) == off
+    diff2 = [(i, j) for i in range(W) for j in range(H) if px(on2, i, j) != px(off, i, j)]
+    assert diff2 == [(i + w0 + font[2], j) for i, j in diff]
 
 
-def test_fb_pixels():
-    try:
-        import framebuf
-    except ImportError:
-        return  # CPython: covered by test_fb_render_calls
-    ui, v, io = make(Ua=219.96)
-    for fmt_ in (framebuf.MONO_VLSB, framebuf.MONO_HLSB):
-        buf = bytearray(128 * 64 // 8)
-        fb = framebuf.FrameBuffer(buf, 128, 64, fmt_)
-        fb.fill(1)  # render must clear it
-        ui.render(fb)
-        ref_buf = bytearray(len(buf))
-        ref = framebuf.FrameBuffer(ref_buf, 128, 64, fmt_)
-        ref.text("Meter U", 0, 0, 1)
-        ref.text("A    220.0 V", 0, 8, 1)
-        ref.text("B    0.000 V", 0, 16, 1)
-        ref.text("C    0.000 V", 0, 24, 1)
-        ref.text("DI-- DO--", 0, 56, 1)
-        assert buf == ref_buf
-        assert sum(fb.pixel(x, y) for x in range(40, 48) for y in range(8, 16)) > 10  # the "2" of 220.0
-        assert sum(fb.pixel(x, y) for x in range(128) for y in range(40, 56)) == 0  # rows 5-6 empty
-    keys(ui, "enter")
-    buf = bytearray(128 * 64 // 8)
-    fb = framebuf.FrameBuffer(buf, 128, 64, framebuf.MONO_VLSB)
-    ref = framebuf.FrameBuffer(bytearray(len(buf)), 128, 64, framebuf.MONO_VLSB)
-    ref.text("PASS        0000", 0, 8, 1)
-    ui.render(fb)
-    # The first digit (column 12 of row 1) is drawn inverted: every pixel of its cell is the glyph's complement
-    cell = [(x, y) for x in range(96, 104) for y in range(8, 16)]
-    assert all(fb.pixel(x, y) == 1 - ref.pixel(x, y) for x, y in cell)
-    assert all(fb.pixel(x, y) == ref.pixel(x, y) for x in range(0, 96) for y in range(8, 16))
-    ui.tick(500)  # blink off: plain glyph
-    ui.render(fb)
-    assert all(fb.pixel(x, y) == ref.pixel(x, y) for x, y in cell)
+def _quad_pixels(p, q):
+    """The pixels of the quadrant picture (area 10) beyond its frame, relative to its top-left corner."""
+    ui, v, io = make(P=p, Q=q)
+    buf = render(ui)
+    frame = icon_cols(glyphs.QUAD0)  # the frame alone: four empty squares
+    at = []
+    for x in range(W - 7):
+        if all(col(buf, x + i, 0, 7) & frame[i] == frame[i] for i in range(7)):
+            at.append(x)
+    assert len(at) == 1, at
+    x = at[0]
+    return [(i, j) for i in range(7) for j in range(7) if px(buf, x + i, j) and not (frame[i] >> j) & 1]
+
+
+def test_quadrant_picture():
+    # manual 4.1 item 10: Q1 P+ Q+ upper right, Q2 P- Q+ upper left, Q3 P- Q- lower left, Q4 P+ Q- lower right
+    q1 = _quad_pixels(100.0, 50.0)
+    q2 = _quad_pixels(-100.0, 50.0)
+    q3 = _quad_pixels(-100.0, -50.0)
+    q4 = _quad_pixels(100.0, -50.0)
+    for q in (q1, q2, q3, q4):
+        assert len(q) == 4 and max(a for a, b in q) - min(a for a, b in q) == 1  # a filled 2x2 square
+    assert min(q1)[0] > min(q2)[0] and min(q4)[0] > min(q3)[0]  # right half: Q1, Q4
+    assert max(b for a, b in q1) < min(b for a, b in q4) and max(b for a, b in q2) < min(b for a, b in q3)
+
+
+def test_indicator_icons_follow_the_model():
+    ui, v, io = make(Q=5.0)
+    buf = render(ui)
+    assert find_cols(buf, icon_cols(glyphs.IND), 7, y1=7) and not find_cols(buf, icon_cols(glyphs.CAP), 7)
+    assert not find_cols(buf, icon_cols(glyphs.COMM), 7) and not find_cols(buf, icon_cols(glyphs.ALARM), 7)
+    io.comm = 1
+    io.alarm = 1
+    v[0] = 230.0
+    scr = ui.screen()
+    scr.load_ph[0] = screen.LOAD_CAP  # area 6: phase A capacitive, B inductive
+    scr.load_ph[1] = screen.LOAD_IND
+    scr.clock = True
+    buf = bytearray(1024)
+    assert fb.render(scr, buf) == 0
+    assert find_cols(buf, icon_cols(glyphs.COMM), 7, y1=7) and find_cols(buf, icon_cols(glyphs.ALARM), 7, y1=7)
+    (xa, ya), = find_text(buf, glyphs.SMALL, "A", x1=10, y0=8, y1=56)
+    (xb, yb), = find_text(buf, glyphs.SMALL, "B", x1=10, y0=8, y1=56)
+    assert find_cols(buf, icon_cols(glyphs.CAP), 7, x1=30, y0=ya, y1=ya + 7)  # on row A's line
+    assert find_cols(buf, icon_cols(glyphs.IND), 7, x1=30, y0=yb, y1=yb + 7)
+    assert not find_cols(buf, icon_cols(glyphs.IND), 7, x1=30, y0=yb + 8, y1=56)  # phase C: none
+    assert find_cols(buf, icon_cols(glyphs.CLOCK), 7, y0=57)  # area 14, bottom left
+
+
+def test_load_bars_scale_and_saturate():
+    ui, v, io = make(Pa=-99999e6)
+    keys(ui, "down down down")
+    scr = ui.screen()
+    scr.bars[0] = 0
+    scr.bars[1] = 50
+    scr.bars[2] = 130
+    buf = bytearray(1024)
+    assert fb.render(scr, buf) == 0, fb.clip_text
+    notch = 56 - 40  # the 100 % level, 2.5 % a pixel
+    for k, h in ((0, 1), (1, 20), (2, 48)):  # 0 % keeps a base line; 130 % saturates at 120 %, the full 48 px
+        x = 116 + 4 * k
+        for i in range(x, x + 3):
+            lit = [y for y in range(8, 56) if px(buf, i, y)]
+            want = [y for y in range(56 - h, 56) if y != notch] + ([notch] if h < 40 else [])
+            assert lit == sorted(want), (k, i, lit)
+    assert all(px(buf, x, y) == 0 for x in range(113, 116) for y in range(8, 56))  # values stay left of them
+    mw = len(text_cols(glyphs.SMALL, "MW"))
+    assert max(x for x, y in find_text(buf, glyphs.SMALL, "MW", y0=8, y1=56)) + mw <= 113
+    scr.bars[0] = scr.bars[1] = scr.bars[2] = -1
+    fb.render(scr, buf)
+    assert max(x for x, y in find_text(buf, glyphs.SMALL, "MW", y0=8, y1=56)) + mw == W  # the units at the edge
+
+
+def test_di_do_digits_show_while_closed():
+    ui, v, io = make()
+    io.inputs[1] = 1
+    io.relays[0] = 1
+    buf = render(ui)
+    (xi, yi), = find_text(buf, glyphs.TINY, "DI", y0=56)
+    (xo, yo), = find_text(buf, glyphs.TINY, "DO", y0=56)
+    strip = dict(x0=xi, x1=xo, y0=56)
+    assert find_text(buf, glyphs.TINY, "2", **strip) and not find_text(buf, glyphs.TINY, "1", **strip)
+    strip = dict(x0=xo, x1=xo + 20, y0=56)
+    assert find_text(buf, glyphs.TINY, "1", **strip) and not find_text(buf, glyphs.TINY, "2", **strip)
+
+
+def test_messages_and_clipping_are_counted():
+    ui, v, io = make()
+    enter_password(ui, "1234")  # wrong: "Err PASS" alone on the glass, in the largest font that fits
+    buf = render(ui)
+    assert find_text(buf, glyphs.SEG_L, "Err PASS") or find_text(buf, glyphs.SEG_XL, "Err PASS")
+    ui, v, io = make()
+    scr = ui.screen()
+    scr.digits[0] = "1234567890123456789012"  # no font holds 22 digits beside a label and unit
+    scr.message = "a message far too long for the bottom strip"
+    buf = bytearray(1024)
+    assert fb.render(scr, buf) == 2 and fb.clipped == 2
+    assert fb.clip_text == "a message far too long for the bottom strip"
+
+
+def test_render_allocates_nothing():
+    ui, v, io = make(Ua=230.0, P=-1000.0, Q=5.0)
+    io.comm = 1
+    buf = bytearray(1024)
+    for k in ("", "down down down", "right", "left right", "left left right", "left enter"):
+        if k:
+            keys(ui, k)
+        scr = ui.screen()
+        scr.bars[0] = 50
+        micropython.heap_lock()
+        try:
+            fb.render(scr, buf)
+        finally:
+            micropython.heap_unlock()

@@ -6,7 +6,8 @@ from firmware import version
 from firmware.meter import Meter
 from firmware.ui import menu
 from case_ui import FakeCfg, enter_password, keys, lines, make
-from case_ui_fb import RecFb
+from case_ui_fb import find_text, render
+from firmware.ui import glyphs
 
 
 def test_backlight_goes_off_after_blt_minutes():
@@ -58,10 +59,9 @@ def test_keys_keep_the_light_and_the_settings_time_out_in_the_dark():
 def test_framebuf_draws_in_the_dark_and_the_board_reads_the_flag():
     ui, v, io = make(Ua=230.0)
     ui.tick(60000)
-    fb = RecFb()
-    ui.render(fb)
-    assert ("text", "A    230.0 V", 0, 8, 1) in fb.calls and not ui.model.backlight
-    assert not [c for c in fb.calls if c[0] == "text" and "backlight" in c[1]]  # the pin's job, not a glyph
+    buf = render(ui)
+    assert find_text(buf, glyphs.SEG_L, "230.0") and not ui.model.backlight
+    assert not find_text(buf, glyphs.SMALL, "back")  # the pin's job, not a glyph
 
 
 def test_wake_and_timer_allocate_nothing():

@@ -15,6 +15,8 @@ class _Ptr:
     __slots__ = ("m", "mask")
 
     def __init__(self, buf, fmt, mask):
+        if isinstance(buf, str):
+            buf = buf.encode()  # MicroPython's str has the buffer protocol: its UTF-8 bytes
         m = memoryview(buf).cast("B")
         self.m = m if fmt == "B" else m[: len(m) - len(m) % (2 if fmt == "H" else 4)].cast(fmt)
         self.mask = mask
