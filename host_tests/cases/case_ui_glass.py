@@ -1,0 +1,158 @@
+# Nothing is ever cut on the glass: every page of every screen and group (pages.SCREENS, walked with the keys) in
+# every wiring mode, with the widest values (largest negative numbers of the top unit, OL, ----, 10-character
+# energies, hexadecimal floats, dates, times) and every settings parameter in the list and in edit, blink on/off.
+from array import array
+
+from case_ui import NAMES, FakeCfg, FakeIo, enter_password, keys
+from firmware import regmap
+from firmware.ui import Ui, fb, menu, pages, screen
+
+NAN = float("nan")
+INF = float("inf")
+# (every measurement slot, every other page source): numbers go through fmt.number with the page's unit ladder
+CANDIDATES = (
+    (-99999e6, -99999e6),  # -99999 MW / Mvar / MVA; OL on the V and A ladders
+    (-99999e3, "99999999.9"),  # -99999 kV / kA; the largest energy in kWh
+    (-99999.0, "4CBEBC20"),  # -99999 %, C, Hz; an energy beyond 99999999.9 as its float32 in hexadecimal
+    (NAN, "1193046.47"),  # ----; run time in hours at the 32-bit limit of seconds
+    (-INF, "2026.11.30"),  # -OL; a date
+    (-9.999, "10:23:00"),  # a time
+    (-0.999, "-99999999.9"),
+)
+SYSS = range(len(regmap.SYSS_NAMES))
+
+
+class GlassCfg(FakeCfg):
+    """FakeCfg that also serves the panel rows (clock, energy clear), as firmware/ledger.py's Panel does."""
+    panel_rows = True
+
+    def __init__(self, syss):
+        FakeCfg.__init__(self)
+        self.values["SYSS"] = syss
+        for row in pages.PANEL_ROWS:
+            self.values[row[0]] = row[1]
+
+    def set(self, name, value):
+        self.values[name] = value
+        return True
+
+
+def _text_rows():
+    """Names of page rows whose page has no unit ladder: their sources give ready-made text (energy, hours)."""
+    out = set()
+    for name, groups in pages.SCREENS:
+        for g in groups:
+            for p in range(len(g)):
+                page = g[p]
+                if page[2] is None:
+                    for row in page[1]:
+                        out.add(row[1])
+    return out
+
+
+def _ui(syss, cfg=None):
+    vals = array("f", [0.0] * len(NAMES))
+    box = [None]
+    text_rows = _text_rows()
+
+    def extra(name):
+        if name in text_rows:
+            return lambda: box[0] if isinstance(box[0], str) else "-99999999.9"
+        return lambda: box[0]
+
+    io = FakeIo()
+    io.inputs[0] = io.inputs[1] = io.relays[0] = io.relays[1] = io.comm = io.alarm = 1  # every indicator lit
+    ui = Ui(vals, regmap.slot, cfg if cfg is not None else GlassCfg(syss), io, extra)
+    return ui, vals, box
+
+
+def _check(ui, buf, what, bars=False):
+    scr = ui.screen()
+    if bars and scr.kind == screen.KIND_MEAS:
+        for k in range(3):
+            scr.bars[k] = 130
+    n = fb.render(scr, buf)
+    assert n == 0, "%s: %r does not fit (%d cut)\n%s" % (what, fb.clip_text, n, ui.text())
+
+
+def test_every_measurement_page_fits():
+    buf = bytearray(1024)
+    count = 0
+    for syss in SYSS:
+        ui, vals, box = _ui(syss)
+        for s in range(len(pages.SCREENS)):
+            name, groups = pages.SCREENS[s]
+            for g in range(len(groups)):
+                for p in range(len(groups[g])):
+                    for c in range(len(CANDIDATES)):
+                        v, box[0] = CANDIDATES[c]
+                        for i in range(len(vals)):
+                            vals[i] = v
+                        what = "SYSS %d %s group %d page %d candidate %d" % (syss, name, g, p, c)
+                        _check(ui, buf, what, bars=c < 2)
+                        count += 1
+                    keys(ui, "down")
+                keys(ui, "right")
+            keys(ui, "left")
+    total = 0
+    for name, groups in pages.SCREENS:
+        for g in groups:
+            total += len(g)
+    assert count == total * len(CANDIDATES) * len(SYSS) and total > 100
+
+
+def _widest(row):
+    """The values to try for a settings row: its range ends and, for enumerations, every choice."""
+    if row[4] is not None:
+        return row[4]
+    return (row[2], row[3])
+
+
+def test_every_setting_fits_in_list_and_edit():
+    buf = bytearray(1024)
+    for syss in SYSS:
+        cfg = GlassCfg(syss)
+        ui, vals, box = _ui(syss, cfg)
+        keys(ui, "enter")
+        _check(ui, buf, "password entry")
+        keys(ui, "left")
+        enter_password(ui, "6666")
+        order = ui.menu.params
+        assert len(order) > len(regmap.CONFIG)  # the panel rows are in
+        for j in range(len(order)):
+            row = menu.prow(order[j])
+            name = row[0]
+            for v in _widest(row):
+                if name != "Ver" and name != "PASS":
+                    cfg.values[name] = v
+                _check(ui, buf, "SYSS %d list %s = %r" % (syss, name, v))
+            if name not in pages.READ_ONLY:
+                keys(ui, "enter")  # edit: every digit position, every choice, blink on and off
+                steps = 12
+                if row[4] is not None and len(row[4]) > steps:
+                    steps = len(row[4])
+                if name in pages.NAMES and row[3] - row[2] + 1 > steps:
+                    steps = row[3] - row[2] + 1
+                for k in range(steps):
+                    _check(ui, buf, "SYSS %d edit %s step %d" % (syss, name, k))
+                    ui.tick(menu.BLINK_MS)
+                    _check(ui, buf, "SYSS %d edit %s step %d, blink off" % (syss, name, k))
+                    keys(ui, "right up")
+                keys(ui, "left")
+            if name == "SYSS":
+                cfg.values[name] = syss
+            keys(ui, "down")
+
+
+def test_messages_fit():
+    buf = bytearray(1024)
+    ui, vals, box = _ui(0)
+    enter_password(ui, "1234")
+    assert ui.screen().message
+    _check(ui, buf, "wrong password")
+    cfg = FakeCfg(refuse=True)
+    ui, vals, box = _ui(0, cfg)
+    enter_password(ui, "6666")
+    keys(ui, "down down down enter up enter")  # In: refused
+    assert ui.screen().message
+    _check(ui, buf, "refused value")
