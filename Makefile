@@ -9,7 +9,7 @@ ARCH_pico  := armv6m
 ARCH_esp32 := xtensawin
 ARCH    := $(ARCH_$(BOARD))
 
-.PHONY: setup setup-device run test build deploy docs clean firmware bench-device
+.PHONY: setup setup-device run test build deploy docs clean firmware bench-device pictures
 
 setup: $(STAMP) setup-device
 
@@ -60,6 +60,10 @@ deploy: build
 
 docs: $(STAMP)
 	$(VPY) -m tools.regmap --update-readme
+
+# docs/pictures/*.png: chosen pages of the glass drawn by the firmware under the MicroPython unix port
+pictures: $(STAMP)
+	$(VPY) -m tools.pictures --out docs/pictures
 
 .PHONY: bench
 bench: $(STAMP)

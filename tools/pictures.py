@@ -1,0 +1,150 @@
+# The glass in pictures (docs/ui.md, Glass): chosen pages drawn by the real firmware (firmware/ui/fb.py) under the
+# MicroPython unix port, their 1024-byte buffers written as PNGs under docs/pictures/ (tools/glass.py).
+#   python -m tools.pictures [--out DIR] [--scale 4] [--ascii]      (make pictures)
+# The same file is the guest: `micropython tools/pictures.py --guest` prints "PIC name hex" lines.
+import sys
+
+OUT = "docs/pictures"
+
+
+# -- the guest (MicroPython unix port, or CPython with tools/upy_compat) --
+
+class _Cfg:
+    def __init__(self, regmap):
+        self.values = {}
+        for row in regmap.CONFIG:
+            self.values[row[0]] = row[1]
+
+    def get(self, name):
+        return self.values[name]
+
+    def set(self, name, value):
+        self.values[name] = value
+        return True
+
+
+class _Io:
+    relays = [0, 1]
+    inputs = [1, 0]
+    comm = 1
+    alarm = 0
+
+
+_TEXTS = {"EP_imp": "12345.6", "EP_exp": "78.9", "EP_total": "12424.5", "EP_net": "12266.7",
+          "dATE": "2026.11.30", "tinE": "10:23:00", "RTime": "8760.00", "LTime": "6120.25"}
+
+
+def _extra(name):
+    s = _TEXTS.get(name)
+    return None if s is None else (lambda: s)
+
+
+def guest():
+    sys.path.insert(0, ".")
+    from tools.upy_host import ticks_diff  # noqa: F401  (puts `micropython` on sys.path under CPython)
+    from array import array
+
+    from firmware import regmap
+    from firmware.ui import Ui, fb, screen
+
+    vals = array("f", [0.0] * len(regmap.MEASUREMENTS))
+    for name, v in (("Ua", 230.12), ("Ub", 229.84), ("Uc", 231.05), ("Ia", 3.105), ("Ib", 4.25), ("Ic", 5.2),
+                    ("Pa", 652.3), ("Pb", 905.1), ("Pc", -121.6), ("P", 1435.8), ("Qa", 120.0), ("Qb", -80.5),
+                    ("Qc", 40.2), ("Q", 79.7), ("F", 49.98), ("THD_Ua", 2.31), ("THD_Ub", 1.98), ("THD_Uc", 2.07)):
+        vals[regmap.slot(name)] = v
+    cfg = _Cfg(regmap)
+    cfg.values["Pt_U"] = 1000
+    ui = Ui(vals, regmap.slot, cfg, _Io(), _extra)
+    buf = bytearray(1024)
+
+    def pic(name, marks=None):
+        scr = ui.screen()
+        if marks:
+            marks(scr)
+        n = fb.render(scr, buf)
+        if n:
+            raise ValueError("%s: %r does not fit" % (name, fb.clip_text))
+        print("PIC", name, "".join("%02x" % b for b in buf))
+
+    def press(seq):
+        for k in seq.split():
+            ui.key(k)
+
+    def bars(scr):
+        # area 19 and 6 as the meter shows them at In = 5 A: Ia Ib Ic in % of the rated current
+        scr.bars[0], scr.bars[1], scr.bars[2] = 62, 85, 104
+        scr.load_ph[0], scr.load_ph[1], scr.load_ph[2] = screen.LOAD_IND, screen.LOAD_CAP, screen.LOAD_IND
+
+    pic("meter_u")
+    press("down down down")
+    pic("meter_p_bars", bars)
+    scr = ui.screen()
+    for k in range(3):  # the next pages as the menu leaves them
+        scr.bars[k] = -1
+        scr.load_ph[k] = screen.LOAD_NONE
+    press("right")
+    pic("energy", lambda scr: setattr(scr, "etype", screen.ETYPE_IMP) if not scr.etype else None)
+    press("up")  # the last energy page: date and time
+    pic("clock", lambda scr: setattr(scr, "clock", True))
+    press("left right")  # PQM, harmonics
+    pic("harmonics")
+    press("left left")
+    press("enter down down down down right down down down down right down down down down right down down down "
+          "down enter")  # password 6666
+    for _ in range(40):
+        if ui.screen().label[0] == "Pt_U":
+            break
+        press("down")
+    press("enter right")  # edit Pt_U, second digit; the blink's on phase: inverted
+    pic("settings_edit")
+
+
+# -- the host (CPython) --
+
+def run_guest(micropython=None):
+    """{name: 1024-byte buffer} from the guest under the MicroPython unix port."""
+    import os
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    exe = micropython or os.path.join(root, ".venv", "bin", "micropython")
+    r = subprocess.run([exe, "-X", "heapsize=4M", "tools/pictures.py", "--guest"], cwd=root, capture_output=True,
+                       text=True, timeout=120)
+    if r.returncode:
+        raise RuntimeError("guest failed:\n" + r.stdout + r.stderr)
+    out = {}
+    for line in r.stdout.splitlines():
+        if line.startswith("PIC "):
+            _, name, hx = line.split()
+            out[name] = bytes.fromhex(hx)
+    return out
+
+
+def main(argv=None):
+    import argparse
+    import os
+
+    from tools import glass
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", default=OUT)
+    ap.add_argument("--scale", type=int, default=4)
+    ap.add_argument("--ascii", action="store_true", help="print each picture in quadrant blocks, no files")
+    ap.add_argument("--micropython", help="the unix port's executable (default .venv/bin/micropython)")
+    a = ap.parse_args(argv)
+    pics = run_guest(a.micropython)
+    for name, buf in pics.items():
+        if a.ascii:
+            print(name)
+            print("\n".join(glass.to_blocks(buf)))
+            continue
+        os.makedirs(a.out, exist_ok=True)
+        print("wrote", glass.to_png(buf, os.path.join(a.out, name + ".png"), a.scale))
+    return 0
+
+
+if __name__ == "__main__":
+    if "--guest" in sys.argv:
+        guest()
+    else:
+        sys.exit(main())
