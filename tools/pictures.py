@@ -41,7 +41,7 @@ def _extra(name):
 
 def guest():
     sys.path.insert(0, ".")
-    from tools.upy_host import ticks_diff  # noqa: F401  (puts `micropython` on sys.path under CPython)
+    import tools.upy_host  # noqa: F401  (puts `micropython` on sys.path under CPython)
     from array import array
 
     from firmware import regmap

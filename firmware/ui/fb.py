@@ -1,20 +1,16 @@
 # The 128x64 dot-matrix glass (manual 4.1, areas 1-20): draws the display model into the ST7567's frame buffer
-# (MONO_VLSB: byte (y >> 3) * 128 + x, bit y & 7) with viper blits of glyphs.py; counts text that does not fit.
-import micropython
+# (MONO_VLSB: byte (y >> 3) * 128 + x, bit y & 7) with the blits of blit.py; counts text that does not fit.
 from micropython import const
 
 from firmware.ui import glyphs, screen
+from firmware.ui.blit import SET, XOR, fill, icon, rect, text, width
 
 _W = const(128)
-_SIZE = const(1024)
 _MAIN_Y = const(8)  # the rows' area: y 8..55 (48 px), below the top strip (y 0..6) and above the bottom (57..63)
 _MAIN_H = const(48)
 _BOT_Y = const(57)
 _BARS_X = const(116)  # load bars: three 3-px columns at x 116, 120, 124 (manual 4.1 item 19)
 _BAR_FULL = const(120)  # % of rated current at the top of a bar (2.5 % a pixel)
-_CLEAR = const(0)
-_SET = const(1)
-_XOR = const(2)
 
 SMALL = glyphs.SMALL
 TINY = glyphs.TINY
@@ -32,121 +28,6 @@ clipped = 0  # texts the last render() had to cut (0 on a good page)
 clip_text = ""  # the last of them
 
 
-@micropython.viper
-def _fill(buf: ptr8, v: int):
-    for i in range(_SIZE):
-        buf[i] = v
-
-
-@micropython.viper
-def _rect(buf: ptr8, a: int, b: int, op: int):
-    """The rectangle x, y = a & 255, a >> 8 of w, h = b & 255, b >> 8 pixels: cleared, set or inverted (op)."""
-    x0 = a & 0xFF
-    x1 = x0 + (b & 0xFF)
-    if x1 > _W:
-        x1 = _W
-    y = a >> 8
-    y1 = y + (b >> 8)
-    if y1 > 64:
-        y1 = 64
-    while y < y1:
-        p = y >> 3
-        e = (p + 1) << 3
-        if e > y1:
-            e = y1
-        m = ((1 << (e - (p << 3))) - 1) ^ ((1 << (y & 7)) - 1)
-        i = (p << 7) + x0
-        end = (p << 7) + x1
-        if op == 1:
-            while i < end:
-                buf[i] = buf[i] | m
-                i += 1
-        elif op == 2:
-            while i < end:
-                buf[i] = buf[i] ^ m
-                i += 1
-        else:
-            m = m ^ 0xFF
-            while i < end:
-                buf[i] = buf[i] & m
-                i += 1
-        y = e
-
-
-@micropython.viper
-def _width(font: ptr8, s: ptr8, n: int) -> int:
-    """Pixels the first n characters of s take in font, the gaps between them included."""
-    if n <= 0:
-        return 0
-    first = font[3]
-    cnt = font[4]
-    w = 0
-    for i in range(n):
-        c = s[i] - first
-        if c < 0 or c >= cnt:
-            c = font[5]
-        w += font[6 + c] + font[2]
-    return w - font[2]
-
-
-@micropython.viper
-def _text(buf: ptr8, font: ptr8, s: ptr8, a: int) -> int:
-    """Draw n characters of s, top-left at x, y; no column at or right of xmax; ORed in, or XORed when inv.
-    a = x | y << 8 | n << 14 | xmax << 20 | inv << 28. Returns the column after the last one drawn."""
-    x = a & 0xFF
-    sh = (a >> 8) & 7
-    row = ((a >> 11) & 7) << 7
-    n = (a >> 14) & 0x3F
-    xmax = (a >> 20) & 0xFF
-    inv = (a >> 28) & 1
-    nb = font[1]
-    cnt = font[4]
-    db = 6 + 3 * cnt
-    for i in range(n):
-        c = s[i] - font[3]
-        if c < 0 or c >= cnt:
-            c = font[5]
-        o = db + (font[6 + cnt + 2 * c] | (font[7 + cnt + 2 * c] << 8)) * nb
-        e = x + font[6 + c]
-        if e > xmax:
-            e = xmax
-        while x < e:
-            v = font[o]
-            if nb > 1:
-                v = v | (font[o + 1] << 8)
-                if nb > 2:
-                    v = v | (font[o + 2] << 16)
-            v = v << sh
-            p = row + x
-            while v != 0 and p < _SIZE:
-                if inv:
-                    buf[p] = buf[p] ^ v
-                else:
-                    buf[p] = buf[p] | v
-                v = v >> 8
-                p += 128
-            x += 1
-            o += nb
-        if x >= xmax:
-            return x
-        x += font[2]
-    return x - font[2]
-
-
-@micropython.viper
-def _icon(buf: ptr8, data: ptr8, a: int):
-    """A 7-row icon (one byte a column, len w) with its top-left at x, y: a = x | y << 8 | w << 14."""
-    sh = (a >> 8) & 7
-    p = (((a >> 11) & 7) << 7) + (a & 0xFF)
-    w = (a >> 14) & 0xFF
-    for i in range(w):
-        v = data[i] << sh
-        buf[p] = buf[p] | v
-        if p < _SIZE - 128:
-            buf[p + 128] = buf[p + 128] | (v >> 8)
-        p += 1
-
-
 def _clip(s):
     global clipped, clip_text
     clipped += 1
@@ -158,39 +39,39 @@ def _put(buf, font, s, x, y, xmax, inv=0):
     n = len(s)
     if n == 0:
         return x
-    if n > 63 or x + _width(font, s, n) > xmax:
+    if n > 63 or x + width(font, s, n) > xmax:
         _clip(s)
         n = 63 if n > 63 else n
-    return _text(buf, font, s, x | y << 8 | n << 14 | xmax << 20 | inv << 28)
+    return text(buf, font, s, x | y << 8 | n << 14 | xmax << 20 | inv << 28)
 
 
 def _put_right(buf, font, s, xr, y, xmin):
     """s right-aligned to end before column xr, not left of xmin; its left column."""
     n = len(s)
-    x = xr - _width(font, s, n)
+    x = xr - width(font, s, n)
     if x < xmin or n > 63:
         _clip(s)
         x = xmin if x < xmin else x
         n = 63 if n > 63 else n
     if n:
-        _text(buf, font, s, x | y << 8 | n << 14 | xr << 20)
+        text(buf, font, s, x | y << 8 | n << 14 | xr << 20)
     return x
 
 
 def _text_width(font, s):
-    return _width(font, s, len(s))
+    return width(font, s, len(s))
 
 
 def _icon_at(buf, data, x, y):
-    _icon(buf, data, x | y << 8 | len(data) << 14)
+    icon(buf, data, x | y << 8 | len(data) << 14)
     return x + len(data)
 
 
 def _value_width(font, scr, i):
     s = scr.digits[i]
-    w = _width(font, s, len(s))
+    w = width(font, s, len(s))
     if scr.neg[i]:
-        w += _width(font, "-", 1) + font[2]
+        w += width(font, "-", 1) + font[2]
     return w
 
 
@@ -203,12 +84,12 @@ def _value(buf, scr, i, font, xr, y, xmin):
     if i == scr.cursor_row and scr.blink_on:
         a = scr.cursor_start
         b = scr.cursor_end
-        x0 = x + _width(font, s, a) + (font[2] if a > 0 else 0) - 1
-        x1 = x + _width(font, s, b) + 1
+        x0 = x + width(font, s, a) + (font[2] if a > 0 else 0) - 1
+        x1 = x + width(font, s, b) + 1
         y0 = y - 1 if y > 0 else 0
         if x0 < 0:
             x0 = 0
-        _rect(buf, x0 | y0 << 8, (x1 - x0) | (font[0] + 2) << 8, _XOR)
+        rect(buf, x0 | y0 << 8, (x1 - x0) | (font[0] + 2) << 8, XOR)
 
 
 def _fit(fonts, hmax, scr, wmax):
@@ -257,7 +138,7 @@ def _top(scr, buf):
 def _mark(buf, s, x, y):
     """An annunciator: capitals inverted in a box 7 px high, top-left at x, y; the column 2 px after it."""
     w = _text_width(TINY, s)
-    _rect(buf, x | y << 8, (w + 4) | 7 << 8, _SET)
+    rect(buf, x | y << 8, (w + 4) | 7 << 8, SET)
     _put(buf, TINY, s, x + 2, y + 1, x + 2 + w, 1)
     return x + w + 6
 
@@ -299,10 +180,10 @@ def _bars(scr, buf):
         h = p * _MAIN_H // _BAR_FULL
         if h < 1:
             h = 1  # an empty bar keeps its base line
-        _rect(buf, (_BARS_X + 4 * k) | (_MAIN_Y + _MAIN_H - h) << 8, 3 | h << 8, _SET)
+        rect(buf, (_BARS_X + 4 * k) | (_MAIN_Y + _MAIN_H - h) << 8, 3 | h << 8, SET)
     if shown:
         y = _MAIN_Y + _MAIN_H - 100 * _MAIN_H // _BAR_FULL
-        _rect(buf, _BARS_X | y << 8, 11 | 1 << 8, _XOR)  # a notch in a bar, a dot between bars
+        rect(buf, _BARS_X | y << 8, 11 | 1 << 8, XOR)  # a notch in a bar, a dot between bars
     return shown
 
 
@@ -389,7 +270,7 @@ def render(scr, buf):
     global clipped, clip_text
     clipped = 0
     clip_text = ""
-    _fill(buf, 0)
+    fill(buf, 0)
     _top(scr, buf)
     xm = _bottom(scr, buf)
     xr = _BARS_X - 3 if scr.kind == screen.KIND_MEAS and _bars(scr, buf) else _W

@@ -6,7 +6,6 @@
 # and the last one with the LCD model's picture.
 import gc
 
-import machine
 import micropython
 from machine import Pin, SPI
 
