@@ -45,7 +45,7 @@ def guest():
     from array import array
 
     from firmware import regmap
-    from firmware.ui import Ui, fb, screen
+    from firmware.ui import Ui, fb
 
     vals = array("f", [0.0] * len(regmap.MEASUREMENTS))
     for name, v in (("Ua", 230.12), ("Ub", 229.84), ("Uc", 231.05), ("Ia", 3.105), ("Ib", 4.25), ("Ic", 5.2),
@@ -57,10 +57,8 @@ def guest():
     ui = Ui(vals, regmap.slot, cfg, _Io(), _extra)
     buf = bytearray(1024)
 
-    def pic(name, marks=None):
+    def pic(name):
         scr = ui.screen()
-        if marks:
-            marks(scr)
         n = fb.render(scr, buf)
         if n:
             raise ValueError("%s: %r does not fit" % (name, fb.clip_text))
@@ -70,22 +68,18 @@ def guest():
         for k in seq.split():
             ui.key(k)
 
-    def bars(scr):
-        # area 19 and 6 as the meter shows them at In = 5 A: Ia Ib Ic in % of the rated current
-        scr.bars[0], scr.bars[1], scr.bars[2] = 62, 85, 104
-        scr.load_ph[0], scr.load_ph[1], scr.load_ph[2] = screen.LOAD_IND, screen.LOAD_CAP, screen.LOAD_IND
-
+    # the load bars (Ia Ib Ic: 62 85 104 % of In = 5 A) and the per-phase load nature (signs of Qa Qb Qc) are
+    # the menu's, on every measurement page
     pic("meter_u")
     press("down down down")
-    pic("meter_p_bars", bars)
-    scr = ui.screen()
-    for k in range(3):  # the next pages as the menu leaves them
-        scr.bars[k] = -1
-        scr.load_ph[k] = screen.LOAD_NONE
+    pic("meter_p_bars")
     press("right")
-    pic("energy", lambda scr: setattr(scr, "etype", screen.ETYPE_IMP) if not scr.etype else None)
-    press("up")  # the last energy page: date and time
-    pic("clock", lambda scr: setattr(scr, "clock", True))
+    pic("energy")
+    for _ in range(40):  # on through the energy and time walk to the date and time
+        if ui.screen().clock:
+            break
+        press("right")
+    pic("clock")
     press("left right")  # PQM, harmonics
     pic("harmonics")
     press("left left")

@@ -226,16 +226,49 @@ def _rows(scr, buf, k, xr, msg):
 def _phase(scr, i):
     """0 1 2 when row i is phase A B C with a load nature to show (area 6), else -1."""
     lab = scr.label[i]
-    if scr.kind != screen.KIND_MEAS or i >= 3 or len(lab) != 1:
-        return -1
+    if scr.kind != screen.KIND_MEAS or scr.etype or i >= 3 or len(lab) != 1:
+        return -1  # energy pages name a phase A B C too, but show no load nature
     ph = _PHASES.find(lab)
     if ph < 0 or scr.load_ph[ph] == screen.LOAD_NONE:
         return -1
     return ph
 
 
-def _setting(scr, buf):
-    """One parameter: its name above in a large font, the value below it, right-aligned (manual 4.3)."""
+def _single(scr, buf, xr):
+    """A page of one row (F, T, I avg, an energy, RTime): the value in the largest font that fits with the unit
+    beside it, else under it, else with the label above it too."""
+    lw = _text_width(SMALL, scr.label[0])
+    uw = _text_width(SMALL, scr.unit[0])
+    vl = lw + 3 if lw else 0
+    f = SMALL
+    mode = 0
+    for f in _VALUE_FONTS:
+        vw = _value_width(f, scr, 0)
+        if vw <= xr - vl - (uw + 2 if uw else 0):
+            mode = 0  # label, value, unit on one line
+        elif vw <= xr - vl and f[0] + 9 <= _MAIN_H:
+            mode = 1  # the unit under the value's right end
+        elif vw <= xr and f[0] + 18 <= _MAIN_H:
+            mode = 2  # the label above as well
+        else:
+            continue
+        break
+    h = f[0]
+    if mode == 0:
+        y = _MAIN_Y + (_MAIN_H - h) // 2
+        vr = xr - uw - 2 if uw else xr
+        _put(buf, SMALL, scr.unit[0], vr + 2, y + h - 7, xr)
+    else:
+        y = _MAIN_Y + (_MAIN_H - h - 9) // 2 if mode == 1 else _MAIN_Y + _MAIN_H - h - 9
+        vr = xr
+        _put_right(buf, SMALL, scr.unit[0], xr, y + h + 2, 0)
+    _put(buf, SMALL, scr.label[0], 0, _MAIN_Y + 1 if mode == 2 else y + h - 7, lw)
+    _value(buf, scr, 0, f, vr, y, 0 if mode == 2 else vl)
+
+
+def _setting(scr, buf, text):
+    """One parameter: its name above in a large font, below it the value right-aligned, or `text` (a message
+    about the row: cLEAr donE) in the largest font that fits (manual 4.3)."""
     name = scr.label[0]
     nf = _NAME_FONTS[-1]
     for f in _NAME_FONTS:
@@ -244,6 +277,11 @@ def _setting(scr, buf):
             break
     _put(buf, nf, name, 0, _MAIN_Y + 1, _W)
     hmax = _MAIN_H - 2 - nf[0]
+    if text:
+        for f in _VALUE_FONTS:
+            if f[0] <= hmax and (_text_width(f, text) <= _W or f is SMALL):
+                _put_right(buf, f, text, _W, _MAIN_Y + _MAIN_H - f[0], 0)
+                return
     uw = _text_width(SMALL, scr.unit[0])
     vr = _W - uw - 2 if uw else _W
     f = _fit(_VALUE_FONTS, hmax, scr, vr)
@@ -281,7 +319,12 @@ def render(scr, buf):
             _banner(scr, buf)
         return clipped
     if scr.kind == screen.KIND_SET and n == 1:
-        _setting(scr, buf)
+        if msg and not scr.digits[0]:
+            _setting(scr, buf, msg)  # the message in the value's place
+            return clipped
+        _setting(scr, buf, None)
+    elif n == 1 and not msg and scr.kind == screen.KIND_MEAS:
+        _single(scr, buf, xr)
     elif msg and n < 4 and scr.kind == screen.KIND_MEAS:
         _rows(scr, buf, n + 1, xr, True)  # the manual's fourth line: THd, HR 5 ... (4.2)
         return clipped

@@ -37,27 +37,11 @@ class GlassCfg(FakeCfg):
         return True
 
 
-def _text_rows():
-    """Names of page rows whose page has no unit ladder: their sources give ready-made text (energy, hours)."""
-    out = set()
-    for name, groups in pages.SCREENS:
-        for g in groups:
-            for p in range(len(g)):
-                page = g[p]
-                if page[2] is None:
-                    for row in page[1]:
-                        out.add(row[1])
-    return out
-
-
 def _ui(syss, cfg=None):
     vals = array("f", [0.0] * len(NAMES))
     box = [None]
-    text_rows = _text_rows()
 
     def extra(name):
-        if name in text_rows:
-            return lambda: box[0] if isinstance(box[0], str) else "-99999999.9"
         return lambda: box[0]
 
     io = FakeIo()
@@ -81,7 +65,8 @@ def test_every_measurement_page_fits():
     for syss in SYSS:
         ui, vals, box = _ui(syss)
         for s in range(len(pages.SCREENS)):
-            name, groups = pages.SCREENS[s]
+            name = pages.SCREENS[s][0]
+            groups = pages.SCREENS[s][1]
             for g in range(len(groups)):
                 for p in range(len(groups[g])):
                     for c in range(len(CANDIDATES)):
@@ -95,8 +80,8 @@ def test_every_measurement_page_fits():
                 keys(ui, "right")
             keys(ui, "left")
     total = 0
-    for name, groups in pages.SCREENS:
-        for g in groups:
+    for sc in pages.SCREENS:
+        for g in sc[1]:
             total += len(g)
     assert count == total * len(CANDIDATES) * len(SYSS) and total > 100
 
@@ -139,6 +124,12 @@ def test_every_setting_fits_in_list_and_edit():
                     _check(ui, buf, "SYSS %d edit %s step %d, blink off" % (syss, name, k))
                     keys(ui, "right up")
                 keys(ui, "left")
+            if name in getattr(pages, "CLEARS", ()):
+                cfg.values[name] = 1
+                keys(ui, "enter enter")  # YES + ENTER: "cLEAr donE" in the value's place
+                _check(ui, buf, "SYSS %d %s done" % (syss, name))
+                assert ui.screen().message, name
+                ui.tick(menu.MSG_MS)
             if name == "SYSS":
                 cfg.values[name] = syss
             keys(ui, "down")
