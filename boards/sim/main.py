@@ -52,7 +52,6 @@ class Runtime:
         self.keys = 0  # K messages handed to meter.key (the terminal's tests count them against the keys sent)
         self.failed = False
         self.fbuf = bytearray(_FB_BYTES)  # `fb`: the frame buffer the panel draws into, made once
-        self.fbo = None  # a framebuf.FrameBuffer over fbuf, for a Ui.render that wants one
         self.tick = getattr(meter, "tick", None)  # UI timers (blink, timeouts) in simulated ms, if the Meter has them
         self.tick_rem = 0  # samples not yet turned into whole ms
 
@@ -121,15 +120,7 @@ class Runtime:
     def fb(self):
         """The LCD's frame buffer as the panel draws it: 1024 bytes MONO_VLSB, as 2048 hex digits (a T payload)."""
         import binascii
-        ui = self.meter.ui
-        if self.fbo is None:
-            try:
-                ui.render(self.fbuf)  # Ui.render(buf): the panel's own renderer on a bytearray(1024)
-                return binascii.hexlify(self.fbuf)
-            except AttributeError:  # a renderer that draws on a framebuf.FrameBuffer (fill, text, fill_rect)
-                import framebuf
-                self.fbo = framebuf.FrameBuffer(self.fbuf, 128, 64, framebuf.MONO_VLSB)
-        ui.render(self.fbo)
+        self.meter.ui.render(self.fbuf)  # Ui.render(buf): the panel's own renderer, into the buffer made once
         return binascii.hexlify(self.fbuf)
 
     def step(self):
