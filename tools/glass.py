@@ -1,5 +1,6 @@
-# The LCD's 1024-byte frame buffer on the host: as text (Unicode quadrant blocks, 2x2 pixels a character) and
-# as a PNG (Pillow). Buffer format: the ST7567's, MONO_VLSB 128x64, byte (y >> 3) * 128 + x, bit y & 7.
+# The LCD's 1024-byte frame buffer on the host: as text (Unicode quadrant blocks, 2x2 pixels a character), as a
+# PNG (Pillow), and read back (where a text of a firmware/ui/glyphs.py font is drawn). Buffer format: the
+# ST7567's, MONO_VLSB 128x64, byte (y >> 3) * 128 + x, bit y & 7. Plain Python: it runs under MicroPython too.
 WIDTH = 128
 HEIGHT = 64
 SIZE = WIDTH * HEIGHT // 8
@@ -84,3 +85,59 @@ def to_png(buf, path, scale=4):
     """Write the buffer as a PNG at `path`, scale x scale screen pixels a glass pixel."""
     to_image(buf, scale).save(path)
     return path
+
+
+# -- reading the glass back: the fonts decoded here in plain Python (table format of tools/gen_glyphs.py) --
+
+def glyph_cols(font, ch):
+    """The columns of ch in a glyphs.py font as ints (bit r = row r)."""
+    nb = font[1]
+    cnt = font[4]
+    c = ord(ch) - font[3]
+    if c < 0 or c >= cnt:
+        c = font[5]
+    w = font[6 + c]
+    o = 6 + 3 * cnt + (font[6 + cnt + 2 * c] | font[7 + cnt + 2 * c] << 8) * nb
+    return [int.from_bytes(bytes(font[o + k * nb:o + k * nb + nb]), "little") for k in range(w)]
+
+
+def text_cols(font, s):
+    """The columns s takes in font: its glyphs with the font's spacing (blank columns) between them."""
+    out = []
+    for i in range(len(s)):
+        if i:
+            out += [0] * font[2]
+        out += glyph_cols(font, s[i])
+    return out
+
+
+def column(buf, x, y, h):
+    """Pixels (x, y .. y+h-1) as an int, bit r = row y + r; rows below the glass read 0."""
+    v = 0
+    for r in range(h):
+        if y + r < HEIGHT and pixel(buf, x, y + r):
+            v |= 1 << r
+    return v
+
+
+def find_cols(buf, cols, h, x0=0, x1=WIDTH, y0=0, y1=HEIGHT, inv=False):
+    """Every (x, y) in the box where these columns (h rows) are drawn exactly, set and clear pixels alike;
+    inv: light on a dark field."""
+    m = (1 << h) - 1
+    hits = []
+    for y in range(y0, y1 - h + 1):
+        for x in range(x0, x1 - len(cols) + 1):
+            ok = True
+            for i in range(len(cols)):
+                v = column(buf, x + i, y, h)
+                if (v ^ m if inv else v) != cols[i]:
+                    ok = False
+                    break
+            if ok:
+                hits.append((x, y))
+    return hits
+
+
+def find_text(buf, font, s, x0=0, x1=WIDTH, y0=0, y1=HEIGHT, inv=False):
+    """Where s is drawn in font (a glyphs.py table): a list of top-left (x, y)."""
+    return find_cols(buf, text_cols(font, s), font[0], x0, x1, y0, y1, inv)

@@ -173,7 +173,7 @@ def test_st7567_show_pages_and_no_allocation():
 
 
 def test_st7567_shows_the_meters_screen():
-    from case_ui_fb import find_cols, text_cols
+    from tools.glass import find_cols, text_cols
     from firmware.meter import Meter
     from firmware.ui import fb as uifb
     from firmware.ui import glyphs

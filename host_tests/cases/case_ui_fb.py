@@ -1,10 +1,13 @@
-# The dot-matrix glass (firmware/ui/fb.py): pixels checked against the glyph tables decoded here in plain Python
-# (font header, widths, offsets, MONO_VLSB columns) and the ST7567 layout (byte (y >> 3) * 128 + x, bit y & 7):
+# The dot-matrix glass (firmware/ui/fb.py): pixels checked against the glyph tables decoded in plain Python by
+# tools/glass.py (font header, widths, offsets, MONO_VLSB columns) and the ST7567 layout (byte (y >> 3) * 128 + x,
+# bit y & 7):
 # values read back off the glass, the blinking field, quadrant, bars, DI/DO, clipping, no allocation.
 import micropython
 
 from case_ui import enter_password, keys, make
 from firmware.ui import fb, glyphs, screen
+from tools.glass import column as col
+from tools.glass import find_cols, find_text, glyph_cols, text_cols
 
 W = 128
 H = 64
@@ -12,59 +15,6 @@ H = 64
 
 def px(buf, x, y):
     return (buf[(y >> 3) * W + x] >> (y & 7)) & 1
-
-
-def glyph_cols(font, ch):
-    """(columns as ints, bit r = row r) of ch in font, decoded from the table format of tools/gen_glyphs.py."""
-    nb = font[1]
-    cnt = font[4]
-    c = ord(ch) - font[3]
-    if c < 0 or c >= cnt:
-        c = font[5]
-    w = font[6 + c]
-    o = 6 + 3 * cnt + (font[6 + cnt + 2 * c] | font[7 + cnt + 2 * c] << 8) * nb
-    return [int.from_bytes(bytes(font[o + k * nb:o + k * nb + nb]), "little") for k in range(w)]
-
-
-def text_cols(font, s):
-    """The columns s takes in font: glyphs with `spacing` blank columns between them."""
-    out = []
-    for i in range(len(s)):
-        if i:
-            out += [0] * font[2]
-        out += glyph_cols(font, s[i])
-    return out
-
-
-def col(buf, x, y, h):
-    """Pixels (x, y .. y+h-1) as an int, bit r = row y + r; rows past the glass read 0."""
-    v = 0
-    for r in range(h):
-        if y + r < H and px(buf, x, y + r):
-            v |= 1 << r
-    return v
-
-
-def find_cols(buf, cols, h, x0=0, x1=W, y0=0, y1=H, inv=False):
-    """Every (x, y) inside the box where the columns are drawn exactly (set and clear pixels), ORed on blank glass;
-    inv: as light pixels on a dark field."""
-    m = (1 << h) - 1
-    hits = []
-    for y in range(y0, y1 - h + 1):
-        for x in range(x0, x1 - len(cols) + 1):
-            ok = True
-            for i in range(len(cols)):
-                v = col(buf, x + i, y, h)
-                if (v ^ m if inv else v) != cols[i]:
-                    ok = False
-                    break
-            if ok:
-                hits.append((x, y))
-    return hits
-
-
-def find_text(buf, font, s, **box):
-    return find_cols(buf, text_cols(font, s), font[0], **box)
 
 
 def icon_cols(data):

@@ -6,7 +6,8 @@ from firmware import version
 from firmware.meter import Meter
 from firmware.ui import menu
 from case_ui import FakeCfg, enter_password, keys, lines, make
-from case_ui_fb import find_text, render
+from case_ui_fb import render
+from tools.glass import find_text
 from firmware.ui import glyphs
 
 
