@@ -24,6 +24,12 @@ class RegisterBank:
         for name, first, typ, access, rows in regmap.BLOCKS:
             for r in range(first, first + regmap.SIZES[typ] * len(rows)):
                 self.kind[r] = _RO if access == "r" else _RW
+        # Unused addresses inside the map read 0 (as FC04's do), so a block read may span the gaps between the
+        # blocks (mbpoll -r 0 -c 120); they stay unwritable (02). Beyond the map: 02 (docs/modbus.md).
+        for r in range(size):
+            if self.kind[r] == _ABSENT:
+                self.kind[r] = _RO
+        self.size = size
         self._n = len(regmap.CONFIG)
         self._meas_off = 2 * regmap.MEAS_BASE
         self._first = []  # writable blocks other than the settings: first address, end, handler
@@ -32,6 +38,10 @@ class RegisterBank:
         self.protect = None  # firmware.protect.Protect once the meter sets it: Wp write protection
         self.refresh_config()
         self.publish()
+
+    def find(self, start, q):
+        """Index of register `start` in image/kind for a run of q registers (the bank is the map from 0), or -1."""
+        return start if start + q <= self.size else -1
 
     def attach(self, first, end, fn):
         """Writes to first..end-1 go to fn(addr, count, src, off) -> 0, 3 or 4 (allocation-free)."""

@@ -252,6 +252,9 @@ class Sdm630:
                 sf32.fmul(w, 0, 0, _THIRD)
             sf32.to_be(w, 0, img, self.dst[i])
 
+    def find(self, start, q):
+        return start if start + q <= SIZE else -1
+
     def write(self, addr, count, src, off):
         return 2  # input registers are read-only (FC04 has no write; kept for the bank interface)
 

@@ -66,8 +66,10 @@ class Slave:
     """handle(frame, n) -> length of the reply in self.tx (0: send nothing).
 
     regs / inregs: .image (bytearray, register r at 2r high, 2r+1 low), .kind (bytearray per register: 0 none,
-    1 read-only, 2 read/write), .write(addr, count, src, off) -> 0, 2 (range not writable as one piece),
-    3 (value refused) or 4 (failed).
+    1 read-only, 2 read/write), .find(start, q) -> the index in image/kind of register `start` for a run of q
+    registers, or -1 when the run is not in the bank (a bank that is one block from 0 returns start when
+    start + q <= its size; a sparse one maps pages of addresses onto its image), .write(addr, count, src, off)
+    -> 0, 2 (range not writable as one piece), 3 (value refused) or 4 (failed); addr is the Modbus address.
     bits: .coils, .inputs (bytearray, one 0/1 byte per bit), .write_coil(i, v) -> 0 or 4.
     """
 
@@ -104,6 +106,12 @@ class Slave:
         """
         self._fn[fc] = handler
         self._bcast[fc] = 1 if broadcast and handler is not None else 0
+
+    def serve(self, regs):
+        """Answer FC03/06/16 from the bank `regs` from now on (the meter's protocol profile, Prot). Allocates a
+        bound method: call it between requests, never from a handler."""
+        self.regs = regs
+        self._write_regs = regs.write
 
     def clear_counters(self):
         c = self.counters
@@ -202,13 +210,12 @@ class Slave:
         q = (frame[4] << 8) | frame[5]
         if q < 1 or q > _MAX_READ_REGS:
             return -ILLEGAL_VALUE
-        start = (frame[2] << 8) | frame[3]
-        kind = bank.kind
-        if start + q > len(kind) or not _kinds_ok(kind, start, q, _KIND_RO):
+        i = bank.find((frame[2] << 8) | frame[3], q)
+        if i < 0 or not _kinds_ok(bank.kind, i, q, _KIND_RO):
             return -ILLEGAL_ADDRESS
         tx = self.tx
         tx[2] = q << 1
-        copy8(tx, 3, bank.image, start << 1, q << 1)
+        copy8(tx, 3, bank.image, i << 1, q << 1)
         return 3 + (q << 1)
 
     def _fc05(self, frame, n):
@@ -227,11 +234,11 @@ class Slave:
     def _fc06(self, frame, n):
         if n != 8:
             return -ILLEGAL_VALUE
-        i = (frame[2] << 8) | frame[3]
-        kind = self.regs.kind
-        if i >= len(kind) or kind[i] != _KIND_RW:
+        a = (frame[2] << 8) | frame[3]
+        i = self.regs.find(a, 1)
+        if i < 0 or self.regs.kind[i] != _KIND_RW:
             return -ILLEGAL_ADDRESS
-        r = self._write_regs(i, 1, frame, 4)
+        r = self._write_regs(a, 1, frame, 4)
         if r:
             return -r if r == ILLEGAL_VALUE or r == ILLEGAL_ADDRESS else -DEVICE_FAILURE
         return self._echo(frame)
@@ -268,8 +275,8 @@ class Slave:
         if q < 1 or q > _MAX_WRITE_REGS or bc != q << 1 or n != 9 + bc:
             return -ILLEGAL_VALUE
         start = (frame[2] << 8) | frame[3]
-        kind = self.regs.kind
-        if start + q > len(kind) or not _kinds_ok(kind, start, q, _KIND_RW):
+        i = self.regs.find(start, q)
+        if i < 0 or not _kinds_ok(self.regs.kind, i, q, _KIND_RW):
             return -ILLEGAL_ADDRESS
         r = self._write_regs(start, q, frame, 7)
         if r:

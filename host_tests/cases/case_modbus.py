@@ -30,6 +30,9 @@ class Regs:
         self.fail = -1  # a write touching this register: 4 (could not execute)
         self.writes = 0
 
+    def find(self, start, q):
+        return start if start + q <= len(self.kind) else -1
+
     def write(self, addr, count, src, off):
         self.writes += 1
         for i in range(count):

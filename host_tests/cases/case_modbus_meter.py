@@ -48,7 +48,8 @@ def test_every_supported_request_heap_locked():
                 h("2B 0E 04 05"), h("06 0030 1A0A")):
         ok(m, pdu)
     assert len(q(m, adu(1, h("04 0000 007D")))) == 255
-    for pdu, code in ((h("07"), 1), (h("03 0000 007E"), 3), (h("04 0200 0001"), 2), (h("03 0011 0001"), 2),
+    for pdu, code in ((h("07"), 1), (h("03 0000 007E"), 3), (h("04 0200 0001"), 2),
+                      (h("03") + u16(regmap.block_end()) + h("0001"), 2),
                       (h("05 0002 FF00"), 2), (h("05 0000 1234"), 3), (h("06 0004 0063"), 3),
                       (h("06") + u16(ms) + h("0000"), 2), (h("08 0003 0000"), 1), (h("2B 0E 04 06"), 2),
                       (h("2B 0E 07 00"), 3), (h("06 0030 0001"), 3)):
@@ -58,6 +59,33 @@ def test_every_supported_request_heap_locked():
     assert q(m, adu(1, h("08 0001 0000"))) == b"" and not m.slave.listen_only
     m.service()
     assert list(m.slave.counters) == [0] * 8 and m.diag.restarts == 1  # both restarts before one service()
+
+
+def test_fc03_reads_zeros_in_the_gaps():
+    # Unused addresses inside the map read 0 on FC03 (as on FC04), with the heap locked; writes to them and any
+    # address past the map: 02 (docs/modbus.md). The reply checked byte by byte against the spec's layout.
+    m = Meter(None)
+    end = regmap.block_end()
+    gap = regmap.CONFIG_BASE + len(regmap.CONFIG)  # the first register after the settings: unused
+    clock = regmap.block("clock")[0]
+    assert gap < clock and m.regs.kind[gap] == 1  # readable, not writable
+    r = ok(m, h("03 0000 0078"))  # mbpoll -r 0 -c 120: settings, gap, clock, commands, info, gap
+    assert r[:3] == h("01 03 F0") and len(r) == 3 + 240 + 2
+    for k in range(len(regmap.CONFIG)):
+        assert r[3 + 2 * k:5 + 2 * k] == u16(regmap.CONFIG[k][1]), k  # the defaults, in register order
+    assert r[3 + 2 * gap:3 + 2 * clock] == bytes(2 * (clock - gap))  # the gap reads 0
+    assert r[3 + 2 * 0x30:3 + 2 * 0x36] == bytes(12)  # write-only commands read 0
+    ms = regmap.MEAS_END
+    r = ok(m, h("03") + u16(ms - 2) + h("007D"))  # from the last measurement into the reserved rest and a gap
+    assert r[2] == 250 and r[7:253] == bytes(246)
+    r = ok(m, h("03") + u16(end - 125) + h("007D"))  # the last 125 registers of the map
+    assert r[2] == 250
+    ex(m, h("03") + u16(end - 124) + h("007D"), 2)  # one past the map
+    ex(m, h("03") + u16(end) + h("0001"), 2)
+    ex(m, h("06") + u16(gap) + h("0001"), 2)  # a gap is not writable
+    ex(m, h("10") + u16(gap - 1) + h("0002 04 0001 0001"), 2)  # a write from a setting into the gap
+    ex(m, h("10") + u16(gap) + h("0001 02 0000"), 2)
+    assert m.config.get("Adr") == 1
 
 
 def _f32(m, k, bits):
