@@ -50,7 +50,7 @@ def test_diagnostics_with_pymodbus():
     m = Meter(None)
     r = ask(m, D.ReturnQueryDataRequest(message=0xA537, dev_id=1))
     assert r.sub_function_code == 0 and r.message == b"\xa5\x37"
-    ask(m, R.ReadHoldingRegistersRequest(address=0x6B, count=1, dev_id=1))  # 02: a hole -> exception
+    ask(m, R.ReadHoldingRegistersRequest(address=0x7000, count=1, dev_id=1))  # 02: past the map -> exception
     assert ask(m, D.ReturnBusExceptionErrorCountRequest(dev_id=1)).message == 1
     assert ask(m, D.ReturnBusMessageCountRequest(dev_id=1)).message == 4
     assert ask(m, D.ReturnDeviceMessageCountRequest(dev_id=1)).message == 5
