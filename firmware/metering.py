@@ -6,7 +6,7 @@ from array import array
 import micropython
 from micropython import const
 
-from firmware import droop, frontend, powers, pt100, regmap, sf32, tables
+from firmware import angle, droop, frontend, powers, pt100, regmap, sf32, tables
 from firmware import workspace as ws
 from firmware.kernel import (D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_READY, D_W, NP, P_C, P_NN, P_S, P_UU, P_X,
                              P_XX, S_STEP, S_TCODE)
@@ -14,6 +14,7 @@ from firmware.kernel import (D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_READY, D_W
 # Outputs in this order are computed into the workspace (ws.O...), then copied to their regmap slots.
 OUT = ("Ua", "Ub", "Uc", "Uab", "Ubc", "Uca", "Ia", "Ib", "Ic", "Pa", "Pb", "Pc", "P", "Qa", "Qb", "Qc", "Q",
        "Sa", "Sb", "Sc", "S", "PFa", "PFb", "PFc", "PF", "F", "I_N", "I_N_m", "U_avg", "UL_avg", "I_avg", "T")
+ANGLES = ("Phi_a", "Phi_b", "Phi_c", "Phi")  # phase angles, degrees (firmware/angle.py), into vals directly
 STATUS = ("Quad", "NAT_a", "NAT_b", "NAT_c", "NAT")  # uint16 codes per window (regmap STATUS order)
 NAT_NONE = const(0)  # no load, or Q exactly 0
 NAT_L = const(1)  # inductive: quadrants 1 and 3 (P and Q of the same sign)
@@ -71,6 +72,9 @@ class Metering:
         self.slots = bytearray(len(OUT))
         for k in range(len(OUT)):
             self.slots[k] = regmap.slot(OUT[k])
+        self.aslots = bytearray(len(ANGLES))
+        for k in range(len(ANGLES)):
+            self.aslots[k] = regmap.slot(ANGLES[k])
         self.gate = bytearray(3)
         self.status = array("H", [0] * len(STATUS))
         self.ttab = pt100.table()
@@ -189,6 +193,7 @@ class Metering:
             fcopy(w, ws.O_F, ws.ZERO)
         self._status()
         _scatter(self.vals, self.slots, w, ws.O, len(OUT))
+        self._angles()
         dn[D_READY] = 0
         self.windows += 1
         return 1
@@ -337,6 +342,24 @@ class Metering:
         fadd(w, t, t, t + 2)
         fmul(w, t, t, ws.FK + 9)
         self._root(ws.O_IN, t, ws.KIU)
+
+    def _angles(self):
+        """Phase angles (SDM630 0x0024..0x0028, 0x0042): how far the fundamental current lags its voltage,
+        atan2(Q1, P1) per element from the phase-corrected fundamental powers (0 for a gated element: both 0);
+        the total from the sums of Q1 and P1. Per phase 0 in three-wire modes (the elements are line pairs)."""
+        w = self.w
+        t = ws.T
+        for p in range(3):
+            if self.syss:
+                sf32.fcopy(w, t + p, ws.ZERO)
+            else:
+                angle.degrees(w, t + p, ws.EQ1 + p, ws.EP1 + p)
+        sf32.fadd(w, t + 4, ws.EP1, ws.EP1 + 1)  # element b is cleared in three-wire modes
+        sf32.fadd(w, t + 4, t + 4, ws.EP1 + 2)
+        sf32.fadd(w, t + 5, ws.EQ1, ws.EQ1 + 1)
+        sf32.fadd(w, t + 5, t + 5, ws.EQ1 + 2)
+        angle.degrees(w, t + 3, t + 5, t + 4)
+        _scatter(self.vals, self.aslots, w, t, len(ANGLES))
 
     def _status(self):
         """Quadrant of the total (1 P+Q+, 2 P-Q+, 3 P-Q-, 4 P+Q-; 0 without load) and load nature per phase and

@@ -53,6 +53,13 @@ MEASUREMENTS = (
     ("UNB_U", "%", "Voltage unbalance: negative-sequence ratio |U2|/|U1| (IEC 61000-4-30)"),
     ("UNB_I", "%", "Current unbalance: negative-sequence ratio |I2|/|I1|"),
     ("AO", "mA", "Analog output current: the quantity An on 4-20 mA (docs/analog.md)"),
+    # SDM630 phase angles (docs/modbus.md): how far the fundamental current lags its voltage, atan2(Q1, P1) in
+    # (-180, 180]: + inductive, - capacitive, beyond +-90 export
+    ("Phi_a", "deg", "Phase A angle of the current behind its voltage (fundamental): +30 for PF 0.866 inductive; "
+     "0 without load and in three-wire modes"),
+    ("Phi_b", "deg", "Phase B angle of the current behind its voltage"),
+    ("Phi_c", "deg", "Phase C angle of the current behind its voltage"),
+    ("Phi", "deg", "Total phase angle: atan2 of the total fundamental Q and P (every wiring)"),
 )
 
 # Configuration: uint16, read/write (FC03, FC06, FC16). Register CONFIG_BASE + k.
@@ -90,9 +97,9 @@ INPUTS = (
     ("DI2", 1, "Switch input 2 (terminal 32): 1 closed"),
 )
 
-N_MEAS = const(41)
+N_MEAS = const(45)
 N_CONFIG = const(17)
-MEAS_END = const(0x0100 + 2 * 41)  # one past the last measurement register
+MEAS_END = const(0x0100 + 2 * 45)  # one past the last measurement register
 # The real-time block is readable as a whole, so masters may fetch up to 125 registers in one request;
 # registers past MEAS_END are reserved for quantities still to come and read as 0.
 BLOCK_END = const(0x0180)

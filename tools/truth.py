@@ -107,14 +107,18 @@ def _powers(s, spec, pt, ct, out):
         out["I" + p] = irms * ct if irms >= ist else 0.0
         urms = _rms(spec["U" + p])
         out["U" + p] = urms * pt if urms >= U_TH and syss == 0 else 0.0
-        for q in ("P", "Q", "S", "PF"):
+        for q in ("P", "Q", "S", "PF", "Phi_"):
             out[q + p] = 0.0
         live[p] = irms >= ist
+    s1 = 0j  # the total fundamental complex power U1 I1* over the elements that count (secondary side)
     if syss == 0:
         for p in scn.PHASES:
             u, i = spec["U" + p], spec["I" + p]
             if not (live[p] and out["U" + p] > 0):
                 continue
+            x1 = u.get(1, 0j) * i.get(1, 0j).conjugate()
+            s1 += x1
+            out["Phi_" + p] = math.degrees(cmath.phase(x1)) if x1 else 0.0  # current behind voltage: +
             pw, q = _pq(u, i)
             sa = _rms(u) * _rms(i)
             out["P" + p] = pw * pt * ct
@@ -130,6 +134,7 @@ def _powers(s, spec, pt, ct, out):
         for p in ("a", "c"):
             ul = _sub(spec["U" + p], spec["Ub"])
             if live[p] and _rms(ul) >= U_TH:
+                s1 += ul.get(1, 0j) * spec["I" + p].get(1, 0j).conjugate()
                 pw, q = _pq(ul, spec["I" + p])
                 out["P"] += pw * pt * ct
                 out["Q"] += q * pt * ct
@@ -137,6 +142,7 @@ def _powers(s, spec, pt, ct, out):
         si = sum(out[k] ** 2 for k in ("Ia", "Ib", "Ic"))
         out["S"] = math.sqrt(su * si / 3) if (live["a"] or live["c"]) else 0.0
     out["PF"] = out["P"] / out["S"] if out["S"] > 0 else 0.0
+    out["Phi"] = math.degrees(cmath.phase(s1)) if s1 else 0.0
 
 
 def analog_ma(out, st):
