@@ -17,11 +17,16 @@ EP_EXP = const(1)
 EQ_IMP = const(2)  # positive reactive: Q > 0 (inductive in Q1, DESIGN.md 4: quadrants I and II)
 EQ_EXP = const(3)  # negative reactive: Q < 0 (quadrants III and IV)
 PH = const(4)  # phase p: PH + 4p + (0 P import, 1 P export, 2 Q+, 3 Q-)
-NQ = const(16)
+NPQ = const(16)  # the active and reactive accumulators above
+ES = const(16)  # apparent energy: total S (VA, primary) x time, booked like Q (SDM630 0x0050, kVAh)
+AH = const(17)  # ampere-hours x 1000: (Ia + Ib + Ic) x time in mAh (SDM630 0x0052, Ah)
+NQ = const(18)
+_NQ_V1 = const(16)  # accumulators in an energy record written before ES and AH existed
 # Register rows of the ENERGY block this module publishes (periods and times follow, see regmap)
 NAMES = ("EP_imp", "EP_exp", "EP_total", "EP_net", "EQ_imp", "EQ_exp", "EQ_total", "EQ_net",
          "EPa_imp", "EPa_exp", "EQa_imp", "EQa_exp", "EPb_imp", "EPb_exp", "EQb_imp", "EQb_exp",
-         "EPc_imp", "EPc_exp", "EQc_imp", "EQc_exp")
+         "EPc_imp", "EPc_exp", "EQc_imp", "EQc_exp", "ES", "AH")
+_ES_ROW = const(46)  # ENERGY block rows of ES and AH (after the periods and RTime, LTime)
 # Workspace (limbs)
 _T0 = const(0)  # 5: |window sum|, or mantissa (2) and length (2)
 _T1 = const(8)  # 10: products
@@ -48,6 +53,8 @@ _FPT = const(3)  # Pt_U * Ct_I as float32
 _FQ = const(4)  # 3: secondary Q per phase
 _FIST = const(7)  # IST in primary amperes
 _FC = const(8)  # 3: secondary P correction per phase
+_FS = const(11)  # S, then Ia + Ib + Ic (x 1000: mA)
+_FK = const(12)  # 1000.0
 
 # One Q15 unit of sum(u*i) (reduced codes, 8-bit current shift) is 1/(9 * 2**52) Wh: 1000 V and 25 A per 2**15
 # codes, 2**-15 for Q15, 1/8000 s per sample (25000 / 2**45 / 28.8e6 = 1 / (1152 * 2**45)). So F units =
@@ -64,11 +71,13 @@ class Energy:
         self.bucket = array("i", bytes(4 * 2 * NL))  # pulse buckets P, Q: F units x pulse constant
         self.unsaved = array("i", bytes(4 * NL))  # primary |P| energy since the last save (F units)
         self.gen = array("i", [0, 0])  # pulses generated since start-up, P and Q (wrap at 2**32)
-        self.fw = array("f", [0.0] * 11)
+        self.fw = array("f", [0.0] * 13)
+        self.fw[_FK] = 1000.0
         self.gate = bytearray(b"\x01\x01\x01")  # per phase: current above IST (energy counts)
         self.enabled = bytearray(b"\x01\x01\x01")  # per phase: part of the wiring (2LL: a and c)
         self.ext_gate = None  # a per-phase bytearray from metering (IST), when it has one
         self.islots = bytearray(3)
+        self.sslot = 0
         self.qslots = bytearray(3)
         self.qsrc = None  # array('f') holding the per-phase fundamental Q at qslots (None: vals)
         self.csrc = None  # metering's workspace: the per-element P correction at cslot + p (None: not bound)
@@ -87,6 +96,7 @@ class Energy:
         for p in range(3):
             self.islots[p] = slot(("Ia", "Ib", "Ic")[p])
             self.qslots[p] = slot(("Qa", "Qb", "Qc")[p])
+        self.sslot = slot("S")
 
     def bind(self, metering):
         """Take the element gates (IST, voltage present; 2LL: elements a and c) and the per-element fundamental
@@ -170,6 +180,20 @@ class Energy:
                 if not limbs.is_zero(wk, _D, 5):
                     self._book(PH + 4 * k + 2 + neg, neg)
         self._total(EQ_IMP, 1)
+        # apparent energy and ampere-hours: the window's total S and Ia + Ib + Ic (float32, primary; 0 below IST)
+        # x length, exactly in integers as Q (no pulses, no import/export: both only grow)
+        _copy_word(fw, _FS, vals, self.sslot)
+        self._fint(_FS, _D)
+        self._book_to(ES)
+        isl = self.islots
+        _copy_word(fw, _FS, vals, isl[0])
+        _copy_word(fw, _FQ, vals, isl[1])  # _FQ is free again: Q is booked
+        sf32.fadd(fw, _FS, _FS, _FQ)
+        _copy_word(fw, _FQ, vals, isl[2])
+        sf32.fadd(fw, _FS, _FS, _FQ)
+        sf32.fmul(fw, _FS, _FS, _FK)
+        self._fint(_FS, _D)
+        self._book_to(AH)
         self.windows += 1
 
     def _fint(self, j, d):
@@ -196,6 +220,12 @@ class Energy:
         limbs.mul(wk, _D, 5, self.par, _PT, 2, wk, _PR)
         limbs.add(self.acc, q * NL, NL, wk, _PR, 7)
         limbs.add(wk, _NEG if neg else _POS, 5, wk, _D, 5)
+
+    def _book_to(self, q):
+        # the secondary increment at _D, times Pt Ct, into accumulator q (no totals, no pulses)
+        wk = self.wk
+        limbs.mul(wk, _D, 5, self.par, _PT, 2, wk, _PR)
+        limbs.add(self.acc, q * NL, NL, wk, _PR, 7)
 
     def _total(self, q, ch):
         # the window's total: |sum of the phases| to import or export; the pulse bucket and unsaved get it too
@@ -249,8 +279,10 @@ class Energy:
                 limbs.copy(wk, _S, acc, a + NL, NL)
                 limbs.sub(wk, _S, acc, a, NL)
             _pub(wk, _S, img, o + 24, wk)
-        for q in range(PH, NQ):
+        for q in range(PH, NPQ):
             _pub(acc, q * NL, img, off + 64 + 8 * (q - PH), wk)
+        _pub(acc, ES * NL, img, off + 8 * _ES_ROW, wk)
+        _pub(acc, AH * NL, img, off + 8 * (_ES_ROW + 1), wk)
 
     def wh(self, name):
         """A register's value in Wh / varh as a Python int (display, tests; allocates)."""
@@ -284,13 +316,16 @@ class Energy:
         return out
 
     def from_bytes(self, b):
-        if b is None or len(b) != 8 + 2 * (NQ + 2) * NL:
+        # a record from before ES and AH (16 accumulators) loads too: those two start from 0
+        nq = NQ if b is not None and len(b) == 8 + 2 * (NQ + 2) * NL else _NQ_V1
+        if b is None or len(b) != 8 + 2 * (nq + 2) * NL:
             return False
         self.rtime = _get32(b, 0)
         self.ltime = _get32(b, 4)
-        for k in range(NQ * NL):
+        limbs.zero(self.acc, 0, NQ * NL)
+        for k in range(nq * NL):
             self.acc[k] = (b[8 + 2 * k] | (b[9 + 2 * k] << 8)) & limbs.MASK
-        o = 8 + 2 * NQ * NL
+        o = 8 + 2 * nq * NL
         for k in range(2 * NL):
             self.bucket[k] = (b[o + 2 * k] | (b[o + 1 + 2 * k] << 8)) & limbs.MASK
         return True

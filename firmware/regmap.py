@@ -261,7 +261,7 @@ MAXMIN = Rows(2 * _NMM, _mm, None, _mm_guess)
 MAXMIN_T = Rows(4 * _NMM, _mm_t, _mm_t_name, _mm_t_guess)
 # 0x0800 uint64 read-only (issue 4): energy on the primary side in Wh / varh (scale 0.001 kWh), exact integer
 # accumulators (docs/energy.md); net = |import - export| (manual 4.1 item 12); then per phase (a b c, P then Q,
-# imp then exp), the calendar periods, RTime, LTime
+# imp then exp), the calendar periods, RTime, LTime, apparent energy (VAh) and ampere-hours (mAh)
 _E_TOTALS = (
     ("EP_imp", "kWh", 0.001, "Import active energy (windows with total P > 0)"),
     ("EP_exp", "kWh", 0.001, "Export active energy (windows with total P < 0)"),
@@ -280,6 +280,9 @@ _PER_Q = ("EP_imp", "EP_exp", "EQ_imp", "EQ_exp")
 _E_TIMES = (
     ("RTime", "s", 1, "Run time: seconds the meter has been running since the last energy clear"),
     ("LTime", "s", 1, "Load time: seconds with current above IST on any phase since the last energy clear"),
+    # SDM630 0x0050 / 0x0052 (docs/modbus.md): integrated like the reactive energy, saved with the energy record
+    ("ES", "kVAh", 0.001, "Apparent energy: total S integrated over time (VAh)"),
+    ("AH", "Ah", 0.001, "Ampere-hours: Ia + Ib + Ic integrated over time (mAh)"),
 )
 
 
@@ -298,7 +301,7 @@ def _energy(k):
     return _E_TIMES[k - 44]
 
 
-ENERGY = Rows(46, _energy)
+ENERGY = Rows(48, _energy)
 # 0x0A00 float32 calibration (docs/metering.md); factor writes need the unlock, see CAL_Pass; then per channel
 # (Ua Ub Uc Ia Ib Ic In) the gain, the delay and the DC offset
 _CAL_REFS = (

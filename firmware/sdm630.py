@@ -53,6 +53,8 @@ ROWS = (
     (0x004A, "kWh", "Export active energy", "EP_exp"),
     (0x004C, "kVArh", "Import reactive energy", "EQ_imp"),
     (0x004E, "kVArh", "Export reactive energy", "EQ_exp"),
+    (0x0050, "kVAh", "Total apparent energy (VAh since last reset)", "ES"),
+    (0x0052, "Ah", "Total ampere-hours (Ah since last reset): Ia + Ib + Ic integrated", "AH"),
     (0x0054, "W", "Total system power demand", "Dmd_P"),
     (0x0056, "W", "Maximum total system power demand", "MaxDmd_P"),
     (0x0064, "VA", "Total system VA demand", "Dmd_S"),

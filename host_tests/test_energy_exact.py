@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from firmware import limbs, regmap, workspace
-from firmware.energy import EP_EXP, EP_IMP, EQ_EXP, EQ_IMP, FRAC, NL, PH, Energy
+from firmware.energy import AH, EP_EXP, EP_IMP, EQ_EXP, EQ_IMP, ES, FRAC, NL, PH, Energy
 from firmware.kernel import D_FE, D_FS, D_N, S_NS
 from firmware.metering import Metering
 from firmware.sampler import Sampler
@@ -47,7 +47,8 @@ def _run(name, pulse=3200):
             lq = (dn[D_N] << 15) - dn[D_FS] + dn[D_FE]
             q = [m.w[workspace.EQ1 + p] for p in range(3)]
             closes.append((fed + k - s.state[S_NS], dn[D_FE], q, lq / 32768, bytes(e.acc), e.gen[0], bytes(e.bucket),
-                           list(m.gate), m.w[workspace.GGM]))
+                           list(m.gate), m.w[workspace.GGM], vals[regmap.slot("S")],
+                           [vals[regmap.slot(n)] for n in ("Ia", "Ib", "Ic")]))
         fed += k
     return scn, x, e, closes
 
@@ -126,15 +127,43 @@ def test_energy_equals_the_integral_of_the_samples(name):
 
 def test_registers_are_the_accumulators_floor():
     scn, x, e, closes = _run("export")
-    img = bytearray(2 * 4 * 20)
+    img = bytearray(2 * 4 * len(regmap.ENERGY))
     e.publish(img, 0)
-    for k, name in enumerate(regmap.ENERGY[:20]):
-        reg = int.from_bytes(img[8 * k:8 * k + 8], "big")
-        assert reg == e.wh(name[0]), name
+    for k, name in enumerate(regmap.ENERGY):
+        if k < 20 or name[0] in ("ES", "AH"):
+            reg = int.from_bytes(img[8 * k:8 * k + 8], "big")
+            assert reg == e.wh(name[0]), name
     assert e.wh("EP_exp") > 0 and e.wh("EP_imp") == 0  # export scenario: quadrants II and III
     assert e.wh("EP_net") == e.wh("EP_exp") and e.wh("EP_total") == e.wh("EP_exp")
     # phase a at 150 deg: P-, Q+; phase b at 210 deg: P-, Q-
     assert e.wh("EQa_imp") > 0 and e.wh("EQa_exp") == 0 and e.wh("EQb_exp") > 0 and e.wh("EQb_imp") == 0
+
+
+@pytest.mark.parametrize("name", ["default", "unbalanced_49_8", "export"])
+def test_apparent_energy_and_ampere_hours(name):
+    # SDM630 0x0050 (kVAh) and 0x0052 (Ah): each window adds its registered S and Ia + Ib + Ic (float32, primary)
+    # times its length, floored in 2**-40 units: compared with exact rationals of the same floats (within the float32
+    # roundings of the sum of currents and of the division by Pt Ct, 2**-21), and the run's
+    # total with the scenario's analytic truth (S and the currents are steady)
+    from tools.truth import truth
+
+    scn, x, e, closes = _run(name)
+    want_s = want_a = Fraction(0)
+    for k in range(1, len(closes)):
+        d = Fraction(closes[k][3]) / (8000 * 3600)  # hours
+        want_s += Fraction(closes[k][9]) * d
+        want_a += sum(Fraction(v) for v in closes[k][10]) * d
+        got_s = _acc(closes[k][4], ES) - _acc(closes[0][4], ES)
+        got_a = (_acc(closes[k][4], AH) - _acc(closes[0][4], AH)) / 1000
+        assert abs(got_s - want_s) <= want_s * Fraction(1, 2**21) + Fraction(k, 2**38), (k, float(got_s), float(want_s))
+        assert abs(got_a - want_a) <= want_a * Fraction(1, 2**21) + Fraction(k, 2**38), (k, float(got_a), float(want_a))
+    t = truth(scn)
+    hours = sum(c[3] for c in closes[1:]) / (8000 * 3600)
+    steady = closes[SKIP][9]
+    assert abs(float(want_s) - t["S"] * hours) <= 0.01 * t["S"] * hours + steady * SKIP * 0.25 / 3600
+    ia = t["Ia"] + t["Ib"] + t["Ic"]
+    assert abs(float(want_a) - ia * hours) <= 0.01 * ia * hours + ia * SKIP * 0.25 / 3600
+    assert e.wh("ES") == limbs.to_int(e.acc, ES * NL, NL) >> FRAC and e.wh("AH") > 0
 
 
 def test_ten_year_headroom_figures():

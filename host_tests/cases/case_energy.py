@@ -8,7 +8,7 @@ import micropython
 
 from firmware import limbs, regmap
 from firmware.clock import Clock, day_number, valid_hms, valid_ymd
-from firmware.energy import FRAC, NL, Energy
+from firmware.energy import AH, ES, FRAC, NL, Energy
 from firmware.ledger import Ledger, lcd_energy
 from firmware.meter import Meter
 from firmware.periods import Periods
@@ -148,6 +148,8 @@ def test_meter_energy_analytic_pulses_and_no_allocation():
     w0 = e.windows
     acc0 = limbs.to_int(e.acc, 0, NL)
     q0 = limbs.to_int(e.acc, 2 * NL, NL)
+    s0 = limbs.to_int(e.acc, ES * NL, NL)
+    a0 = limbs.to_int(e.acc, AH * NL, NL)
     m.clock.set_hms(235958)  # midnight (a period rollover) falls inside the locked run
     micropython.heap_lock()
     try:
@@ -163,6 +165,11 @@ def test_meter_energy_analytic_pulses_and_no_allocation():
     want = 3 * 220 * 5 * math.cos(math.pi / 6) * 200 * 3 / 3600  # 15 windows = 3 s exactly at 50 Hz, PtCt 200
     assert abs(got / want - 1) < 1e-4, (got, want)
     assert abs(qgot / (want * math.tan(math.pi / 6)) - 1) < 1e-4
+    # apparent energy 3 U I Pt Ct t (VAh) and ampere-hours 3 I Ct t (kept in mAh) over the same 3 s
+    sgot = (limbs.to_int(e.acc, ES * NL, NL) - s0) / 2**FRAC
+    agot = (limbs.to_int(e.acc, AH * NL, NL) - a0) / 2**FRAC
+    assert abs(sgot / (3 * 220 * 5 * 200 * 3 / 3600) - 1) < 1e-4, sgot
+    assert abs(agot / (1000 * 3 * 5 * 20 * 3 / 3600) - 1) < 1e-4, agot
     # pulses: floor(secondary EP_total x constant / 1 kWh), exactly, from the same increments
     tot = limbs.to_int(e.acc, 0, NL) + limbs.to_int(e.acc, NL, NL)
     assert e.gen[0] == tot * 3200 // 200 // (1000 << FRAC) or e.gen[0] == (tot // 200) * 3200 // (1000 << FRAC)
@@ -212,7 +219,7 @@ def test_overflow_arithmetic_ten_years_full_scale():
     limbs.from_int(t, 0, NL, prim)
     assert limbs.add(e.acc, 0, NL, t, 0, NL) == 0
     assert limbs.to_int(e.acc, 0, NL) == total + prim
-    img = bytearray(2 * 4 * 20)
+    img = bytearray(2 * 4 * len(regmap.ENERGY))
     e.publish(img, 0)
     assert struct.unpack(">Q", img[0:8])[0] == (total + prim) >> FRAC
 
@@ -280,6 +287,25 @@ def test_save_policy_and_restore():
     led.power_down()
     led2 = Ledger(st, RegisterBank(cfg, regs.vals), cfg, regs.vals, regmap.slot)
     assert led2.energy.wh("EP_imp") == 55 and led2.clock.ymd == 20300515
+
+
+def test_energy_record_with_and_without_apparent_energy():
+    # the record keeps ES and AH across a power cut; a record written before they existed (16 accumulators)
+    # still loads, with ES and AH from 0
+    e = Energy()
+    for q in range(18):
+        t = array("i", [0] * NL)
+        limbs.from_int(t, 0, NL, (1000 + q) << FRAC)
+        limbs.add(e.acc, q * NL, NL, t, 0, NL)
+    e.rtime = 77
+    b = e.to_bytes()
+    f = Energy()
+    assert f.from_bytes(b) and f.wh("ES") == 1016 and f.wh("AH") == 1017 and f.wh("EP_imp") == 1000
+    assert f.to_bytes() == b and f.rtime == 77
+    old = b[:8 + 2 * 16 * NL] + b[8 + 2 * 18 * NL:]  # 16 accumulators, then the pulse buckets
+    g = Energy()
+    assert g.from_bytes(old) and g.wh("EQc_exp") == 1015 and g.wh("ES") == 0 and g.wh("AH") == 0
+    assert not g.from_bytes(old[:-2])
 
 
 def _unlock(m):
