@@ -14,18 +14,21 @@ from firmware.bufs import copy8
 from firmware.history import History
 from firmware.words import WORD_MASK
 
-NQ = const(6)  # P Q S Ia Ib Ic (regmap.DEMAND order)
+NQ = const(9)  # P Q S Ia Ib Ic P_imp P_exp I_N (regmap._DMD order)
+_NQ_V1 = const(6)  # quantities in a record written before P_imp, P_exp and I_N
 NSUB = const(60)  # subintervals kept: DM_P / DM_S <= 60
 _FULL = const(0x3FFFFFFF)  # 2**30 - 1: a window's value in units of full scale / 2**30 (to_int's range)
-NAMES = ("P", "Q", "S", "Ia", "Ib", "Ic")
+NAMES = ("P", "Q", "S", "Ia", "Ib", "Ic", "P_imp", "P_exp", "I_N")
+_SRC = ("P", "Q", "S", "Ia", "Ib", "Ic", "P", "P", "I_N")  # the measurement each one averages ...
+_PART = b"\x00\x00\x00\x00\x00\x00\x01\x02\x00"  # ... whole (0), its positive part (1) or negative part (2)
 # workspace slots (array('f'))
-_K = const(0)  # 6: integer units per W / var / VA / A (primary side)
-_V = const(6)  # 6: the window's values scaled
-_D = const(12)  # 6: present demand
-_M = const(18)  # 6: maximum demand
-_T = const(24)  # temporaries
-_HALF = const(27)
-_WS = const(28)
+_K = const(0)  # NQ: integer units per W / var / VA / A (primary side)
+_V = const(9)  # NQ: the window's values scaled
+_D = const(18)  # NQ: present demand
+_M = const(27)  # NQ: maximum demand (_D + NQ: the record keeps them in this order)
+_T = const(36)  # temporaries
+_HALF = const(39)
+_WS = const(40)
 
 
 @micropython.viper
@@ -90,7 +93,7 @@ class Demand(History):
         History.__init__(self, vals, clock, store, image, config)
         self.slots = bytearray(NQ)
         for k in range(NQ):
-            self.slots[k] = regmap.slot(NAMES[k])
+            self.slots[k] = regmap.slot(_SRC[k])
         self.w = array("f", bytes(4 * _WS))
         self.w[_HALF] = 0.5
         self.cur = array("i", bytes(4 * 2 * NQ))  # running subinterval: 64-bit sums
@@ -115,7 +118,7 @@ class Demand(History):
         full_p = 75000.0 * pt * ct  # 3 x 1000 V x 25 A: every P, Q, S the front end can see
         full_i = 25.0 * ct
         for k in range(NQ):
-            w[_K + k] = _FULL / (full_p if k < 3 else full_i)
+            w[_K + k] = _FULL / (full_i if NAMES[k][0] == "I" else full_p)
         nsub = period // sub if sub > 0 else 1
         if nsub != self.nsub or sub != self.sub_min:
             self.nsub = max(1, min(NSUB, nsub))
@@ -145,6 +148,11 @@ class Demand(History):
             else:
                 sf32.fadd(w, _V + k, _V + k, _HALF)
             v = sf32.to_int(w, _V + k)
+            part = _PART[k]
+            if part == 1 and v < 0 or part == 2 and v > 0:
+                v = 0  # import demand averages P while importing, 0 while exporting; export the reverse
+            elif part == 2:
+                v = -v
             _add(self.cur, 2 * k, v, n)
         self.samples += n
 
@@ -187,9 +195,15 @@ class Demand(History):
         self.publish()
 
     def publish(self):
-        if self.image is not None:
-            sf32.copy_be(self.w, _D, 2 * NQ, self.image, self._v)
-            sf32.copy_be(self.ts, 0, 2 * NQ, self.image, self._t)
+        # the DEMAND block: demands then maxima of the first six quantities, then of the other three (regmap)
+        img = self.image
+        if img is not None:
+            v = self._v
+            sf32.copy_be(self.w, _D, _NQ_V1, img, v)
+            sf32.copy_be(self.w, _M, _NQ_V1, img, v + 4 * _NQ_V1)
+            sf32.copy_be(self.w, _D + _NQ_V1, NQ - _NQ_V1, img, v + 8 * _NQ_V1)
+            sf32.copy_be(self.w, _M + _NQ_V1, NQ - _NQ_V1, img, v + 4 * (NQ + _NQ_V1))
+            sf32.copy_be(self.ts, 0, 2 * NQ, img, self._t)
 
     def clear(self):
         """cLr_DM: forget the maxima (the present demand goes on)."""
@@ -210,22 +224,26 @@ class Demand(History):
     def source(self, name):
         """A callable for PQM demand page row `name` (Dmd_P, MaxDmd_P; MaxDmd_P_D / _T: text), or None."""
         w = self.w
-        i = regmap.DEMAND.find(name)  # NQ demands, then NQ maximum demands
+        i = regmap.DEMAND.find(name)  # 6 demands, their 6 maxima, then 3 and 3
         if i >= 0:
-            j = _D + i if i < NQ else _M + i - NQ
+            j, mx = regmap._dmd_q(i)
+            j += _M if mx else _D
             return lambda: w[j]
         return self.stamp_source(regmap.DEMAND_T, name)  # (date, time) per maximum demand
 
     # --- persistence (allocates) ------------------------------------------------------------------------------
     def load(self):
         data = self.store.load(self.RECORD)
-        if data is None or len(data) != 4 * 4 * NQ:
+        # a record from before P_imp, P_exp and I_N (6 quantities) loads too: the new ones start from 0
+        nq = NQ if data is not None and len(data) == 4 * 4 * NQ else _NQ_V1
+        if data is None or len(data) != 4 * 4 * nq:
             return False
-        f = array("f", bytes(4 * 2 * NQ))
-        copy8(f, 0, data, 0, 8 * NQ)
-        for k in range(2 * NQ):
+        f = array("f", bytes(4 * 2 * nq))
+        copy8(f, 0, data, 0, 8 * nq)
+        for k in range(nq):
             self.w[_D + k] = f[k]
-        copy8(self.ts, 0, data, 8 * NQ, 8 * NQ)
+            self.w[_M + k] = f[nq + k]
+        copy8(self.ts, 0, data, 8 * nq, 8 * nq)
         return True
 
     def record(self):

@@ -172,15 +172,35 @@ def _hr_guess(s):
 
 HARMONICS = Rows(180, _hr, _hr_name, _hr_guess)
 # 0x0400 float32 read-only: sliding-window demand (DM_P minutes, DM_S subintervals) and maximum demand; the dates
-# and times of the maxima are the uint32 block "demand_t" (docs/demand.md)
-_DMD = (("P", "W"), ("Q", "var"), ("S", "VA"), ("Ia", "A"), ("Ib", "A"), ("Ic", "A"))
+# and times of the maxima are the uint32 block "demand_t" (docs/demand.md). The first six quantities' demands, then
+# their maxima; the quantities added for the SDM630 profile (import and export power, the neutral current) follow
+# in the same pattern, so no address moved.
+_DMD = (("P", "W"), ("Q", "var"), ("S", "VA"), ("Ia", "A"), ("Ib", "A"), ("Ic", "A"), ("P_imp", "W"),
+        ("P_exp", "W"), ("I_N", "A"))
+
+
+def _dmd_what(q):
+    if q == "P_imp":
+        return "import power (P while P > 0, else 0)"
+    if q == "P_exp":
+        return "export power (-P while P < 0, else 0)"
+    return "the neutral current I_N" if q == "I_N" else q
+
+
+def _dmd_q(k):
+    # row k of DEMAND: (quantity index, maximum?): rows 0-5 demands, 6-11 maxima, 12-14 demands, 15-17 maxima
+    if k < 12:
+        return k % 6, k >= 6
+    return 6 + (k - 12) % 3, k >= 15
 
 
 def _dmd(k):
-    q, u = _DMD[k % 6]
-    if k < 6:
-        return ("Dmd_" + q, u, 1, "Demand of " + q + " (mean over the last DM_P minutes)")
-    return ("MaxDmd_" + q, u, 1, "Maximum demand of " + q + " since the last cLr_DM")
+    j, mx = _dmd_q(k)
+    q, u = _DMD[j]
+    what = _dmd_what(q)
+    if not mx:
+        return ("Dmd_" + q, u, 1, "Demand of " + what + " (mean over the last DM_P minutes)")
+    return ("MaxDmd_" + q, u, 1, "Maximum demand of " + what + " since the last cLr_DM")
 
 
 def _dmd_t_name(k):
@@ -194,15 +214,18 @@ def _dmd_t(k):
     return (_dmd_t_name(k), "", 1, "Time of MaxDmd_%s, hhmmss" % q)
 
 
-_DMD_Q = ("P", "Q", "S", "Ia", "Ib", "Ic")  # _DMD's quantities
+_DMD_Q = ("P", "Q", "S", "Ia", "Ib", "Ic", "P_imp", "P_exp", "I_N")  # _DMD's quantities
 
 
 def _dmd_guess(s):
-    # Dmd_P, MaxDmd_P
-    if s.startswith("MaxDmd_"):
-        k = _pos(_DMD_Q, s[7:])
-        return k + 6 if k >= 0 else -1
-    return _pos(_DMD_Q, s[4:]) if s.startswith("Dmd_") else -1
+    # Dmd_P, MaxDmd_P (rows as in _dmd_q)
+    mx = s.startswith("MaxDmd_")
+    k = _pos(_DMD_Q, s[7:]) if mx else (_pos(_DMD_Q, s[4:]) if s.startswith("Dmd_") else -1)
+    if k < 0:
+        return -1
+    if k < 6:
+        return k + 6 if mx else k
+    return k + 9 if mx else k + 6
 
 
 def _dmd_t_guess(s):
@@ -213,8 +236,8 @@ def _dmd_t_guess(s):
     return 2 * k + (s[-1] == "T") if k >= 0 else -1
 
 
-DEMAND = Rows(12, _dmd, None, _dmd_guess)
-DEMAND_T = Rows(12, _dmd_t, _dmd_t_name, _dmd_t_guess)
+DEMAND = Rows(18, _dmd, None, _dmd_guess)
+DEMAND_T = Rows(18, _dmd_t, _dmd_t_name, _dmd_t_guess)
 # 0x0500 float32 read-only: maximum and minimum of the real-time quantities since cLr_MaxMin (Ua .. F, the first
 # 26 measurements); their dates and times are the uint32 block "maxmin_t" (docs/demand.md)
 _NMM = const(26)

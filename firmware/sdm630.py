@@ -17,7 +17,8 @@ _SRC_F32 = const(2)  # a float32 in the native image (demand, max/min blocks)
 _SRC_U64 = const(3)  # a uint64 counter in the native image (energy), times a factor
 
 # (SDM630 address, unit, what it is, source). A source is a native register-map name, ("sum", a, b, c) or
-# ("avg", a, b, c) of measurement names, or None (not measured here: reads 0). Units are the SDM630's.
+# ("avg", a, b, c) of names, ("neg", a) (sign inverted), or None (not measured here: reads 0). Units are the
+# SDM630's. Eastron's addresses this meter cannot fill are listed in docs/modbus.md.
 ROWS = (
     (0x0000, "V", "Phase 1 line to neutral volts", "Ua"),
     (0x0002, "V", "Phase 2 line to neutral volts", "Ub"),
@@ -57,8 +58,14 @@ ROWS = (
     (0x0052, "Ah", "Total ampere-hours (Ah since last reset): Ia + Ib + Ic integrated", "AH"),
     (0x0054, "W", "Total system power demand", "Dmd_P"),
     (0x0056, "W", "Maximum total system power demand", "MaxDmd_P"),
+    (0x0058, "W", "Total system import power demand", "Dmd_P_imp"),
+    (0x005A, "W", "Maximum total system import power demand", "MaxDmd_P_imp"),
+    (0x005C, "W", "Total system export power demand", "Dmd_P_exp"),
+    (0x005E, "W", "Maximum total system export power demand", "MaxDmd_P_exp"),
     (0x0064, "VA", "Total system VA demand", "Dmd_S"),
     (0x0066, "VA", "Maximum total system VA demand", "MaxDmd_S"),
+    (0x0068, "A", "Neutral current demand", "Dmd_I_N"),
+    (0x006A, "A", "Maximum neutral current demand", "MaxDmd_I_N"),
     (0x00C8, "V", "Line 1 to line 2 volts", "Uab"),
     (0x00CA, "V", "Line 2 to line 3 volts", "Ubc"),
     (0x00CC, "V", "Line 3 to line 1 volts", "Uca"),
@@ -72,6 +79,7 @@ ROWS = (
     (0x00F4, "%", "Phase 3 current THD", "THD_Ic"),
     (0x00F8, "%", "Average line to neutral volts THD", ("avg", "THD_Ua", "THD_Ub", "THD_Uc")),
     (0x00FA, "%", "Average line current THD", ("avg", "THD_Ia", "THD_Ib", "THD_Ic")),
+    (0x00FE, "", "Total system power factor, sign inverted", ("neg", "PF")),
     (0x0102, "A", "Phase 1 current demand", "Dmd_Ia"),
     (0x0104, "A", "Phase 2 current demand", "Dmd_Ib"),
     (0x0106, "A", "Phase 3 current demand", "Dmd_Ic"),
@@ -95,6 +103,9 @@ ROWS = (
     (0x0172, "kVArh", "L1 export reactive energy", "EQa_exp"),
     (0x0174, "kVArh", "L2 export reactive energy", "EQb_exp"),
     (0x0176, "kVArh", "L3 export reactive energy", "EQc_exp"),
+    (0x0178, "kVArh", "L1 total reactive energy", ("sum", "EQa_imp", "EQa_exp")),
+    (0x017A, "kVArh", "L2 total reactive energy", ("sum", "EQb_imp", "EQb_exp")),
+    (0x017C, "kVArh", "L3 total reactive energy", ("sum", "EQc_imp", "EQc_exp")),
 )
 
 
@@ -168,7 +179,7 @@ class Sdm630:
         self.kind = bytearray(SIZE)
         for r in range(SIZE):
             self.kind[r] = _KIND_RO
-        # program: per output up to 3 terms; each term (kind, index/address); op 0 copy, 1 sum, 2 average.
+        # program: per output up to 3 terms; each term (kind, index/address); op 0 copy, 1 sum, 2 average, 3 negate.
         # Its arrays are allocated first, for every row, and filled after: the name look-ups below make garbage,
         # and what stays should not end up above it (a hole in the heap once it is collected).
         m = len(ROWS)
@@ -195,7 +206,7 @@ class Sdm630:
             op = 0
             names = (src,)
             if isinstance(src, tuple):
-                op = 1 if src[0] == "sum" else 2
+                op = 1 if src[0] == "sum" else (2 if src[0] == "avg" else 3)
                 names = src[1:]
             j = 0
             for nm in names:
@@ -252,6 +263,8 @@ class Sdm630:
                 sf32.fadd(w, 0, 0, j)
             if self.op[i] == 2:
                 sf32.fmul(w, 0, 0, _THIRD)
+            elif self.op[i] == 3:
+                sf32.fneg(w, 0, 0)
             sf32.to_be(w, 0, img, self.dst[i])
 
     def find(self, start, q):

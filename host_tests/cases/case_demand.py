@@ -133,3 +133,38 @@ def test_maximum_survives_a_restart():
     d2, vals2, clk2, img2, cfg2 = _make(store=st)
     assert abs(d2.maximum(0) - d.maximum(0)) < 1e-3 and d2.ts[1] == d.ts[1]
     assert abs(_f32(img2, "MaxDmd_P") - d.maximum(0)) < 1e-3
+
+
+def test_import_export_and_neutral_demand():
+    # SDM630 0x0058..0x005E, 0x0068/0x006A: import demand averages P while importing (0 while exporting), export
+    # demand -P while exporting; the neutral current's demand like the phase currents'. Over 3 minutes of
+    # +3000 W, -1500 W, +3000 W: P demand 1500, import (3000 + 0 + 3000) / 3 = 2000, export 500.
+    d, vals, clk, img, cfg = _make()
+    vals[regmap.slot("I_N")] = 0.75
+    for p in (3000.0, -1500.0, 3000.0):
+        _minute(d, vals, clk, p, 5.0)
+    i = list(regmap._DMD_Q)
+    assert abs(d.value(0) - 1500.0) < 0.05
+    assert abs(d.value(i.index("P_imp")) - 2000.0) < 0.05 and abs(d.value(i.index("P_exp")) - 500.0) < 0.05
+    assert abs(d.value(i.index("I_N")) - 0.75) < 1e-4
+    assert abs(_f32(img, "Dmd_P_imp") - 2000.0) < 0.05 and abs(_f32(img, "Dmd_P_exp") - 500.0) < 0.05
+    assert abs(_f32(img, "MaxDmd_P_imp") - 3000.0) < 0.05  # after the first minute: only +3000 so far
+    assert abs(_f32(img, "MaxDmd_P_exp") - 750.0) < 0.05 and abs(_f32(img, "MaxDmd_I_N") - 0.75) < 1e-4  # 1500 / 2
+    assert _f32(img, "MaxDmd_P_exp_D", "demand_t") == 20261126 and _f32(img, "MaxDmd_P_imp_T", "demand_t") == 100
+    # the first six quantities kept their addresses (rows 0-11): MaxDmd_P still 12 registers after Dmd_P
+    assert regmap.locate({"MaxDmd_P"})["MaxDmd_P"][1] == regmap.block("demand")[0] + 12
+
+
+def test_demand_record_from_before_the_new_quantities_loads():
+    st = FakeStore()
+    d, vals, clk, img, cfg = _make(store=st)
+    _minute(d, vals, clk, 1234.0, 2.0, locked=False)
+    d.power_down()
+    rec = st.d["demand"]
+    assert len(rec) == 16 * 9
+    old = array("f", [d.value(k) for k in range(6)] + [d.maximum(k) for k in range(6)])
+    ts = array("i", list(d.ts)[:12])
+    st.d["demand"] = bytes(old) + bytes(ts)  # the 6-quantity record of the last release
+    d2, vals2, clk2, img2, cfg2 = _make(store=st)
+    assert abs(d2.maximum(0) - 1234.0) < 0.05 and d2.ts[1] == d.ts[1] and d2.maximum(6) == 0.0
+    assert abs(_f32(img2, "MaxDmd_Ib") - d.maximum(4)) < 1e-6

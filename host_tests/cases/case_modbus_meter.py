@@ -102,7 +102,8 @@ def test_sdm630_profile_exact_bytes():
     for name, bits in (("Ua", 0x43668000), ("Ub", 0x43670000), ("Uc", 0x43678000), ("Ia", 0x40A80000),
                        ("Ib", 0x40A80000), ("Ic", 0x40B00000), ("P", 0xC4BB8000), ("F", 0x42480000),
                        ("Uab", 0x43C80000), ("THD_Ua", 0x40000000), ("THD_Ub", 0x40400000),
-                       ("THD_Uc", 0x40800000)):
+                       ("THD_Uc", 0x40800000), ("Phi_a", 0x41F00000), ("Phi_b", 0xC1F00000), ("Phi", 0x43160000),
+                       ("PF", 0x3F000000)):
         _f32(m, name, bits)
     micropython.heap_lock()
     m.sdm.refresh()
@@ -114,8 +115,10 @@ def test_sdm630_profile_exact_bytes():
     assert q(m, adu(1, h("04 0046 0002"))) == adu(1, h("04 04 42480000"))  # 50 Hz
     assert q(m, adu(1, h("04 00C8 0002"))) == adu(1, h("04 04 43C80000"))  # 400 V line to line
     assert q(m, adu(1, h("04 00F8 0002"))) == adu(1, h("04 04 40400000"))  # mean THD (2+3+4)/3 = 3 %
-    r = q(m, adu(1, h("04 0020 000C")))  # across phase angles (not measured) and a gap: zeros, no exception
-    assert r[:3] == h("01 04 18") and r[3 + 8:3 + 20] == bytes(12)
+    r = q(m, adu(1, h("04 0020 000E")))  # PF 2 and 3 (0), phase angles 30, -30, 0, average volts, a gap (0)
+    assert r == adu(1, h("04 1C 00000000 00000000 41F00000 C1F00000 00000000") + r[23:27] + bytes(4))
+    assert q(m, adu(1, h("04 0042 0002"))) == adu(1, h("04 04 43160000"))  # total phase angle 150 degrees
+    assert q(m, adu(1, h("04 00FE 0002"))) == adu(1, h("04 04 BF000000"))  # PF 0.5, sign inverted
     r = q(m, adu(1, h("04 01B0 0050")))  # 80 registers ending at the end of the bank
     assert r[:3] == h("01 04 A0") and r[3:163] == bytes(160)
     assert q(m, adu(1, h("04 01B1 0050"))) == adu(1, h("84 02"))  # one past the bank: 02
@@ -206,6 +209,14 @@ def test_sdm630_energy_and_demand_from_the_native_blocks():
     dnames = [r[0] for r in regmap.block("demand")[3]]
     k = dbase + 2 * dnames.index("MaxDmd_P")
     img[2 * k:2 * k + 4] = h("45 9C 40 00")  # 5000.0 W
+    for name, b in (("Dmd_P_imp", "45 32 A0 00"), ("MaxDmd_P_imp", "45 9C 40 00"), ("Dmd_P_exp", "3F 80 00 00"),
+                    ("MaxDmd_P_exp", "40 00 00 00"), ("Dmd_I_N", "3F 40 00 00"), ("MaxDmd_I_N", "3F 80 00 00")):
+        k = dbase + 2 * dnames.index(name)
+        img[2 * k:2 * k + 4] = h(b)
+    _put_u64(img, base + 4 * names.index("ES"), 3300000)  # VAh: 3300 kVAh
+    _put_u64(img, base + 4 * names.index("AH"), 15000)  # mAh: 15 Ah
+    _put_u64(img, base + 4 * names.index("EQc_imp"), 1500)
+    _put_u64(img, base + 4 * names.index("EQc_exp"), 250)
     micropython.heap_lock()
     m.sdm.refresh()
     micropython.heap_unlock()
@@ -219,3 +230,10 @@ def test_sdm630_energy_and_demand_from_the_native_blocks():
     assert q(m, adu(1, h("04 0056 0002"))) == adu(1, h("04 04 459C4000"))  # maximum demand, W
     r = q(m, adu(1, h("04 0168 0002")))  # L2 total = import + export = 3 kWh
     assert abs(f32(r[3:7]) - 3.0) < 1e-6
+    r = q(m, adu(1, h("04 0050 0010")))  # kVAh, Ah, power demand, its maximum, import demand and maximum, export
+    want = (3300.0, 15.0, 0.0, 5000.0, 2858.0, 5000.0, 1.0, 2.0)
+    for j in range(8):
+        assert abs(f32(r[3 + 4 * j:7 + 4 * j]) - want[j]) <= 1e-6 * want[j], (j, r)
+    assert q(m, adu(1, h("04 0068 0004"))) == adu(1, h("04 08 3F400000 3F800000"))  # neutral demand 0.75 A, 1 A
+    r = q(m, adu(1, h("04 017C 0002")))  # L3 total reactive energy: 1.75 kVArh
+    assert abs(f32(r[3:7]) - 1.75) < 1e-6

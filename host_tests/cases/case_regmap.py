@@ -39,7 +39,8 @@ def test_lazy_blocks_behave_like_tuples():
     rows = regmap.HARMONICS
     assert len(rows) == 180 and rows[0][0] == "HR_Ua_2" and rows[-1][0] == "HR_Ic_31" and rows[179] == rows[-1]
     assert tuple(r[0] for r in rows[28:31]) == ("HR_Ua_30", "HR_Ua_31", "HR_Ub_2")
-    assert [r[0] for r in regmap.ENERGY][-2:] == ["RTime", "LTime"] and len(list(regmap.MAXMIN_T)) == 104
+    assert [r[0] for r in regmap.ENERGY][-4:] == ["RTime", "LTime", "ES", "AH"] and len(list(regmap.MAXMIN_T)) == 104
+    assert [r[0] for r in regmap.DEMAND][5:7] == ["Dmd_Ic", "MaxDmd_P"] and regmap.DEMAND[12][0] == "Dmd_P_imp"
     try:
         rows[180]
         raise AssertionError("no IndexError")
@@ -65,4 +66,9 @@ def test_names_kept_elsewhere_match_the_map():
     from firmware import energy, periods
 
     names = [r[0] for r in regmap.ENERGY]
-    assert tuple(names[:len(energy.NAMES)]) == energy.NAMES and tuple(names[20:44]) == periods.NAMES
+    assert tuple(names[:20]) == energy.NAMES[:20] and tuple(names[20:44]) == periods.NAMES
+    assert tuple(names[46:48]) == energy.NAMES[20:] == ("ES", "AH")  # after RTime, LTime
+    from firmware import demand
+
+    dq = [r[0][4:] for r in regmap.DEMAND if r[0].startswith("Dmd_")]
+    assert tuple(dq) == demand.NAMES
