@@ -24,6 +24,7 @@ from firmware.protect import KEY, Protect
 from firmware.regbank import RegisterBank
 from firmware.sampler import Sampler
 from firmware.sdm630 import Sdm630
+from firmware.sdm630_holding import SdmHolding
 from firmware.store import Store, ensure_dir
 from firmware.ui import Ui
 
@@ -33,9 +34,10 @@ _DEFER_MAX = const(256)  # blocks up to this many samples get a closed window pr
 
 class Meter:
     def __init__(self, state_dir=None, relay_out=None, on_serial=None, pulse_out=None, ao_out=None, span=None,
-                 spread=None):
+                 spread=None, serial=0):
         """span: the board's span kernel module for the sampler (None: firmware.kernel_span, viper); spread: its
-        harmonics spreading kernel module (None: firmware.harmonics_grid, viper)."""
+        harmonics spreading kernel module (None: firmware.harmonics_grid, viper); serial: the board's serial
+        number (SDM630 holding register 0xFC00; 0 when the board has none)."""
         # RAM (DESIGN.md 7): the set-up of several parts makes garbage (the store's scan, the sampler's and the
         # harmonics' tables, the SDM630 program); collecting after each keeps what stays packed, so the heap is
         # not left in pieces with the large buffers scattered over it.
@@ -84,6 +86,9 @@ class Meter:
         clr = regmap.block("commands")[0]
         self.regs.attach(clr + 2, clr + 3, self.maxmin.cmd_write)  # cLr_MaxMin
         self.regs.attach(clr + 3, clr + 4, self.demand.cmd_write)  # cLr_DM
+        # Prot = 1: FC03/06/16 serve the SDM630 holding registers instead of the native map (docs/modbus.md)
+        self.sdmh = SdmHolding(self.config, self.demand, self.ledger.pulse, self.protect, serial)
+        self._prot = 0
         self._mw = 0  # metering.windows already given to max/min and demand
         self._stage = 0  # feed(): 1 = a window closed, metering next; 2 = energy and registers next
         self._sdm_stale = False
@@ -198,9 +203,13 @@ class Meter:
     def modbus(self, frame, n):
         """frame: buffer holding one RTU frame of n bytes. Returns the reply length in self.tx (0: none)."""
         self.frames += 1
-        if self._sdm_stale and n > 1 and frame[1] == 4:  # FC04: the SDM630 profile, refreshed on demand
-            self._sdm_stale = False
-            self.sdm.refresh()
+        if n > 1:
+            fc = frame[1]
+            if self._sdm_stale and fc == 4:  # FC04: the SDM630 profile, refreshed on demand
+                self._sdm_stale = False
+                self.sdm.refresh()
+            elif fc == 3 and self._prot:  # the SDM630 holding registers: settings and demand time, now
+                self.sdmh.refresh()
         r = self.slave.handle(frame, n)
         self._comm = _COMM_HOLD
         self.io.comm = 1
@@ -226,6 +235,10 @@ class Meter:
             self._cfg_version = cfg.version
             self.regs.refresh_config()
             self.slave.address = cfg.get("Adr")
+            prot = cfg.get("Prot")
+            if prot != self._prot:  # after the reply to the write that changed it, as the serial settings
+                self._prot = prot
+                self.slave.serve(self.sdmh if prot else self.regs)
             self.metering.configure(cfg.get("Pt_U"), cfg.get("Ct_I"), cfg.get("SYSS"), cfg.get("Un"),
                                     cfg.get("In"), None, cfg.get("IST"))
             self.calib.publish(self.regs.image)

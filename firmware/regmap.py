@@ -85,6 +85,8 @@ CONFIG = (
     ("An", 0, 0, 25, None, 1, "", "Analog output quantity, index into AN_NAMES: 0 Ua 1 Ub 2 Uc 3 Ia 4 Ib 5 Ic 6 Uab "
      "7 Ubc 8 Uca 9 Pa 10 Pb 11 Pc 12 P 13 Qa 14 Qb 15 Qc 16 Q 17 Sa 18 Sb 19 Sc 20 S 21 PFa 22 PFb 23 PFc 24 PF "
      "25 F; 3Ln3CT allows 0-24, 2LL modes 3-8 12 16 20 25 (others: exception 03)"),
+    ("Prot", 0, 0, 1, None, 1, "", "Modbus profile of FC03/06/16: 0 this register map, 1 the Eastron SDM630 holding "
+     "registers (float32 parameters; Prot itself at 0x0100 there). FC04 is the SDM630 input map in both"),
 )
 
 # Bits (FC01 coils, FC02 discrete inputs), listed with type uint16 holding 0 or 1. (name, address, description)
@@ -98,7 +100,7 @@ INPUTS = (
 )
 
 N_MEAS = const(45)
-N_CONFIG = const(17)
+N_CONFIG = const(18)
 MEAS_END = const(0x0100 + 2 * 45)  # one past the last measurement register
 # The real-time block is readable as a whole, so masters may fetch up to 125 registers in one request;
 # registers past MEAS_END are reserved for quantities still to come and read as 0.

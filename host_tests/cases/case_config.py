@@ -35,7 +35,8 @@ def test_set_refuses_out_of_range():
 def test_bank_image_mirrors_config_big_endian():
     cfg, vals, bank = _bank()
     assert bank.image[2 * 4] == 0 and bank.image[2 * 4 + 1] == 220  # Un = 220
-    assert bank.kind[0] == 2 and bank.kind[regmap.MEAS_BASE] == 1 and bank.kind[regmap.N_CONFIG] == 0
+    assert bank.kind[0] == 2 and bank.kind[regmap.MEAS_BASE] == 1 and bank.kind[regmap.N_CONFIG] == 1  # a gap: reads 0
+    assert len(bank.kind) == regmap.block_end() and bank.find(regmap.block_end() - 1, 2) == -1
     assert bank.kind[regmap.BLOCK_END - 1] == 1 and len(bank.kind) == regmap.block_end()
 
 

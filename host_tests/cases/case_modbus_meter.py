@@ -237,3 +237,81 @@ def test_sdm630_energy_and_demand_from_the_native_blocks():
     assert q(m, adu(1, h("04 0068 0004"))) == adu(1, h("04 08 3F400000 3F800000"))  # neutral demand 0.75 A, 1 A
     r = q(m, adu(1, h("04 017C 0002")))  # L3 total reactive energy: 1.75 kVArh
     assert abs(f32(r[3:7]) - 1.75) < 1e-6
+
+
+def _fl(v):
+    import struct
+
+    return struct.pack(">f", v)
+
+
+def test_sdm630_holding_profile():
+    # Prot = 1: FC03/16 answer Eastron's SDM630 holding map (float32 parameters, high word first) on the meter's
+    # settings; reads heap-locked, writes converted with the settings' own range checks, back to native at 0x0100
+    seen = []
+    m = Meter(None, on_serial=lambda baud, data: seen.append((baud, data)), serial=0x12345678)
+    prot = regmap.CONFIG_BASE + regmap.config_index("Prot")
+    assert q(m, adu(1, h("03") + u16(prot) + h("0001"))) == adu(1, h("03 02 0000"))  # native by default
+    assert q(m, adu(1, h("06") + u16(prot) + h("0001"))) == adu(1, h("06") + u16(prot) + h("0001"))
+    assert q(m, adu(1, h("03 0000 0001"))) == adu(1, h("03 02 0001"))  # the switch waits for service()
+    m.service()
+    width = m.ledger.pulse.width * 1000 // 8000
+    want = (_fl(0) + _fl(15) + bytes(4) + _fl(220) + _fl(5) + _fl(3) + _fl(width) + _fl(1) + bytes(4) + _fl(0) +
+            _fl(1) + bytes(4) + _fl(6666) + bytes(4) + _fl(2) + bytes(4) * 3 + _fl(3300))
+    # demand time, period 15 min, -, 220 V, 5 A, 3P4W, pulse width, KPPA open, -, 8N1, node 1, -, password, -,
+    # 9600 baud (code 2), -, -, -, rated system power 3 x 220 x 5 W: sdm_modbus reads 0x0000..0x0025 at once
+    assert q(m, adu(1, h("03 0000 0026"))) == adu(1, h("03 4C") + want)
+    assert q(m, adu(1, h("03 0056 0002"))) == adu(1, h("03 04") + _fl(2))  # pulse energy type: total active
+    assert q(m, adu(1, h("03 FC00 0002"))) == adu(1, h("03 04 12345678"))  # serial number, uint32
+    assert q(m, adu(1, h("03 F910 0002"))) == adu(1, h("03 04") + _fl(-1))  # 3200 imp/kWh: no divisor code
+    assert q(m, adu(1, h("03 0100 0002"))) == adu(1, h("03 04") + _fl(1))  # Prot
+    assert q(m, adu(1, h("03 00C0 0042"))) == adu(1, h("03 84") + bytes(128) + _fl(1))  # gaps: 0
+    for pdu in (h("03 0102 0001"), h("03 0101 0002"), h("03 F90F 0002"), h("03 F912 0001"), h("03 FC01 0002"),
+                h("03 2000 0001")):
+        ex(m, pdu, 2)  # beyond the map: 02
+    w = h("10 0014 0002 04") + _fl(5)
+    assert q(m, adu(1, w)) == adu(1, h("10 0014 0002"))
+    m.service()
+    assert m.config.get("Adr") == 5 and q(m, adu(1, h("03 0014 0002"))) == b""  # now at address 5
+    assert q(m, adu(5, h("03 0014 0002"))) == adu(5, h("03 04") + _fl(5))
+    m.set("Adr", 1)
+    for addr, v, name, got in ((0x0002, 30, "DM_P", 30), (0x000A, 2, "SYSS", 1), (0x0012, 2, "dATA", 2),
+                               (0x001C, 3, "baud", 192), (0x0018, 1234, "PASS", 1234), (0x000A, 3, "SYSS", 0),
+                               (0x000C, width, None, None), (0x0056, 2, None, None), (0xF910, 0, "Pulse", 1000)):
+        ok(m, h("10") + u16(addr) + h("0002 04") + _fl(v))
+        if name:
+            assert m.config.get(name) == got, (name, m.config.get(name))
+    m.service()
+    assert seen[-1] == (19200, 2)
+    assert q(m, adu(1, h("03 F910 0002"))) == adu(1, h("03 04") + _fl(0))
+    for addr, v in ((0x0002, 0), (0x0002, 7.5), (0x0002, 61), (0x000A, 1), (0x0012, 4), (0x0014, 248),
+                    (0x001C, 8), (0x000C, width + 1), (0x0056, 1), (0xF910, 1), (0x0100, 2), (0x0018, 10000)):
+        ex(m, h("10") + u16(addr) + h("0002 04") + _fl(v), 3)  # no such setting or out of the meter's range
+    ex(m, h("06 0014 0003"), 3)  # half a float
+    ex(m, h("10 0012 0004 08") + _fl(1) + _fl(1), 3)  # one parameter per request, as Eastron's meters
+    ex(m, h("10 0006 0002 04") + _fl(230), 2)  # system voltage: read-only
+    ex(m, h("10 0010 0002 04") + _fl(1), 2)  # an unused address
+    assert m.config.get("DM_P") == 30 and m.config.get("Adr") == 1
+    # write protection: the password unlocks through KPPA (0x000E) as through Key natively
+    m.set("Wp", 1)
+    assert q(m, adu(1, h("03 000E 0002"))) == adu(1, h("03 04") + _fl(0))  # locked
+    assert q(m, adu(1, h("03 0018 0002"))) == adu(1, h("03 04") + _fl(0))  # password hidden
+    ex(m, h("10 0014 0002 04") + _fl(9), 3)
+    ex(m, h("10 000E 0002 04") + _fl(1111), 3)
+    ok(m, h("10 000E 0002 04") + _fl(1234))
+    assert q(m, adu(1, h("03 000E 0002"))) == adu(1, h("03 04") + _fl(1))
+    ok(m, h("10 0018 0002 04") + _fl(0))  # writing back the 0 it read keeps the password
+    assert m.config.get("PASS") == 1234
+    m.set("Wp", 0)
+    # back to the native map over Modbus: Prot at 0x0100
+    ok(m, h("10 0100 0002 04") + _fl(0))
+    m.service()
+    assert q(m, adu(1, h("03 0000 0001"))) == adu(1, h("03 02 0001")) and m.config.get("Prot") == 0
+
+
+def test_sdm630_holding_from_the_panel_setting():
+    m = Meter(None)
+    assert "Prot" in m.config.names and m.set("Prot", 1) and not m.set("Prot", 2)
+    assert q(m, adu(1, h("03 0014 0002"))) == adu(1, h("03 04") + _fl(1))  # the SDM630 map: node 1
+    assert m.set("Prot", 0)
+    assert q(m, adu(1, h("03 0000 0001"))) == adu(1, h("03 02 0001"))
