@@ -3,6 +3,8 @@ PY      ?= python3
 VENV    := .venv
 VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
+VENV_SDM := .venv-sdm
+STAMP_SDM := $(VENV_SDM)/.installed
 BOARD   ?= pico
 PORT    ?= /dev/ttyACM0
 ARCH_pico  := armv6m
@@ -11,7 +13,7 @@ ARCH    := $(ARCH_$(BOARD))
 
 .PHONY: setup setup-device run test build deploy docs clean firmware bench-device pictures
 
-setup: $(STAMP) setup-device
+setup: $(STAMP) $(STAMP_SDM) setup-device
 
 # The device side: the arm toolchain for the firmware image, Node.js for the RP2040 emulator. Installed with
 # apt-get when this runs as root; otherwise the exact packages to install are printed and the step fails.
@@ -34,13 +36,19 @@ $(STAMP): requirements.txt
 	$(VPY) -m pip install -q -r requirements.txt
 	touch $(STAMP)
 
+# sdm_modbus needs the pymodbus of its time (requirements-sdm.txt): a venv of its own for the interop test
+$(STAMP_SDM): requirements-sdm.txt
+	$(PY) -m venv $(VENV_SDM)
+	$(VENV_SDM)/bin/python -m pip install -q -r requirements-sdm.txt
+	touch $(STAMP_SDM)
+
 # make run: the simulated meter in the terminal (MicroPython unix port; Modbus on ./ttyKPM53); make run
 # TARGET=rp2040: its UF2 on the emulated RP2040 (state in state-rp2040/: the chip's flash storage region)
 TARGET  ?= micropython
 run: $(STAMP) $(if $(filter rp2040,$(TARGET)),setup-device)
 	$(VPY) -m tools.sim --terminal --runtime $(TARGET) --state-dir $(if $(filter rp2040,$(TARGET)),state-rp2040,state)
 
-test: $(STAMP) setup-device
+test: $(STAMP) $(STAMP_SDM) setup-device
 	$(VPY) -m pytest -q host_tests
 
 # The flashable image: MicroPython v1.28.0 for the board with firmware/ frozen in (tools/firmware.py)
