@@ -64,6 +64,17 @@ def test_pymodbus(sim):
         assert c.read_holding_registers(UN, count=1, device_id=1).registers == [220]  # unchanged
         rr = c.read_fifo_queue(address=0, device_id=1)  # FC24: not served by the meter
         assert rr.isError() and rr.exception_code == 1
+        # a block read across the gaps between the native blocks: the gaps read 0, only past the map is 02
+        rr = c.read_holding_registers(0, count=120, device_id=1)
+        assert not rr.isError(), rr
+        gap = regmap.CONFIG_BASE + len(regmap.CONFIG)
+        assert rr.registers[:gap] == [row[1] for row in regmap.CONFIG] and rr.registers[gap:0x20] == [0] * (0x20 - gap)
+        end = regmap.block_end()
+        assert not c.read_holding_registers(end - 125, count=125, device_id=1).isError()
+        rr = c.read_holding_registers(end - 124, count=125, device_id=1)
+        assert rr.isError() and rr.exception_code == 2
+        rr = c.write_register(gap, 1, device_id=1)  # a gap is not writable
+        assert rr.isError() and rr.exception_code == 2
     finally:
         c.close()
 
@@ -137,3 +148,11 @@ def test_mbpoll(sim):
     assert rc != 0 and "Illegal data address" in err, err
     rc, _, err = run_mbpoll(sim, ["-r", str(UN)], [123])
     assert rc != 0 and "Illegal data value" in err, err
+    # the command: 120 holding registers from 0, across the unused addresses between the blocks
+    rc, regs, err = run_mbpoll(sim, ["-t", "4", "-r", "0", "-c", "120"])
+    assert rc == 0 and len(regs) == 120, err
+    gap = regmap.CONFIG_BASE + len(regmap.CONFIG)
+    assert [int(v) for v in regs[:gap]] == [row[1] for row in regmap.CONFIG]  # the settings (defaults)
+    assert regs[gap:0x20] == ["0"] * (0x20 - gap)  # the gap before the clock reads 0
+    rc, _, err = run_mbpoll(sim, ["-t", "4", "-r", str(regmap.block_end() - 119), "-c", "120"])
+    assert rc != 0 and "Illegal data address" in err, err  # one past the map
