@@ -5,7 +5,7 @@ from firmware.store import SIM_BLOCKS, Store
 
 CYCLES = 100000
 # record sizes (bytes of data) as the firmware saves them; per day: how many saves
-SIZES = {"config": 32, "calib": 88, "energy": 304, "periods": 388, "maxmin": 624, "demand": 96}
+SIZES = {"config": 36, "calib": 88, "energy": 336, "periods": 388, "maxmin": 624, "demand": 144}
 WORST = {"energy": 1440, "maxmin": 1440, "demand": 1440, "periods": 1}  # every record due every minute
 TYPICAL = {"energy": 1440, "maxmin": 60, "demand": 12, "periods": 1}  # rated load; extremes rarely new
 
