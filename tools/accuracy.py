@@ -23,7 +23,8 @@ KINDS = ("U", "I", "P", "Q", "S", "PF", "F", "T")
 LIMITS = {"U": 2e-4, "I": 2e-4, "P": 5e-4, "S": 5e-4, "Q": 2e-3, "PF": 5e-4, "F": 0.002, "T": 0.5}
 # imperfect board after calibration: a quarter of the class
 CAL_LIMITS = {"U": 5e-4, "I": 5e-4, "P": 1.25e-3, "S": 1.25e-3, "Q": 5e-3, "PF": 1.25e-3, "F": 0.005, "T": 0.5}
-NAMES = [m[0] for m in regmap.MEASUREMENTS if not m[0].startswith(("THD", "UNB", "AO"))]  # AO: firmware/analog.py
+NAMES = [m[0] for m in regmap.MEASUREMENTS  # AO: firmware/analog.py; Phi (angles, degrees): test_sdm630_e2e
+         if not m[0].startswith(("THD", "UNB", "AO", "Phi"))]
 MODES = ("3Ln3CT", "2LL3CT", "2LL2CT")
 UN = {"3Ln3CT": 220, "2LL3CT": 400, "2LL2CT": 400}  # rated: phase voltage in 3Ln3CT, line voltage in 2LL
 TEMPS = (-20.0, 0.0, 25.0, 37.4, 70.0, 120.6, -41.3)

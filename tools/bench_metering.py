@@ -9,7 +9,7 @@ from tools.upy_host import ticks_diff, ticks_us  # noqa: E402  (first: it puts `
 from array import array  # noqa: E402
 
 from firmware import regmap
-from firmware.metering import OUT, Metering
+from firmware.metering import ANGLES, OUT, Metering
 from firmware.sampler import D_READY, Sampler
 
 BLOCK = 400
@@ -66,7 +66,8 @@ def meter_file(path, pt, ct):
     m = Metering(vals, s)
     m.configure(pt, ct, 0)
     buf = array("i", bytes(32 * BLOCK))
-    slots = [regmap.slot(name) for name in OUT]
+    names = OUT + ANGLES
+    slots = [regmap.slot(name) for name in names]
     with open(path, "rb") as f:
         while True:
             got = f.readinto(buf)
@@ -75,7 +76,7 @@ def meter_file(path, pt, ct):
             s.feed(buf, got // 32)
             if m.update():
                 raw = bytes(vals)
-                print("{" + ", ".join('"%s": %r' % (OUT[k], vals[slots[k]]) for k in range(len(OUT))) +
+                print("{" + ", ".join('"%s": %r' % (names[k], vals[slots[k]]) for k in range(len(names))) +
                       ', "_raw": "%s"}' % "".join("%02x" % b for b in raw))
 
 
