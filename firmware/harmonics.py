@@ -23,6 +23,7 @@ from firmware.harmonics_grid import GRID, WORDS, finish, keep, span, start
 from firmware.harmonics_ratio import cross, mags, power, put
 
 NCH = const(6)  # Ua Ub Uc Ia Ib Ic
+_NOUT = const(11)  # THD of the 6 channels, UNB_U, UNB_I, THD of the line voltages Uab Ubc Uca
 ORDERS = const(31)  # orders 1..31 (1: the fundamental, for the ratios and the unbalance phasors)
 NHR = const(30)  # HR 2..31 per channel
 _RES = const(24)  # per order: NCH x (C lo, C hi, S lo, S hi)
@@ -99,12 +100,15 @@ class Harmonics:
         self.kap = array("f", bytes(4 * NKAP))
         for k in range(NRMS):
             self.kap[k] = 1.0
-        self.out = array("f", bytes(4 * 8))  # THD Ua..Ic, UNB_U, UNB_I before the copy into vals
-        self.slots = bytearray(8)
+        self.out = array("f", bytes(4 * _NOUT))  # THD Ua..Ic, UNB_U, UNB_I, THD Uab Ubc Uca before the copy
+        self.slots = bytearray(_NOUT)
         for k in range(6):
             self.slots[k] = regmap.slot("THD_" + CH_NAMES[k])
         self.slots[6] = regmap.slot("UNB_U")
         self.slots[7] = regmap.slot("UNB_I")
+        for k in range(3):
+            self.slots[8 + k] = regmap.slot("THD_" + ("Uab", "Ubc", "Uca")[k])
+        self.lhr = array("i", bytes(4 * NHR))  # the line voltages' ratios (not kept: their THD is)
         w = self.w
         w[_K100] = 100.0
         w[_HALF] = 0.5
@@ -246,7 +250,7 @@ class Harmonics:
             self._unbalance()
             self.updates += 1
             vals = self.vals
-            for j in range(8):
+            for j in range(_NOUT):
                 put(vals, self.slots[j], self.out, j)
             if self.image is not None:
                 sf32.copy_be(self.hr, 0, NCH * NHR, self.image, self.img_off)
@@ -268,23 +272,33 @@ class Harmonics:
         """HR 2..31 and THD of channel c from the DFT sums. The ratios are integer maths in one viper call
         (_mags); THD takes 5 soft-float operations; the fundamental phasor is kept for the unbalance."""
         w = self.w
-        hr = self.hr
-        t = self.tmp
-        if not mags(self.res, c, self.wiring, ((self.n * _MIN_AMP) << 9) >> self.sh, hr, NHR * c, t, self.gt):
-            self.out[c] = 0.0  # no fundamental to refer to (channel absent): ratios 0
-        else:
-            # THD = sqrt(sum_h |X_h|^2 / |X_1|^2), the sums in the same scaled units as the ratios
-            sf32.from_i64(w, _T, t, 0)
-            sf32.from_i64(w, _T + 1, t, 2)
-            sf32.fdiv(w, _T, _T, _T + 1)
-            sf32.fmul2(w, _T, _T, -32)
-            sf32.fsqrt(w, _T, _T)
-            sf32.fmul(w, _T, _T, _K100)
-            put(self.out, c, w, _T)
+        thr = ((self.n * _MIN_AMP) << 9) >> self.sh
+        self._thd(c, mags(self.res, c, self.wiring, thr, self.hr, NHR * c, self.tmp, self.gt))
+        if c < 3:  # the line voltage starting at this phase (SDM630 0x014E..): Uab, Ubc, Uca
+            if self.wiring:
+                put(self.out, 8 + c, self.out, c)  # the 2LL channels are line voltages already (mags' slots)
+            else:
+                self._thd(8 + c, mags(self.res, 6 + c, 0, thr, self.lhr, 0, self.tmp, self.gt))
         # the fundamental phasor X = C - jS (for x = A cos(wt + phi): C = +A cos(phi) L/2, S = -A sin(phi) L/2)
         self._load(_PH + 2 * c, 0, c, 0)
         self._load(_PH + 2 * c + 1, 0, c, 1)
         sf32.fneg(w, _PH + 2 * c + 1, _PH + 2 * c + 1)
+
+    def _thd(self, j, ok):
+        """out[j] = THD in percent from mags' sums in tmp, or 0 when mags found no fundamental (ok = 0)."""
+        w = self.w
+        t = self.tmp
+        if not ok:
+            self.out[j] = 0.0  # no fundamental to refer to (channel absent): ratios 0
+            return
+        # THD = sqrt(sum_h |X_h|^2 / |X_1|^2), the sums in the same scaled units as the ratios
+        sf32.from_i64(w, _T, t, 0)
+        sf32.from_i64(w, _T + 1, t, 2)
+        sf32.fdiv(w, _T, _T, _T + 1)
+        sf32.fmul2(w, _T, _T, -32)
+        sf32.fsqrt(w, _T, _T)
+        sf32.fmul(w, _T, _T, _K100)
+        put(self.out, j, w, _T)
 
     def _front(self, c):
         """For metering, the front end's filter beyond the fundamental: the rms factor of channel c (Ua..Ic;
@@ -365,7 +379,7 @@ class Harmonics:
             self.hr[j] = 0.0
         for j in range(NKAP):
             self.kap[j] = 1.0 if j < NRMS else 0.0
-        for j in range(8):
+        for j in range(_NOUT):
             self.out[j] = 0.0
             self.vals[self.slots[j]] = 0.0
         if self.image is not None:

@@ -16,11 +16,19 @@ def mags(res: ptr32, c: int, wiring: int, thr: int, hr: ptr32, o: int, t: ptr32,
     bits. Returns 0 (hr zeroed) when max(|C_1|, |S_1|) < thr (no fundamental).
     What slot c reports: 3Ln3CT channel c. 2LL (the channels carry Uab and Ucb): Ua -> Uab, Ub -> Ubc = -Ucb,
     Uc -> Uca = (Ucb - Uab) / 2; 2LL2CT also Ib = -(Ia + Ic) / 2 (halved: the sum of two 31-bit sums; ratios do
-    not depend on the scale). res holds C at 24 k + 4 c, S at + 2 (low words: every sum is below 2**31)."""
+    not depend on the scale). c = 6, 7, 8 (3Ln3CT): the line voltages (Ua - Ub, Ub - Uc, Uc - Ua) / 2. res holds C at 24 k + 4 c, S at + 2 (low words: every sum is below 2**31)."""
     m = int(WORD_MASK)
     h = int(SIGN_BIT)
-    md = 0  # 0: channel c itself, 1: -Ucb, 2: (Ucb - Uab) / 2, 3: -(Ia + Ic) / 2
-    if wiring != 0:
+    md = 0  # 0: channel c itself, 1: -Ucb, 2: (Ucb - Uab) / 2, 3: -(Ia + Ic) / 2, 4: (ch pa - ch pb) / 2
+    pa = 0
+    pb = 0
+    if c >= 6:
+        md = 4
+        pa = 4 * (c - 6)
+        pb = pa + 4
+        if pb == 12:
+            pb = 0
+    elif wiring != 0:
         if c == 1:
             md = 1
         elif c == 2:
@@ -43,6 +51,9 @@ def mags(res: ptr32, c: int, wiring: int, thr: int, hr: ptr32, o: int, t: ptr32,
         elif md == 2:
             x = (((res[a + 8] ^ h) - h) >> 1) - (((res[a] ^ h) - h) >> 1)
             y = (((res[a + 10] ^ h) - h) >> 1) - (((res[a + 2] ^ h) - h) >> 1)
+        elif md == 4:
+            x = (((res[a + pa] ^ h) - h) >> 1) - (((res[a + pb] ^ h) - h) >> 1)
+            y = (((res[a + pa + 2] ^ h) - h) >> 1) - (((res[a + pb + 2] ^ h) - h) >> 1)
         else:
             x = 0 - ((((res[a + 12] ^ h) - h) >> 1) + (((res[a + 20] ^ h) - h) >> 1))
             y = 0 - ((((res[a + 14] ^ h) - h) >> 1) + (((res[a + 22] ^ h) - h) >> 1))

@@ -60,6 +60,9 @@ MEASUREMENTS = (
     ("Phi_b", "deg", "Phase B angle of the current behind its voltage"),
     ("Phi_c", "deg", "Phase C angle of the current behind its voltage"),
     ("Phi", "deg", "Total phase angle: atan2 of the total fundamental Q and P (every wiring)"),
+    ("THD_Uab", "%", "THD of the line voltage Uab, relative to its fundamental"),
+    ("THD_Ubc", "%", "THD of Ubc"),
+    ("THD_Uca", "%", "THD of Uca"),
 )
 
 # Configuration: uint16, read/write (FC03, FC06, FC16). Register CONFIG_BASE + k.
@@ -99,9 +102,9 @@ INPUTS = (
     ("DI2", 1, "Switch input 2 (terminal 32): 1 closed"),
 )
 
-N_MEAS = const(45)
+N_MEAS = const(48)
 N_CONFIG = const(18)
-MEAS_END = const(0x0100 + 2 * 45)  # one past the last measurement register
+MEAS_END = const(0x0100 + 2 * 48)  # one past the last measurement register
 # The real-time block is readable as a whole, so masters may fetch up to 125 registers in one request;
 # registers past MEAS_END are reserved for quantities still to come and read as 0.
 BLOCK_END = const(0x0180)

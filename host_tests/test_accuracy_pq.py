@@ -28,4 +28,4 @@ def test_expected_values_from_the_definitions():
     with open(os.path.join(scenario.DIR, "one_phase_open.json")) as f:
         sc = scenario.parse(json.load(f))
     hd, thd, unb = apq.expected(sc, 0)
-    assert thd == [0.0] * 6 and abs(unb[0] - 50.0) < 1e-9 and abs(unb[1] - 50.0) < 1e-9
+    assert thd == [0.0] * 9 and abs(unb[0] - 50.0) < 1e-9 and abs(unb[1] - 50.0) < 1e-9  # 6 channels, 3 lines

@@ -56,7 +56,8 @@ def run_firmware(path, syss, passes=1):
                 total += n
                 if p == 0 and h.updates != seen:
                     seen = h.updates
-                    out = {"thd": [vals[regmap.slot("THD_" + c)] for c in CHANNELS], "hr": list(h.hr),
+                    out = {"thd": [vals[regmap.slot("THD_" + c)] for c in CHANNELS + ("Uab", "Ubc", "Uca")],
+                           "hr": list(h.hr),
                            "unb": [vals[regmap.slot("UNB_U")], vals[regmap.slot("UNB_I")]]}
                     print(json.dumps(out))
         best_s = ts if best_s is None else min(best_s, ts)
@@ -153,8 +154,9 @@ def measure(name, scn_dict, runtime, tmpdir, passes=1):
     hd, thd, unb = expected(sc, syss)
     err = {"HR": 0.0, "THD": 0.0, "UNB_U": 0.0, "UNB_I": 0.0}
     for u in updates:
-        for c in range(6):
+        for c in range(9):  # the six channels, then the line voltages Uab Ubc Uca
             err["THD"] = max(err["THD"], abs(u["thd"][c] - thd[c]))
+        for c in range(6):
             for k in range(30):
                 err["HR"] = max(err["HR"], abs(u["hr"][30 * c + k] - hd[c].get(k + 2, 0.0)))
         err["UNB_U"] = max(err["UNB_U"], abs(u["unb"][0] - unb[0]))
@@ -163,7 +165,7 @@ def measure(name, scn_dict, runtime, tmpdir, passes=1):
 
 
 def expected(sc, syss):
-    """What the six HR/THD slots and UNB_U, UNB_I should read, from tools/truth.py's phase spectra: per phase
+    """What the six HR/THD slots (then the THD of Uab Ubc Uca) and UNB_U, UNB_I should read, from tools/truth.py's phase spectra: per phase
     in 3Ln3CT; in 2LL the voltage slots are the line voltages Uab, Ubc, Uca, and in 2LL2CT Ib is -(Ia + Ic)
     (what a meter with two CTs can know). Percent."""
     from tools import truth
@@ -180,6 +182,10 @@ def expected(sc, syss):
         r = {h: 100.0 * abs(x) / x1 for h, x in sp[ch].items() if h > 1 and x1 > 0}
         hd.append(r)
         thd.append(math.sqrt(sum(v * v for v in r.values())))
+    for a, b in (("Ua", "Ub"), ("Ub", "Uc"), ("Uc", "Ua")):  # the line voltages' THD (physical in every wiring)
+        ul = truth._sub(truth.spectrum(sc, a), truth.spectrum(sc, b))
+        x1 = abs(ul.get(1, 0j))
+        thd.append(100.0 * math.sqrt(sum(abs(x) ** 2 for h, x in ul.items() if h > 1)) / x1 if x1 > 0 else 0.0)
     unb = []
     for k in (0, 3):
         pos, neg, zero = truth._sequences(*(sp[CHANNELS[k + j]].get(1, 0j) for j in range(3)))

@@ -188,6 +188,10 @@ def truth(s):
         if ch != "In":
             out["thd_" + ch] = math.sqrt(sum(r * r for r in hd[ch].values()))
             out["THD_" + ch] = 100.0 * out["thd_" + ch]
+    for a, b in (("a", "b"), ("b", "c"), ("c", "a")):  # the line voltages (physical: the same in every wiring)
+        ul = _sub(spec["U" + a], spec["U" + b])
+        x1 = abs(ul.get(1, 0j))
+        out["THD_U" + a + b] = 100.0 * math.sqrt(sum(abs(x) ** 2 for h, x in ul.items() if h > 1)) / x1 if x1 else 0.0
     fund = phasors(s)
     u_seq = [x * pt for x in _sequences(fund["Ua"], fund["Ub"], fund["Uc"])]
     i_seq = [x * ct for x in _sequences(fund["Ia"], fund["Ib"], fund["Ic"])]

@@ -8,7 +8,7 @@ def test_measurement_addresses_contiguous():
     names = [m[0] for m in regmap.MEASUREMENTS]
     assert len(set(names)) == len(names)
     assert regmap.slot("Ua") == 0 and regmap.slot("F") == 25 and regmap.slot("UNB_I") == 39
-    assert regmap.slot("AO") == 40 and regmap.slot("Phi") == regmap.N_MEAS - 1 == 44
+    assert regmap.slot("AO") == 40 and regmap.slot("Phi") == 44 and regmap.slot("THD_Uca") == regmap.N_MEAS - 1 == 47
 
 
 def test_config_defaults_valid():
