@@ -63,6 +63,14 @@ def test_harmonics_demand_maxmin_over_modbus(tmp_path):
         for k, ch in enumerate(("Ua", "Ub", "Uc", "Ia", "Ib", "Ic")):
             assert abs(got[k] - t["THD_" + ch]) < 0.1, (ch, got[k], t["THD_" + ch])
         assert abs(got[6] - t["UNB_U"]) < 0.05 and abs(got[7] - t["UNB_I"]) < 0.05
+        # the line voltages' THD, native and at the SDM630 addresses (FC04 0x014E..0x0154)
+        lt = f32(c, regmap.MEAS_BASE + 2 * regmap.slot("THD_Uab"), 3)
+        sdm = c.convert_from_registers(c.read_input_registers(0x014E, count=8, device_id=1).registers,
+                                       data_type=c.DATATYPE.FLOAT32)
+        for k, n in enumerate(("THD_Uab", "THD_Ubc", "THD_Uca")):
+            assert abs(lt[k] - t[n]) < 0.1 and abs(sdm[k] - t[n]) < 0.1, (n, lt[k], sdm[k], t[n])
+        assert abs(sdm[3] - (t["THD_Uab"] + t["THD_Ubc"] + t["THD_Uca"]) / 3) < 0.1
+        assert abs(t["THD_Uab"] - t["THD_Ua"]) > 0.3  # the line THD is its own quantity, not the phase's
         hr = f32(c, addr("harmonics", "HR_Ia_2"), 30)
         for k in range(30):
             assert abs(hr[k] - 100 * t["hd"]["Ia"].get(k + 2, 0.0)) < 0.1, (k + 2, hr[k])
