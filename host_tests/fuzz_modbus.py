@@ -217,6 +217,8 @@ class Fuzzer:
             self.m.config.dirty = False
         if self.m.slave.listen_only and r.below(50) == 0:
             self.m.slave.listen_only = False  # let the run go on (the FC08/01 path is covered too)
+        if r.below(400) == 0:  # the other FC03/06/16 profile now and then (Prot: native map / SDM630 holding)
+            self.m.set("Prot", 1 - self.m.config.get("Prot"))
 
     def run(self, frames):
         gc.collect()
