@@ -4,6 +4,8 @@
 # Why integers: each metering window adds value x window length (samples) as a 64-bit sum per subinterval, so
 # no float accumulates across windows or subintervals; floats appear only when a subinterval closes (soft
 # float32, allocation-free: it runs inside Meter.feed via each_second).
+# Only known values count (metering's mask, KNOWN): a window that was a transition adds neither value nor time;
+# the maximum demand is taken only over a whole DM_P of whole subintervals.
 from array import array
 
 import micropython
@@ -11,12 +13,15 @@ from micropython import const
 
 from firmware import limbs, regmap, sf32
 from firmware.bufs import copy8
+from firmware.frontend import SAMPLE_RATE
 from firmware.history import History
+from firmware.metering import KNOWN
 from firmware.words import WORD_MASK
 
 NQ = const(9)  # P Q S Ia Ib Ic P_imp P_exp I_N (regmap._DMD order)
 _NQ_V1 = const(6)  # quantities in a record written before P_imp, P_exp and I_N
 NSUB = const(60)  # subintervals kept: DM_P / DM_S <= 60
+_SLACK = const(8000)  # samples a whole subinterval may differ from DM_S minutes (windows end off the minute)
 _FULL = const(0x3FFFFFFF)  # 2**30 - 1: a window's value in units of full scale / 2**30 (to_int's range)
 NAMES = ("P", "Q", "S", "Ia", "Ib", "Ic", "P_imp", "P_exp", "I_N")
 _SRC = ("P", "Q", "S", "Ia", "Ib", "Ic", "P", "P", "I_N")  # the measurement each one averages ...
@@ -89,16 +94,24 @@ class Demand(History):
 
     RECORD = "demand"
 
-    def __init__(self, vals, clock, store=None, image=None, config=None):
+    def __init__(self, vals, clock, store=None, image=None, config=None, mask=None):
+        """mask: metering's per-slot MEAS | KNOWN bytes of the window in vals (Metering.mask); None: every value
+        counts as known (callers that fill vals themselves)."""
         History.__init__(self, vals, clock, store, image, config)
         self.slots = bytearray(NQ)
         for k in range(NQ):
             self.slots[k] = regmap.slot(_SRC[k])
+        if mask is None:
+            mask = bytearray(b"\x03" * regmap.N_MEAS)
+        self.mask = mask
         self.w = array("f", bytes(4 * _WS))
         self.w[_HALF] = 0.5
         self.cur = array("i", bytes(4 * 2 * NQ))  # running subinterval: 64-bit sums
         self.ring = array("i", bytes(4 * 2 * NQ * NSUB))  # completed subintervals, 64-bit sums each
-        self.cnt = array("i", bytes(4 * NSUB))  # samples per completed subinterval
+        self.cnt = array("i", bytes(4 * NQ * NSUB))  # known samples per quantity per completed subinterval
+        self.known = array("i", bytes(4 * NQ))  # known samples per quantity of the running subinterval
+        self.whole = bytearray(NSUB)  # 1: that completed subinterval lasted DM_S minutes (within _SLACK)
+        self.wholes = 0  # whole subintervals in the ring
         self.tmp = array("i", bytes(8))
         self.ts = array("i", bytes(4 * 2 * NQ))  # (date, time) of each maximum; date 0 = none yet
         self.samples = 0  # of the running subinterval
@@ -130,18 +143,28 @@ class Demand(History):
             self.ring[k] = 0
         for k in range(2 * NQ):
             self.cur[k] = 0
-        for k in range(NSUB):
+        for k in range(NQ * NSUB):
             self.cnt[k] = 0
+        for k in range(NSUB):
+            self.whole[k] = 0
+        for k in range(NQ):
+            self.known[k] = 0
+        self.wholes = 0
         self.samples = 0
         self.head = 0
         self.full = 0
 
     # --- hot path ---------------------------------------------------------------------------------------------
     def window(self, n):
-        """Add the window just metered (n samples long) to the running subinterval. Allocation-free."""
+        """Add the window just metered (n samples long) to the running subinterval: each quantity whose value is
+        known in it (mask). Allocation-free."""
         w = self.w
+        mask = self.mask
         for k in range(NQ):
-            _load(w, _T, self.vals, self.slots[k])
+            s = self.slots[k]
+            if not mask[s] & KNOWN:
+                continue
+            _load(w, _T, self.vals, s)
             sf32.fmul(w, _V + k, _T, _K + k)
             if sf32.fsign(w, _V + k) < 0:  # round to nearest (to_int truncates)
                 sf32.fsub(w, _V + k, _V + k, _HALF)
@@ -154,6 +177,7 @@ class Demand(History):
             elif part == 2:
                 v = -v
             _add(self.cur, 2 * k, v, n)
+            self.known[k] += n
         self.samples += n
 
     def second(self, hms):
@@ -167,27 +191,38 @@ class Demand(History):
         return 1
 
     def close(self):
-        """End the running subinterval: push it into the ring, recompute the demand, track the maxima."""
+        """End the running subinterval: push it into the ring, recompute the demand (the mean over the known
+        samples of each quantity), track the maxima once the ring holds DM_P / DM_S whole subintervals."""
         h = self.head
         # viper copies: a Python read of a 32-bit word >= 2**30 makes a big int on the chip (31-bit small ints)
         limbs.copy(self.ring, 2 * NQ * h, self.cur, 0, 2 * NQ)
         limbs.zero(self.cur, 0, 2 * NQ)
-        self.cnt[h] = self.samples
+        for k in range(NQ):
+            self.cnt[NQ * h + k] = self.known[k]
+            self.known[k] = 0
+        # whole: the subinterval lasted DM_S minutes (not the one running at power-up, a restart or a clock set)
+        d = self.samples - self.sub_min * 60 * SAMPLE_RATE
+        whole = 1 if -_SLACK <= d <= _SLACK else 0
+        self.wholes += whole - self.whole[h]
+        self.whole[h] = whole
         self.samples = 0
         self.head = (h + 1) % self.nsub
         if self.full < self.nsub:
             self.full += 1
-        total = 0
-        for j in range(self.full):
-            total += self.cnt[j]  # 60 minutes are 28.8e6 samples: a small int
+        track = self.wholes >= self.nsub
         w = self.w
-        sf32.from_int(w, _T + 1, total)
         for k in range(NQ):
+            total = 0
+            for j in range(self.full):
+                total += self.cnt[NQ * j + k]  # 60 minutes are 28.8e6 samples: a small int
+            if total == 0:
+                continue  # nothing known over the whole window: the demand stays as it was
+            sf32.from_int(w, _T + 1, total)
             _sum(self.ring, 2 * k, self.full, 2 * NQ, self.tmp)
             sf32.from_i64(w, _T, self.tmp, 0)
             sf32.fdiv(w, _T, _T, _T + 1)
             sf32.fdiv(w, _D + k, _T, _K + k)
-            if self.ts[2 * k] == 0 or sf32.fcmp(w, _D + k, _M + k) > 0:
+            if track and (self.ts[2 * k] == 0 or sf32.fcmp(w, _D + k, _M + k) > 0):
                 sf32.fcopy(w, _M + k, _D + k)
                 self.ts[2 * k] = self.clock.ymd
                 self.ts[2 * k + 1] = self.clock.hms

@@ -1,5 +1,7 @@
 # History: maximum and minimum of U, I, P, Q, S, PF, F (the first 26 measurements) with the date and time each
 # was reached; clearable with the password (cLr_MaxMin), kept in the store (record "maxmin") across restarts.
+# Only measured values count (metering's mask): a window's value is taken when the quantity was measured in it
+# and in the windows on both sides (a channel that appears or vanishes mid-window reads a partial rms).
 from array import array
 
 import micropython
@@ -11,18 +13,27 @@ from firmware.history import History
 from firmware.words import SIGN_BIT
 
 N = const(26)  # Ua .. F: the regmap's first 26 measurements (regmap.MAXMIN order)
-_SETTLE = const(5)  # windows skipped after power-up (the first ones are partial / not yet locked)
 
 
 @micropython.viper
-def _track(vals: ptr32, mx: ptr32, mn: ptr32, ts: ptr32, n: int, ymd: int, hms: int) -> int:
-    """Raise mx / lower mn with vals[0..n-1] (float32 bits); ts holds (date, time) pairs, max ones first, then
-    min ones; date 0 = empty. Returns how many entries changed."""
+def _track(vals: ptr32, mx: ptr32, mn: ptr32, ts: ptr32, n: int, ymd: int, hms: int, mask: ptr8, held: ptr32,
+           hm: ptr8) -> int:
+    """Raise mx / lower mn with the previous window's values held[0..n-1] (float32 bits) where the quantity was
+    measured (mask bit 1) in the window before it (hm[k]), in it (hm[n + k]) and in this one (mask[k]); then hold
+    this window's vals and mask. ts holds (date, time) pairs, max ones first, then min ones; date 0 = empty;
+    (ymd, hms) is the clock at the held window. Returns how many entries changed."""
     h = int(SIGN_BIT)
     changed = 0
     k = 0
     while k < n:
-        x = vals[k]
+        x = held[k]
+        ok = int(hm[k]) & int(hm[n + k]) & int(mask[k]) & 1
+        hm[k] = hm[n + k]
+        hm[n + k] = mask[k]
+        held[k] = vals[k]
+        if not ok:
+            k += 1
+            continue
         s = x & h
         v = x ^ s
         if s:
@@ -59,11 +70,20 @@ class MaxMin(History):
 
     RECORD = "maxmin"
 
-    def __init__(self, vals, clock, store=None, image=None, config=None):
+    def __init__(self, vals, clock, store=None, image=None, config=None, mask=None):
+        """mask: metering's per-slot MEAS | KNOWN bytes of the window in vals (Metering.mask); None: every value
+        counts as measured (callers that fill vals themselves)."""
         History.__init__(self, vals, clock, store, image, config)
+        if mask is None:
+            mask = bytearray(b"\x01" * N)
+        self.mask = mask
         self.mx = array("f", bytes(4 * N))
         self.mn = array("f", bytes(4 * N))
         self.ts = array("i", bytes(16 * N))  # (date, time) per max, then per min; regmap.MAXMIN_T order
+        self.held = array("f", bytes(4 * N))  # the previous window's values, tracked once the next one is known
+        self.hm = bytearray(2 * N)  # masks of the two windows before this one
+        self._ymd = 0  # the clock at the held window
+        self._hms = 0
         self.windows = 0
         self.changes = 0
         if store is not None:
@@ -73,9 +93,9 @@ class MaxMin(History):
     def update(self):
         """Track the window just metered (call after Metering.update). Allocation-free."""
         self.windows += 1
-        if self.windows <= _SETTLE:
-            return 0
-        c = _track(self.vals, self.mx, self.mn, self.ts, N, self.clock.ymd, self.clock.hms)
+        c = _track(self.vals, self.mx, self.mn, self.ts, N, self._ymd, self._hms, self.mask, self.held, self.hm)
+        self._ymd = self.clock.ymd
+        self._hms = self.clock.hms
         if c:
             self.changes += c
             self.dirty = True
@@ -91,6 +111,8 @@ class MaxMin(History):
     def clear(self):
         for k in range(4 * N):
             self.ts[k] = 0
+        for k in range(2 * N):
+            self.hm[k] = 0  # a window metered before the clear is not tracked after it
         for k in range(N):
             self.mx[k] = 0.0
             self.mn[k] = 0.0

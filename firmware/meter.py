@@ -81,8 +81,10 @@ class Meter:
         self.clock = self.ledger.clock
         self.io.clock = self.ledger.clock_text
         # demand, max/min (store records "demand", "maxmin"), cLr_*
-        self.maxmin = MaxMin(self.vals, self.clock, self.store, self.regs.image, self.config)
-        self.demand = Demand(self.vals, self.clock, self.store, self.regs.image, self.config)
+        # both take only what the window measured (metering's mask: transitions, thresholds)
+        mask = self.metering.mask
+        self.maxmin = MaxMin(self.vals, self.clock, self.store, self.regs.image, self.config, mask)
+        self.demand = Demand(self.vals, self.clock, self.store, self.regs.image, self.config, mask)
         clr = regmap.block("commands")[0]
         self.regs.attach(clr + 2, clr + 3, self.maxmin.cmd_write)  # cLr_MaxMin
         self.regs.attach(clr + 3, clr + 4, self.demand.cmd_write)  # cLr_DM

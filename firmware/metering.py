@@ -6,10 +6,11 @@ from array import array
 import micropython
 from micropython import const
 
-from firmware import angle, droop, frontend, powers, pt100, regmap, sf32, tables
+from firmware import angle, deadband, droop, frontend, powers, pt100, regmap, sf32, tables
 from firmware import workspace as ws
 from firmware.kernel import (D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_READY, D_W, NP, P_C, P_NN, P_S, P_UU, P_X,
-                             P_XX, S_STEP, S_TCODE)
+                             P_XX, S_FIXED, S_STEP, S_TCODE)
+from firmware.words import SIGN_BIT
 
 # Outputs in this order are computed into the workspace (ws.O...), then copied to their regmap slots.
 OUT = ("Ua", "Ub", "Uc", "Uab", "Ubc", "Uca", "Ia", "Ib", "Ic", "Pa", "Pb", "Pc", "P", "Qa", "Qb", "Qc", "Q",
@@ -19,9 +20,14 @@ STATUS = ("Quad", "NAT_a", "NAT_b", "NAT_c", "NAT")  # uint16 codes per window (
 NAT_NONE = const(0)  # no load, or Q exactly 0
 NAT_L = const(1)  # inductive: quadrants 1 and 3 (P and Q of the same sign)
 NAT_C = const(2)  # capacitive: quadrants 2 and 4
+# Metering.mask[slot] per window (docs/metering.md, "What a window measured"): statistics take only these.
+MEAS = const(1)  # measured: a complete window, the quantity above its threshold (max/min take these)
+KNOWN = const(2)  # known: a complete window, the quantity defined in the wiring (below its threshold it is ~0:
+#                   averages over time, as demand, take it; energy counts nothing then either)
 
 _SHORT = const(800)  # unsynchronised windows shorter than 100 ms are dropped (only when sync is acquired)
 U_TH = 0.5  # volts, secondary side: a voltage below reads 0 (and its phase counts no power): ADC noise at 0 V
+U_REF = 10.0  # volts rms, secondary: a voltage the sampler can synchronise to (sampler._PRESENT_MS)
 _U_CODE = frontend.U_FULL_SCALE / 32768  # a reduced code (24-bit code >> 8) in volts
 _I_CODE = frontend.I_FULL_SCALE / 32768
 _Q15 = 32767  # amplitude of the kernel's sine table
@@ -29,6 +35,122 @@ _Q15 = 32767  # amplitude of the kernel's sine table
 _PAIRS = ((0, 1), (1, 2), (2, 0))  # Uab Ubc Uca, with P_UU + j the cross sum of the pair
 NKAP = const(13)  # from the harmonic analysis (firmware/harmonics.py Harmonics.kap): rms factors Ua Ub Uc, Uab Ubc
 _NRMS = const(10)  # Uca, Ia Ib Ic, In (10), then the harmonic P excess of elements a, b, c (3)
+
+
+# Which condition (a bit of _mask's `bits`) makes each OUT quantity measured (first 32 bytes) and known (last 32):
+# bits 0-2 Ua Ub Uc, 3-5 Uab Ubc Uca, 6-8 Ia Ib Ic read above their thresholds; 9-11 element a b c counts (3Ln3CT);
+# 12 any element counts; 13 I_N, 14 I_N_m above IST; 15-17 any of the phase U, line U, I; 18 F (synchronised);
+# 19 T (sensor in range); 20 complete window; 21 complete window in 3Ln3CT (phase quantities exist).
+_BITS = (b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x09\x0a\x0b\x0c\x09\x0a\x0b\x0c"
+         b"\x09\x0a\x0b\x0c\x12\x0d\x0e\x0f\x10\x11\x13"
+         b"\x15\x15\x15\x14\x14\x14\x14\x14\x14\x15\x15\x15\x14\x15\x15\x15\x14\x15\x15\x15\x14"
+         b"\x09\x0a\x0b\x0c\x12\x15\x14\x15\x14\x14\x13")
+_F_COMPLETE = const(1)  # _mask flags
+_F_STAR = const(2)
+_F_SYNC = const(4)
+_F_T = const(8)
+
+
+@micropython.viper
+def _mask(w: ptr32, gate: ptr8, mask: ptr8, slots: ptr8, tab: ptr8, flags: int):
+    """mask[slots[k]] = MEAS | KNOWN bits of OUT quantity k for this window (flags: _F_*). A value below its
+    threshold reads exactly 0, so `measured` is `nonzero` in a complete window."""
+    h = int(SIGN_BIT)
+    bits = 0
+    if flags & 1:
+        o = int(ws.O_U)  # Ua Ub Uc Uab Ubc Uca Ia Ib Ic: nine slots in a row
+        k = 0
+        while k < 9:
+            x = w[o + k]
+            if (x ^ (x & h)) != 0:
+                bits |= 1 << k
+            k += 1
+        o = int(ws.O_IN)
+        k = 0
+        while k < 2:
+            x = w[o + k]
+            if (x ^ (x & h)) != 0:
+                bits |= 1 << (13 + k)
+            k += 1
+        g = int(gate[0]) | (int(gate[1]) << 1) | (int(gate[2]) << 2)
+        if g:
+            bits |= 1 << 12
+        if flags & 2:
+            bits |= (g << 9) | (1 << 21)
+        if bits & 7:
+            bits |= 1 << 15
+        if bits & 0x38:
+            bits |= 1 << 16
+        if bits & 0x1C0:
+            bits |= 1 << 17
+        if flags & 4:
+            bits |= 1 << 18
+        bits |= 1 << 20
+    if flags & 8:
+        bits |= 1 << 19
+    k = 0
+    while k < 32:
+        mask[slots[k]] = ((bits >> int(tab[k])) & 1) | (((bits >> int(tab[32 + k])) & 1) << 1)
+        k += 1
+
+
+@micropython.viper
+def _directions(w: ptr32, dirs: ptr8, st: ptr16):
+    """Direction of P (dirs 0..3: a b c total) and Q (4..7) with the dead band of firmware/deadband.py (on: the
+    larger of DB + j and DBF, off: on / 2, compared as float32 bits), then the STATUS codes Quad NAT_a .. NAT."""
+    h = int(SIGN_BIT)
+    op = int(ws.O_P)
+    oq = int(ws.O_Q)
+    db = int(ws.DB)
+    fl = w[int(ws.DBF)]
+    fl = fl ^ (fl & h)
+    k = 0
+    while k < 8:
+        j = k & 3
+        if k < 4:
+            x = w[op + j]
+        else:
+            x = w[oq + j]
+        s = x & h
+        v = x ^ s
+        on = w[db + j]
+        on = on ^ (on & h)
+        if on < fl:
+            on = fl
+        off = on - (1 << 23)  # on / 2: one off the exponent (on >= the floor, a normal number)
+        d = int(dirs[k])
+        if d == 1:
+            if s != 0 or v < off:
+                d = 0
+        elif d == 2:
+            if s == 0 or v < off:
+                d = 0
+        if d == 0 and v > on:
+            d = 2 if s else 1
+        dirs[k] = d
+        k += 1
+    j = 0
+    while j < 4:
+        pd = int(dirs[j])
+        qd = int(dirs[4 + j])
+        nat = 0
+        if qd != 0:
+            nat = 1  # inductive: P and Q of the same sign (a P within its band counts as import)
+            if pd == 2:
+                if qd == 1:
+                    nat = 2
+            elif qd == 2:
+                nat = 2
+        st[1 + j] = nat
+        j += 1
+    pd = int(dirs[3])
+    qd = int(dirs[7])
+    if pd == 0 or qd == 0:
+        st[0] = 0  # no load, or on an axis
+    elif pd == 1:
+        st[0] = 1 if qd == 1 else 4
+    else:
+        st[0] = 2 if qd == 1 else 3
 
 
 @micropython.viper
@@ -77,6 +199,10 @@ class Metering:
             self.aslots[k] = regmap.slot(ANGLES[k])
         self.gate = bytearray(3)
         self.status = array("H", [0] * len(STATUS))
+        self.mask = bytearray(regmap.N_MEAS)  # per regmap slot: MEAS | KNOWN of the last window (0: not metering's)
+        self.complete = 0  # 1: the last window was complete (statistics may take it)
+        self.dirs = bytearray(8)  # direction (deadband.NONE POS NEG) of Pa Pb Pc P, then Qa Qb Qc Q
+        self._tok = 0
         self.ttab = pt100.table()
         self.windows = 0  # windows metered so far
         self.syss = 0
@@ -131,6 +257,9 @@ class Metering:
         w[ws.UTH] = U_TH * pt
         w[ws.ZERO] = 0.0
         w[ws.THIRD] = 1.0 / 3.0
+        w[ws.DBK] = deadband.K_ON
+        w[ws.DBF] = deadband.FLOOR * pt * ct
+        w[ws.UREF] = U_REF * pt
 
     def update(self, sampler=None):
         """Meter the window waiting in the sampler's done buffer, if any: returns 1 (values updated) or 0.
@@ -191,7 +320,18 @@ class Metering:
             sf32.fdiv(w, ws.O_F, t, ws.L)
         else:
             fcopy(w, ws.O_F, ws.ZERO)
-        self._status()
+        # complete: whole cycles at a steady frequency (the window before agreed within 0.1 %: no frequency step,
+        # no zero crossing cut short by a vanishing reference), or, with no voltage to synchronise to, a
+        # free-running window of its full length. Anything else is a transition: shown, never a statistic.
+        if cyc:
+            ok = dn[D_LOCK]
+        else:
+            ok = n == sampler.state[S_FIXED] and not self._voltage()
+        self.complete = 1 if ok else 0
+        flags = self.complete | (0 if self.syss else _F_STAR) | (_F_SYNC if cyc else 0) | (_F_T if self._tok else 0)
+        _mask(w, self.gate, self.mask, self.slots, _BITS, flags)
+        if ok:
+            self._status()
         _scatter(self.vals, self.slots, w, ws.O, len(OUT))
         self._angles()
         dn[D_READY] = 0
@@ -302,6 +442,7 @@ class Metering:
             fmul(w, d, d, ws.THIRD)
         tab = self.ttab
         k = pt100.degrees(tab, len(tab), sampler.state[S_TCODE])
+        self._tok = 1 if k >= 0 else 0
         sf32.from_int(w, ws.O_T, 0 if k < 0 else pt100.T_LO + k)
 
     def _neutral(self):
@@ -361,23 +502,21 @@ class Metering:
         angle.degrees(w, t + 3, t + 5, t + 4)
         _scatter(self.vals, self.aslots, w, t, len(ANGLES))
 
-    def _status(self):
-        """Quadrant of the total (1 P+Q+, 2 P-Q+, 3 P-Q-, 4 P+Q-; 0 without load) and load nature per phase and
-        total (NAT_L in quadrants 1 and 3, NAT_C in 2 and 4, NAT_NONE without load or with Q exactly 0)."""
+    def _voltage(self):
+        # 1 when a voltage channel or line voltage could be the sampler's reference (>= U_REF)
         w = self.w
-        st = self.status
+        for k in range(3):
+            if sf32.fcmp(w, ws.UCH + k, ws.UREF) >= 0 or sf32.fcmp(w, ws.O_UL + k, ws.UREF) >= 0:
+                return 1
+        return 0
+
+    def _status(self):
+        """Directions of P and Q per element and total with the dead band (firmware/deadband.py: enter above
+        max(K_ON x S, FLOOR x Pt_U x Ct_I), leave below half of it), then the quadrant of the total (1 P+Q+,
+        2 P-Q+, 3 P-Q-, 4 P+Q-; 0 without load or on an axis: P or Q without a direction) and the load nature per
+        phase and total (NAT_L in quadrants 1 and 3, NAT_C in 2 and 4, a P without direction counting as import;
+        NAT_NONE while Q has no direction). Complete windows only: a transition holds the last codes."""
+        w = self.w
         for k in range(4):
-            sp = sf32.fsign(w, ws.O_P + k)
-            sq = sf32.fsign(w, ws.O_Q + k)
-            nat = NAT_NONE
-            if sf32.fsign(w, ws.O_S + k) > 0 and sq != 0:
-                nat = NAT_L if (sp >= 0) == (sq > 0) else NAT_C
-            st[1 + k] = nat
-        sp = sf32.fsign(w, ws.O_P + 3)
-        sq = sf32.fsign(w, ws.O_Q + 3)
-        if sf32.fsign(w, ws.O_S + 3) <= 0:
-            st[0] = 0
-        elif sp >= 0:
-            st[0] = 1 if sq >= 0 else 4
-        else:
-            st[0] = 2 if sq >= 0 else 3
+            sf32.fmul(w, ws.DB + k, ws.O_S + k, ws.DBK)
+        _directions(w, self.dirs, self.status)
