@@ -10,6 +10,7 @@ from micropython import const
 from firmware import regmap, sf32
 from firmware import workspace as ws
 from firmware.kernel import P_X
+from firmware.metering import MEAS
 
 RECORD = "calib"
 _MAGIC = b"CAL1"
@@ -30,6 +31,7 @@ MEASURING = const(1)
 DONE = const(2)
 FAILED = const(3)  # the reference was not there (a channel below 10 % of it) or the wiring is not 3Ln3CT
 WINDOWS = const(10)  # windows averaged (about 2 s); the first window after the command is skipped
+_WAIT = const(50)  # windows (~10 s) that may pass without the reference measured before the calibration fails
 _ACC = const(20)  # accumulators: U rms 3, I rms 3, P1 3, Q1 3, channel means 7 (reduced codes), scratch
 _ILL = const(3)  # exception: wrong password / unknown code / not unlocked
 _FAIL = const(4)  # exception: busy, or not possible in this wiring
@@ -55,6 +57,11 @@ class Calib:
         self.rows = array("f", [0.0] * N_ROWS)
         self.acc = array("f", [0.0] * _ACC)
         self.busy = 0  # windows still to take (0: not measuring)
+        self.waited = 0  # windows skipped: not measured (a transition, or an element below its thresholds)
+        self._was = 0  # the window before was measured
+        self._meas = bytearray(4)  # regmap slots of Pa Pb Pc F: a window is taken when all four were measured
+        for k in range(4):
+            self._meas[k] = regmap.slot(("Pa", "Pb", "Pc", "F")[k])
         self.pending = 0  # a command or a factor write waits for service()
         self.changed = 0  # the factors changed: save and reconfigure in service()
         self._pass = 0  # CAL_Pass latch, cleared by every command
@@ -124,6 +131,7 @@ class Calib:
             for k in range(_ACC):
                 self.acc[k] = 0.0  # allocation-free: 0.0 is a constant object on both runtimes
             self.busy = WINDOWS + 1
+            self.waited = 0
             self.rows[R_STATE] = MEASURING
         else:
             self.pending = CMD_RESET
@@ -153,11 +161,27 @@ class Calib:
 
     # --- per window (allocation-free) ---------------------------------------------------------------------
     def window(self):
+        """After each metered window while busy: the average takes only complete windows in which all three
+        elements and F were measured (metering's mask), as in the window before (a reference switched on
+        mid-window reads a partial rms). Allocation-free."""
         if not self.busy:
             return
-        self.busy -= 1
-        if self.busy == WINDOWS:
+        mk = self.metering.mask
+        ok = MEAS
+        for k in range(4):
+            ok &= mk[self._meas[k]]
+        was = self._was
+        self._was = ok
+        if self.busy == WINDOWS + 1:
+            self.busy -= 1
             return  # the window the command arrived in
+        if not (ok and was):
+            self.waited += 1
+            if self.waited >= _WAIT:
+                self.busy = 0
+                self.pending = CMD_CAL  # _compute fails: too few windows
+            return
+        self.busy -= 1
         w = self.metering.w
         acc = self.acc
         for p in range(3):
@@ -201,7 +225,7 @@ class Calib:
         acc = self.acc
         n = WINDOWS
         ref_u, ref_i, ref_phi = self.rows[R_REF], self.rows[R_REF + 1], self.rows[R_REF + 2]
-        if not (ref_u > 0 and ref_i > 0):
+        if not (ref_u > 0 and ref_i > 0) or self.waited >= _WAIT:
             return False
         gains = []
         lags = []

@@ -30,6 +30,7 @@ D_OVR = const(72)  # windows overwritten before metering took them
 D_REF = const(73)  # reference candidate used
 D_LOCK = const(74)  # 1: the NCO ran within 0.1 % of the window's frequency (the DFT sums are valid)
 D_ISH = const(75)  # right shift that reduced the current channels (8: 2**15 = 25 A; 6: 2**15 = 6.25 A)
+D_CLIP = const(76)  # set by the sampler (auto range): bits 0-2 Ia Ib Ic, 3 In, 4 ia+ib+ic near full scale (clipped)
 D_SIZE = const(78)
 Q15 = const(32768)
 

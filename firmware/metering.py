@@ -8,8 +8,8 @@ from micropython import const
 
 from firmware import angle, deadband, droop, frontend, powers, pt100, regmap, sf32, tables
 from firmware import workspace as ws
-from firmware.kernel import (D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_READY, D_W, NP, P_C, P_NN, P_S, P_UU, P_X,
-                             P_XX, S_FIXED, S_STEP, S_TCODE)
+from firmware.kernel import (D_CLIP, D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_READY, D_W, NP, P_C, P_NN, P_S,
+                             P_UU, P_X, P_XX, S_FIXED, S_STEP, S_TCODE)
 from firmware.words import SIGN_BIT
 
 # Outputs in this order are computed into the workspace (ws.O...), then copied to their regmap slots.
@@ -38,13 +38,16 @@ _NRMS = const(10)  # Uca, Ia Ib Ic, In (10), then the harmonic P excess of eleme
 
 
 # Which condition (a bit of _mask's `bits`) makes each OUT quantity measured (first 32 bytes) and known (last 32):
-# bits 0-2 Ua Ub Uc, 3-5 Uab Ubc Uca, 6-8 Ia Ib Ic read above their thresholds; 9-11 element a b c counts (3Ln3CT);
-# 12 any element counts; 13 I_N, 14 I_N_m above IST; 15-17 any of the phase U, line U, I; 18 F (synchronised);
-# 19 T (sensor in range); 20 complete window; 21 complete window in 3Ln3CT (phase quantities exist).
+# bits 0-2 Ua Ub Uc, 3-5 Uab Ubc Uca, 6-8 Ia Ib Ic read above their thresholds (currents: not clipped); 9-11 element
+# a b c counts (3Ln3CT, its current not clipped); 12 an element counts, no phase current clipped (totals); 13 I_N,
+# 14 I_N_m above IST, not clipped; 15-17 any phase U, line U, I measured (I: none clipped); 18 F (synchronised);
+# 19 T (sensor in range); 20 complete window; 21 complete in 3Ln3CT (phase quantities exist); 22-24 Ia Ib Ic not
+# clipped; 25 no phase current clipped; 26 I_N exists (3Ln3CT) and is not clipped; 27 In not clipped; 28-30
+# element a b c exists (3Ln3CT), its current not clipped. Bits 20-30 are set in complete windows only.
 _BITS = (b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x09\x0a\x0b\x0c\x09\x0a\x0b\x0c"
          b"\x09\x0a\x0b\x0c\x12\x0d\x0e\x0f\x10\x11\x13"
-         b"\x15\x15\x15\x14\x14\x14\x14\x14\x14\x15\x15\x15\x14\x15\x15\x15\x14\x15\x15\x15\x14"
-         b"\x09\x0a\x0b\x0c\x12\x15\x14\x15\x14\x14\x13")
+         b"\x15\x15\x15\x14\x14\x14\x16\x17\x18\x1c\x1d\x1e\x19\x1c\x1d\x1e\x19\x1c\x1d\x1e\x19"
+         b"\x09\x0a\x0b\x0c\x12\x1a\x1b\x15\x14\x19\x13")
 _F_COMPLETE = const(1)  # _mask flags
 _F_STAR = const(2)
 _F_SYNC = const(4)
@@ -52,9 +55,9 @@ _F_T = const(8)
 
 
 @micropython.viper
-def _mask(w: ptr32, gate: ptr8, mask: ptr8, slots: ptr8, tab: ptr8, flags: int):
-    """mask[slots[k]] = MEAS | KNOWN bits of OUT quantity k for this window (flags: _F_*). A value below its
-    threshold reads exactly 0, so `measured` is `nonzero` in a complete window."""
+def _mask(w: ptr32, gate: ptr8, mask: ptr8, slots: ptr8, tab: ptr8, flags: int, clip: int):
+    """mask[slots[k]] = MEAS | KNOWN bits of OUT quantity k for this window (flags: _F_*; clip: done[D_CLIP]).
+    A value below its threshold reads exactly 0, so `measured` is `nonzero` in a complete window."""
     h = int(SIGN_BIT)
     bits = 0
     if flags & 1:
@@ -72,20 +75,33 @@ def _mask(w: ptr32, gate: ptr8, mask: ptr8, slots: ptr8, tab: ptr8, flags: int):
             if (x ^ (x & h)) != 0:
                 bits |= 1 << (13 + k)
             k += 1
+        ok = (0 - 1) ^ (clip & 7)  # phases whose current did not clip
+        star = flags & 2
+        if clip & 23:
+            bits &= (0 - 1) ^ (1 << 13)  # I_N: the vector sum, its fundamental from the phase currents
+        if clip & 8:
+            bits &= (0 - 1) ^ (1 << 14)
+        bits &= (0 - 1) ^ ((clip & 7) << 6)
         g = int(gate[0]) | (int(gate[1]) << 1) | (int(gate[2]) << 2)
-        if g:
+        if g and not (clip & 7):
             bits |= 1 << 12
-        if flags & 2:
-            bits |= (g << 9) | (1 << 21)
+        if star:
+            bits |= ((g & ok & 7) << 9) | (1 << 21) | ((ok & 7) << 28)
+            if not (clip & 23):
+                bits |= 1 << 26
         if bits & 7:
             bits |= 1 << 15
         if bits & 0x38:
             bits |= 1 << 16
-        if bits & 0x1C0:
+        if (bits & 0x1C0) and not (clip & 7):
             bits |= 1 << 17
         if flags & 4:
             bits |= 1 << 18
-        bits |= 1 << 20
+        bits |= (1 << 20) | ((ok & 7) << 22)
+        if not (clip & 7):
+            bits |= 1 << 25
+        if not (clip & 8):
+            bits |= 1 << 27
     if flags & 8:
         bits |= 1 << 19
     k = 0
@@ -329,8 +345,9 @@ class Metering:
             ok = n == sampler.state[S_FIXED] and not self._voltage()
         self.complete = 1 if ok else 0
         flags = self.complete | (0 if self.syss else _F_STAR) | (_F_SYNC if cyc else 0) | (_F_T if self._tok else 0)
-        _mask(w, self.gate, self.mask, self.slots, _BITS, flags)
-        if ok:
+        clip = dn[D_CLIP]  # a current channel near full scale (the range was too fine): its quantities are wrong
+        _mask(w, self.gate, self.mask, self.slots, _BITS, flags, clip)
+        if ok and not clip:
             self._status()
         _scatter(self.vals, self.slots, w, ws.O, len(OUT))
         self._angles()

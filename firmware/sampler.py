@@ -9,7 +9,7 @@ from micropython import const
 from firmware import kernel, kernel_span, tables
 from firmware.bufs import copy8
 from firmware.words import WORD_MASK
-from firmware.kernel import (D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_OVR, D_READY, D_REF, D_SEQ, D_SIZE,  # noqa
+from firmware.kernel import (D_CLIP, D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_OVR, D_READY, D_REF, D_SEQ, D_SIZE,  # noqa
                              D_W, NP, P_C, P_NN, P_S, P_UI, P_UU, P_X, P_XX, Q15, S_DERIVE, S_FIXED, S_HYST,
                              S_ISH, S_ISH_NEXT, S_JUST, S_MAXN, S_RA, S_RB, S_SIZE, S_STEP, S_SYNC, S_CYC,
                              S_ARMED, S_TARGET, S_TCODE, S_END)
@@ -170,15 +170,22 @@ class Sampler:
     def _range(self, dn):
         # The largest current mean square of the closed window (phases, neutral, vector sum) picks the range of
         # the window after the next one (the next one started at the close with S_ISH_NEXT). Allocation-free:
-        # every number stays below 2**30.
+        # every number stays below 2**30. A channel near full scale may have clipped: done[D_CLIP] says which
+        # (metering measures none of its quantities in this window).
         lv = 0
-        for k in range(P_XX + 3, P_XX + 7):
-            x = self._level(dn, k)
+        clip = 0
+        for k in range(4):
+            x = self._level(dn, P_XX + 3 + k)
+            if x >= _CLIP:
+                clip |= 1 << k
             if x > lv:
                 lv = x
         x = self._level(dn, P_NN)
+        if x >= _CLIP:
+            clip |= 16
         if x > lv:
             lv = x
+        dn[D_CLIP] = clip
         st = self.state
         cur = st[S_ISH_NEXT]
         if lv >= _CLIP:

@@ -128,15 +128,17 @@ def test_meter_wiring_history_harmonics_and_clear_over_modbus():
     assert m.lcd_text().split("\n")[1].startswith("Ua")
 
 
-def _phase_a_lost(switch, n_before, n_after):
+def _phase_a_lost(switch, n_before, n_after, first=((220.0,) * 3, (5.0,) * 3), then=((0.0, 220.0, 220.0),
+                                                                                    (0.0, 5.0, 5.0))):
     """A meter fed the default load (220 V, 5 A, 30 degrees lag, 50 Hz) up to sample `switch`, then phase A at
-    0 V, 0 A (B and C unchanged), continuous in time; 400-sample blocks, feeding heap-locked."""
+    0 V, 0 A (B and C unchanged), continuous in time (or other voltages and currents: first, then); 400-sample
+    blocks, feeding heap-locked."""
     from case_sampler import signal
     from firmware.meter import Meter
 
     n = n_before + n_after
-    blk = signal(switch, 50.0, (220.0, 220.0, 220.0), (5.0, 5.0, 5.0), front=True)
-    lost = signal(n - switch, 50.0, (0.0, 220.0, 220.0), (0.0, 5.0, 5.0), t0=switch, front=True)
+    blk = signal(switch, 50.0, first[0], first[1], front=True)
+    lost = signal(n - switch, 50.0, then[0], then[1], t0=switch, front=True)
     both = array("i", bytes(32 * n))
     for k in range(8 * switch):
         both[k] = blk[k]
@@ -180,3 +182,17 @@ def test_phase_loss_takes_no_unmeasured_value():
             tol = 2e-5 if name == "F" else 3e-4 * max(1.0, hi)
             assert abs(got_hi - hi) <= tol and abs(got_lo - lo) <= tol, (switch, name, got_hi, hi, got_lo, lo)
         assert m.vals[regmap.slot("Ua")] == 0.0 and abs(m.vals[regmap.slot("F")] - 50.0) < 1e-3
+
+
+def test_load_switched_on_takes_no_partial_or_clipped_window():
+    # 220 V idle (no current: the range goes to its finest), then 5 A from mid-window: that window reads a partial
+    # current, the next two clip (the range was set for no current) and read 0.39 A. None is a measured value:
+    # Ia_min, Pa_min, P_min are the loaded values, U and F were measured all along
+    u = (220.0,) * 3
+    m = _phase_a_lost(8900, 8800, 11200, (u, (0.0,) * 3), (u, (5.0,) * 3))
+    img = m.regs.image
+    p = 220.0 * 5.0 * math.cos(math.radians(30))
+    for name, lo, hi in (("Ia", 5.0, 5.0), ("Ic", 5.0, 5.0), ("Pa", p, p), ("P", 3 * p, 3 * p), ("Ua", 220.0, 220.0),
+                         ("PF", 0.866, 0.866), ("F", 50.0, 50.0)):
+        got_lo, got_hi = _reg(img, "maxmin", name + "_min"), _reg(img, "maxmin", name + "_max")
+        assert abs(got_lo - lo) <= 3e-4 * lo and abs(got_hi - hi) <= 3e-4 * hi, (name, got_lo, got_hi)

@@ -203,3 +203,133 @@ def test_three_wire_update_and_calibration_window_allocate_nothing():
     finally:
         micropython.heap_unlock()
     assert r == 0 and c.busy < 11
+
+
+def test_mask_what_each_window_measured():
+    # metering's mask per regmap slot: MEAS (above its threshold in a complete window: max/min take it) and KNOWN
+    # (a complete window, the quantity exists in the wiring: averages over time take it, 0 below a threshold)
+    from firmware.metering import KNOWN, MEAS
+
+    both = MEAS | KNOWN
+    u, i, phi = (230.0, 0.3, 230.0), (0.008, 5.0, 5.0), (30.0, 30.0, 30.0)  # Ia below IST, Ub below U_TH
+    got, m = _meter(signal(4400, 50.0, u, i, phi), 4400)
+    mk = dict((r[0], m.mask[regmap.slot(r[0])]) for r in regmap.MEASUREMENTS)
+    assert m.complete == 1 and got["Ub"] == 0.0 and got["Ia"] == 0.0
+    assert mk["Ua"] == both and mk["Ub"] == KNOWN and mk["Ia"] == KNOWN and mk["Ib"] == both, mk
+    assert mk["Pa"] == KNOWN and mk["Qb"] == KNOWN and mk["Sc"] == both and mk["PFa"] == 0 and mk["PFc"] == both
+    assert mk["P"] == both and mk["PF"] == both and mk["F"] == both and mk["Uab"] == both and mk["I_avg"] == both
+    assert mk["T"] == 0 and mk["THD_Ua"] == 0  # T: code 2500 is no PT100; THD is not metering's
+    # three-wire: no phase voltages, no per-phase powers, no I_N; line voltages, currents and totals measured
+    got, m = _meter(_three_wire(signal(4400, 50.0, (220.0,) * 3, (4.0,) * 3), 4400), 4400, syss=1)
+    mk = dict((r[0], m.mask[regmap.slot(r[0])]) for r in regmap.MEASUREMENTS)
+    assert mk["Ua"] == 0 and mk["U_avg"] == 0 and mk["Pa"] == 0 and mk["PFb"] == 0 and mk["I_N"] == 0, mk
+    assert mk["Uab"] == both and mk["Ib"] == both and mk["P"] == both and mk["Q"] == both and mk["F"] == both
+    # currents alone: free-running windows of full length are complete, F is not measured (no voltage)
+    got, m = _meter(signal(4400, 50.0, (0.0,) * 3, (5.0,) * 3), 4400)
+    mk = dict((r[0], m.mask[regmap.slot(r[0])]) for r in regmap.MEASUREMENTS)
+    assert m.complete == 1 and mk["Ia"] == both and mk["F"] == 0 and mk["Ua"] == KNOWN and mk["P"] == KNOWN, mk
+
+
+def test_transition_window_is_not_complete():
+    # 60 Hz from the start: the first synchronised window ran the NCO at 50 Hz (not locked): a transition, nothing in
+    # it is measured and STATUS keeps its codes; the next window is complete
+    vals = array("f", [0.0] * regmap.N_MEAS)
+    s = Sampler()
+    m = Metering(vals, s)
+    m.configure(1, 1, 0, 220, 5, None, 10)
+    blk = signal(6000, 60.0)
+    seen = []
+    for a in range(0, 6000, 100):
+        s.feed(blk[8 * a:8 * (a + 100)], 100)
+        if m.update():
+            seen.append((m.complete, bytes(m.mask[:26]), list(m.status)))
+    assert seen[0][0] == 0 and seen[0][1] == bytes(26) and seen[0][2] == [0] * 5, seen[0]
+    assert seen[1][0] == 1 and seen[1][1] == bytes([3] * 26) and seen[1][2] == [1, 1, 1, 1, 1], seen[1]
+
+
+def test_status_dead_band_on_real_signals():
+    # Q within the dead band (0.01 degree: Q = 1.7e-4 S, either sign) shows no direction and no quadrant; PF 0.999
+    # (2.5625 degrees: Q = 4.5 % of S, 9 x the band) shows it; the sign of P alone (an export at PF -1) does not
+    # make a quadrant either
+    from firmware.metering import NAT_NONE
+
+    for phi, want in ((0.01, [0] + [NAT_NONE] * 4), (-0.01, [0] + [NAT_NONE] * 4),
+                      (2.5625, [1] + [NAT_L] * 4), (-2.5625, [4] + [NAT_C] * 4), (180.01, [0] + [NAT_NONE] * 4),
+                      (182.5625, [3] + [NAT_L] * 4)):
+        got, m = _meter(signal(4400, 50.0, phi=(phi, phi, phi)), 4400)
+        assert list(m.status) == want, (phi, list(m.status), got["Q"])
+
+
+def test_direction_kernel_follows_deadband_direction():
+    # metering's viper dead band (float32 bits) against firmware/deadband.py's pure function, window by window with
+    # its hysteresis, over a pseudo-random walk of (P, Q, S) per element, ratios 1 and 100 x 80 (the floor scales)
+    from firmware import deadband
+    from firmware import workspace as ws
+
+    vals = array("f", [0.0] * regmap.N_MEAS)
+    m = Metering(vals)
+    w = m.w
+    x = 12345
+    for pt, ct in ((1, 1), (100, 80)):
+        m.configure(pt, ct, 0)
+        floor = deadband.FLOOR * pt * ct
+        prev = [0] * 8
+        for k in range(8):
+            m.dirs[k] = 0
+        for n in range(400):
+            for e in range(4):
+                x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+                s = (x % 2000) * 0.01 * floor * (1 + (x >> 20) % 400)  # S from 0 to 8000 x the floor
+                x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+                r = ((x % 20001) - 10000) * 1e-6  # |P|, |Q| within +-1 % of S (the band is 0.5 %) ...
+                x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+                if x % 4 == 0:
+                    r = ((x >> 3) % 2001 - 1000) * 1e-4 * floor / max(s, floor)  # ... or near the floor
+                w[ws.O_S + e] = s
+                w[ws.O_P + e] = r * s
+                w[ws.O_Q + e] = -r * s * 0.7
+            m._status()
+            for k in range(8):
+                e = k & 3
+                v = w[(ws.O_P if k < 4 else ws.O_Q) + e]
+                on = max(deadband.K_ON * w[ws.O_S + e], floor)
+                if min(abs(abs(v) - on), abs(abs(v) - on / 2)) < 1e-5 * on:
+                    prev[k] = m.dirs[k]  # at a threshold float32 and double may round apart: take the kernel's
+                    continue
+                prev[k] = deadband.direction(v, w[ws.O_S + e], prev[k], floor)
+                assert m.dirs[k] == prev[k], (pt, n, k, v, w[ws.O_S + e], m.dirs[k], prev[k])
+
+
+def test_calibration_averages_measured_windows_only():
+    # the reference's current arrives 0.6 s after the command: the windows without current (elements not
+    # measured), the one it arrives in (a partial rms), the two it clips in (the range was set for no current) and
+    # the one after them are skipped, not averaged in (which read CT gains 1.4); 10 measured windows follow
+    import struct
+
+    from firmware.calib import DONE, R_STATE
+
+    vals = array("f", [0.0] * regmap.N_MEAS)
+    s = Sampler()
+    m = Metering(vals, s)
+    m.configure(1, 1, 0, 220, 5, None, 10)
+    c = Calib(m, None, Config())
+    ref = struct.pack(">fff", 220.0, 5.0, 30.0)
+    c._pass = 6666
+    assert c.block_write(CAL_BASE, 6, ref, 0) == 0
+    n0, n1 = 6400, 24000
+    off = signal(n0, 50.0, (220.0,) * 3, (0.0,) * 3)
+    on = signal(n1, 50.0, (220.0,) * 3, (5.0,) * 3, t0=n0)
+    assert c.cmd_write(CMD_BASE, 2, _u16(6666) + _u16(1), 0) == 0
+    taken = []
+    for blk, n in ((off, n0), (on, n1)):
+        for a in range(0, n, 400):
+            if s.feed(blk[8 * a:8 * (a + 400)], 400) and m.update():
+                b = c.busy
+                c.window()
+                taken.append(b != c.busy)
+    assert c.service(1, 1) and c.rows[R_STATE] == DONE, (c.rows[R_STATE], taken)
+    assert c.waited >= 6 and taken.count(True) == 11, taken  # the command's window, then 10 measured ones
+    for k in range(6):
+        assert abs(m.cal[k] - 1.0) < 2e-4, (k, list(m.cal))
+    for k in range(3, 6):
+        assert abs(m.lag[k]) < 0.01, list(m.lag)
