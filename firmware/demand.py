@@ -110,6 +110,7 @@ class Demand(History):
         self.ring = array("i", bytes(4 * 2 * NQ * NSUB))  # completed subintervals, 64-bit sums each
         self.cnt = array("i", bytes(4 * NQ * NSUB))  # known samples per quantity per completed subinterval
         self.known = array("i", bytes(4 * NQ))  # known samples per quantity of the running subinterval
+        self.total = array("i", bytes(4 * NQ))  # known samples per quantity in the ring (60 minutes: 28.8e6)
         self.whole = bytearray(NSUB)  # 1: that completed subinterval lasted DM_S minutes (within _SLACK)
         self.wholes = 0  # whole subintervals in the ring
         self.tmp = array("i", bytes(8))
@@ -149,6 +150,7 @@ class Demand(History):
             self.whole[k] = 0
         for k in range(NQ):
             self.known[k] = 0
+            self.total[k] = 0
         self.wholes = 0
         self.samples = 0
         self.head = 0
@@ -198,7 +200,9 @@ class Demand(History):
         limbs.copy(self.ring, 2 * NQ * h, self.cur, 0, 2 * NQ)
         limbs.zero(self.cur, 0, 2 * NQ)
         for k in range(NQ):
-            self.cnt[NQ * h + k] = self.known[k]
+            j = NQ * h + k
+            self.total[k] += self.known[k] - self.cnt[j]  # the slot's old subinterval leaves the window
+            self.cnt[j] = self.known[k]
             self.known[k] = 0
         # whole: the subinterval lasted DM_S minutes (not the one running at power-up, a restart or a clock set)
         d = self.samples - self.sub_min * 60 * SAMPLE_RATE
@@ -212,12 +216,9 @@ class Demand(History):
         track = self.wholes >= self.nsub
         w = self.w
         for k in range(NQ):
-            total = 0
-            for j in range(self.full):
-                total += self.cnt[NQ * j + k]  # 60 minutes are 28.8e6 samples: a small int
-            if total == 0:
+            if self.total[k] == 0:
                 continue  # nothing known over the whole window: the demand stays as it was
-            sf32.from_int(w, _T + 1, total)
+            sf32.from_int(w, _T + 1, self.total[k])
             _sum(self.ring, 2 * k, self.full, 2 * NQ, self.tmp)
             sf32.from_i64(w, _T, self.tmp, 0)
             sf32.fdiv(w, _T, _T, _T + 1)

@@ -134,8 +134,10 @@ INFO = (  # 0x0040 uint32 read-only
      "conversion, a DMA ring overrun): each drops its metering window"),
 )
 STATUS = (  # 0x0180 uint16 read-only, per metering window (docs/metering.md: sign conventions)
-    ("Quad", "", 1, "Quadrant of the total: 1 P+Q+, 2 P-Q+, 3 P-Q-, 4 P+Q-; 0 no load"),
-    ("NAT_a", "", 1, "Load nature of phase A: 0 none (or Q = 0), 1 inductive (quadrants 1, 3), 2 capacitive"),
+    ("Quad", "", 1, "Quadrant of the total: 1 P+Q+, 2 P-Q+, 3 P-Q-, 4 P+Q-; 0 no load or on an axis (P or Q "
+     "within its dead band: 0.5 % of S, at least 0.1 W / var x Pt_U x Ct_I; docs/metering.md)"),
+    ("NAT_a", "", 1, "Load nature of phase A: 0 none (Q within its dead band), 1 inductive (quadrants 1, 3), "
+     "2 capacitive"),
     ("NAT_b", "", 1, "Load nature of phase B (0 in three-wire modes)"),
     ("NAT_c", "", 1, "Load nature of phase C (0 in three-wire modes)"),
     ("NAT", "", 1, "Load nature of the total"),
