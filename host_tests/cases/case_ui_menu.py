@@ -352,6 +352,11 @@ def test_clear_maxmin_from_the_panel():
 
 def test_clear_demand_from_the_panel():
     m = Meter(None)
+    m.set("DM_P", 1)  # DM_P = DM_S: one whole subinterval makes a maximum demand (docs/demand.md)
+    m.clock.set_hms(120000)
+    _feed(m, 220.0, 0.6)  # metered windows of the load in vals
+    while m.demand.samples < 60 * 8000 - 2 * 8000:  # ... and more of them, to a whole minute with the 2 s below
+        m.demand.window(1600)
     m.clock.set_hms(120058)  # the 1-minute subinterval (DM_S) ends at 12:01:00
     _feed(m, 220.0, 2.5)
     p = 3 * 220.0 * 5.0 * 0.8660254  # balanced 220 V, 5 A, 30 degrees lagging
