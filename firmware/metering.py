@@ -48,6 +48,7 @@ _BITS = (b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x09\x0a\x0b\x0c\
          b"\x09\x0a\x0b\x0c\x12\x0d\x0e\x0f\x10\x11\x13"
          b"\x15\x15\x15\x14\x14\x14\x16\x17\x18\x1c\x1d\x1e\x19\x1c\x1d\x1e\x19\x1c\x1d\x1e\x19"
          b"\x09\x0a\x0b\x0c\x12\x1a\x1b\x15\x14\x19\x13")
+_PFA = const(21)  # OUT index of PFa (PFa PFb PFc PF: the angles' mask)
 _F_COMPLETE = const(1)  # _mask flags
 _F_STAR = const(2)
 _F_SYNC = const(4)
@@ -167,6 +168,19 @@ def _directions(w: ptr32, dirs: ptr8, st: ptr16):
         st[0] = 1 if qd == 1 else 4
     else:
         st[0] = 2 if qd == 1 else 3
+
+
+@micropython.viper
+def _fold(w: ptr32, a: int, dirs: ptr8):
+    """Phase angles w[a..a+3] (elements a b c, total): where Q has no direction (the dead band) the sign of the
+    angle is noise, about 0 or +-180: it reads positive (0.001, not -0.001; 179.999, not -179.999)."""
+    h = int(SIGN_BIT)
+    k = 0
+    while k < 4:
+        if int(dirs[4 + k]) == 0:
+            x = w[a + k]
+            w[a + k] = x ^ (x & h)
+        k += 1
 
 
 @micropython.viper
@@ -347,6 +361,9 @@ class Metering:
         flags = self.complete | (0 if self.syss else _F_STAR) | (_F_SYNC if cyc else 0) | (_F_T if self._tok else 0)
         clip = dn[D_CLIP]  # a current channel near full scale (the range was too fine): its quantities are wrong
         _mask(w, self.gate, self.mask, self.slots, _BITS, flags, clip)
+        mk = self.mask
+        for k in range(len(ANGLES)):
+            mk[self.aslots[k]] = mk[self.slots[_PFA + k]]  # an angle is measured where its PF is
         if ok and not clip:
             self._status()
         _scatter(self.vals, self.slots, w, ws.O, len(OUT))
@@ -504,7 +521,8 @@ class Metering:
     def _angles(self):
         """Phase angles (SDM630 0x0024..0x0028, 0x0042): how far the fundamental current lags its voltage,
         atan2(Q1, P1) per element from the phase-corrected fundamental powers (0 for a gated element: both 0);
-        the total from the sums of Q1 and P1. Per phase 0 in three-wire modes (the elements are line pairs)."""
+        the total from the sums of Q1 and P1. Per phase 0 in three-wire modes (the elements are line pairs).
+        Where Q has no direction (the dead band, firmware/deadband.py) the angle reads positive (_fold)."""
         w = self.w
         t = ws.T
         for p in range(3):
@@ -517,6 +535,7 @@ class Metering:
         sf32.fadd(w, t + 5, ws.EQ1, ws.EQ1 + 1)
         sf32.fadd(w, t + 5, t + 5, ws.EQ1 + 2)
         angle.degrees(w, t + 3, t + 5, t + 4)
+        _fold(w, t, self.dirs)
         _scatter(self.vals, self.aslots, w, t, len(ANGLES))
 
     def _voltage(self):

@@ -1,8 +1,9 @@
 # End to end (the statistics and direction issue): the sim (MicroPython) switched between scenarios and read over
 # Modbus. 1: losing phase A (the zero-crossing reference) leaves every max/min at a measured value of one of the
 # two steady states (tools/truth.py), F_min at 50 Hz, Ua_min at 220 V. 2: a balanced resistive load with board
-# noise (Q wanders +-0.06 var) shows no reactive direction and no quadrant, the same in every window; a real small Q
-# (PF 0.999, both signs) shows its direction.
+# noise (Q wanders +-0.06 var) shows no reactive direction and no quadrant, the same in every window, and phase
+# angles without a sign (exporting: about 180, never -180); a real small Q (PF 0.999, both signs) shows its
+# direction.
 import json
 import os
 import struct
@@ -18,6 +19,8 @@ from tools.truth import truth
 
 NAMES = [r[0] for r in regmap.MEASUREMENTS[:26]]
 STATUS = regmap.block("status")[0]
+PHI = regmap.MEAS_BASE + 2 * regmap.slot("Phi_a")  # Phi_a Phi_b Phi_c Phi, in a row
+assert [regmap.slot(n) for n in ("Phi_b", "Phi_c", "Phi")] == [regmap.slot("Phi_a") + k for k in (1, 2, 3)]
 NOISE = {ch: {"noise": 0.01} for ch in ("Ua", "Ub", "Uc")}
 NOISE.update({ch: {"noise": 0.002} for ch in ("Ia", "Ib", "Ic")})
 SETTINGS = {"SYSS": "3Ln3CT", "Pt_U": 1, "Ct_I": 1, "Un": 220, "In": 5}
@@ -52,14 +55,20 @@ def _status(c):
 
 
 def _watch_status(sim, c, windows):
-    """STATUS read over and over until `windows` more windows were metered: the set of values seen, the reads."""
+    """STATUS and the phase angles read over and over until `windows` more windows were metered: the set of
+    STATUS values seen, the reads, the lowest and highest angle read."""
     seen = set()
     reads = 0
+    lo, hi = 1e9, -1e9
     end = sim.state()["windows"] + windows
     while sim.state()["windows"] < end:
         seen.add(tuple(_status(c)))
+        rr = c.read_holding_registers(PHI, count=8, device_id=1)
+        assert not rr.isError(), rr
+        phi = struct.unpack(">4f", struct.pack(">8H", *rr.registers))
+        lo, hi = min(lo, min(phi)), max(hi, max(phi))
         reads += 1
-    return seen, reads
+    return seen, reads, lo, hi
 
 
 def test_phase_loss_and_direction_dead_band(tmp_path):
@@ -85,11 +94,16 @@ def test_phase_loss_and_direction_dead_band(tmp_path):
             hi, lo = max(seen), min(seen)
             tol = 2e-3 if name == "F" else 5e-4 * max(abs(hi), 1.0)
             assert abs(got[k] - hi) <= tol and abs(got[26 + k] - lo) <= tol, (name, got[k], hi, got[26 + k], lo)
-        # 2: noise on a resistive load: |Q| stays under 0.1 var, far inside the dead band: no direction at all
+        # 2: noise on a resistive load: |Q| stays under 0.1 var, far inside the dead band: no direction at all, and
+        # the phase angles (atan2 Q, P: +-0.001 degree) read without a sign; exporting, about 180 and not -180
         sim.cmd("scenario " + _scenario(tmp_path, "unity_noise", _balanced(0.0), noise=True))
         _wait_windows(sim, 3)
-        seen, reads = _watch_status(sim, c, 100)
-        assert seen == {(0, 0, 0, 0, 0)} and reads >= 20, (seen, reads)
+        seen, reads, lo, hi = _watch_status(sim, c, 100)
+        assert seen == {(0, 0, 0, 0, 0)} and reads >= 20 and 0.0 <= lo and hi < 0.01, (seen, reads, lo, hi)
+        sim.cmd("scenario " + _scenario(tmp_path, "export_noise", _balanced(180.0), noise=True))
+        _wait_windows(sim, 3)
+        seen, reads, lo, hi = _watch_status(sim, c, 20)
+        assert seen == {(0, 0, 0, 0, 0)} and reads >= 5 and 179.99 < lo and hi <= 180.0, (seen, reads, lo, hi)
         # a real small Q, PF 0.999 lagging and leading: Q = 147 var, 9 times the dead band (0.5 % of S)
         for angle, want in ((2.5625, (1, 1, 1, 1, 1)), (-2.5625, (4, 2, 2, 2, 2))):
             path = _scenario(tmp_path, "pf0999", _balanced(angle), noise=True)
@@ -97,8 +111,9 @@ def test_phase_loss_and_direction_dead_band(tmp_path):
             assert abs(t["PF"] - 0.999) < 1e-4 and abs(t["Q"]) > 8 * deadband.K_ON * t["S"]
             sim.cmd("scenario " + path)
             _wait_windows(sim, 3)
-            seen, reads = _watch_status(sim, c, 20)
-            assert seen == {want} and reads >= 5, (angle, seen, reads)
+            seen, reads, lo, hi = _watch_status(sim, c, 20)
+            assert seen == {want} and reads >= 5 and abs(lo - angle) < 0.01 and abs(hi - angle) < 0.01, (
+                angle, seen, reads, lo, hi)
         c.close()
     finally:
         sim.stop()

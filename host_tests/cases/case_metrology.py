@@ -218,6 +218,7 @@ def test_mask_what_each_window_measured():
     assert mk["Ua"] == both and mk["Ub"] == KNOWN and mk["Ia"] == KNOWN and mk["Ib"] == both, mk
     assert mk["Pa"] == KNOWN and mk["Qb"] == KNOWN and mk["Sc"] == both and mk["PFa"] == 0 and mk["PFc"] == both
     assert mk["P"] == both and mk["PF"] == both and mk["F"] == both and mk["Uab"] == both and mk["I_avg"] == both
+    assert mk["Phi_a"] == 0 and mk["Phi_c"] == both and mk["Phi"] == both  # as the PFs
     assert mk["T"] == 0 and mk["THD_Ua"] == 0  # T: code 2500 is no PT100; THD is not metering's
     # three-wire: no phase voltages, no per-phase powers, no I_N; line voltages, currents and totals measured
     got, m = _meter(_three_wire(signal(4400, 50.0, (220.0,) * 3, (4.0,) * 3), 4400), 4400, syss=1)
@@ -258,6 +259,12 @@ def test_status_dead_band_on_real_signals():
                       (182.5625, [3] + [NAT_L] * 4)):
         got, m = _meter(signal(4400, 50.0, phi=(phi, phi, phi)), 4400)
         assert list(m.status) == want, (phi, list(m.status), got["Q"])
+        # the phase angle's sign follows Q's direction: within the band it reads positive (about 0 or 180)
+        ref = (phi + 180.0) % 360.0 - 180.0
+        if want[4] == NAT_NONE:
+            ref = abs(ref)
+        for name in ("Phi_a", "Phi_c", "Phi"):
+            assert abs(got[name] - ref) < 0.01, (phi, name, got[name], ref)
 
 
 def test_direction_kernel_follows_deadband_direction():
