@@ -56,13 +56,14 @@ def _status(c):
 
 def _watch_status(sim, c, windows):
     """STATUS and the phase angles read over and over until `windows` more windows were metered: the set of
-    STATUS values seen, the reads, the lowest and highest angle read."""
+    STATUS values seen (with the LCD's header line: quadrant and IND/CAP follow the same dead band), the reads,
+    the lowest and highest angle read."""
     seen = set()
     reads = 0
     lo, hi = 1e9, -1e9
     end = sim.state()["windows"] + windows
     while sim.state()["windows"] < end:
-        seen.add(tuple(_status(c)))
+        seen.add(tuple(_status(c)) + (sim.lcd().split("\n")[0],))
         rr = c.read_holding_registers(PHI, count=8, device_id=1)
         assert not rr.isError(), rr
         phi = struct.unpack(">4f", struct.pack(">8H", *rr.registers))
@@ -99,13 +100,13 @@ def test_phase_loss_and_direction_dead_band(tmp_path):
         sim.cmd("scenario " + _scenario(tmp_path, "unity_noise", _balanced(0.0), noise=True))
         _wait_windows(sim, 3)
         seen, reads, lo, hi = _watch_status(sim, c, 100)
-        assert seen == {(0, 0, 0, 0, 0)} and reads >= 20 and 0.0 <= lo and hi < 0.01, (seen, reads, lo, hi)
+        assert seen == {(0, 0, 0, 0, 0, "Meter U")} and reads >= 20 and 0.0 <= lo and hi < 0.01, (seen, reads, lo, hi)
         sim.cmd("scenario " + _scenario(tmp_path, "export_noise", _balanced(180.0), noise=True))
         _wait_windows(sim, 3)
         seen, reads, lo, hi = _watch_status(sim, c, 20)
-        assert seen == {(0, 0, 0, 0, 0)} and reads >= 5 and 179.99 < lo and hi <= 180.0, (seen, reads, lo, hi)
+        assert seen == {(0, 0, 0, 0, 0, "Meter U")} and reads >= 5 and 179.99 < lo and hi <= 180.0, (seen, reads, lo, hi)
         # a real small Q, PF 0.999 lagging and leading: Q = 147 var, 9 times the dead band (0.5 % of S)
-        for angle, want in ((2.5625, (1, 1, 1, 1, 1)), (-2.5625, (4, 2, 2, 2, 2))):
+        for angle, want in ((2.5625, (1, 1, 1, 1, 1, "Meter U   Q1 IND")), (-2.5625, (4, 2, 2, 2, 2, "Meter U   Q4 CAP"))):
             path = _scenario(tmp_path, "pf0999", _balanced(angle), noise=True)
             t = truth(scen.load(path))
             assert abs(t["PF"] - 0.999) < 1e-4 and abs(t["Q"]) > 8 * deadband.K_ON * t["S"]

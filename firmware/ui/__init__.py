@@ -5,10 +5,12 @@ from firmware.ui import menu, screen, text
 
 
 class Ui:
-    def __init__(self, vals, slot, cfg, io, extra=None):
+    def __init__(self, vals, slot, cfg, io, extra=None, dirs=None):
         """slot(name): index of a measurement in vals (regmap.slot); extra(name): a callable for a page row
-        whose value is no float slot (energy, clock, max/min ...), or None (the row shows ----)."""
+        whose value is no float slot (energy, clock, max/min ...), or None (the row shows ----); dirs:
+        metering's directions with their dead band (Metering.dirs), or None for the raw signs (menu.fill)."""
         self.vals = vals
+        self.dirs = dirs
         self.io = io
         self.menu = menu.Menu(cfg, slot, extra)
         self.model = screen.Screen()
@@ -24,7 +26,7 @@ class Ui:
         menu.tick(self.menu, ms)
 
     def screen(self):
-        menu.fill(self.menu, self.model, self.vals, self.io)
+        menu.fill(self.menu, self.model, self.vals, self.io, self.dirs)
         return self.model
 
     def text(self):

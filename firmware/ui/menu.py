@@ -1,7 +1,7 @@
 # The front panel's menu: a state object over the page tables of pages.py, and step()/tick() that move it
 # (manual 4.2-4.3).
 # fill() turns the state plus `vals` and the I/O into the display model; nothing here knows about the glass.
-from firmware import regmap, version
+from firmware import deadband, regmap, version
 from firmware.clock import Y_MAX, Y_MIN, hms_text, month_days, ymd_text
 from firmware.ui import fmt, screen
 # The page tables are data in pages.py; re-exported here for callers that name menu.SCREENS, menu.PANEL_ROWS...
@@ -120,6 +120,7 @@ class Menu:
         self.extra = extra
         self.shown = -1  # key() of the resolved page
         self.srcs = ()
+        self.rdir = b""  # per row of the page on show: index into dirs whose sign the row shows, or _NO_DIR
         self.pg = None
         self.slot_p = slot("P")
         self.slot_q = slot("Q")
@@ -137,6 +138,7 @@ class Menu:
         if at != self.shown:
             self.pg = SCREENS[self.screen][1][self.group][self.page]
             self.srcs = tuple(self._source(r[1]) for r in self.pg[1])
+            self.rdir = bytes(_dir_index(r[1]) for r in self.pg[1])
             self.shown = at
         return self.pg, self.srcs
 
@@ -489,8 +491,30 @@ def tick(m, ms):
         m.blink_on = not m.blink_on
 
 
-def fill(m, scr, vals, io):
-    """Write the display model for state m from the measurements and the I/O."""
+_NO_DIR = 255
+_DIR_NAMES = ("P", "Q", "PF")  # P and PF rows carry the direction of P (dirs 0..3), Q rows of Q (dirs 4..7)
+
+
+def _dir_index(name):
+    """dirs index (a b c total) whose direction a live P / Q / PF row's minus sign follows, or _NO_DIR."""
+    for base in _DIR_NAMES:
+        if name.startswith(base):
+            rest = name[len(base):]
+            k = 3 if rest == "" else "abc".find(rest) if len(rest) == 1 else -1
+            if k >= 0:
+                return k + (4 if base == "Q" else 0)
+    return _NO_DIR
+
+
+def _nature(d):
+    return screen.LOAD_IND if d == deadband.POS else screen.LOAD_CAP if d == deadband.NEG else screen.LOAD_NONE
+
+
+def fill(m, scr, vals, io, dirs=None):
+    """Write the display model for state m from the measurements and the I/O. dirs: metering's directions
+    (bytearray 8: P of a b c total, then Q; firmware/deadband.py NONE POS NEG, with its dead band and
+    hysteresis) for the quadrant, the load natures and the minus sign of P, Q and PF rows, so none of them
+    flickers on a steady load near zero (docs/metering.md); None: the raw signs of vals."""
     scr.comm = bool(io.comm)
     for i in range(2):
         scr.di[i] = 1 if io.inputs[i] else 0
@@ -498,13 +522,19 @@ def fill(m, scr, vals, io):
     scr.alarm = bool(getattr(io, "alarm", 0))
     scr.blink_on = m.blink_on
     scr.backlight = m.backlight
-    p = vals[m.slot_p]
-    q = vals[m.slot_q]
-    scr.quadrant = screen.quadrant(p, q)
-    scr.load = screen.load_nature(q)
-    ph = m.slot_ph
-    for i in range(3):
-        scr.load_ph[i] = screen.load_nature(vals[ph[3 + i]])
+    if dirs is not None:
+        scr.quadrant = screen.quadrant_of(dirs[3], dirs[7])
+        scr.load = _nature(dirs[7])
+        for i in range(3):
+            scr.load_ph[i] = _nature(dirs[4 + i])
+    else:
+        p = vals[m.slot_p]
+        q = vals[m.slot_q]
+        scr.quadrant = screen.quadrant(p, q)
+        scr.load = screen.load_nature(q)
+        ph = m.slot_ph
+        for i in range(3):
+            scr.load_ph[i] = screen.load_nature(vals[ph[3 + i]])
     mode = m.mode
     if mode == MEAS:
         _bars(m, scr, vals)
@@ -527,6 +557,9 @@ def fill(m, scr, vals, io):
                 scr.row(i, rows[i][0], neg, digits, units[0])
             else:
                 neg, digits, unit = fmt.number(v, units)
+                d = m.rdir[i]
+                if neg and dirs is not None and d != _NO_DIR and dirs[d] != deadband.NEG:
+                    neg = False  # inside the dead band, or still on the positive side by the hysteresis
                 scr.row(i, rows[i][0], neg, digits, unit)
         scr.message = msg
         return

@@ -111,6 +111,16 @@ def quadrant(p, q):
     return 4 if p >= 0 else 3
 
 
+def quadrant_of(pd, qd):
+    """Quadrant (manual 4.1 item 10) from the directions of total P and Q (firmware/deadband.py: 0 none, 1 +,
+    2 -): 0 while either has no direction, as metering's Quad register."""
+    if pd == 0 or qd == 0:
+        return 0
+    if qd == 1:
+        return 1 if pd == 1 else 2
+    return 4 if pd == 1 else 3
+
+
 def load_nature(q):
     if q > 0:
         return LOAD_IND

@@ -158,6 +158,28 @@ def test_quadrant_and_load_indicators():
     assert screen.quadrant(float("nan"), 1.0) == 0
 
 
+def test_directions_follow_metering_dead_band():
+    # With metering's directions (Metering.dirs: P a b c total, then Q; deadband NONE 0 POS 1 NEG 2) the header
+    # and the minus signs of P, Q and PF rows follow them, not the raw signs: noise around 0 shows no direction.
+    from firmware import deadband
+    v = array("f", [0.0] * len(NAMES))
+    for name, x in (("P", 3300.0), ("Q", -0.04), ("Qa", -0.02), ("Qb", 0.01), ("Qc", -0.03), ("PF", 1.0),
+                    ("Pa", 1100.0), ("Pb", 1100.0), ("Pc", 1100.0)):
+        v[SLOTS[name]] = x
+    dirs = bytearray([deadband.POS] * 4 + [deadband.NONE] * 4)
+    ui = Ui(v, regmap.slot, FakeCfg(), FakeIo(), None, dirs)
+    s = ui.screen()
+    assert s.quadrant == 0 and s.load == screen.LOAD_NONE and list(s.load_ph) == [0, 0, 0]
+    keys(ui, "down down down down")  # U, U line, I, P, Q
+    assert lines(ui)[:5] == ["Meter Q", "A    0.020 var", "B    0.010 var", "C    0.030 var", "tot  0.040 var"]
+    dirs[4] = dirs[7] = deadband.NEG  # a real capacitive Q on phase A and the total
+    dirs[3] = deadband.POS
+    assert lines(ui)[:5] == ["Meter Q   Q4 CAP", "A   -0.020 var", "B    0.010 var", "C   -0.030 var"][:2] + \
+        ["B    0.010 var", "C    0.030 var", "tot -0.040 var"]
+    s = ui.screen()
+    assert s.quadrant == 4 and s.load == screen.LOAD_CAP and list(s.load_ph) == [screen.LOAD_CAP, 0, 0]
+
+
 def test_status_indicators():
     ui, v, io = make()
     io.inputs[1] = 1
