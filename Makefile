@@ -42,11 +42,13 @@ $(STAMP_SDM): requirements-sdm.txt
 	$(VENV_SDM)/bin/python -m pip install -q -r requirements-sdm.txt
 	touch $(STAMP_SDM)
 
-# make run: the simulated meter in the terminal (MicroPython unix port; Modbus on ./ttyKPM53); make run
+# make run: the simulated meter in the terminal (MicroPython unix port; Modbus on ./ttyKPM53; STATE=DIR, LINK=PATH|none); make run
 # TARGET=rp2040: its UF2 on the emulated RP2040 (state in state-rp2040/: the chip's flash storage region)
 TARGET  ?= micropython
+STATE   ?= $(if $(filter rp2040,$(TARGET)),state-rp2040,state)
+LINK    ?= ttyKPM53
 run: $(STAMP) $(if $(filter rp2040,$(TARGET)),setup-device)
-	$(VPY) -m tools.sim --terminal --runtime $(TARGET) --state-dir $(if $(filter rp2040,$(TARGET)),state-rp2040,state)
+	$(VPY) -m tools.sim --terminal --runtime $(TARGET) --state-dir $(STATE) --serial-link $(LINK)
 
 test: $(STAMP) $(STAMP_SDM) setup-device
 	$(VPY) -m pytest -q host_tests

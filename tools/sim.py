@@ -108,7 +108,7 @@ class Sim:
             owner = f.read().strip() or "?"
             f.close()
             raise RuntimeError("the state directory %s is in use by another simulated meter (pid %s): stop it "
-                               "first, or give this one its own --state-dir" % (self.state_dir, owner))
+                               "first, or give this one its own --state-dir (make run STATE=DIR)" % (self.state_dir, owner))
         f.seek(0)
         f.truncate()
         f.write("%d\n" % os.getpid())
@@ -376,8 +376,8 @@ def main(argv=None):
     if a.terminal:
         from tools import terminal
         return terminal.run(sim, fw_log.name)
-    signal.signal(signal.SIGTERM, lambda *_: sim.request_quit())
-    signal.signal(signal.SIGINT, lambda *_: sim.request_quit())
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # SIGHUP: the terminal went away
+        signal.signal(sig, lambda *_: sim.request_quit())
     try:
         pty = sim.start()
     except RuntimeError as e:

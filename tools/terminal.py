@@ -381,8 +381,11 @@ def draw(lines, cols=COLS, rows=ROWS):
         parts.append("\x1b[%d;1H%s%s%s" % (k + 1, x, RESET, "\x1b[K" if w < cols else ""))
     if len(lines) < rows:
         parts.append("\x1b[%d;1H\x1b[J" % (len(lines) + 1))
-    sys.stdout.write("".join(parts))
-    sys.stdout.flush()
+    try:
+        sys.stdout.write("".join(parts))
+        sys.stdout.flush()
+    except OSError:
+        pass  # the terminal went away (window closed: SIGHUP follows): the power-down goes on without a screen
 
 
 def colour_style():
@@ -427,6 +430,11 @@ class Panel:
         try:
             data = os.read(self.fd, 4096)
         except (BlockingIOError, InterruptedError):
+            return 0
+        except OSError:
+            data = b""  # EIO: the terminal hung up
+        if not data:  # end of input: the window was closed; power down in order (as SIGHUP does)
+            self.want_quit = True
             return 0
         for act in self.decoder.feed(data, time.monotonic()):
             self.act(act)
@@ -493,38 +501,55 @@ def run(sim, log_path=None):
     messages = collections.deque(maxlen=2)
     sim.log = lambda text: messages.append(text)
     want_quit = []
-    signal.signal(signal.SIGTERM, lambda *_: want_quit.append(1))
-    signal.signal(signal.SIGINT, lambda *_: want_quit.append(1))
-    print("KPM53 simulator (%s): Modbus RTU line %s" % (sim.runtime, shown_link(sim.link) if sim.link
-                                                            else "on a new pty (no link)"))
-    sys.stdout.flush()
+    # closing the window (SIGHUP) is an orderly power-down like q and SIGTERM, not a power cut
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda *_: want_quit.append(1))
     saved = termios.tcgetattr(fd)
-    sys.stdout.write("\x1b[?1049h\x1b[?25l\x1b[H\x1b[J")  # alternate screen, hide the cursor
-    sys.stdout.flush()
     rc = 1
+    started = False
     try:
-        tty.setraw(fd)  # every byte as typed; Ctrl-C arrives as \x03 (ISIG off)
-        draw(["starting the firmware (%s)..." % sim.runtime])
+        # started before the screen is taken, so a refusal (state directory or link in use) is all that shows
+        print("KPM53 simulator (%s): starting the firmware..." % sim.runtime)
+        sys.stdout.flush()
         sim.start()
+        started = True
+        print("KPM53 simulator (%s): Modbus RTU line %s" % (sim.runtime, shown_link(sim.link) if sim.link
+                                                                else "%s (no link)" % sim.pty))
+        sys.stdout.write("\x1b[?1049h\x1b[?25l\x1b[H\x1b[J")  # alternate screen, hide the cursor
+        sys.stdout.flush()
+        tty.setraw(fd)  # every byte as typed; Ctrl-C arrives as \x03 (ISIG off)
         rc = _loop(Panel(sim, fd, messages), want_quit)
     except RuntimeError as e:
         messages.append(str(e))
     finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-        sys.stdout.write("\x1b[?25h\x1b[?1049l")
-        sys.stdout.flush()
+        try:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+            if started:
+                sys.stdout.write("\x1b[?25h\x1b[?1049l")
+                sys.stdout.flush()
+        except (OSError, termios.error):
+            pass  # no terminal any more (SIGHUP)
         sim.close()
-    for m in messages:
-        print(m)
-    if sim.pty:
-        print("the Modbus line was %s%s" % (sim.pty, " (%s, removed)" % shown_link(sim.link) if sim.link else ""))
-    print("sim stopped: %s" % ("orderly power-down" if sim.bye else "no orderly power-down"))
+    try:
+        _goodbye(sim, messages, started, log_path)
+    except OSError:
+        pass  # no terminal to say it on (SIGHUP)
+    return rc
+
+
+def _goodbye(sim, messages, started, log_path):
     if log_path and os.path.exists(log_path):
         if os.path.getsize(log_path):
-            print("firmware stderr: %s" % log_path)
+            messages.append("firmware stderr: %s" % log_path)
         else:
             os.remove(log_path)
-    return rc
+    for m in messages:
+        print(m)
+    if not started:
+        print("sim not started: nothing ran, nothing changed")
+        return
+    print("the Modbus line was %s%s" % (sim.pty, " (%s, removed)" % shown_link(sim.link) if sim.link else ""))
+    print("sim stopped: %s" % ("orderly power-down" if sim.bye else "no orderly power-down"))
 
 
 def _loop(panel, want_quit):
