@@ -97,7 +97,7 @@ class Meter:
         self._due = 0  # seconds whose each_second() is still to run
         # the panel's settings list: the config plus dATE, tinE and the clears cLr_Eny, cLr_MaxMin, cLr_DM
         self.ui = Ui(self.vals, regmap.slot, self.ledger.panel(self.config, self.maxmin, self.demand), self.io,
-                     self._source, self.metering.dirs)
+                     self._source, self.metering)
         self.on_serial = on_serial  # board callback(baud, data_code): reprogram the UART
         self.seconds = 0  # simulated/real time from the ADC's sample clock: whole seconds ...
         self.subsec = 0  # ... and samples into the current second (small ints: no allocation)

@@ -5,14 +5,17 @@ from firmware.ui import menu, screen, text
 
 
 class Ui:
-    def __init__(self, vals, slot, cfg, io, extra=None, dirs=None):
+    def __init__(self, vals, slot, cfg, io, extra=None, meas=None):
         """slot(name): index of a measurement in vals (regmap.slot); extra(name): a callable for a page row
-        whose value is no float slot (energy, clock, max/min ...), or None (the row shows ----); dirs:
-        metering's directions with their dead band (Metering.dirs), or None for the raw signs (menu.fill)."""
+        whose value is no float slot (energy, clock, max/min ...), or None (the row shows ----); meas:
+        metering's view of each window (Metering: .dirs directions with their dead band, .mask, .slots), or
+        None for raw signs and every value shown (menu.fill)."""
         self.vals = vals
-        self.dirs = dirs
+        self.meas = meas
         self.io = io
         self.menu = menu.Menu(cfg, slot, extra)
+        if meas is not None:
+            self.menu.mslots = bytes(meas.slots)
         self.model = screen.Screen()
 
     def key(self, name):
@@ -26,7 +29,7 @@ class Ui:
         menu.tick(self.menu, ms)
 
     def screen(self):
-        menu.fill(self.menu, self.model, self.vals, self.io, self.dirs)
+        menu.fill(self.menu, self.model, self.vals, self.io, self.meas)
         return self.model
 
     def text(self):

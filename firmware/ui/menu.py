@@ -121,6 +121,8 @@ class Menu:
         self.shown = -1  # key() of the resolved page
         self.srcs = ()
         self.rdir = b""  # per row of the page on show: index into dirs whose sign the row shows, or _NO_DIR
+        self.rmask = b""  # per row: 1 when metering's mask says whether its slot is known (Ui's meas.slots)
+        self.mslots = b""
         self.pg = None
         self.slot_p = slot("P")
         self.slot_q = slot("Q")
@@ -139,6 +141,8 @@ class Menu:
             self.pg = SCREENS[self.screen][1][self.group][self.page]
             self.srcs = tuple(self._source(r[1]) for r in self.pg[1])
             self.rdir = bytes(_dir_index(r[1]) for r in self.pg[1])
+            ms = self.mslots
+            self.rmask = bytes(1 if isinstance(x, int) and x in ms else 0 for x in self.srcs)
             self.shown = at
         return self.pg, self.srcs
 
@@ -492,6 +496,7 @@ def tick(m, ms):
 
 
 _NO_DIR = 255
+_KNOWN = 2  # firmware/metering.py KNOWN: a complete window, the quantity defined in the wiring
 _DIR_NAMES = ("P", "Q", "PF")  # P and PF rows carry the direction of P (dirs 0..3), Q rows of Q (dirs 4..7)
 
 
@@ -510,11 +515,14 @@ def _nature(d):
     return screen.LOAD_IND if d == deadband.POS else screen.LOAD_CAP if d == deadband.NEG else screen.LOAD_NONE
 
 
-def fill(m, scr, vals, io, dirs=None):
-    """Write the display model for state m from the measurements and the I/O. dirs: metering's directions
-    (bytearray 8: P of a b c total, then Q; firmware/deadband.py NONE POS NEG, with its dead band and
-    hysteresis) for the quadrant, the load natures and the minus sign of P, Q and PF rows, so none of them
-    flickers on a steady load near zero (docs/metering.md); None: the raw signs of vals."""
+def fill(m, scr, vals, io, meas=None):
+    """Write the display model for state m from the measurements and the I/O. meas: metering's view of the
+    last window (firmware/metering.py Metering: .dirs, .mask, .slots) or None (panel tests: raw signs, every
+    value shown). dirs (bytearray 8: P of a b c total, then Q; firmware/deadband.py NONE POS NEG, with its dead
+    band and hysteresis) give the quadrant, the load natures and the minus sign of P, Q and PF rows, so none of
+    them flickers on a steady load near zero (docs/metering.md); a metering quantity whose mask has no KNOWN
+    bit (not in this wiring, as per-phase powers in 2LL, or no complete window yet) shows ----, not 0."""
+    dirs = None if meas is None else meas.dirs
     scr.comm = bool(io.comm)
     for i in range(2):
         scr.di[i] = 1 if io.inputs[i] else 0
@@ -550,7 +558,9 @@ def fill(m, scr, vals, io, dirs=None):
         for i in range(len(srcs)):
             src = srcs[i]
             v = vals[src] if isinstance(src, int) else src()
-            if isinstance(v, str):
+            if m.rmask and m.rmask[i] and not (meas.mask[src] & _KNOWN):
+                scr.row(i, rows[i][0], False, fmt.NAN_TEXT, units[0])
+            elif isinstance(v, str):
                 scr.row(i, rows[i][0], False, v, tunit)
             elif flags & F_WHOLE:
                 neg, digits = fmt.whole(v)

@@ -158,6 +158,33 @@ def test_quadrant_and_load_indicators():
     assert screen.quadrant(float("nan"), 1.0) == 0
 
 
+class FakeMeas:
+    """Metering's per-window view as the panel reads it: directions, mask (every quantity known), slots."""
+
+    def __init__(self, dirs, mask=None):
+        self.dirs = dirs
+        self.slots = bytes(SLOTS[n] for n in ("Ua", "Ub", "Uc", "Pa", "P", "PFa", "Ia"))
+        self.mask = mask if mask is not None else bytearray([3] * len(NAMES))
+
+
+def test_quantities_not_known_show_dashes():
+    # 2LL: metering's mask has no KNOWN bit for the phase voltages and per-phase powers: ---- instead of 0.000
+    # (an electrician would read 0 V as a dead input); the line voltages are known and shown.
+    v = array("f", [0.0] * len(NAMES))
+    v[SLOTS["Uab"]] = 380.0
+    mask = bytearray([3] * len(NAMES))
+    for n in ("Ua", "Ub", "Uc", "Pa"):
+        mask[SLOTS[n]] = 0
+    ui = Ui(v, regmap.slot, FakeCfg(), FakeIo(), None, FakeMeas(bytearray(8), mask))
+    assert lines(ui)[1:4] == ["A     ---- V", "B     ---- V", "C     ---- V"], lines(ui)
+    keys(ui, "down")
+    assert lines(ui)[1] == "AB   380.0 V"
+    keys(ui, "down")  # I: Ia is metering's and known (0.000 A), Ib not in FakeMeas.slots: shown as is
+    assert lines(ui)[1:3] == ["A    0.000 A", "B    0.000 A"], lines(ui)
+    keys(ui, "down")
+    assert lines(ui)[1] == "A     ---- W" and lines(ui)[4] == "tot  0.000 W", lines(ui)
+
+
 def test_directions_follow_metering_dead_band():
     # With metering's directions (Metering.dirs: P a b c total, then Q; deadband NONE 0 POS 1 NEG 2) the header
     # and the minus signs of P, Q and PF rows follow them, not the raw signs: noise around 0 shows no direction.
@@ -167,7 +194,7 @@ def test_directions_follow_metering_dead_band():
                     ("Pa", 1100.0), ("Pb", 1100.0), ("Pc", 1100.0)):
         v[SLOTS[name]] = x
     dirs = bytearray([deadband.POS] * 4 + [deadband.NONE] * 4)
-    ui = Ui(v, regmap.slot, FakeCfg(), FakeIo(), None, dirs)
+    ui = Ui(v, regmap.slot, FakeCfg(), FakeIo(), None, FakeMeas(dirs))
     s = ui.screen()
     assert s.quadrant == 0 and s.load == screen.LOAD_NONE and list(s.load_ph) == [0, 0, 0]
     keys(ui, "down down down down")  # U, U line, I, P, Q
