@@ -104,7 +104,14 @@ def encode(row, value):
     return list(struct.unpack(">%dH" % (len(data) // 2), data))
 
 
+# settings whose code stands for a name (the panel shows the name: firmware/ui/pages.py NAMES)
+NAMED = {"SYSS": regmap.SYSS_NAMES, "dATA": regmap.DATA_NAMES, "An": regmap.AN_NAMES}
+
+
 def fmt_value(row, v):
+    names = NAMED.get(row["name"]) if row["function"] == 3 else None
+    if names is not None and isinstance(v, (int, float)) and v == int(v) and 0 <= int(v) < len(names):
+        return "%s (%d)" % (names[int(v)], int(v))
     if isinstance(v, float):
         if row["scale"] != 1 and not row["type"].startswith("float"):
             return "%.*f" % (max(0, -int(math.floor(math.log10(row["scale"])))), v)
@@ -188,6 +195,9 @@ class Meter:
                 raise ClientError("%s: 0/1 or on/off, got %r" % (row["name"], value), USAGE)
             self._call(what, self.c.write_coil, row["address"], value in ("1", "on"))
             return
+        names = NAMED.get(row["name"])
+        if names is not None and value in names:  # write dATA 8E1, SYSS 2LL3CT, An Ia
+            value = str(names.index(value))
         regs = encode(row, value)
         if len(regs) == 1:
             self._call(what, self.c.write_register, row["address"], regs[0])
@@ -260,12 +270,14 @@ def main(argv=None, out=None):
             out.write("relay %d %s\n" % (a.n, "on" if m.relay(a.n, a.state == "on") else "off"))
         elif a.cmd == "watch":
             names = a.names or [r[0] for r in regmap.MEASUREMENTS]
+            # a terminal gets each table in place; a pipe or file gets the tables one after another, no escapes
+            home = "\x1b[H\x1b[2J" if getattr(out, "isatty", lambda: False)() else ""
             k = 0
             try:
                 while True:
                     pairs = m.read(names)
-                    out.write("\x1b[H\x1b[2J%s address %d   %s\n\n%s\n" % (a.port, a.address,
-                                                                           time.strftime("%H:%M:%S"), table(pairs)))
+                    out.write("%s%s address %d   %s\n\n%s\n" % (home, a.port, a.address, time.strftime("%H:%M:%S"),
+                                                             table(pairs)))
                     out.flush()
                     k += 1
                     if a.count and k >= a.count:
