@@ -353,7 +353,7 @@ def screen(sim, rows, state, di, messages=(), note="", pulse=False, style=None):
             "pulse " + ((led + "●" + RESET) if pulse else "○"),
             "AO " + ("%.3f mA" % ma if ma is not None else "--"),
             "",
-            "backlight " + ("on" if light else "off")]
+            "light " + ("on" if light else "off")]  # 12 columns: "backlight off" would be cut
     side += [""] * (LCD_H + 2 - len(side))
     label = "" if light else " backlight off "
     bottom = "└" + label + "─" * (LCD_W - len(label)) + "┘"
