@@ -342,6 +342,8 @@ def _start_edit(m):
     choices = row[4]
     if choices is None and (name in NAMES or row[3] - row[2] < _CYCLE_MAX):
         choices = tuple(range(row[2], row[3] + 1))
+    if name == "An":  # only what this wiring can transmit (manual 4.3): no choice the meter would refuse
+        choices = regmap.AN_3LN if m.cfg.get("SYSS") == 0 else regmap.AN_2LL
     m.choices = choices
     if choices is not None:
         m.choice = 0

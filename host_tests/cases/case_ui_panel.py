@@ -102,11 +102,16 @@ def test_an_on_the_panel_follows_the_wiring():
     keys(m.ui, " ".join(["down"] * 10))  # PASS SYSS Un In Pt_U Ct_I Adr baud dATA BLt An (manual order)
     assert m.lcd_text().split("\n")[1] == "An            Ua"
     m.key("enter")
-    m.key("down")  # Ua -> F (wraps)
-    assert m.lcd_text().split("\n")[1] == "An           [F]"
-    m.key("enter")  # F is not transmitted in 3Ln3CT
-    assert m.lcd_text().split("\n")[1:3] == ["An            Ua", "Err"] and m.config.get("An") == 0
-    m.key("enter")
-    keys(m.ui, "up up up enter")  # Ia
+    m.key("down")  # Ua -> PF (wraps): F is not transmitted in 3Ln3CT, so it is not offered (manual 4.3)
+    assert m.lcd_text().split("\n")[1] == "An          [PF]"
+    m.key("left")  # cancel
+    keys(m.ui, "enter up up up enter")  # Ia
     assert m.lcd_text().split("\n")[1] == "An            Ia" and m.config.get("An") == 3
     assert m.set("SYSS", 1) and m.config.get("An") == 3  # Ia exists in 2LL too
+    m.key("enter")  # 2LL: the list is the manual's Ia Ib Ic Uab Ubc Uca P Q S F
+    seen = []
+    for _ in range(10):
+        seen.append(m.lcd_text().split("\n")[1].split()[-1].strip("[]"))
+        m.key("up")
+    assert seen == ["Ia", "Ib", "Ic", "Uab", "Ubc", "Uca", "P", "Q", "S", "F"], seen
+    m.key("left")
