@@ -12,14 +12,31 @@ def _rows(font, ch):
     w = font[6 + c]
     o = 6 + 3 * cnt + (font[6 + cnt + 2 * c] | font[7 + cnt + 2 * c] << 8) * nb
     cols = [int.from_bytes(font[o + k * nb:o + (k + 1) * nb], "little") for k in range(w)]
-    return ["".join("#" if (cols[x] >> y) & 1 else "." for x in range(w)) for y in range(h)]
+    rows = ["".join("#" if (cols[x] >> y) & 1 else "." for x in range(w)) for y in range(8 * nb)]
+    while len(rows) > h and "#" not in rows[-1]:
+        rows.pop()  # the rows below the font's height hold only descenders (g p q y)
+    return rows
 
 
 def test_small_font_decodes_to_its_art():
     from firmware.ui import glyphs
 
-    for c in range(32, 127):
+    for c in range(32, 128):
         assert "|".join(_rows(glyphs.SMALL, chr(c))) == gen_glyphs.SMALL_ART[chr(c)], chr(c)
+    assert glyphs.SMALL[0] == 7 and glyphs.SMALL[4] == 96  # 7 high for layout; code 127, the degree ring
+
+
+def test_letters_that_read_alike_differ():
+    # 3x5: Q is not O, not @-like (the PQM tab); 5x7: g and q hang below the line, unlike 9
+    from firmware.ui import glyphs
+
+    assert _rows(glyphs.TINY, "Q") != _rows(glyphs.TINY, "O") and len(_rows(glyphs.TINY, "Q")[0]) == 4
+    assert _rows(glyphs.TINY, "Q")[4][-1] == "#" and _rows(glyphs.TINY, "Q")[0][0] == "."  # the tail, bottom right
+    nine = _rows(glyphs.SMALL, "9")
+    for ch in "gqpy":
+        r = _rows(glyphs.SMALL, ch)
+        assert len(r) == 8 and "#" in r[7] and "#" not in r[0] + r[1] and r != nine, ch
+    assert _rows(glyphs.SMALL, "g") != _rows(glyphs.SMALL, "q")
 
 
 def test_seven_segment_digits():

@@ -139,5 +139,14 @@ def find_cols(buf, cols, h, x0=0, x1=WIDTH, y0=0, y1=HEIGHT, inv=False):
 
 
 def find_text(buf, font, s, x0=0, x1=WIDTH, y0=0, y1=HEIGHT, inv=False):
-    """Where s is drawn in font (a glyphs.py table): a list of top-left (x, y)."""
-    return find_cols(buf, text_cols(font, s), font[0], x0, x1, y0, y1, inv)
+    """Where s is drawn in font (a glyphs.py table): a list of top-left (x, y). A glyph hanging below the font's
+    height (the 5x7 font's g p q y) is matched with its descender: the rows checked reach down to it."""
+    cols = text_cols(font, s)
+    h = font[0]
+    for c in cols:
+        n = 0
+        while c >> n:
+            n += 1
+        if n > h:
+            h = n
+    return find_cols(buf, cols, h, x0, x1, y0, y1, inv)

@@ -9,52 +9,61 @@ OUT = "docs/pictures"
 
 # -- the guest (MicroPython unix port, or CPython with tools/upy_compat) --
 
-class _Cfg:
-    def __init__(self, regmap):
-        self.values = {}
-        for row in regmap.CONFIG:
-            self.values[row[0]] = row[1]
-
-    def get(self, name):
-        return self.values[name]
-
-    def set(self, name, value):
-        self.values[name] = value
-        return True
+# Energy registers shown on the energy pages (Wh): seeded into the real ledger's accumulators
+_ENERGY_WH = (("EP_imp", 0, 12345678), ("EP_exp", 1, 78912))  # (name, accumulator, Wh)
 
 
-class _Io:
-    relays = [0, 1]
-    inputs = [1, 0]
-    comm = 1
-    alarm = 0
+def _seed_energy(energy, limbs):
+    """Put whole Wh into the energy accumulators the way firmware/energy.py keeps them (NL limbs of BITS bits,
+    least significant first, FRAC fraction bits), so the pages show what a meter that counted them shows."""
+    from firmware import energy as _e
+
+    for name, q, wh in _ENERGY_WH:
+        v = wh << _e.FRAC
+        for i in range(_e.NL):
+            energy.acc[q * _e.NL + i] = v & limbs.MASK
+            v >>= limbs.BITS
+        assert energy.wh(name) == wh, name
 
 
-_TEXTS = {"EP_imp": "12345.6", "EP_exp": "78.9", "EP_total": "12424.5", "EP_net": "12266.7",
-          "dATE": "2026.11.30", "tinE": "10:23:00", "RTime": "8760.00", "LTime": "6120.25"}
+def meter():
+    """The real firmware Meter (RAM store, as the sim's without a state directory) with the measurements,
+    directions, clock and energy the pictures show; its own Ui, settings list (panel rows) and page sources."""
+    from firmware import limbs, regmap
+    from firmware.meter import Meter
 
+    m = Meter(None)
+    m.config.set("Pt_U", 1000)
+    for name, v in (("Ua", 230.12), ("Ub", 229.84), ("Uc", 231.05), ("Ia", 3.105), ("Ib", 4.25), ("Ic", 5.2),
+                    ("Pa", 652.3), ("Pb", 905.1), ("Pc", -121.6), ("P", 1435.8), ("Qa", 120.0), ("Qb", -80.5),
+                    ("Qc", 40.2), ("Q", 79.7), ("F", 49.98), ("THD_Ua", 2.31), ("THD_Ub", 1.98), ("THD_Uc", 2.07)):
+        m.vals[regmap.slot(name)] = v
+    # metering's view of a complete window on a steady load: every quantity measured and known (the mask), the
+    # directions of P a b c total, Q a b c total (1 positive, 2 negative)
+    from firmware import metering
 
-def _extra(name):
-    s = _TEXTS.get(name)
-    return None if s is None else (lambda: s)
+    for k in range(len(m.metering.mask)):
+        m.metering.mask[k] = metering.MEAS | metering.KNOWN
+    d = (1, 1, 2, 1, 1, 2, 1, 1)
+    for k in range(8):
+        m.metering.dirs[k] = d[k]
+    m.clock.set_ymd(20261130)
+    m.clock.set_hms(102300)
+    _seed_energy(m.ledger.energy, limbs)
+    m.io.inputs[0] = 1
+    m.io.relays[1] = 1
+    m.io.comm = 1
+    return m
 
 
 def guest():
     sys.path.insert(0, ".")
     import tools.upy_host  # noqa: F401  (puts `micropython` on sys.path under CPython)
-    from array import array
 
-    from firmware import regmap
-    from firmware.ui import Ui, fb
+    from firmware.ui import fb
 
-    vals = array("f", [0.0] * len(regmap.MEASUREMENTS))
-    for name, v in (("Ua", 230.12), ("Ub", 229.84), ("Uc", 231.05), ("Ia", 3.105), ("Ib", 4.25), ("Ic", 5.2),
-                    ("Pa", 652.3), ("Pb", 905.1), ("Pc", -121.6), ("P", 1435.8), ("Qa", 120.0), ("Qb", -80.5),
-                    ("Qc", 40.2), ("Q", 79.7), ("F", 49.98), ("THD_Ua", 2.31), ("THD_Ub", 1.98), ("THD_Uc", 2.07)):
-        vals[regmap.slot(name)] = v
-    cfg = _Cfg(regmap)
-    cfg.values["Pt_U"] = 1000
-    ui = Ui(vals, regmap.slot, cfg, _Io(), _extra)
+    m = meter()
+    ui = m.ui
     buf = bytearray(1024)
 
     def pic(name):
@@ -66,7 +75,7 @@ def guest():
 
     def press(seq):
         for k in seq.split():
-            ui.key(k)
+            m.key(k)  # as the board does: the Ui's key, then the meter's service
 
     # the load bars (Ia Ib Ic: 62 85 104 % of In = 5 A) and the per-phase load nature (signs of Qa Qb Qc) are
     # the menu's, on every measurement page

@@ -3,14 +3,15 @@
 from micropython import const
 
 from firmware.ui import glyphs, screen
-from firmware.ui.blit import SET, XOR, fill, icon, rect, text, width
+from firmware.ui.blit import CLEAR, SET, XOR, fill, icon, rect, text, width
 
 _W = const(128)
 _MAIN_Y = const(8)  # the rows' area: y 8..55 (48 px), below the top strip (y 0..6) and above the bottom (57..63)
 _MAIN_H = const(48)
 _BOT_Y = const(57)
 _BARS_X = const(116)  # load bars: three 3-px columns at x 116, 120, 124 (manual 4.1 item 19)
-_BAR_FULL = const(120)  # % of rated current at the top of a bar (2.5 % a pixel)
+_BAR_FULL = const(120)
+_EDGE = const(2)  # settings: the value's margin to the glass's left and right edges  # % of rated current at the top of a bar (2.5 % a pixel)
 
 SMALL = glyphs.SMALL
 TINY = glyphs.TINY
@@ -22,6 +23,7 @@ _ETYPE = ("", "IMP", "EXP", "TOTAL", "NET")  # area 12, screen.ETYPE_*
 _EXTREME = ("", "MAX", "MIN")
 _PHASES = "ABC"
 _DIGITS = ("1", "2")
+_DEG_C = "\x7fC"  # the temperature's unit "C" (fmt.UNITS_DEGC) drawn as degrees: SMALL's code 127 is the ring
 _QUADS = (glyphs.QUAD0, glyphs.QUAD1, glyphs.QUAD2, glyphs.QUAD3, glyphs.QUAD4)  # area 10: none, Q1..Q4 filled
 
 clipped = 0  # texts the last render() had to cut (0 on a good page)
@@ -60,6 +62,12 @@ def _put_right(buf, font, s, xr, y, xmin):
 
 def _text_width(font, s):
     return width(font, s, len(s))
+
+
+def _unit(scr, i):
+    """Row i's unit as drawn: "C" (degrees Celsius) with the degree ring."""
+    u = scr.unit[i]
+    return _DEG_C if u == "C" else u
 
 
 def _icon_at(buf, data, x, y):
@@ -168,7 +176,8 @@ def _bottom(scr, buf):
 
 def _bars(scr, buf):
     """Area 19: per-phase load bars, A B C left to right, bottom-up, 2.5 % a pixel, full at 120 %; the 100 %
-    level cut out of them. False when every bar is hidden (-1)."""
+    level cut out of the bars that reach it and marked by a tick right of them (x 127), so below 100 % nothing
+    stands beside the rows' values. False when every bar is hidden (-1)."""
     shown = False
     for k in range(3):
         p = scr.bars[k]
@@ -183,13 +192,28 @@ def _bars(scr, buf):
         rect(buf, (_BARS_X + 4 * k) | (_MAIN_Y + _MAIN_H - h) << 8, 3 | h << 8, SET)
     if shown:
         y = _MAIN_Y + _MAIN_H - 100 * _MAIN_H // _BAR_FULL
-        rect(buf, _BARS_X | y << 8, 11 | 1 << 8, XOR)  # a notch in a bar, a dot between bars
+        rect(buf, _BARS_X | y << 8, 11 | 1 << 8, CLEAR)  # a notch in a bar that reaches it
+        rect(buf, (_W - 1) | y << 8, 1 | 1 << 8, SET)  # the tick on the outside
     return shown
+
+
+def _row_font(f, scr, i, w):
+    """The font of row i: the page's f, or when the row does not fit w in it the next smaller one that fits."""
+    if _value_width(f, scr, i) <= w:
+        return f
+    h = f[0]
+    for g in _VALUE_FONTS:
+        if g[0] < h and _value_width(g, scr, i) <= w:
+            return g
+    return SMALL
 
 
 def _rows(scr, buf, k, xr, msg):
     """Rows 0..n-1 in k equal slots of the main area: label (area 4), load mark (6), minus (7), value (17/18),
-    unit (20); the message in the last slot when msg."""
+    unit (20); the message in the last slot when msg. A row with a unit ends its value before the unit column,
+    one without (a date, a time) at the right edge xr. The page's font is the largest no taller than a slot in
+    which every row fits; when only the 5x7 font would hold them all, the largest seven-segment font that fits a
+    slot is the page's and a row too wide for it drops to the next smaller size that holds it."""
     slot = _MAIN_H // k
     lw = 0
     mark = False
@@ -201,14 +225,30 @@ def _rows(scr, buf, k, xr, msg):
             mark = True
     uw = 0
     for i in range(scr.n):
-        w = _text_width(SMALL, scr.unit[i])
+        w = _text_width(SMALL, _unit(scr, i))
         if w > uw:
             uw = w
     vl = lw + 3 if lw else 0
     if mark:
         vl += len(glyphs.IND) + 2
     vr = xr - uw - 2 if uw else xr
-    f = _fit(_VALUE_FONTS, slot, scr, vr - vl)
+    f = None
+    top = None
+    for g in _VALUE_FONTS:
+        if g[0] > slot:
+            continue
+        if top is None:
+            top = g
+        ok = True
+        for i in range(scr.n):
+            if _value_width(g, scr, i) > (vr if scr.unit[i] else xr) - vl:
+                ok = False
+                break
+        if ok:
+            f = g
+            break
+    if f is None or f is SMALL:
+        f = top
     fh = f[0]
     for i in range(scr.n):
         y = _MAIN_Y + i * slot + (slot - fh) // 2
@@ -217,8 +257,11 @@ def _rows(scr, buf, k, xr, msg):
         ph = _phase(scr, i)
         if ph >= 0:
             _icon_at(buf, glyphs.IND if scr.load_ph[ph] == screen.LOAD_IND else glyphs.CAP, lw + 2, ys)
-        _value(buf, scr, i, f, vr, y, vl)
-        _put(buf, SMALL, scr.unit[i], vr + 2, ys, xr)
+        u = _unit(scr, i)
+        r = vr if u else xr
+        g = _row_font(f, scr, i, r - vl)
+        _value(buf, scr, i, g, r, y + fh - g[0], vl)
+        _put(buf, SMALL, u, vr + 2, ys, xr)
     if msg:
         _put(buf, SMALL, scr.message, 0, _MAIN_Y + scr.n * slot + (slot - 7) // 2, xr)
 
@@ -238,7 +281,8 @@ def _single(scr, buf, xr):
     """A page of one row (F, T, I avg, an energy, RTime): the value in the largest font that fits with the unit
     beside it, else under it, else with the label above it too."""
     lw = _text_width(SMALL, scr.label[0])
-    uw = _text_width(SMALL, scr.unit[0])
+    u = _unit(scr, 0)
+    uw = _text_width(SMALL, u)
     vl = lw + 3 if lw else 0
     f = SMALL
     mode = 0
@@ -257,11 +301,11 @@ def _single(scr, buf, xr):
     if mode == 0:
         y = _MAIN_Y + (_MAIN_H - h) // 2
         vr = xr - uw - 2 if uw else xr
-        _put(buf, SMALL, scr.unit[0], vr + 2, y + h - 7, xr)
+        _put(buf, SMALL, u, vr + 2, y + h - 7, xr)
     else:
         y = _MAIN_Y + (_MAIN_H - h - 9) // 2 if mode == 1 else _MAIN_Y + _MAIN_H - h - 9
         vr = xr
-        _put_right(buf, SMALL, scr.unit[0], xr, y + h + 2, 0)
+        _put_right(buf, SMALL, u, xr, y + h + 2, 0)
     _put(buf, SMALL, scr.label[0], 0, _MAIN_Y + 1 if mode == 2 else y + h - 7, lw)
     _value(buf, scr, 0, f, vr, y, 0 if mode == 2 else vl)
 
@@ -283,10 +327,12 @@ def _setting(scr, buf, text):
                 _put_right(buf, f, text, _W, _MAIN_Y + _MAIN_H - f[0], 0)
                 return
     uw = _text_width(SMALL, scr.unit[0])
-    vr = _W - uw - 2 if uw else _W
-    f = _fit(_VALUE_FONTS, hmax, scr, vr)
+    # the value 2 px inside the glass (or before the unit): the edited field's inverted box reaches 1 px beyond
+    # its glyphs on every side, so its first and last strokes stay light on dark, off the glass's edge
+    vr = _W - uw - 2 if uw else _W - _EDGE
+    f = _fit(_VALUE_FONTS, hmax, scr, vr - _EDGE)
     y = _MAIN_Y + _MAIN_H - f[0]
-    _value(buf, scr, 0, f, vr, y, 0)
+    _value(buf, scr, 0, f, vr, y, _EDGE)
     _put(buf, SMALL, scr.unit[0], vr + 2, y + f[0] - 7, _W)
 
 

@@ -87,9 +87,9 @@ _DMD_UNITS = (("P", _W), ("Q", _VAR), ("S", _VA), ("Ia", _A), ("Ib", _A), ("Ic",
 
 
 def _demand(k):
-    # per quantity: present demand, maximum demand, its date and time; the message names the quantity
+    # per quantity: present demand ("now"), maximum demand, its date and time; the message names the quantity
     q, u = _DMD_UNITS[k]
-    return ("DM", (("", "Dmd_" + q), ("Max", "MaxDmd_" + q), ("D", "MaxDmd_%s_D" % q), ("T", "MaxDmd_%s_T" % q)),
+    return ("DM", (("now", "Dmd_" + q), ("Max", "MaxDmd_" + q), ("D", "MaxDmd_%s_D" % q), ("T", "MaxDmd_%s_T" % q)),
             u, q, 0)
 
 

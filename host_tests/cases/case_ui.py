@@ -111,7 +111,7 @@ def test_left_cycles_screens_and_right_cycles_groups():
     assert lines(ui)[0] == "Meter I" and not ui.screen().clock
     keys(ui, "left")
     # PQM: demand, harmonics, unbalance groups (no demand/harmonic/history sources in this Ui)
-    assert lines(ui)[:6] == ["PQM DM", "      ----", "Max   ----", "D     ----", "T     ----", "P"]
+    assert lines(ui)[:6] == ["PQM DM", "now   ----", "Max   ----", "D     ----", "T     ----", "P"]
     keys(ui, "right")
     assert lines(ui)[:2] == ["PQM U", "A    0.000 %"] and lines(ui)[4] == "THd"
     keys(ui, "down")
@@ -119,7 +119,7 @@ def test_left_cycles_screens_and_right_cycles_groups():
     keys(ui, "right")
     assert lines(ui)[:3] == ["PQM UNB", "U    0.000 %", "I    0.000 %"]
     keys(ui, "right")  # demand again
-    assert lines(ui)[:2] == ["PQM DM", "      ----"]
+    assert lines(ui)[:2] == ["PQM DM", "now   ----"]
     keys(ui, "right")  # harmonics: the page left there
     assert lines(ui)[4] == "HR 2"
     keys(ui, "left")

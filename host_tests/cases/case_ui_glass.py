@@ -5,7 +5,7 @@ from array import array
 
 from case_ui import NAMES, FakeCfg, FakeIo, enter_password, keys
 from firmware import regmap
-from firmware.ui import Ui, fb, menu, pages, screen
+from firmware.ui import Ui, fb, glyphs, menu, pages, screen
 
 NAN = float("nan")
 INF = float("inf")
@@ -147,3 +147,72 @@ def test_messages_fit():
     keys(ui, "down down down enter up enter")  # In: refused
     assert ui.screen().message
     _check(ui, buf, "refused value")
+
+
+def _px(buf, x, y):
+    return (buf[(y >> 3) * 128 + x] >> (y & 7)) & 1
+
+
+def _blink_box(on, off):
+    """The pixels that differ between the blink's on and off phases: they must make one solid rectangle
+    (x0, y0, x1, y1), inclusive."""
+    diff = [(x, y) for y in range(64) for x in range(128) if _px(on, x, y) != _px(off, x, y)]
+    assert diff
+    xs = [d[0] for d in diff]
+    ys = [d[1] for d in diff]
+    box = (min(xs), min(ys), max(xs), max(ys))
+    assert len(diff) == (box[2] - box[0] + 1) * (box[3] - box[1] + 1), box
+    return box
+
+
+def test_every_edited_field_reads_back_inverted_with_a_margin():
+    # The blinking field is XORed: read back off the glass, its glyphs must stand light on a dark box that reaches
+    # at least one pixel beyond them on every side and stays inside the glass, so no stroke of the field's first
+    # or last glyph merges into the unlit glass (An `Ua` read `UE`, baud `9600` `960C`, dATE's day `31` `3`).
+    from tools.glass import find_text
+
+    fonts = (glyphs.SEG_XL, glyphs.SEG_L, glyphs.SEG_M, glyphs.SMALL)
+    on = bytearray(1024)
+    off = bytearray(1024)
+    cfg = GlassCfg(0)
+    ui, vals, box = _ui(0, cfg)
+    enter_password(ui, "6666")
+    order = ui.menu.params
+    seen = 0
+    for j in range(len(order)):
+        row = menu.prow(order[j])
+        name = row[0]
+        if name not in pages.READ_ONLY:
+            keys(ui, "enter")
+            steps = 12
+            if row[4] is not None and len(row[4]) > steps:
+                steps = len(row[4])
+            for k in range(steps):
+                scr = ui.screen()
+                assert scr.blink_on and scr.cursor_row == 0, name
+                field = scr.digits[0][scr.cursor_start:scr.cursor_end]
+                assert fb.render(scr, on) == 0, fb.clip_text
+                ui.tick(menu.BLINK_MS)
+                assert fb.render(ui.screen(), off) == 0, fb.clip_text
+                ui.tick(menu.BLINK_MS)
+                what = "%s step %d field %r" % (name, k, field)
+                x0, y0, x1, y1 = _blink_box(on, off)
+                # the margin: the box's outer columns and rows are blank in the plain drawing (lit when inverted)
+                assert 0 <= x0 and x1 <= 127 and y0 >= 8 and y1 <= 56, what
+                for x in range(x0, x1 + 1):
+                    assert _px(off, x, y0) == 0 and _px(off, x, y1) == 0, what
+                for y in range(y0, y1 + 1):
+                    assert _px(off, x0, y) == 0 and _px(off, x1, y) == 0, what
+                # re-inverted, the box is the plain drawing; read inverted, it is the field's glyphs
+                back = bytearray(on)
+                fb.rect(back, x0 | y0 << 8, (x1 - x0 + 1) | (y1 - y0 + 1) << 8, 2)
+                assert back == off, what
+                hits = []
+                for f in fonts:
+                    hits += find_text(on, f, field, x0=x0 + 1, x1=x1, y0=y0 + 1, y1=y1, inv=True)
+                assert len(hits) == 1, what
+                seen += 1
+                keys(ui, "right up")
+            keys(ui, "left")
+        keys(ui, "down")
+    assert seen > 150

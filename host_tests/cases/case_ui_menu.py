@@ -132,7 +132,7 @@ def test_pages_are_kept_per_group_and_screen():
     keys(ui, "left")
     assert lines(ui)[0] == "PQM U" and lines(ui)[4] == "HR 5"
     keys(ui, "right right")  # unbalance, demand (its first page), then harmonics again: HR 5
-    assert lines(ui)[:6] == ["PQM DM", "      ----", "Max   ----", "D     ----", "T     ----", "P"]
+    assert lines(ui)[:6] == ["PQM DM", "now   ----", "Max   ----", "D     ----", "T     ----", "P"]
     keys(ui, "right")
     assert lines(ui)[4] == "HR 5"
     keys(ui, "left")
