@@ -17,7 +17,7 @@ if ROOT not in sys.path:
 from tools import generator as _generator  # noqa: E402
 from tools import scenario as _scenario  # noqa: E402
 from tools.simproc import MAIN, Firmware, Reply, firmware_argv, message  # noqa: E402,F401  (the old API)
-from tools.simrelay import BAUD, FRAME_GAP, PtyLine  # noqa: E402
+from tools.simrelay import BAUD, FRAME_GAP, PtyLine, owner_lock, stamp_owner  # noqa: E402
 
 RATE = 8000  # samples/s per channel (firmware/frontend.py SAMPLE_RATE)
 BLOCK = 400  # samples per S message: 50 ms (boards/sim/board.py BLOCK)
@@ -97,22 +97,12 @@ class Sim:
     def _lock_state_dir(self):
         """One meter per flash: a second simulator on the same --state-dir would interleave its writes with the
         first one's (a configuration write lost, records mixed). flock on STATE_DIR/.lock, held until exit."""
-        import fcntl
-
-        path = os.path.join(self.state_dir, ".lock")
-        f = open(path, "a+")
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.seek(0)
-            owner = f.read().strip() or "?"
-            f.close()
+        f, owner = owner_lock(os.path.join(self.state_dir, ".lock"))
+        if f is None:
             raise RuntimeError("the state directory %s is in use by another simulated meter (pid %s): stop it "
-                               "first, or give this one its own --state-dir (make run STATE=DIR)" % (self.state_dir, owner))
-        f.seek(0)
-        f.truncate()
-        f.write("%d\n" % os.getpid())
-        f.flush()
+                               "first, or give this one its own --state-dir (make run STATE=DIR)"
+                               % (self.state_dir, owner))
+        stamp_owner(f)
         self._lockfile = f  # kept open: the lock lasts as long as this process
 
     def frame(self, data):

@@ -16,6 +16,30 @@ def t35(baud, bits=11):
     return 0.00175 if baud > 19200 else 3.5 * bits / baud
 
 
+def owner_lock(path):
+    """(file, None) holding an exclusive flock on `path` (created), or (None, the pid written by the process that
+    holds it). The lock lasts while the file stays open: a killed owner frees it. OSError if path cannot be made."""
+    import fcntl
+
+    f = open(path, "a+")
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        owner = f.read().strip() or "?"
+        f.close()
+        return None, owner
+    return f, None
+
+
+def stamp_owner(f):
+    """Write this process's pid into a lock file from owner_lock (what a refused claimant reports)."""
+    f.seek(0)
+    f.truncate()
+    f.write("%d\n" % os.getpid())
+    f.flush()
+
+
 class PtyLine:
     """open() -> pty path; start(on_frame) runs the relay (on_frame(bytes) per request); write(reply); close()."""
 
@@ -52,21 +76,14 @@ class PtyLine:
     def _claim_link(self):
         """One simulator per link: flock on .NAME.lock beside the link (with the owner's pid), held until close().
         A link whose lock is free was left by a run that was killed: it is replaced."""
-        import fcntl
-
         d, name = os.path.split(os.path.abspath(self.link))
         path = os.path.join(d, "." + name + ".lock")
         while True:
             try:
-                f = open(path, "a+")
+                f, owner = owner_lock(path)
             except OSError as e:
                 raise RuntimeError("cannot make the link %s: %s" % (self.link, e))
-            try:
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                f.seek(0)
-                owner = f.read().strip() or "?"
-                f.close()
+            if f is None:
                 raise RuntimeError("%s is the line of another simulated meter (pid %s): stop it, or give this one "
                                    "another --serial-link (none: no link)" % (self.link, owner))
             try:  # the owner before us may have removed the file between our open and our lock: lock the new one
@@ -82,10 +99,7 @@ class PtyLine:
                 raise RuntimeError("%s exists and is not a symlink: not replaced (give another --serial-link)"
                                    % self.link)
             os.remove(self.link)  # stale: its simulator was killed
-        f.seek(0)
-        f.truncate()
-        f.write("%d\n" % os.getpid())
-        f.flush()
+        stamp_owner(f)
         self._link_lock = (f, path)
 
     def start(self, on_frame):
