@@ -45,7 +45,14 @@ def test_sdm_modbus_read_all(tmp_path):
     want = truth(scn.load(path))
     sim = Sim(tmp_path, scenario=path)
     try:
-        sim.wait_time(65.0)  # a demand subinterval (DM_S = 1 min) has closed
+        # a maximum demand needs a sliding window of whole subintervals (docs/demand.md): DM_P = DM_S = 1 min,
+        # then at least one whole clock minute
+        c = ModbusSerialClient(sim.pty, baudrate=9600, timeout=2, retries=1)
+        assert c.connect()
+        rr = c.write_register(regmap.CONFIG_BASE + regmap.config_index("DM_P"), 1, device_id=1)
+        assert not rr.isError(), rr
+        c.close()
+        sim.wait_time(125.0)
         t0 = sim.state()["time_s"]
         got = _read_all(sim)
         t1 = sim.state()["time_s"]
@@ -84,7 +91,7 @@ def test_sdm_modbus_read_all(tmp_path):
         t2 = sim.state()["time_s"]
         hold = _read_all(sim)["holding"]
         t3 = sim.state()["time_s"]
-        assert hold["demand_period"] == 15 and hold["system_type"] == 3 and hold["meter_id"] == 1
+        assert hold["demand_period"] == 1 and hold["system_type"] == 3 and hold["meter_id"] == 1  # DM_P set to 1 above
         assert hold["baud"] == 2 and hold["network_parity_stop"] == 0  # 9600 baud, 8N1 (Eastron's codes)
         assert hold["system_voltage"] == 220.0 and hold["system_current"] == 5.0
         assert hold["system_power"] == 3 * 220.0 * 5.0
