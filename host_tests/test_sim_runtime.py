@@ -157,11 +157,52 @@ def test_runtime_bad_messages_keep_going():
               + msg(b"S", bytes(32 * 500)) + msg(b"C", b"state"))
     m, out, rc = run_loop(stream)
     kinds = [k for k, _ in out]
-    assert kinds == [b"R", b"E", b"E", b"T", b"T"]
-    assert out[3][1].startswith(b"ERR ")
-    st = json.loads(out[4][1])["runtime"]
+    assert kinds == [b"R", b"E", b"M", b"E", b"T", b"T"]
+    assert out[2][1] == b""  # every M gets one M back: empty, no reply
+    assert out[4][1].startswith(b"ERR ")
+    st = json.loads(out[5][1])["runtime"]
     assert st["frames_dropped"] == 1 and st["frames_rx"] == 0 and st["blocks"] == 1  # the 500-sample block
     assert [c[1] for c in m.calls if c[0] == "feed"] == [500]
+
+
+class SerialMeter(Recorder):
+    """A Recorder with what the runtime wires to the line: the FC08 counters, the comms settings, on_serial."""
+
+    class slave:
+        counters = array("H", bytes(16))
+
+    class config:
+        @staticmethod
+        def get(name):
+            return {"baud": 192, "dATA": 1}[name]
+
+    on_serial = None
+    changed = False
+
+    def modbus(self, frame, n):
+        Recorder.modbus(self, frame, n)
+        self.changed = frame[0] == 9
+        return 0 if frame[0] == 2 else 3
+
+    def service(self):
+        if self.changed:  # as Meter.service() does: new settings take effect after the reply
+            self.changed = False
+            self.on_serial(38400, 3)
+
+
+def test_runtime_line_settings_overruns_and_one_reply_per_frame():
+    # the meter's line settings at start (before R) and on each on_serial; a frame over 256 bytes is the UART
+    # driver's overrun, counted in FC08 0x12 as on a device (firmware/modbus/port.py); every M gets one M back
+    m = SerialMeter()
+    m.slave.counters[7] = 0
+    stream = msg(b"M", bytes(300)) + msg(b"M", b"\x02\x03") + msg(b"M", b"\x09\x03") + msg(b"M", bytes(257))
+    out = io.BytesIO()
+    simmain.Runtime(m, io.BytesIO(stream), out).run()
+    r = replies(out.getvalue())
+    assert r == [(b"L", b"19200 1"), (b"R", b""), (b"M", b""), (b"M", b""), (b"M", b"\x01\x02\x03"),
+                 (b"L", b"38400 3"), (b"M", b"")]
+    assert list(m.slave.counters) == [0, 0, 0, 0, 0, 0, 0, 2]  # the slave itself never saw the long frames
+    assert [c[1] for c in m.calls if c[0] == "modbus"] == [b"\x02\x03", b"\x09\x03"]
 
 
 def test_runtime_under_micropython():
@@ -172,8 +213,8 @@ def test_runtime_under_micropython():
     r = subprocess.run([MICROPYTHON, "boards/sim/main.py"], cwd=ROOT, env=env, input=stream, capture_output=True,
                        timeout=20)
     out = replies(r.stdout)
-    assert out[:1] == [(b"R", b"")] and out[1][0] == b"T", r.stderr.decode()
-    st = json.loads(out[1][1])
+    assert out[:2] == [(b"L", b"9600 0"), (b"R", b"")] and out[2][0] == b"T", r.stderr.decode()
+    st = json.loads(out[2][1])
     assert st["runtime"]["blocks"] == 1 and st["runtime"]["messages"] == 3 and st["time_s"] == 0.05
     assert r.returncode == 0
 

@@ -24,7 +24,7 @@ class Bus:
         if len(set(addresses)) != len(addresses) or not all(1 <= a <= 247 for a in addresses):
             raise ValueError("addresses must be distinct, 1..247: %r" % (addresses,))
         self.addresses = list(addresses)
-        self.line = PtyLine(serial_link, frame_gap, baud)
+        self.line = PtyLine(serial_link, frame_gap, baud, voters=len(self.addresses))  # each meter answers each frame
         self.meters = []
         for k, a in enumerate(self.addresses):
             sd = os.path.join(state_dir, "meter-%d" % a) if state_dir else None
@@ -48,11 +48,17 @@ class Bus:
         except (RuntimeError, SystemExit):
             self.close()
             raise
+        fmt = self.meters[0].fw.line_fmt
+        if fmt is not None:
+            self.line.configure(fmt)  # the pty idles at the first meter's settings
+        self.meters[0].fw.on_format = self.line.configure
         self.line.start(self._fanout)
         return self.line.path
 
     def _fanout(self, frame):
-        # the wire: every receiver gets the same bytes; each meter's firmware decides whether the frame is its own
+        # the wire: every receiver gets the same bytes (read at its own settings); each meter's firmware decides
+        # whether the frame is its own, and answers the line either way (a reply or silence), so the line knows
+        # when two replies collided
         for sim in self.meters:
             sim.frame(frame)
 

@@ -16,6 +16,7 @@ if ROOT not in sys.path:
 
 from tools import generator as _generator  # noqa: E402
 from tools import scenario as _scenario  # noqa: E402
+from tools import wire  # noqa: E402
 from tools.simproc import MAIN, Firmware, Reply, firmware_argv, message  # noqa: E402,F401  (the old API)
 from tools.simrelay import BAUD, FRAME_GAP, PtyLine, owner_lock, stamp_owner  # noqa: E402
 
@@ -51,11 +52,12 @@ class Sim:
         if runtime == "rp2040":
             from tools.simchip import Chip
 
-            self.fw = Chip(self.state_dir, fw_stderr, lambda text: self.log(text), self.line.write, speed=speed,
+            self.fw = Chip(self.state_dir, fw_stderr, lambda text: self.log(text), self._reply, speed=speed,
                            scenario=self.scenario_obj, seed=seed, main=chip_main)
         else:
             self.fw = Firmware(runtime, self.state_dir, meter, fw_stderr, lambda text: self.log(text),
-                               self.line.write)
+                               self._reply)
+        self.fw.on_format = self._format
         self.samples = 0  # samples sent to the firmware: the simulated clock
         self.inbox = queue.Queue()  # commands and Modbus frames, in arrival order, for the pump
         self.quitting = False
@@ -88,7 +90,7 @@ class Sim:
             self.close()
             raise
         if self.own_line:
-            self.line.start(self.frame)
+            self.line.start(self.frame)  # the pty is at the meter's settings already (_format)
         self.threads = [threading.Thread(target=self._pump, daemon=True)]
         for t in self.threads:
             t.start()
@@ -106,8 +108,25 @@ class Sim:
         self._lockfile = f  # kept open: the lock lasts as long as this process
 
     def frame(self, data):
-        """A Modbus frame as the line delimited it: to the firmware in order with samples and commands."""
-        self.inbox.put((("frame", data), Reply()))
+        """A Modbus frame as the line delimited it (request number line.rx_seq, sent in the master's format
+        line.rx_fmt): what the meter's UART reads of it goes to the firmware, in order with samples and commands.
+        A meter at other settings than the master's reads garbage (tools/wire.py), or nothing at all."""
+        seq, sent = self.line.rx_seq, self.line.rx_fmt
+        fmt = self.fw.line_fmt
+        if fmt is not None and not fmt.same_reading(sent):
+            data = wire.meter_reads(data, sent, fmt)
+            if not data:
+                self.line.write(b"", seq, fmt)  # heard nothing: silence, as far as the line is concerned
+                return
+        self.inbox.put((("frame", data, seq), Reply()))
+
+    def _format(self, fmt):
+        if self.own_line and self.line.master is not None:
+            self.line.configure(fmt)  # the line idles at the meter's settings (docs/sim.md, "The line")
+
+    def _reply(self, data, seq):
+        """The firmware's answer to request seq (b"": none), sent in the meter's settings."""
+        self.line.write(data, seq, self.fw.line_fmt)
 
     def setting(self, name, value):
         """Set one parameter as at the panel (`C set NAME VALUE`); the Reply completes with ok or an error."""
@@ -175,7 +194,9 @@ class Sim:
         facts.update({
                 "speed": "max" if self.speed is None else self.speed, "pty": self.pty, "link": self.link,
                 "scenario": self.gen.scenario.name, "runtime": self.runtime, "pid": self.proc.pid,
-                "relay": dict(self.line.stats)})
+                "relay": dict(self.line.stats),
+                "line": {"meter": None if self.fw.line_fmt is None else str(self.fw.line_fmt),
+                         "master": str(self.line.master_format()[0]), "users": self.line.users}})
         return facts
 
     def _put(self, msg):
@@ -193,6 +214,7 @@ class Sim:
             reply.done(error="shutting down") if kind != "quit" else reply.done()
             return
         if kind == "frame":
+            self.fw.note_frame(item[2])
             self._put(message(b"M", item[1]))
         elif kind == "set":
             reply.facts = item[1]

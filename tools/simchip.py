@@ -72,6 +72,9 @@ class Chip(Firmware):
         self.pulses = [0, 0]  # rising edges on PULSE_P, PULSE_Q
         self.answered = threading.Event()  # the Modbus probe got its answer
         self._probe = None  # the probe's address while probing
+        self._sent = {}  # host frame number (1, 2, ... as device.mjs counts them) -> the line's seq
+        self._frames = 0
+        self._answers = 0  # W: the frame number the next M answers
 
     # --- start-up -----------------------------------------------------------------------------------------
     def start(self, timeout=180.0):
@@ -121,6 +124,7 @@ class Chip(Firmware):
                                    % (address, self.proc.poll()))
             if time.monotonic() >= next_probe:
                 next_probe = time.monotonic() + PROBE_EVERY
+                self.note_frame(None)
                 self.out.put(message(b"M", probe_frame(address)))
         self._probe = None
 
@@ -138,8 +142,28 @@ class Chip(Firmware):
         except (TypeError, ValueError, KeyError):
             return 1
 
+    def note_frame(self, seq):
+        self._frames += 1
+        self._sent[self._frames] = seq
+        self._sent.pop(self._frames - 256, None)
+
     # --- messages beyond R M T E --------------------------------------------------------------------------
+    def _reply(self, payload):
+        # the chip does not answer every frame: W (sent just before) names the frame this reply answers
+        self._frame(payload, self._sent.get(self._answers, -1))
+
     def _extra(self, kind, payload):
+        if kind == b"W":
+            self._answers = struct.unpack("<I", payload)[0]
+            return True
+        if kind == b"U":
+            from tools import wire
+
+            d = json.loads(payload)
+            self.line_fmt = wire.Format(d["baud"], d["bits"], d["parity"], d["stop"])
+            if self.on_format is not None:
+                self.on_format(self.line_fmt)
+            return True
         if kind == b"G":
             pin, level, _us = struct.unpack("<BBd", payload)
             for k, name in enumerate(("PULSE_P", "PULSE_Q")):
@@ -157,11 +181,11 @@ class Chip(Firmware):
         Firmware._reader(self)
         self._stop_feeder()
 
-    def _frame(self, data):
+    def _frame(self, data, seq=None):
         if self._probe is not None and data[:1] == bytes([self._probe]):
             self.answered.set()  # the launcher's own probe: not for the line
-        elif self.line_frame is not None:
-            self.line_frame(data)
+        elif self.line_frame is not None and seq is not None:
+            self.line_frame(data, seq)  # -1: a reply to no frame the host knows of (the line drops it as late)
 
     def di_pulse(self, k, ms):
         """Close DI k for ms of simulated time, then open it (tests: a bounce under the 40 ms debounce)."""

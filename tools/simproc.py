@@ -76,7 +76,11 @@ class Reply:
 
 class Firmware:
     """The firmware process. Messages go through `out` (a bounded queue) to its stdin; its `M` replies go to
-    on_frame(bytes), `T` answers complete the Replies registered with expect() in order, `E` lines go to log."""
+    on_frame(bytes, seq), `T` answers complete the Replies registered with expect() in order, `E` lines go to log.
+
+    Every `M` frame gets exactly one `M` back (empty: no reply): note_frame(seq) before queueing a frame, and the
+    reply is handed on with that seq (the line's request number). `L` tells the meter's line settings (line_fmt, a
+    tools.wire.Format; on_format(fmt) is called on each change)."""
 
     def __init__(self, runtime="micropython", state_dir=None, meter=None, fw_stderr=None, log=None, on_frame=None):
         self.runtime = runtime
@@ -93,6 +97,13 @@ class Firmware:
         self.bye = False
         self.ready_info = b""  # the R message's payload
         self.proc = None
+        self.frame_seqs = collections.deque()  # the seq of each frame sent, in order, until its M comes back
+        self.line_fmt = None  # the meter's UART settings (tools.wire.Format) once it told them
+        self.on_format = None
+
+    def note_frame(self, seq):
+        """A frame for request seq is about to be queued (in the order frames are queued)."""
+        self.frame_seqs.append(seq)
 
     def start(self, timeout=30.0):
         """Spawn the process and wait for its `R`. RuntimeError (process killed) when it does not come."""
@@ -158,8 +169,9 @@ class Firmware:
                 self.ready_info = payload
                 self.ready.set()
             elif kind == b"M":
-                if self.on_frame is not None:
-                    self.on_frame(payload)
+                self._reply(payload)
+            elif kind == b"L":
+                self._format(payload)
             elif kind == b"T":
                 self._answer(payload.decode("utf-8", "replace"))
             elif kind == b"E":
@@ -175,6 +187,24 @@ class Firmware:
         with self.lock:
             while self.pending:
                 self.pending.popleft().done(error="firmware exited (status %s)" % self.proc.returncode)
+
+    def _reply(self, payload):
+        seq = self.frame_seqs.popleft() if self.frame_seqs else None
+        if self.on_frame is not None:
+            self.on_frame(payload, seq)
+
+    def _format(self, payload):
+        from tools import wire
+
+        try:
+            baud, code = payload.split()
+            fmt = wire.Format.parse(int(baud), int(code))
+        except (ValueError, IndexError):
+            self.log("sim: line settings the launcher cannot read: %r" % payload)
+            return
+        self.line_fmt = fmt
+        if self.on_format is not None:
+            self.on_format(fmt)
 
     def _extra(self, kind, payload):
         """A message kind this process speaks beyond R M T E (tools/simchip.py: G, F). True if handled."""

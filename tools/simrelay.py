@@ -1,19 +1,45 @@
 # The simulator's RS485 line: a raw pty whose master side the relay reads, cutting frames at line silence, and
 # writes replies to no earlier than t3.5 after the request's last byte. One line may serve several meters (bus).
+# It behaves like a wire (docs/sim.md, "The line"): a reply reaches only the master that sent the request (not one
+# that went away, nor the next one), never after a newer request, garbled when two meters answer at once, and read
+# through the bit-level model of tools/wire.py when the master's termios and the meter's settings differ.
+import ctypes
 import os
 import select
+import struct
 import termios
 import threading
 import time
 import tty
 
+from tools import wire
+
 FRAME_GAP = 0.004  # s of line silence that ends a Modbus frame on the pty (stands in for t3.5, see docs/sim.md)
-BAUD = 9600  # the line's configured baud rate: only the reply hold (t3.5) depends on it; a pty has no rate
+BAUD = 9600  # the line's format until a meter reports its own: the pty's settings at start, and the reply hold
+COLLISION_SKEW = 1.3  # bit times between two replies that collide (they never start in the same microsecond)
+_IN_MODIFY, _IN_OPEN, _IN_CLOSE, _IN_Q_OVERFLOW = 0x02, 0x20, 0x08 | 0x10, 0x4000
+_KEEP = 64  # requests remembered for their replies
 
 
 def t35(baud, bits=11):
     """t3.5 in seconds for `bits` per character (Serial Line v1.02 sec. 2.5.1.1: 1.75 ms above 19200 baud)."""
     return 0.00175 if baud > 19200 else 3.5 * bits / baud
+
+
+def _inotify(path):
+    """An inotify fd watching path for opens, writes and closes (Linux), or None: then the line cannot tell when a master
+    goes away and delivers every reply to the newest request (docs/sim.md)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if fd < 0:
+            return None
+        if libc.inotify_add_watch(fd, path.encode(), _IN_MODIFY | _IN_OPEN | _IN_CLOSE) < 0:
+            os.close(fd)
+            return None
+        return fd
+    except (OSError, AttributeError):
+        return None
 
 
 def owner_lock(path):
@@ -41,17 +67,32 @@ def stamp_owner(f):
 
 
 class PtyLine:
-    """open() -> pty path; start(on_frame) runs the relay (on_frame(bytes) per request); write(reply); close()."""
+    """open() -> pty path; start(on_frame) runs the relay (on_frame(bytes) per request, with rx_seq and rx_fmt
+    describing it); write(reply, seq, fmt) per meter and request; close().
 
-    def __init__(self, link=None, frame_gap=FRAME_GAP, baud=BAUD):
+    voters: how many meters hear the line. Each one answers every request exactly once through write() (b"" for
+    silence), so the line knows when all have spoken and whether two replies collided; with one voter a reply
+    goes out at once and silence needs no write."""
+
+    def __init__(self, link=None, frame_gap=FRAME_GAP, baud=BAUD, voters=1):
         self.link = link
         self.frame_gap = frame_gap
+        self.fmt = wire.Format(baud)  # the pty's settings at open(); the format of replies that name none
         self.hold = t35(baud)
+        self.voters = voters
         self.path = None
         self.master = self.slave = None
-        self.stats = {"frames_in": 0, "bytes_in": 0, "frames_out": 0, "dropped_out": 0, "held": 0, "collisions": 0}
+        self.stats = {"frames_in": 0, "bytes_in": 0, "frames_out": 0, "dropped_out": 0, "held": 0, "collisions": 0,
+                      "late": 0, "unheard": 0, "garbled": 0, "opens": 0, "closes": 0}
         self.last_rx = 0.0  # monotonic time of the last request byte read
-        self._replies = 0  # replies written since the last request: a second one would have collided on RS485
+        self.rx_seq = 0  # the newest request: numbered at its first byte
+        self.rx_fmt = self.fmt  # the master's format when the newest request was complete (tools/wire.py)
+        self.users = None  # processes holding the pty open besides the launcher (None: not known, no inotify)
+        self.epoch = 0  # closes of the pty seen so far: a request's sender went away when it moved on
+        self._notify = None
+        self._buf = bytearray()
+        self._frames = {}  # seq -> [epoch at its first byte, replies [(bytes, fmt)], answers so far, sent]
+        self._lock = threading.RLock()  # the request side: bytes, frames, users, epoch
         self._wlock = threading.Lock()  # one reply on the wire at a time
         self.stopping = False
         self.thread = None
@@ -62,16 +103,46 @@ class PtyLine:
 
     def open(self):
         """Open the pty (and make the link to it). RuntimeError when the link belongs to a running simulator or
-        its path is taken by something that is not a symlink."""
+        its path is taken by something that is not a symlink. The launcher keeps the slave open (the pty lives
+        as long as the line) and watches who else opens and closes it."""
         if self.link:
             self._claim_link()
         self.master, self.slave = os.openpty()
         tty.setraw(self.slave)  # binary frames pass intact: no echo, no CR/LF translation
+        self._idle()
         os.set_blocking(self.master, False)  # a master nobody reads from must not stall replies
         self.path = os.ttyname(self.slave)
+        self._notify = _inotify(self.path)
+        if self._notify is not None:
+            self.users = 0
         if self.link:
             os.symlink(self.path, self.link)
         return self.path
+
+    def configure(self, fmt):
+        """The line's own settings: the meter's (tools/sim.py passes them at start-up and on every change). The pty
+        is put at them now if nobody holds it, else as soon as the last master closes it: a master that sets no
+        termios (a plain open) talks at the meter's settings; one that sets its own is heard at those."""
+        with self._lock:
+            self.fmt = fmt
+            self.hold = t35(fmt.baud, fmt.char_bits())
+            if not self.users:
+                self._idle()
+
+    def _idle(self):
+        if self.slave is not None:
+            try:
+                wire.set_termios(self.slave, self.fmt)
+            except (termios.error, OSError):
+                pass
+
+    def master_format(self, receive=False):
+        """The format the master application set on the pty (tcgetattr of the master returns the slave's)."""
+        try:
+            attr = termios.tcgetattr(self.master)
+        except (termios.error, TypeError, OSError):
+            return self.fmt, 0
+        return wire.from_termios(attr, self.master, receive), attr[0]
 
     def _claim_link(self):
         """One simulator per link: flock on .NAME.lock beside the link (with the owner's pid), held until close().
@@ -121,57 +192,152 @@ class PtyLine:
             except OSError:
                 pass
             lock[0].close()
-        for fd in (self.master, self.slave):
+        for fd in (self.master, self.slave, self._notify):
             if fd is not None:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-        self.master = self.slave = None
+        self.master = self.slave = self._notify = None
 
-    def write(self, data):
-        """Put a reply on the line, once t3.5 has passed since the request's last byte (Serial Line sec. 2.5.1.1).
-        Called from any meter's reader thread: replies are serialised, and a second reply to one request is
-        counted as a collision (on RS485 the two would have garbled each other)."""
+    # --- the request side: bytes and who holds the pty, in the order they happened ------------------------------
+    def _pull(self):
+        """Take in who opened, wrote to and closed the pty, then the bytes written (under _lock). The watch sees
+        every write (IN_MODIFY) in order with the opens and closes, so a request belongs to the epoch in which
+        its first byte was written: one written before its master closed stays that master's, one written by
+        the next master after it opened is the next one's, however late the relay reads them."""
+        events = b""
+        if self._notify is not None:
+            try:
+                events = os.read(self._notify, 4096)
+            except (BlockingIOError, InterruptedError, OSError):
+                pass
+        written = None  # the epoch of the first write among these events
+        closed = False
+        i = 0
+        while i + 16 <= len(events):
+            _wd, mask, _cookie, n = struct.unpack_from("iIII", events, i)
+            i += 16 + n
+            if mask & _IN_MODIFY and written is None:
+                written = self.epoch
+            if mask & _IN_OPEN:
+                self.stats["opens"] += 1
+                if self.users is not None:
+                    self.users += 1
+                    if self.users == 1:
+                        self._flush()  # whatever waits in the pty's input was sent while nobody listened
+            if mask & (_IN_CLOSE | _IN_Q_OVERFLOW):
+                self.stats["closes"] += 1
+                self.users = max(0, self.users - 1) if mask & _IN_CLOSE and self.users is not None else None
+                self.epoch += 1  # every request so far came from masters that may be gone
+                self._flush()  # a real port's driver discards what its last reader left unread
+                closed = True
+        if closed and self.users == 0:
+            self._idle()  # the last master left: the pty goes back to the line's settings
+        while self.master is not None:
+            try:
+                data = os.read(self.master, 4096)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break  # EIO: nobody holds the slave (cannot happen while the launcher keeps it open)
+            if not data:
+                break
+            if not self._buf:
+                # its write's event was read now, or it comes with the next read: then it is of the epoch now
+                self.rx_seq += 1
+                self._frames[self.rx_seq] = [self.epoch if written is None else written, [], 0, False]
+                self._frames.pop(self.rx_seq - _KEEP, None)
+            self._buf += data
+            self.last_rx = time.monotonic()
+            self.stats["bytes_in"] += len(data)
+
+    def _flush(self):
+        try:
+            termios.tcflush(self.slave, termios.TCIFLUSH)  # the slave's input: replies nobody read
+        except (termios.error, TypeError, OSError):
+            pass
+
+    def _complete(self):
+        """The request in _buf as (bytes, seq) once the line has been quiet for frame_gap, else None."""
+        if not self._buf or time.monotonic() - self.last_rx < self.frame_gap:
+            return None
+        frame = bytes(self._buf)
+        self._buf = bytearray()
+        self.rx_fmt = self.master_format()[0]
+        self.stats["frames_in"] += 1
+        return frame
+
+    def _relay(self):
+        while not self.stopping and self.master is not None:
+            with self._lock:
+                wait = self.last_rx + self.frame_gap - time.monotonic() if self._buf else 0.2
+            fds = [self.master] + ([self._notify] if self._notify is not None else [])
+            try:
+                select.select(fds, [], [], max(wait, 0.0005))
+            except (OSError, ValueError):
+                return
+            with self._lock:
+                self._pull()
+                frame = self._complete()
+            if frame is not None:
+                self.on_frame(frame)  # the callee reads rx_seq and rx_fmt: the relay thread is the only writer
+
+    # --- the reply side -------------------------------------------------------------------------------------
+    def write(self, data, seq=None, fmt=None):
+        """One meter's answer to request seq (default: the newest): its reply bytes, or b"" for silence, sent in
+        fmt (the meter's UART settings; default the line's). The line puts a reply on the pty once every voter
+        answered, no earlier than t3.5 after the request (Serial Line sec. 2.5.1.1), and only if it would reach
+        the master that asked: not after a newer request (late), not when that master closed the pty or nobody
+        holds it (unheard). Two replies to one request collide: the master reads what the two drivers make of
+        the line together (garbage). A master whose settings differ from fmt reads what tools/wire.py makes of
+        it (garbled)."""
         with self._wlock:
-            wait = self.last_rx + self.hold - time.monotonic()
+            with self._lock:
+                self._pull()
+                seq = self.rx_seq if seq is None else seq
+                rec = self._frames.get(seq)
+                if rec is None:  # long gone (or no request at all)
+                    self.stats["late"] += bool(data)
+                    return
+                if data:
+                    rec[1].append((bytes(data), fmt or self.fmt))
+                rec[2] += 1
+                if rec[3] or rec[2] < self.voters:
+                    if rec[3] and data:
+                        self.stats["collisions"] += 1  # after one was sent: on a wire both would be garbage
+                    return
+                rec[3] = True
+                replies = rec[1]
+                if not replies:
+                    return
+                if len(replies) > 1:
+                    self.stats["collisions"] += len(replies) - 1
+                hold = max(t35(f.baud, f.char_bits()) for _, f in replies)
+            wait = self.last_rx + hold - time.monotonic()
             if wait > 0:
                 self.stats["held"] += 1
                 time.sleep(wait)
-            self._replies += 1
-            if self._replies > 1:
-                self.stats["collisions"] += 1
-            try:
-                os.write(self.master, data)
-                self.stats["frames_out"] += 1
-            except (BlockingIOError, OSError, TypeError):
-                self.stats["dropped_out"] += 1  # nobody reading the line: the bytes are lost, as on RS485
-
-    def _relay(self):
-        buf = bytearray()
-        while not self.stopping and self.master is not None:
-            try:
-                ready = select.select([self.master], [], [], self.frame_gap if buf else 0.2)[0]
-            except (OSError, ValueError):
-                return
-            if not ready:
-                if buf:  # the line went quiet: the frame is complete
-                    self.stats["frames_in"] += 1
-                    with self._wlock:
-                        self._replies = 0
-                    self.on_frame(bytes(buf))
-                    buf = bytearray()
-                continue
-            try:
-                data = os.read(self.master, 4096)
-            except BlockingIOError:
-                continue
-            except OSError:
-                time.sleep(0.05)  # EIO: no reader/writer on the slave side right now
-                continue
-            self.last_rx = time.monotonic()
-            if not buf and self.slave is not None:
-                # a new request: drop any reply the master never read (it timed out), as a master's flush would
-                termios.tcflush(self.slave, termios.TCIFLUSH)
-            buf += data
-            self.stats["bytes_in"] += len(data)
+            with self._lock:
+                self._pull()  # a close or a new request while the reply was held
+                if seq != self.rx_seq:
+                    self.stats["late"] += 1  # a newer request is on the line: on a wire the two would collide
+                    return
+                if self.users == 0 or rec[0] != self.epoch:
+                    self.stats["unheard"] += 1  # the master that asked has gone: nobody reads these bytes
+                    return
+                mfmt, iflag = self.master_format(receive=True)
+                if len(replies) == 1 and mfmt.same_reading(replies[0][1]):
+                    out = replies[0][0]
+                else:
+                    out = wire.master_reads([(d, f, COLLISION_SKEW * k) for k, (d, f) in enumerate(replies)],
+                                            mfmt, iflag)
+                    self.stats["garbled"] += 1
+                if not out:
+                    return
+                self.stats["frames_out"] += 1  # before the write: a master may read it and ask at once
+                try:
+                    os.write(self.master, out)
+                except (BlockingIOError, OSError, TypeError):
+                    self.stats["frames_out"] -= 1
+                    self.stats["dropped_out"] += 1  # the pty's buffer is full: the bytes are lost, as on RS485

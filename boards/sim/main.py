@@ -13,6 +13,8 @@ _K = const(75)  # 'K' key
 _D = const(68)  # 'D' digital input
 _C = const(67)  # 'C' text command
 _Q = const(81)  # 'Q' orderly power-down
+_L = const(76)  # 'L' the meter's line settings (to the launcher): "BAUD DATA_CODE"
+_OVERRUNS = const(7)  # Slave.counters index of FC08 sub 0x12 (firmware/modbus/slave.py OVERRUNS)
 _SCRATCH = const(256)
 _RATE = const(8000)  # samples/s (firmware/frontend.py SAMPLE_RATE)
 _FB_BYTES = const(1024)  # the 128x64 LCD's frame buffer, MONO_VLSB (the ST7567's page layout)
@@ -54,6 +56,13 @@ class Runtime:
         self.fbuf = bytearray(_FB_BYTES)  # `fb`: the frame buffer the panel draws into, made once
         self.tick = getattr(meter, "tick", None)  # UI timers (blink, timeouts) in simulated ms, if the Meter has them
         self.tick_rem = 0  # samples not yet turned into whole ms
+        # FC08 counters: a frame longer than 256 bytes is the UART driver's overrun, as Port counts it on a device
+        self.counters = getattr(getattr(meter, "slave", None), "counters", None)
+        # the line settings go to the launcher (it models the wire between the master's termios and the meter):
+        # now, and whenever the meter applies new ones (on_serial, after the reply to the write that made them)
+        self.config = getattr(meter, "config", None)
+        if self.config is not None and hasattr(meter, "on_serial"):
+            meter.on_serial = self.serial
 
     def _grow(self, n):
         # sample buffer for blocks of n samples x 8 channels; reallocated only when a bigger block arrives
@@ -95,6 +104,9 @@ class Runtime:
             self.out.write(payload if len(payload) == n else memoryview(payload)[:n])
         self.out.flush()
 
+    def serial(self, baud, data):
+        self.send_text(_L, "%d %d" % (baud, data))
+
     def send_text(self, kind, text):
         b = text.encode()
         self.send(kind, b, len(b))
@@ -134,17 +146,31 @@ class Runtime:
         if kind == _S:
             return self._samples(n)
         if kind == _M:
+            # every M gets exactly one M back, empty for no reply, so the launcher knows which request a reply answers
             if n > len(self.frame):
-                self.frames_dropped += 1  # longer than any RTU frame: a UART overrun, nothing to answer
-                return self._drain(n)
+                # longer than any RTU frame: on a device the UART driver's assembler overruns (firmware/modbus/port.py):
+                # FC08 sub 0x12 counts it, the slave never sees it, nothing is answered
+                self.frames_dropped += 1
+                c = self.counters
+                if c is not None:
+                    c[_OVERRUNS] = (c[_OVERRUNS] + 1) & 0xFFFF
+                if not self._drain(n):
+                    return False
+                self.send(_M, b"", 0)
+                return True
             if not self._read(self.frame if n == len(self.frame) else self.fmv[:n], n):
                 return False
             self.frames_rx += 1
             self.rx_bytes += n
-            r = self.meter.modbus(self.frame, n)
-            if r:
-                self.frames_tx += 1
-                self.send(_M, self.meter.tx, r)
+            r = 0
+            try:
+                r = self.meter.modbus(self.frame, n)
+            finally:
+                if r:
+                    self.frames_tx += 1
+                    self.send(_M, self.meter.tx, r)
+                else:
+                    self.send(_M, b"", 0)
             return True
         if kind == _D:
             if n != 2:
@@ -235,6 +261,9 @@ class Runtime:
         return "ok" if ok or ok is None else "ERR refused %s=%s" % (words[1], words[2])
 
     def run(self):
+        cfg = self.config
+        if cfg is not None and hasattr(self.meter, "on_serial"):
+            self.serial(cfg.get("baud") * 100, cfg.get("dATA"))
         self.send(82, b"", 0)  # 'R': ready
         while True:
             try:

@@ -13,8 +13,11 @@
 // host -> device                                   device -> host
 //   M bytes   into UART0 RX (RS485), one byte per     R text    the guest printed READY (its main loop runs):
 //             character time of the guest's baud,               "console" (it answers C lines)
-//             in simulated time                       M bytes   what UART0 sent while DE (GP2) was high: one
-//                                                             message per DE high->low edge
+//             in simulated time, frames apart by      M bytes   what UART0 sent while DE (GP2) was high: one
+//             more than t3.5                                  message per DE high->low edge, after
+//                                                   W <u32>   the host frames complete t3.5 before DE rose
+//                                                   U json    UART0's format when the guest changes it:
+//                                                             {baud, bits, parity N|E|O|M|S, stop}
 //   K name    key low for 100 ms (simulated)         T text    the answer to one C (in order), or to Q: "bye"
 //   D [k, on] DI k (1|2): low when on                 E text    a guest log line (anything on the console
 //   C line    a console command (state, set N V,               that is not an answer or an event)
@@ -142,23 +145,52 @@ function wireOutputs() {
 }
 
 // ---- RS485: UART0 and DE ----
+// Host frames enter the RX pin one character time apart; two frames at least GAP apart (the host cut them at line
+// silence: they must not merge here). A reply is sent as W (how many host frames could have been answered when it
+// started: those whose last character came t3.5 or more before DE rose) then M, so the host knows which request it
+// answers. U reports the UART's format whenever the guest changes it (the host models the wire between the
+// master's settings and these, tools/wire.py).
 let uart;
 let de;
 let rxAlarm;
 const counters = { rx_bytes: 0, tx_bytes: 0, frames_tx: 0, tx_dropped: 0, console_timeouts: 0 };
-let rxQueue = [];
+let rxQueue = []; // characters, and after each host frame's last one { end: its number }
 let rxBusy = false;
+let lastFed = -Infinity; // simulated ns the last character entered the RX FIFO
+let framesIn = 0; // host M messages so far (the host numbers its frames the same way)
+let rxEnds = []; // [frame number, simulated ns its last character entered], not yet answered
+let answerable = 0; // W of the reply in progress
+let uartFormat = '';
 function charNanos() {
   const lcr = uart.lineCtrlRegister;
   const bits = 1 + uart.wordLength + ((lcr & 2) ? 1 : 0) + ((lcr & 8) ? 2 : 1); // start, data, PEN, STP2
   const baud = uart.baudDivider ? uart.baudRate : 9600;
   return (bits * 1e9) / baud;
 }
+const t35Nanos = () => ((uart.baudDivider ? uart.baudRate : 9600) > 19200 ? 1.75e6 : 3.5 * charNanos());
+const gapNanos = () => Math.max(4 * charNanos(), 2e6); // over t3.5 at any rate
 function rxFrame(bytes) {
+  const index = ++framesIn;
+  if (!bytes.length) return;
   for (const b of bytes) rxQueue.push(b);
-  if (!rxBusy && rxQueue.length) {
-    rxBusy = true;
-    rxAlarm.schedule(charNanos()); // the first byte is in the FIFO once its stop bit has passed
+  rxQueue.push({ end: index });
+  if (!rxBusy) {
+    rxBusy = true; // the first byte is in the FIFO once its stop bit has passed, a gap after the last frame
+    rxAlarm.schedule(Math.max(charNanos(), lastFed + gapNanos() + charNanos() - now()));
+  }
+}
+function uartFormatNow() {
+  const lcr = uart.lineCtrlRegister;
+  const parity = !(lcr & 2) ? 'N' : (lcr & 0x80) ? ((lcr & 4) ? 'S' : 'M') : ((lcr & 4) ? 'E' : 'O');
+  return JSON.stringify({ baud: uart.baudDivider ? uart.baudRate : 9600, bits: uart.wordLength, parity,
+    stop: (lcr & 8) ? 2 : 1 });
+}
+function checkUartFormat() {
+  if (!uart.baudDivider) return; // not programmed yet
+  const f = uartFormatNow();
+  if (f !== uartFormat) {
+    uartFormat = f;
+    send('U', f);
   }
 }
 let txBuf = [];
@@ -171,7 +203,12 @@ function wireUart() {
   rxAlarm = clock.createAlarm(() => {
     uart.feedByte(rxQueue.shift());
     counters.rx_bytes++;
-    if (rxQueue.length) rxAlarm.schedule(charNanos());
+    lastFed = now();
+    if (typeof rxQueue[0] === 'object') { // that was a frame's last character; the next frame comes after a gap
+      rxEnds.push([rxQueue.shift().end, lastFed]);
+      if (rxQueue.length) rxAlarm.schedule(gapNanos() + charNanos());
+      else rxBusy = false;
+    } else if (rxQueue.length) rxAlarm.schedule(charNanos());
     else rxBusy = false;
   });
   uart.onByte = (b) => {
@@ -180,10 +217,18 @@ function wireUart() {
     counters.tx_bytes++;
   };
   de.addListener((v, old) => {
+    if (v === 1 && old !== 1) { // a reply starts: it answers one of the frames that were complete t3.5 before
+      const t = now() - t35Nanos();
+      for (const [index, end] of rxEnds) if (end <= t) answerable = index;
+    }
     if (old === 1 && v !== 1 && txBuf.length) {
+      const w = Buffer.alloc(4);
+      w.writeUInt32LE(answerable, 0);
+      send('W', w);
       send('M', Buffer.from(txBuf));
       counters.frames_tx++;
       txBuf = [];
+      rxEnds = rxEnds.filter(([index]) => index > answerable);
     }
   });
 }
@@ -458,6 +503,7 @@ function loop() {
       if (now() >= until) break;
     }
     runFor(mcu, SLICE_CYCLES, until - timeBase);
+    checkUartFormat();
     pumpConsole();
     cpuLoad();
     powerFailWhenAnswered();
