@@ -64,3 +64,157 @@ def test_fast_line_needs_no_hold_and_a_second_reply_collides():
     finally:
         os.close(fd)
         line.close()
+
+
+# --- a wire, not a mailbox: a reply reaches the master that asked, while it is there, and only as the line carries it
+class Meter:
+    """The line's far end in-process: frames as the relay cut them, with their request numbers and formats."""
+
+    def __init__(self, line):
+        self.frames = []
+        self.line = line
+
+    def __call__(self, frame):
+        self.frames.append((frame, self.line.rx_seq, self.line.rx_fmt))
+
+    def wait(self, n):
+        t_end = time.monotonic() + 5
+        while len(self.frames) < n and time.monotonic() < t_end:
+            time.sleep(0.005)
+        assert len(self.frames) >= n, self.frames
+
+
+def line_and_meter(**kw):
+    line = PtyLine(**kw)
+    path = line.open()
+    meter = Meter(line)
+    line.start(meter)
+    return line, path, meter
+
+
+def opened(path):
+    return os.open(path, os.O_RDWR | os.O_NOCTTY)
+
+
+def wait_for(cond):
+    t_end = time.monotonic() + 5
+    while not cond() and time.monotonic() < t_end:
+        time.sleep(0.005)
+    assert cond()
+
+
+def read_all(fd, quiet=0.15):
+    """What the master can read until the line has been quiet for `quiet` s (the replies here are written before)."""
+    got = b""
+    while select.select([fd], [], [], quiet)[0]:
+        got += os.read(fd, 512)
+    return got
+
+
+def test_a_reply_to_a_master_that_went_away_reaches_nobody():
+    line, path, meter = line_and_meter()
+    try:
+        a = opened(path)
+        os.write(a, b"\x01\x04\x00\x00\x00\x02\x71\xcb")  # a one-shot master: it writes and goes away
+        os.close(a)
+        meter.wait(1)
+        b = opened(path)  # the next master opens before the meter answers the first one
+        wait_for(lambda: line.stats["opens"] == 2)
+        line.write(b"REPLY-A", meter.frames[0][1])
+        os.write(b, b"REQUEST-B")
+        meter.wait(2)
+        line.write(b"REPLY-B", meter.frames[1][1])
+        assert read_all(b) == b"REPLY-B"
+        assert line.stats["unheard"] == 1 and line.stats["frames_out"] == 1
+        os.close(b)
+    finally:
+        line.close()
+
+
+def test_a_reply_after_a_newer_request_is_lost():
+    line, path, meter = line_and_meter()
+    try:
+        a = opened(path)
+        os.write(a, b"FIRST")
+        meter.wait(1)
+        os.write(a, b"SECOND")  # the master gave up waiting and asked again
+        meter.wait(2)
+        line.write(b"REPLY-1", meter.frames[0][1])  # on a wire it would have met the second request
+        line.write(b"REPLY-2", meter.frames[1][1])
+        assert read_all(a) == b"REPLY-2" and line.stats["late"] == 1
+        os.close(a)
+    finally:
+        line.close()
+
+
+def test_a_reply_left_unread_is_not_the_next_masters():
+    line, path, meter = line_and_meter()
+    try:
+        a = opened(path)
+        os.write(a, b"REQUEST-A")
+        meter.wait(1)
+        line.write(b"REPLY-A", meter.frames[0][1])  # A is there: the reply is sent ...
+        os.close(a)  # ... and A leaves without reading it
+        b = opened(path)
+        wait_for(lambda: line.stats["closes"] == 1)  # the line saw A go: its port's input is discarded
+        assert read_all(b) == b""
+        os.close(b)
+    finally:
+        line.close()
+
+
+def test_two_replies_to_one_request_garble_each_other():
+    # a bus of three meters: each answers every frame (b"" for silence); two replies at once are garbage
+    reply = b"\x01\x04\x04\x40\xa0\x00\x00\xef\x8f"
+    line, path, meter = line_and_meter(voters=3)
+    try:
+        a = opened(path)
+        os.write(a, b"\x01\x04\x00\x06\x00\x02\x91\xca")
+        meter.wait(1)
+        seq = meter.frames[0][1]
+        line.write(reply, seq)
+        line.write(b"", seq)
+        assert read_all(a) == b""  # the line waits for every meter
+        line.write(reply, seq)
+        got = read_all(a)
+        assert got != reply and len(got) > 0 and line.stats["collisions"] == 1
+        os.write(a, b"\x01\x04\x00\x06\x00\x02\x91\xca")  # one reply and two silences: the reply, intact
+        meter.wait(2)
+        seq = meter.frames[1][1]
+        for data in (b"", reply, b""):
+            line.write(data, seq)
+        assert read_all(a) == reply
+        os.close(a)
+    finally:
+        line.close()
+
+
+def test_the_masters_settings_against_the_meters():
+    # the pty starts at the meter's settings; a master at another baud rate reads what its UART makes of the reply
+    import serial
+
+    from tools import wire
+
+    reply = b"\x01\x04\x04\x40\xa0\x00\x00\xef\x8f"
+    line, path, meter = line_and_meter()
+    try:
+        line.configure(wire.Format.parse(19200, "8E1"))
+        plain = opened(path)  # sets nothing: talks at the line's settings
+        os.write(plain, b"PLAIN")
+        meter.wait(1)
+        assert meter.frames[0][2] == wire.Format.parse(19200, "8E1")
+        line.write(reply, meter.frames[0][1], wire.Format.parse(19200, "8E1"))
+        assert read_all(plain) == reply
+        os.close(plain)
+        wait_for(lambda: line.stats["closes"] == 1)
+        p = serial.Serial(path, 9600, timeout=0.3)
+        p.write(b"SLOW")
+        meter.wait(2)
+        assert meter.frames[1][2] == wire.Format.parse(9600, "8N1")
+        line.write(reply, meter.frames[1][1], wire.Format.parse(19200, "8E1"))
+        got = p.read(64)
+        assert got != reply and line.stats["garbled"] == 1
+        p.close()
+        assert line.master_format()[0] == wire.Format.parse(9600, "8N1")  # the port keeps what a master set
+    finally:
+        line.close()

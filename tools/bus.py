@@ -50,8 +50,7 @@ class Bus:
             raise
         fmt = self.meters[0].fw.line_fmt
         if fmt is not None:
-            self.line.configure(fmt)  # the pty idles at the first meter's settings
-        self.meters[0].fw.on_format = self.line.configure
+            self.line.configure(fmt)  # the pty starts at the first meter's settings
         self.line.start(self._fanout)
         return self.line.path
 

@@ -121,8 +121,8 @@ class Sim:
         self.inbox.put((("frame", data, seq), Reply()))
 
     def _format(self, fmt):
-        if self.own_line and self.line.master is not None:
-            self.line.configure(fmt)  # the line idles at the meter's settings (docs/sim.md, "The line")
+        if self.own_line and self.line.master is not None and self.line.thread is None:
+            self.line.configure(fmt)  # start-up: the pty starts at the meter's settings (docs/sim.md, "The line")
 
     def _reply(self, data, seq):
         """The firmware's answer to request seq (b"": none), sent in the meter's settings."""

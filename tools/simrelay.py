@@ -120,14 +120,14 @@ class PtyLine:
         return self.path
 
     def configure(self, fmt):
-        """The line's own settings: the meter's (tools/sim.py passes them at start-up and on every change). The pty
-        is put at them now if nobody holds it, else as soon as the last master closes it: a master that sets no
-        termios (a plain open) talks at the meter's settings; one that sets its own is heard at those."""
+        """The line's own settings: the meter's, which tools/sim.py passes at start-up, before any master: the pty
+        starts at them, so a master that sets no termios (a plain open) talks at the meter's settings. From then on
+        the pty keeps what the last master set, as a real serial port does (a plain open after a master at
+        19200 baud talks at 19200)."""
         with self._lock:
             self.fmt = fmt
             self.hold = t35(fmt.baud, fmt.char_bits())
-            if not self.users:
-                self._idle()
+            self._idle()
 
     def _idle(self):
         if self.slave is not None:
@@ -213,7 +213,6 @@ class PtyLine:
             except (BlockingIOError, InterruptedError, OSError):
                 pass
         written = None  # the epoch of the first write among these events
-        closed = False
         i = 0
         while i + 16 <= len(events):
             _wd, mask, _cookie, n = struct.unpack_from("iIII", events, i)
@@ -231,9 +230,6 @@ class PtyLine:
                 self.users = max(0, self.users - 1) if mask & _IN_CLOSE and self.users is not None else None
                 self.epoch += 1  # every request so far came from masters that may be gone
                 self._flush()  # a real port's driver discards what its last reader left unread
-                closed = True
-        if closed and self.users == 0:
-            self._idle()  # the last master left: the pty goes back to the line's settings
         while self.master is not None:
             try:
                 data = os.read(self.master, 4096)
