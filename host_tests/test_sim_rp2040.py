@@ -166,3 +166,39 @@ def test_watchdog_reset_keeps_scratch_and_flash(tmp_path):
         assert quit.wait(30) and quit.text == "bye" and s.wait_exit() == 0
     finally:
         s.close()
+
+
+def test_the_line_on_the_chip(tmp_path):
+    """The pty in front of the emulated chip behaves like a wire too (docs/sim.md, "The line"): a frame over 256
+    bytes counts one overrun in FC08 0x12 (the image's UART driver and rtu.Assembler decide, docs/modbus.md; at
+    times the chip's Port also reads a short garbled frame into it: one more in 0x0B and 0x0C); a master at the wrong baud rate gets no valid answer, at the right one it does; a one-shot
+    master's reply never reaches the next master (the chip may miss a request that comes while it is busy: then
+    mbpoll times out, as it would on a real line, but it never reads another request's answer)."""
+    import lineprobe
+
+    toolchain()
+    sim = Sim(tmp_path, runtime="rp2040", speed="max", scenario="default")
+
+    def settle():
+        # 300 bytes take 312 ms of simulated time to come in at 9600 baud; then 0.2 s more for the main loop to read
+        # them: a request that came while it was still busy with them would run into their tail (Port reads the
+        # FIFO in chunks) and be lost with it, on the chip as on a device
+        t0 = sim.state()["chip"]["time_s"]
+        wait_for(lambda: sim.state()["chip"]["time_s"] > t0 + 0.55)
+
+    try:
+        lineprobe.overrun(sim, settle, chip=True)
+        c = lineprobe.client(sim, baud=19200, timeout=1.0)
+        assert lineprobe.read_ia(c) is None
+        c.close()
+        c = lineprobe.client(sim, timeout=10)
+        assert abs(lineprobe.read_ia(c) / lineprobe.TRUTH["Ia"] - 1) < 0.002
+        c.close()
+        if lineprobe.MBPOLL:
+            got = []
+            for _ in range(4):
+                lineprobe.one_shot(sim, lineprobe.UA_REQUEST)
+                got.append(lineprobe.mbpoll(sim)[1])
+            assert all(v == [] or lineprobe.is_ia(v) for v in got) and any(got), got
+    finally:
+        sim.stop()

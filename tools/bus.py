@@ -97,7 +97,7 @@ def main(argv=None):
     ap.add_argument("--serial-link", help="make this path a symlink to the line's pty")
     ap.add_argument("--state-dir", help="simulated flash: one subdirectory meter-ADDRESS per meter")
     ap.add_argument("--frame-gap", type=float, default=FRAME_GAP * 1000, help="ms of silence that ends a frame")
-    ap.add_argument("--baud", type=int, default=BAUD, help="the line's baud rate (the reply hold of t3.5)")
+    ap.add_argument("--baud", type=int, default=BAUD, help="the line's baud rate until the meters report theirs")
     a = ap.parse_args(argv)
     if a.meters < 1 or a.first_address < 1 or a.first_address + a.meters - 1 > 247:
         ap.error("--meters/--first-address: addresses must lie in 1..247")

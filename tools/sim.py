@@ -359,8 +359,8 @@ def main(argv=None):
     ap.add_argument("--frame-gap", type=float, default=FRAME_GAP * 1000,
                     help="ms of line silence that ends a Modbus frame (default %(default)g)")
     ap.add_argument("--baud", type=int, default=BAUD,
-                    help="the line's baud rate: replies start no earlier than t3.5 of it after a request "
-                         "(default %(default)d)")
+                    help="the line's baud rate (8N1) until the meter reports its own settings, which a meter "
+                         "double may never do: the pty's start settings and the reply hold (default %(default)d)")
     ap.add_argument("--meter", help="MODULE:CLASS to run instead of firmware.meter:Meter (test doubles; the "
                                     "module is found on MICROPYPATH/PYTHONPATH)")
     ap.add_argument("--chip-main", metavar="FILE.py",

@@ -153,7 +153,7 @@ function wireOutputs() {
 let uart;
 let de;
 let rxAlarm;
-const counters = { rx_bytes: 0, tx_bytes: 0, frames_tx: 0, tx_dropped: 0, console_timeouts: 0 };
+const counters = { rx_bytes: 0, rx_lost: 0, tx_bytes: 0, frames_tx: 0, tx_dropped: 0, console_timeouts: 0 };
 let rxQueue = []; // characters, and after each host frame's last one { end: its number }
 let rxBusy = false;
 let lastFed = -Infinity; // simulated ns the last character entered the RX FIFO
@@ -201,6 +201,7 @@ function wireUart() {
   rxBusy = false;
   txBuf = [];
   rxAlarm = clock.createAlarm(() => {
+    if (uart.rxFIFO.full) counters.rx_lost++; // the guest did not empty the 32-byte FIFO in time: an overrun
     uart.feedByte(rxQueue.shift());
     counters.rx_bytes++;
     lastFed = now();
