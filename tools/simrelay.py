@@ -78,7 +78,6 @@ class PtyLine:
         self.link = link
         self.frame_gap = frame_gap
         self.fmt = wire.Format(baud)  # the pty's settings at open(); the format of replies that name none
-        self.hold = t35(baud)
         self.voters = voters
         self.path = None
         self.master = self.slave = None
@@ -98,9 +97,6 @@ class PtyLine:
         self.thread = None
         self.on_frame = None
 
-    def set_baud(self, baud, bits=11):
-        self.hold = t35(baud, bits)
-
     def open(self):
         """Open the pty (and make the link to it). RuntimeError when the link belongs to a running simulator or
         its path is taken by something that is not a symlink. The launcher keeps the slave open (the pty lives
@@ -109,7 +105,7 @@ class PtyLine:
             self._claim_link()
         self.master, self.slave = os.openpty()
         tty.setraw(self.slave)  # binary frames pass intact: no echo, no CR/LF translation
-        self._idle()
+        self._set_pty()
         os.set_blocking(self.master, False)  # a master nobody reads from must not stall replies
         self.path = os.ttyname(self.slave)
         self._notify = _inotify(self.path)
@@ -126,10 +122,9 @@ class PtyLine:
         19200 baud talks at 19200)."""
         with self._lock:
             self.fmt = fmt
-            self.hold = t35(fmt.baud, fmt.char_bits())
-            self._idle()
+            self._set_pty()
 
-    def _idle(self):
+    def _set_pty(self):
         if self.slave is not None:
             try:
                 wire.set_termios(self.slave, self.fmt)
