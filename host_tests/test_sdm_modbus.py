@@ -95,8 +95,10 @@ def test_sdm_modbus_read_all(tmp_path):
         assert hold["baud"] == 2 and hold["network_parity_stop"] == 0  # 9600 baud, 8N1 (Eastron's codes)
         assert hold["system_voltage"] == 220.0 and hold["system_current"] == 5.0
         assert hold["system_power"] == 3 * 220.0 * 5.0
-        # minutes of the first demand period so far (whole subintervals closed on the clock's minutes)
-        assert int(t2 / 60) - 1 <= hold["demand_time"] <= int(t3 / 60), (hold["demand_time"], t2, t3)
+        # minutes of the sliding window so far (whole subintervals closed on the clock's minutes; DM_P was set at
+        # about t = 1 s), up to DM_P = 1: a slow machine may read it late, never beyond DM_P
+        lo, hi = min(int(t2 / 60) - 1, 1), min(int(t3 / 60), 1)
+        assert lo <= hold["demand_time"] <= hi, (hold["demand_time"], t2, t3)
         assert 5 <= hold["relay_pulse_width"] <= 80 and hold["p1_divisor"] == -1  # 3200 imp/kWh: no code
         assert hold["serial_number"] == 0  # the sim's board has no serial number
         assert sim.state()["address"] == 1
