@@ -6,11 +6,15 @@ from array import array
 from micropython import const
 
 from firmware import regmap, sf32
+from firmware.words import SIGN_BIT
 
 SIZE = const(0x0200)  # registers 0x0000..0x01FF; every one is readable, unused ones read 0
 _KIND_RO = const(1)
-_NSCR = const(8)  # scratch float slots
-_THIRD = const(7)  # scratch slot holding 1/3
+_NSCR = const(10)  # scratch float slots
+_THIRD = const(7)  # scratch slots holding 1/3, 1/2 and 1: an average divides by the phases that were measured
+_HALF = const(8)
+_ONE = const(9)
+_ZERO = const(6)  # stays 0
 _NONE = const(0)
 _SRC_VAL = const(1)  # a measurement slot of vals
 _SRC_F32 = const(2)  # a float32 in the native image (demand, max/min blocks)
@@ -131,6 +135,20 @@ def _native(name, found):
 
 
 @micropython.viper
+def _nonzero(w: ptr32, n: int) -> int:
+    """How many of the float32s w[0..n-1] are not +-0 (a quantity that was not measured reads exactly 0)."""
+    h = int(SIGN_BIT)
+    k = 0
+    j = 0
+    while j < n:
+        x = w[j]
+        if x ^ (x & h):
+            k += 1
+        j += 1
+    return k
+
+
+@micropython.viper
 def _load(w: ptr32, d: int, vals: ptr32, k: int):
     w[d] = vals[k]
 
@@ -196,6 +214,8 @@ class Sdm630:
         self.tf = array("f", bytes(12 * m))  # term factor (uint64 counters)
         self.w = array("f", bytes(4 * _NSCR))  # scratch: 0..5 terms and sums, 7: 1/3
         self.w[_THIRD] = 1.0 / 3.0
+        self.w[_HALF] = 0.5
+        self.w[_ONE] = 1.0
         self.acc = array("i", bytes(8))
         wanted = set()
         for row in ROWS:
@@ -263,10 +283,13 @@ class Sdm630:
                     sf32.from_i64(w, j, acc, 0)
                     _load(w, 3, tf, t)
                     sf32.fmul(w, j, j, 3)
+            k = _nonzero(w, nt) if self.op[i] == 2 else 0
             for j in range(1, nt):
                 sf32.fadd(w, 0, 0, j)
             if self.op[i] == 2:
-                sf32.fmul(w, 0, 0, _THIRD)
+                # the mean of the phases that were measured: a lost phase's THD reads 0 (not measured), and
+                # averaging it in would report less distortion than any phase has (docs/modbus.md)
+                sf32.fmul(w, 0, 0, _THIRD if k == 3 else _HALF if k == 2 else _ONE if k == 1 else _ZERO)
             elif self.op[i] == 3:
                 sf32.fneg(w, 0, 0)
             sf32.to_be(w, 0, img, self.dst[i])

@@ -123,6 +123,9 @@ def test_sdm630_profile_exact_bytes():
     assert r[:3] == h("01 04 A0") and r[3:163] == bytes(160)
     assert q(m, adu(1, h("04 01B1 0050"))) == adu(1, h("84 02"))  # one past the bank: 02
     assert SIZE == 0x200
+    _f32(m, "THD_Ua", 0)  # phase A lost: its THD is not measured (reads 0); the mean is of B and C
+    m.sdm.refresh()
+    assert q(m, adu(1, h("04 00F8 0002"))) == adu(1, h("04 04 40600000"))  # (3 + 4) / 2 = 3.5 %
 
 
 def test_sdm630_refreshed_per_window():
