@@ -190,8 +190,8 @@ class Ledger:
     def clock_text(self):
         return self.clock.text_date() + " " + self.clock.text_time()
 
-    def panel(self, config, maxmin=None, demand=None):
-        return Panel(config, self, maxmin, demand)
+    def panel(self, config, maxmin=None, demand=None, alarms=None):
+        return Panel(config, self, maxmin, demand, alarms)
 
     def state(self):
         return {"pulses": list(self.energy.gen), "pulses_out": list(self.pulse.emitted),
@@ -206,8 +206,9 @@ class Panel:
     and cLr_DM (demand.clear). A clear takes 1 (0 does nothing); the panel password already guards the list,
     so no password is asked again as over Modbus."""
 
-    def __init__(self, config, ledger, maxmin=None, demand=None):
+    def __init__(self, config, ledger, maxmin=None, demand=None, alarms=None):
         self._cfg = config
+        self._al = alarms  # firmware/alarms.py: the rule rows AL_n .. AL_r (panel_get / panel_set)
         self._led = ledger
         self._mm = maxmin
         self._dm = demand
@@ -216,9 +217,13 @@ class Panel:
             rows.append("cLr_MaxMin")
         if demand is not None:
             rows.append("cLr_DM")
+        if alarms is not None:
+            rows.extend(("AL_n", "AL_Q", "AL_M", "AL_t", "AL_h", "AL_on", "AL_oF", "AL_r"))
         self.panel_rows = tuple(rows)
 
     def get(self, name):
+        if name.startswith("AL_") and self._al is not None:
+            return self._al.panel_get(name)
         if name == "dATE":
             return self._led.clock.ymd
         if name == "tinE":
@@ -228,6 +233,8 @@ class Panel:
         return self._cfg.get(name)
 
     def set(self, name, value):
+        if name.startswith("AL_") and self._al is not None:
+            return self._al.panel_set(name, value)
         if name == "dATE":
             return self._led.clock.set_ymd(value)
         if name == "tinE":

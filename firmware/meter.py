@@ -6,6 +6,7 @@ from array import array
 from micropython import const
 
 from firmware import regmap, version
+from firmware.alarms import Alarms
 from firmware.analog import Analog
 from firmware.calib import CAL_BASE, CMD_BASE, N_ROWS, Calib
 from firmware.config import Config
@@ -13,6 +14,7 @@ from firmware.frontend import SAMPLE_RATE
 from firmware.demand import Demand
 from firmware.harmonics import Harmonics
 from firmware.io import Io
+from firmware.iolog import IoLog
 from firmware.kernel import D_N
 from firmware.ledger import Ledger
 from firmware.maxmin import MaxMin
@@ -88,6 +90,14 @@ class Meter:
         clr = regmap.block("commands")[0]
         self.regs.attach(clr + 2, clr + 3, self.maxmin.cmd_write)  # cLr_MaxMin
         self.regs.attach(clr + 3, clr + 4, self.demand.cmd_write)  # cLr_DM
+        # alarm rules (docs/alarms.md): blocks alarms / alarm_lim written through their owner, status, counters;
+        # the switch inputs' counters and times (block di_log, store record "di")
+        self.alarms = Alarms(self.vals, self.io, self.store, self.regs.image)
+        a0 = regmap.block("alarms")[0]
+        self.regs.attach(a0, a0 + len(regmap.ALARMS), self.alarms.cfg_write)
+        a0 = regmap.block("alarm_lim")[0]
+        self.regs.attach(a0, a0 + 2 * len(regmap.ALARM_LIM), self.alarms.lim_write)
+        self.iolog = IoLog(self.io, self.store, self.regs.image)
         # Prot = 1: FC03/06/16 serve the SDM630 holding registers instead of the native map (docs/modbus.md)
         self.sdmh = SdmHolding(self.config, self.demand, self.ledger.pulse, self.protect, serial)
         self._prot = 0
@@ -96,8 +106,8 @@ class Meter:
         self._sdm_stale = False
         self._due = 0  # seconds whose each_second() is still to run
         # the panel's settings list: the config plus dATE, tinE and the clears cLr_Eny, cLr_MaxMin, cLr_DM
-        self.ui = Ui(self.vals, regmap.slot, self.ledger.panel(self.config, self.maxmin, self.demand), self.io,
-                     self._source, self.metering)
+        self.ui = Ui(self.vals, regmap.slot, self.ledger.panel(self.config, self.maxmin, self.demand, self.alarms),
+                     self.io, self._source, self.metering)
         self.on_serial = on_serial  # board callback(baud, data_code): reprogram the UART
         self.seconds = 0  # simulated/real time from the ADC's sample clock: whole seconds ...
         self.subsec = 0  # ... and samples into the current second (small ints: no allocation)
@@ -162,6 +172,7 @@ class Meter:
     def _advance(self, n):
         # n samples of time: the pulse timers, the seconds (their per-second work is run by the caller)
         self.ledger.advance(n)
+        self.io.advance(n, self.clock.ymd, self.clock.hms)  # switch inputs: 40 ms debounce in sample time
         s = self.subsec + n
         while s >= SAMPLE_RATE:
             s -= SAMPLE_RATE
@@ -186,6 +197,7 @@ class Meter:
             self._mw = self.metering.windows
             self.maxmin.update()
             self.demand.window(self.sampler.done[D_N])
+            self.alarms.window(self.sampler.done[D_N])  # per window, not per sample (DESIGN.md 7)
 
     def _finish_window(self):
         while self._stage:
@@ -248,6 +260,10 @@ class Meter:
                                   cfg.get("Ct_I"))
             self.ledger.configure(self.metering.cal)
             self.demand.configure(cfg.get("Pt_U"), cfg.get("Ct_I"), cfg.get("DM_P"), cfg.get("DM_S"))
+            self.io.set_mode(0, cfg.get("DO1_M"))
+            self.io.set_mode(1, cfg.get("DO2_M"))
+            self.alarms.wiring(cfg.get("SYSS"))
+            self.alarms.drive()
             serial = (cfg.get("baud"), cfg.get("dATA"))
             if serial != self._serial:
                 self._serial = serial
@@ -266,6 +282,8 @@ class Meter:
             self._gaps = g
             self._put_u32(self._gaps_reg, g)
         self.maxmin.service(self.seconds)  # saves at most once a minute
+        self.alarms.service()
+        self.iolog.service(self.seconds)
         self.demand.service(self.seconds)
 
     def _put_u32(self, reg, v):
@@ -285,6 +303,8 @@ class Meter:
     def _source(self, name):
         # the UI's page rows that are no measurement slot, looked up when a page is shown: energy, clock,
         # max/min, demand, and the harmonic ratios (Harmonics.hr holds them in regmap.HARMONICS order)
+        if name == "AL_act":
+            return self.alarms.text
         for owner in (self.ledger, self.maxmin, self.demand):
             fn = owner.source(name)
             if fn is not None:
@@ -310,7 +330,12 @@ class Meter:
         self.ledger.service()  # energy saves by the save policy (outside the sample hot path)
 
     def di(self, k, on):
+        """A switch input's level from a board whose driver debounced it (Pico, ESP32)."""
         self.io.set_input(k - 1, on)
+
+    def di_raw(self, k, on):
+        """A switch input's raw level (the sim board): debounced here, 40 ms of sample time (firmware/io.py)."""
+        self.io.raw_input(k - 1, on)
 
     def set(self, name, value):
         """A setting changed as a technician would at the panel (the sim applies scenario settings this way)."""
@@ -330,7 +355,9 @@ class Meter:
                 "baud": self.config.get("baud") * 100, "data": regmap.DATA_NAMES[self.config.get("dATA")],
                 "wiring": regmap.SYSS_NAMES[self.config.get("SYSS")],
                 "energy": self.ledger.state(),  # pulses since start-up, clock, saves
-                "store": {"writes": self.store.writes, "erases": self.store.erases}}
+                "store": {"writes": self.store.writes, "erases": self.store.erases},
+                "alarms": {"status": list(self.alarms.st), "count": list(self.alarms.cnt), "active": self.alarms.active},
+                "di_count": list(self.io.di_n), "relay_mode": list(self.io.mode)}
 
     def state_json(self):
         import json
@@ -345,3 +372,4 @@ class Meter:
         self.ledger.power_down()
         self.maxmin.power_down()
         self.demand.power_down()
+        self.iolog.power_down()

@@ -90,6 +90,10 @@ CONFIG = (
      "25 F; 3Ln3CT allows 0-24, 2LL modes 3-8 12 16 20 25 (others: exception 03)"),
     ("Prot", 0, 0, 1, None, 1, "", "Modbus profile of FC03/06/16: 0 this register map, 1 the Eastron SDM630 holding "
      "registers (float32 parameters; Prot itself at 0x0100 there). FC04 is the SDM630 input map in both"),
+    # issue 12: relay modes (manual 3.4)
+    ("DO1_M", 0, 0, 1, None, 1, "", "Relay DO1 mode: 0 remote (FC05/FC15, open after power-up), 1 alarm (closed while "
+     "an alarm rule bound to it is active; FC05/FC15 get exception 04)"),
+    ("DO2_M", 0, 0, 1, None, 1, "", "Relay DO2 mode: 0 remote, 1 alarm"),
 )
 
 # Bits (FC01 coils, FC02 discrete inputs), listed with type uint16 holding 0 or 1. (name, address, description)
@@ -103,11 +107,15 @@ INPUTS = (
 )
 
 N_MEAS = const(48)
-N_CONFIG = const(18)
+N_CONFIG = const(20)
 MEAS_END = const(0x0100 + 2 * 48)  # one past the last measurement register
 # The real-time block is readable as a whole, so masters may fetch up to 125 registers in one request;
 # registers past MEAS_END are reserved for quantities still to come and read as 0.
 BLOCK_END = const(0x0180)
+
+# Slots measured in the three-wire (2LL) wirings, "1" per slot in MEASUREMENTS order (an alarm rule on another
+# slot is refused there): no phase voltages, phase powers, phase angles, neutral or phase-voltage THD.
+MEAS_3W = const(b"000111111000100010001000110001110001111110001111")
 
 # Further blocks, each filled by the issue that owns it (address ranges: docs/ARCHITECTURE.md).
 # (name, unit, scale, description); the address follows the row order with the block type's size.
@@ -356,6 +364,48 @@ def _cal(k):
 
 
 CALIBRATION = Rows(25, _cal)
+# 0x0B00.. issue 12 (docs/alarms.md): alarm rules, their status and counters, the switch inputs' counters
+_AL_F = (("Q", "Quantity: measurement slot index (0 Ua .. 47 THD_Uca, the float32 at 0x0100 + 2 x Q); one the "
+          "wiring does not measure gets exception 03"),
+         ("M", "Mode: 0 off, 1 over (active above T), 2 under (active below T)"),
+         ("On", "On-delay, s (0..9999): the condition must hold this long"),
+         ("Off", "Off-delay, s (0..9999): the return condition must hold this long"),
+         ("R", "Relays driven while active: 0 none, 1 DO1, 2 DO2, 3 both (those in alarm mode, DOn_M = 1)"))
+
+
+def _al(k):
+    f, d = _AL_F[k % 5]
+    return ("AL%d_%s" % (k // 5 + 1, f), "s" if f[0] == "O" else "", 1, "Rule %d: %s" % (k // 5 + 1, d))
+
+
+def _al_lim(k):
+    if k % 2 == 0:
+        return ("AL%d_T" % (k // 2 + 1), "", 1, "Rule %d: threshold, primary units of the quantity" % (k // 2 + 1))
+    return ("AL%d_H" % (k // 2 + 1), "", 1, "Rule %d: return hysteresis (>= 0): an over rule clears below T - H, an "
+            "under rule above T + H" % (k // 2 + 1))
+
+
+def _al_st(k):
+    return ("AL%d_St" % (k + 1), "", 1, "Rule %d status: 0 inactive, 1 pending (on-delay running), 2 active, 3 "
+            "clearing (off-delay running; the relay still closed)" % (k + 1))
+
+
+def _al_n(k):
+    return ("AL%d_N" % (k + 1), "", 1, "Rule %d: activations since power-up" % (k + 1))
+
+
+ALARMS = Rows(40, _al)
+ALARM_LIM = Rows(16, _al_lim)
+ALARM_ST = Rows(8, _al_st)
+ALARM_N = Rows(8, _al_n)
+DI_LOG = (  # 0x0B80 uint32 read-only (manual 3.3)
+    ("DI1_N", "", 1, "Switch input 1: debounced changes (40 ms) since the counter was new (kept across power cuts)"),
+    ("DI2_N", "", 1, "Switch input 2: debounced changes"),
+    ("DI1_D", "", 1, "Date of the last change of DI1, YYYYMMDD (0: none yet)"),
+    ("DI1_T", "", 1, "Time of the last change of DI1, hhmmss"),
+    ("DI2_D", "", 1, "Date of the last change of DI2, YYYYMMDD (0: none yet)"),
+    ("DI2_T", "", 1, "Time of the last change of DI2, hhmmss"),
+)
 # (block name, first address, type, access, rows); access "r", "rw" or "w" (write-only: reads 0)
 BLOCKS = (
     ("clock", 0x0020, "uint32", "rw", CLOCK),
@@ -369,6 +419,11 @@ BLOCKS = (
     ("maxmin_t", 0x0580, "uint32", "r", MAXMIN_T),
     ("energy", 0x0800, "uint64", "r", ENERGY),
     ("calibration", 0x0A00, "float32", "rw", CALIBRATION),
+    ("alarms", 0x0B00, "uint16", "rw", ALARMS),
+    ("alarm_lim", 0x0B40, "float32", "rw", ALARM_LIM),
+    ("alarm_st", 0x0B60, "uint16", "r", ALARM_ST),
+    ("alarm_n", 0x0B70, "uint32", "r", ALARM_N),
+    ("di_log", 0x0B80, "uint32", "r", DI_LOG),
 )
 
 SYSS_NAMES = ("3Ln3CT", "2LL3CT", "2LL2CT")

@@ -147,6 +147,8 @@ class Sim:
             item = ("K", message(b"K", args[0].encode()))
         elif cmd == "di" and len(args) == 2 and args[0] in ("1", "2") and args[1] in ("on", "off"):
             item = ("D", message(b"D", bytes([int(args[0]), args[1] == "on"])))
+        elif cmd == "di" and len(args) == 3 and args[0] in ("1", "2") and args[1] == "pulse" and args[2].isdigit():
+            item = ("pulse", int(args[0]), int(args[2]))  # closed for MS ms of sample time, then open (bounce)
         elif cmd == "scenario" and len(args) == 1:
             try:
                 item = ("scenario", _scenario.load(args[0]))
@@ -155,7 +157,7 @@ class Sim:
         elif cmd == "quit" and not args:
             item = ("quit",)
         elif cmd in ("key", "di", "scenario", "lcd", "state", "fb", "quit"):
-            return Reply(error="usage: key left|up|down|right|enter, di 1|2 on|off, scenario FILE, lcd, fb, "
+            return Reply(error="usage: key left|up|down|right|enter, di 1|2 on|off|pulse MS, scenario FILE, lcd, fb, "
                                "state, quit (got %r)" % line.strip())
         else:
             return Reply(error="unknown command %r" % cmd)
@@ -222,6 +224,16 @@ class Sim:
             self._put(message(b"C", ("set %s %d" % (item[1], item[2])).encode()))
         elif kind in ("K", "D"):
             self._put(item[1])
+            reply.done()
+        elif kind == "pulse" and self.runtime == "rp2040":
+            self.fw.di_pulse(item[1], item[2])  # the emulated pin, timed by the chip
+            reply.done()
+        elif kind == "pulse":  # D on, exactly MS ms of samples, D off: a contact bounce between two blocks
+            n = item[2] * RATE // 1000
+            self._put(message(b"D", bytes([item[1], 1])))
+            if n and self._put(message(b"S", self.gen.block(n))):
+                self.samples += n
+            self._put(message(b"D", bytes([item[1], 0])))
             reply.done()
         elif kind == "scenario":
             try:

@@ -63,6 +63,8 @@ class Runtime:
         self.config = getattr(meter, "config", None)
         if self.config is not None and hasattr(meter, "on_serial"):
             meter.on_serial = self.serial
+        # switch inputs: this board has no debouncing driver, so the meter debounces the raw level (di_raw)
+        self.di = getattr(meter, "di_raw", None) or meter.di
 
     def _grow(self, n):
         # sample buffer for blocks of n samples x 8 channels; reallocated only when a bigger block arrives
@@ -178,7 +180,7 @@ class Runtime:
                 return self._drain(n)
             if not self._read(self.xmv[:2], 2):
                 return False
-            self.meter.di(self.scratch[0], self.scratch[1] != 0)
+            self.di(self.scratch[0], self.scratch[1] != 0)
             return True
         if kind == _Q:
             if not self._drain(n):

@@ -48,7 +48,8 @@ def _served(cfg, name):
 
 def param_order(cfg=None):
     """Row indices (prow) in the order the settings list shows them: the manual's factory-default table, then
-    cLr_DM, then the CONFIG rows the manual does not name in register order; panel rows only when served."""
+    cLr_DM, then the CONFIG rows the manual does not name in register order, then the other served panel rows
+    (the alarm rules AL_n .. AL_r); panel rows only when served."""
     nc = len(regmap.CONFIG)
     n = nc + len(PANEL_ROWS)
     out = []
@@ -56,8 +57,8 @@ def param_order(cfg=None):
         for k in range(n):
             if prow(k)[0] == name and (k < nc or _served(cfg, name)):
                 out.append(k)
-    for k in range(nc):
-        if k not in out:
+    for k in range(n):  # the CONFIG rows the manual does not name, then the served panel rows it does not name
+        if k not in out and (k < nc or _served(cfg, prow(k)[0])):
             out.append(k)
     return out
 

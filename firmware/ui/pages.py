@@ -103,6 +103,8 @@ def _harmonic(k):
 DEMAND_PAGES = Rows(6, _demand)
 HARMONIC_PAGES = Rows(62, _harmonic)
 UNBALANCE_PAGES = (("UNB", (("U", "UNB_U"), ("I", "UNB_I")), _PCT, "neg. sequence", 0),)
+# Which alarm rules are active (issue 12; the mark in area 8 says only that one is): their numbers, "1,3"
+ALARM_PAGES = (("AL", (("on", "AL_act"),), _NONE, "alarm rules", 0),)
 _MM_UNITS = (("U", _V), ("I", _A), ("P", _W), ("Q", _VAR), ("S", _VA), ("F", _HZ))
 
 
@@ -126,7 +128,7 @@ HISTORY_PAGES = MAX_PAGES
 RIGHT_WALK = const(0)  # RIGHT steps through the second group's pages, then back to the first group
 RIGHT_GROUPS = const(1)  # RIGHT cycles the groups
 SCREENS = (("Meter", (METER_PAGES, ENERGY_PAGES), RIGHT_WALK),
-           ("PQM", (DEMAND_PAGES, HARMONIC_PAGES, UNBALANCE_PAGES), RIGHT_GROUPS),
+           ("PQM", (DEMAND_PAGES, HARMONIC_PAGES, UNBALANCE_PAGES, ALARM_PAGES), RIGHT_GROUPS),
            ("History", (MAX_PAGES, MIN_PAGES), RIGHT_GROUPS))
 
 # The settings list (manual 4.3): the rows of the factory-default table in its order, then cLr_DM (clear the
@@ -136,7 +138,9 @@ MANUAL_ORDER = ("PASS", "SYSS", "Un", "In", "Pt_U", "Ct_I", "Adr", "baud", "dATA
 _NO_YES = const(("no", "YES"))
 # Parameters shown by name rather than number (register value = index)
 NAMES = {"SYSS": regmap.SYSS_NAMES, "dATA": regmap.DATA_NAMES, "An": regmap.AN_NAMES, "cLr_Eny": _NO_YES,
-         "cLr_MaxMin": _NO_YES, "cLr_DM": _NO_YES}
+         "cLr_MaxMin": _NO_YES, "cLr_DM": _NO_YES, "DO1_M": const(("remote", "alarm")),
+         "DO2_M": const(("remote", "alarm")), "AL_Q": Rows(regmap.N_MEAS, lambda k: regmap.MEASUREMENTS[k][0]),
+         "AL_M": const(("off", "over", "under")), "AL_r": const(("none", "DO1", "DO2", "both"))}
 
 
 # Panel-only entries after the CONFIG rows (issue 4: clock and clears), shaped like CONFIG rows; the Menu's cfg
@@ -150,6 +154,17 @@ PANEL_ROWS = (
     # manual 4.3 "Ver": firmware version and date (firmware/version.py); the menu itself serves it, read-only,
     # so it is listed with any cfg
     ("Ver", version.VERSION, version.VERSION, version.VERSION, None, 0.01, "", "Firmware version and date"),
+    # issue 12: alarm rules (docs/alarms.md). AL_n picks the rule (1-8) the rows after it show and set; the
+    # threshold and hysteresis are whole numbers of the quantity's panel step (alarms.panel_scale: V A W var VA
+    # in units, PF in thousandths, Hz in hundredths, % in tenths)
+    ("AL_n", 1, 1, 8, None, 1, "", "Alarm rule shown and set by the rows below"),
+    ("AL_Q", 0, 0, 47, None, 1, "", "Quantity of the rule (a measurement, by name)"),
+    ("AL_M", 0, 0, 2, None, 1, "", "off / over / under"),
+    ("AL_t", 0, 0, 99999999, None, 1, "", "Threshold, primary units in panel steps"),
+    ("AL_h", 0, 0, 99999999, None, 1, "", "Return hysteresis, same steps"),
+    ("AL_on", 0, 0, 9999, None, 1, "s", "On-delay"),
+    ("AL_oF", 0, 0, 9999, None, 1, "s", "Off-delay"),
+    ("AL_r", 0, 0, 3, None, 1, "", "Relays: none / DO1 / DO2 / both"),
 )
 READ_ONLY = ("Ver",)  # ENTER does nothing on these rows; the menu answers them, not cfg
 CLEARS = ("cLr_Eny", "cLr_MaxMin", "cLr_DM")  # YES + ENTER clears, then "cLEAr donE"

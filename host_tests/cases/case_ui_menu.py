@@ -131,7 +131,7 @@ def test_pages_are_kept_per_group_and_screen():
     assert lines(ui)[0] == "Meter S"  # LEFT round trip: the same page
     keys(ui, "left")
     assert lines(ui)[0] == "PQM U" and lines(ui)[4] == "HR 5"
-    keys(ui, "right right")  # unbalance, demand (its first page), then harmonics again: HR 5
+    keys(ui, "right right right")  # unbalance, alarms, demand (its first page), then harmonics again: HR 5
     assert lines(ui)[:6] == ["PQM DM", "now   ----", "Max   ----", "D     ----", "T     ----", "P"]
     keys(ui, "right")
     assert lines(ui)[4] == "HR 5"
@@ -213,7 +213,8 @@ def test_temperature_in_whole_degrees():
 _ORDER = ["PASS", "SYSS", "Un", "In", "Pt_U", "Ct_I", "Adr", "baud", "dATA", "BLt", "An", "dATE", "tinE", "cLr_Eny",
           "cLr_MaxMin", "Ver", "Pulse", "IST",  # the manual's factory-default table (4.3), in its order
           "cLr_DM",  # clear the maximum demands (issue 10)
-          "Pulse_Q", "DM_P", "DM_S", "Wp", "Prot"]  # the parameters the manual does not name, in register order
+          "Pulse_Q", "DM_P", "DM_S", "Wp", "Prot", "DO1_M", "DO2_M",  # the ones the manual does not name, in register order
+          "AL_n", "AL_Q", "AL_M", "AL_t", "AL_h", "AL_on", "AL_oF", "AL_r"]  # alarm rules (issue 12), the panel's
 
 
 def test_every_settings_row_in_the_manuals_order():
@@ -250,7 +251,7 @@ def test_time_set_field_by_field():
     m.ui.tick(500)
     assert not m.ui.screen().blink_on  # the field blinks (the glass inverts it while blink_on)
     m.key("enter")
-    assert m.clock.hms == 102300 and _dump(m)[:2] == ["Set        13/24", "tinE    10:23:00"]
+    assert m.clock.hms == 102300 and _dump(m)[:2] == ["Set        13/34", "tinE    10:23:00"]
     _keys(m, "enter up left")  # LEFT cancels
     assert m.clock.hms == 102300 and m.ui.menu.mode == menu.LIST
     _keys(m, "enter down")  # hours wrap 10 -> 09 ... and 00 -> 23
@@ -316,7 +317,7 @@ def test_small_ranges_cycle_and_out_of_range_digits_are_refused():
     cfg = Config()
     ui, v, io = make(cfg)
     enter_password(ui, "6666")
-    keys(ui, "up")  # Prot, the last row (0 native map, 1 SDM630 holding registers): 0 / 1 cycle as well
+    keys(ui, "up up up")  # DO2_M, DO1_M (issue 12), Prot (0 native map, 1 SDM630 holding registers): 0 / 1 cycle
     assert lines(ui)[1] == "Prot           0"
     keys(ui, "up")  # Wp: 0 / 1 cycle instead of a digit that could be 2..9
     keys(ui, "enter")
