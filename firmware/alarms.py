@@ -6,6 +6,7 @@ import micropython
 from micropython import const
 
 from firmware import regmap
+from firmware.bufs import copy8
 from firmware.frontend import SAMPLE_RATE
 from firmware.sf32conv import copy_be
 from firmware.words import SIGN_BIT
@@ -161,7 +162,10 @@ class Alarms:
         self.tm = array("i", bytes(4 * n))
         self.cnt = array("i", bytes(4 * n))  # activations since power-up
         self.active = 0  # bit k: rule k active or clearing
-        self.changed = 0  # bits of the last window's changes (the event log reads them)
+        self.changed = 0  # bits of the last window's changes
+        self.pend = 0  # changes the event log has not taken yet (it clears the bits), values in ev_val
+        self.ev_val = array("f", bytes(4 * n))
+        self.touched = 0  # bits: rules whose settings changed (the event log clears them)
         self.syss = 0
         self.sel = 0  # the panel's rule (AL_n - 1)
         self.windows = 0
@@ -183,10 +187,13 @@ class Alarms:
                   self.cnt, N_RULES, dt)
         self.changed = c
         if c:
+            self.pend |= c
             a = 0
             for k in range(N_RULES):
                 if self.st[k] >= ACTIVE:
                     a |= 1 << k
+                if (c >> k) & 1:  # the value that made the change, for the event log (its bits: no float made)
+                    copy8(self.ev_val, 4 * k, self.vals, 4 * self.sl[k], 4)
             self.active = a
             self.drive()
         self.publish()
@@ -252,6 +259,7 @@ class Alarms:
         else:
             self.rl[k] = v
         self.dirty = True
+        self.touched |= 1 << k
         if self.image is not None:
             self.image[2 * (self._cfg + j)] = v >> 8
             self.image[2 * (self._cfg + j) + 1] = v & 0xFF
@@ -270,6 +278,7 @@ class Alarms:
             _put_be(self.hys if j & 1 else self.thr, j >> 1, src, off + 2 * i)
             for b in range(4):
                 self.image[2 * (self._lim + k0 + i) + b] = src[off + 2 * i + b]
+            self.touched |= 1 << (j >> 1)
         self.dirty = True
         return 0
 
@@ -369,6 +378,7 @@ class Alarms:
                 return False
             (self.thr if name == "AL_t" else self.hys)[k] = v * panel_scale(self.sl[k])
             self.dirty = True
+            self.touched |= 1 << k
             return True
         f = _PANEL.index(name)
         if not self.field_ok(f, v):

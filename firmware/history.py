@@ -23,6 +23,7 @@ class History:
         self.image = image
         self.config = config
         self.dirty = False
+        self.cleared = 0  # clears since power-up, by Modbus or the panel (the event log watches it)
         self.saved_s = -SAVE_S  # sample time of the last save
         self._v = 2 * regmap.block(self.RECORD)[0]  # byte offsets in the register image
         self._t = 2 * regmap.block(self.RECORD + "_t")[0]
@@ -35,6 +36,7 @@ class History:
         if ((src[off] << 8) | src[off + 1]) != self.config.values[self._pass]:
             return _REFUSED
         self.clear()
+        self.cleared += 1
         return 0
 
     def stamp_source(self, stamps, name):

@@ -245,8 +245,10 @@ class Panel:
                     self._led.clear()
                 elif name == "cLr_MaxMin":
                     self._mm.clear()
+                    self._mm.cleared += 1
                 else:
                     self._dm.clear()
+                    self._dm.cleared += 1
             return value == 0 or value == 1
         return self._cfg.set(name, value)
 

@@ -13,8 +13,11 @@ from firmware.config import Config
 from firmware.frontend import SAMPLE_RATE
 from firmware.demand import Demand
 from firmware.harmonics import Harmonics
+from firmware.events import EventLog
+from firmware.events import device as events_device
 from firmware.io import Io
 from firmware.iolog import IoLog
+from firmware.journal import MODBUS, PANEL, Journal
 from firmware.kernel import D_N
 from firmware.ledger import Ledger
 from firmware.maxmin import MaxMin
@@ -36,10 +39,11 @@ _DEFER_MAX = const(256)  # blocks up to this many samples get a closed window pr
 
 class Meter:
     def __init__(self, state_dir=None, relay_out=None, on_serial=None, pulse_out=None, ao_out=None, span=None,
-                 spread=None, serial=0):
+                 spread=None, serial=0, events=None):
         """span: the board's span kernel module for the sampler (None: firmware.kernel_span, viper); spread: its
         harmonics spreading kernel module (None: firmware.harmonics_grid, viper); serial: the board's serial
-        number (SDM630 holding register 0xFC00; 0 when the board has none)."""
+        number (SDM630 holding register 0xFC00; 0 when the board has none); events: the event log's block device
+        (None: DIR/events.bin when state_dir is a directory, else RAM only)."""
         # RAM (DESIGN.md 7): the set-up of several parts makes garbage (the store's scan, the sampler's and the
         # harmonics' tables, the SDM630 program); collecting after each keeps what stays packed, so the heap is
         # not left in pieces with the large buffers scattered over it.
@@ -108,6 +112,11 @@ class Meter:
         # the panel's settings list: the config plus dATE, tinE and the clears cLr_Eny, cLr_MaxMin, cLr_DM
         self.ui = Ui(self.vals, regmap.slot, self.ledger.panel(self.config, self.maxmin, self.demand, self.alarms),
                      self.io, self._source, self.metering)
+        # the event log (docs/events.md): its own ring of flash sectors; the journal watches the meter for it
+        self.journal = Journal(EventLog(events if events is not None else events_device(state_dir)), self)
+        sel = regmap.block("ev_sel")[0]
+        self.regs.attach(sel, sel + 1, self.journal.sel_write)
+        self.journal.power_up()
         self.on_serial = on_serial  # board callback(baud, data_code): reprogram the UART
         self.seconds = 0  # simulated/real time from the ADC's sample clock: whole seconds ...
         self.subsec = 0  # ... and samples into the current second (small ints: no allocation)
@@ -224,6 +233,7 @@ class Meter:
                 self.sdm.refresh()
             elif fc == 3 and self._prot:  # the SDM630 holding registers: settings and demand time, now
                 self.sdmh.refresh()
+        self.journal.src = MODBUS
         r = self.slave.handle(frame, n)
         self._comm = _COMM_HOLD
         self.io.comm = 1
@@ -284,6 +294,7 @@ class Meter:
         self.maxmin.service(self.seconds)  # saves at most once a minute
         self.alarms.service()
         self.iolog.service(self.seconds)
+        self.journal.watch()
         self.demand.service(self.seconds)
 
     def _put_u32(self, reg, v):
@@ -305,6 +316,9 @@ class Meter:
         # max/min, demand, and the harmonic ratios (Harmonics.hr holds them in regmap.HARMONICS order)
         if name == "AL_act":
             return self.alarms.text
+        fn = self.journal.source(name)
+        if fn is not None:
+            return fn
         for owner in (self.ledger, self.maxmin, self.demand):
             fn = owner.source(name)
             if fn is not None:
@@ -321,6 +335,7 @@ class Meter:
             self.on_serial(self._serial[0] * 100, self._serial[1])
 
     def key(self, name):
+        self.journal.src = PANEL
         r = self.ui.key(name)
         self.service()
         return r
@@ -339,6 +354,7 @@ class Meter:
 
     def set(self, name, value):
         """A setting changed as a technician would at the panel (the sim applies scenario settings this way)."""
+        self.journal.src = PANEL
         ok = self.config.set(name, value)
         self.service()
         return ok
@@ -373,3 +389,4 @@ class Meter:
         self.maxmin.power_down()
         self.demand.power_down()
         self.iolog.power_down()
+        self.journal.power_down()

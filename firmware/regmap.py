@@ -406,6 +406,25 @@ DI_LOG = (  # 0x0B80 uint32 read-only (manual 3.3)
     ("DI2_D", "", 1, "Date of the last change of DI2, YYYYMMDD (0: none yet)"),
     ("DI2_T", "", 1, "Time of the last change of DI2, hhmmss"),
 )
+# 0x0C00.. the event log (docs/events.md): totals, the window's selector, a window of 8 records of 6 uint32
+EV_HEAD = (
+    ("EV_Total", "", 1, "Events logged since the log was new (the sequence number of the newest)"),
+    ("EV_Kept", "", 1, "Events readable (at most 128): EV_From selects among them"),
+)
+EV_SEL = (("EV_From", "", 1, "Age of the first record in the window, 0 = the newest .. 127 (else 03); the window "
+           "shows that event and the 7 older ones, refilled after the reply to this write"),)
+_EV_F = (("Seq", "Sequence number (0: no event in this slot)"), ("D", "Date YYYYMMDD"), ("T", "Time hhmmss"),
+         ("Code", "kind << 16 | argument << 8 | source (0 panel, 1 Modbus); kinds in docs/events.md"),
+         ("Val", "Value: the IEEE754 float32 bit pattern (read it as float32)"),
+         ("Aux", "Kind-specific: relay/input state, dip duration ms, power-up after a cut"))
+
+
+def _ev(k):
+    f, d = _EV_F[k % 6]
+    return ("EV%d_%s" % (k // 6 + 1, f), "", 1, "Window record %d: %s" % (k // 6 + 1, d))
+
+
+EV_REC = Rows(48, _ev)
 # (block name, first address, type, access, rows); access "r", "rw" or "w" (write-only: reads 0)
 BLOCKS = (
     ("clock", 0x0020, "uint32", "rw", CLOCK),
@@ -424,6 +443,9 @@ BLOCKS = (
     ("alarm_st", 0x0B60, "uint16", "r", ALARM_ST),
     ("alarm_n", 0x0B70, "uint32", "r", ALARM_N),
     ("di_log", 0x0B80, "uint32", "r", DI_LOG),
+    ("ev_head", 0x0C00, "uint32", "r", EV_HEAD),
+    ("ev_sel", 0x0C08, "uint16", "rw", EV_SEL),
+    ("ev_rec", 0x0C10, "uint32", "r", EV_REC),
 )
 
 SYSS_NAMES = ("3Ln3CT", "2LL3CT", "2LL2CT")

@@ -10,7 +10,9 @@ import serial
 
 from conftest import ROOT
 from simproc import Sim
+from firmware import events as ev
 from firmware import regmap
+from tools.client import Meter
 from cases.rtu_ref import frame as crc
 
 AL = regmap.block("alarms")[0]
@@ -125,6 +127,13 @@ def test_over_voltage_rule_closes_releases_and_closes_again_after_restart(tmp_pa
         assert regs(p, CNT, 2) == (0, 1)
         sim.cmd("scenario " + scenario(tmp_path, 250))
         _watch(sim, p, s["time_s"] + 10, s["time_s"], 2.0, 2, 1)
+        # the event log: activation with the value that made it, clearing with its value, the relay by the alarm
+        m = Meter(p, timeout=2)
+        evs = [e for e in m.events(20)[1] if e["kind"] in (ev.ALARM_ON, ev.ALARM_OFF, ev.RELAY)]
+        m.close()
+        assert [(e["kind"], e["aux"]) for e in evs[:5]] == [(ev.RELAY, 3), (ev.ALARM_ON, 0), (ev.RELAY, 2),
+                                                          (ev.ALARM_OFF, 0), (ev.RELAY, 3)]
+        assert abs(evs[1]["value"] - 250) < 1 and abs(evs[3]["value"] - 225) < 1 and evs[4]["seq"] < evs[3]["seq"]
     finally:
         assert sim.stop() == 0
     # the condition still holds at power-up: evaluated again, the relay closes again after the on-delay

@@ -221,6 +221,68 @@ class Meter:
             out += list(zip(group, self.read_rows(group)))
         return out
 
+    def events(self, n=128):
+        """The newest n events, newest first, as dicts (docs/events.md): EV_From selects each window of 8."""
+        head, sel, rec = (regmap.block(b)[0] for b in ("ev_head", "ev_sel", "ev_rec"))
+        r = self._call("the read of EV_Total", self.c.read_holding_registers, head, count=4).registers
+        total, kept = struct.unpack(">II", struct.pack(">4H", *r))
+        out = []
+        for first in range(0, min(n, kept), 8):
+            self._call("the write of EV_From", self.c.write_register, sel, first)
+            regs = self._call("the read of the event window", self.c.read_holding_registers, rec, count=96).registers
+            words = struct.unpack(">48I", struct.pack(">96H", *regs))
+            for i in range(8):
+                seq, ymd, hms, code, val, aux = words[6 * i:6 * i + 6]
+                if seq == 0 or len(out) >= min(n, kept):
+                    continue
+                out.append({"seq": seq, "date": ymd, "time": hms, "kind": code >> 16, "arg": (code >> 8) & 0xFF,
+                            "src": code & 0xFF, "value": struct.unpack(">f", struct.pack(">I", val))[0],
+                            "aux": aux})
+        return total, out
+
+
+_KINDS = ("", "power up", "power down", "power cut", "alarm on", "alarm off", "relay", "input", "setting", "clear",
+          "time set", "dip", "swell", "interruption")
+
+
+def event_text(e):
+    """What an event says, in one line (the columns after date and time)."""
+    k, a, v, x = e["kind"], e["arg"], e["value"], e["aux"]
+    what = _KINDS[k] if k < len(_KINDS) else "kind %d" % k
+    src = "Modbus" if e["src"] else "panel"
+    if k == 1:
+        return what, "after a cut" if x else "after an orderly power-down"
+    if k in (4, 5):
+        return "%s AL%d" % (what, a + 1), "value %g" % v
+    if k == 6:
+        return "%s DO%d" % (what, a + 1), "%s (%s)" % ("closed" if x & 1 else "open",
+                                                      ("remote", "alarm", "mode change")[min(x >> 1, 2)])
+    if k == 7:
+        return "%s DI%d" % (what, a + 1), "closed" if x & 1 else "open"
+    if k == 8:
+        name = regmap.CONFIG[a][0] if a < len(regmap.CONFIG) else "alarm rule %d" % (a - 63)
+        return "%s %s" % (what, name), ("= %g" % v if a < len(regmap.CONFIG) else "changed") + " (%s)" % src
+    if k == 9:
+        return what, "%s (%s)" % (("energy", "max/min", "demand")[a] if a < 3 else a, src)
+    if k == 10:
+        return what, "moved %+d s (%s)" % (v, src) if v else "date changed (%s)" % src
+    if k in (11, 12, 13):
+        return "%s phase %s" % (what, "ABC"[a] if a < 3 else a), "%s %.1f V for %d ms" % (
+            "max" if k == 12 else "residual", v, x)
+    return what, ""
+
+
+def events_table(total, evs):
+    lines = ["%d events logged, newest first" % total, "%6s  %-10s %-8s  %-22s %s" % ("seq", "date", "time", "event",
+                                                                                        "detail")]
+    for e in evs:
+        d, t = e["date"], e["time"]
+        what, detail = event_text(e)
+        lines.append("%6d  %04d-%02d-%02d %02d:%02d:%02d  %-22s %s" % (e["seq"], d // 10000, d // 100 % 100, d % 100,
+                                                                        t // 10000, t // 100 % 100, t % 100, what,
+                                                                        detail))
+    return "\n".join(lines)
+
 
 def table(pairs):
     w = max([len(r["name"]) for r, _ in pairs] + [4])
@@ -250,6 +312,8 @@ def main(argv=None, out=None):
     p.add_argument("names", nargs="*", help="registers to show (default: every measurement)")
     p.add_argument("--interval", type=float, default=1.0)
     p.add_argument("--count", type=int, default=0, help="stop after this many refreshes (0: until Ctrl-C)")
+    p = sub.add_parser("events", help="the event log, newest first (docs/events.md)")
+    p.add_argument("--count", type=int, default=128, help="how many (default: all kept, at most 128)")
     p = sub.add_parser("dump", help="every readable register by name")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     a = ap.parse_args(argv)
@@ -285,6 +349,8 @@ def main(argv=None, out=None):
                     time.sleep(a.interval)
             except KeyboardInterrupt:
                 out.write("\n")
+        elif a.cmd == "events":
+            out.write(events_table(*m.events(a.count)) + "\n")
         elif a.cmd == "dump":
             pairs = m.dump()
             if a.format == "json":

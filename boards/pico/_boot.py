@@ -6,7 +6,7 @@ import rp2
 
 from boards.pico import pins
 
-_bdev = rp2.Flash(start=0, len=pins.STORE["start"])
+_bdev = rp2.Flash(start=0, len=pins.EVENTS["start"])
 try:
     _fs = vfs.VfsLfs2(_bdev, progsize=256)
 except OSError:

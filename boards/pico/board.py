@@ -31,6 +31,13 @@ def store_partition():
     return rp2.Flash(start=pins.STORE["start"], len=pins.STORE["len"])
 
 
+def events_partition():
+    """The event log's raw partition (pins.EVENTS, 4 blocks of 4 KiB: firmware/events.py), rp2.Flash."""
+    import rp2
+
+    return rp2.Flash(start=pins.EVENTS["start"], len=pins.EVENTS["len"])
+
+
 def make_meter(relay_out=None, pulse_out=None, ao_out=None):
     """The meter as the board builds it at power-up: its sampler runs the Thumb-1 span kernel (the viper twin,
     firmware/kernel_span.py, is 15 times slower on the M0+; same sums, bit for bit) and its harmonics capture
@@ -39,7 +46,7 @@ def make_meter(relay_out=None, pulse_out=None, ao_out=None):
     from firmware.meter import Meter
 
     return Meter(store_partition(), relay_out=relay_out, pulse_out=pulse_out, ao_out=ao_out, span=kernel_thumb,
-                 spread=grid_thumb)
+                 spread=grid_thumb, events=events_partition())
 
 
 def start_adc(block=BLOCK):

@@ -15,6 +15,8 @@ PULSE_P = 28  # active energy pulse output (terminals 26/27)
 PULSE_Q = 17  # reactive energy pulse output (terminals 29/30)
 AO_PWM = 15  # 4-20 mA output: PWM into an RC filter and a V-to-I stage (boards/pico/ao.py)
 POWER_FAIL = 22  # supply-monitor comparator: low = supply collapsing, save now
-# Flash storage region (1408 KiB after the 640 KiB firmware area): littlefs in the first 1152 KiB, the meter's
-# record store in the last 256 KiB as a raw partition (64 erase blocks of 4 KiB: docs/storage.md, wear).
+# Flash storage region (1408 KiB after the 640 KiB firmware area): littlefs in the first 1136 KiB, the event log's
+# ring (4 erase blocks, docs/events.md) in the next 16 KiB, the meter's record store in the last 256 KiB as a raw
+# partition (64 erase blocks of 4 KiB: docs/storage.md, wear).
+EVENTS = {"start": 1136 * 1024, "len": 16 * 1024, "block_size": 4096}
 STORE = {"start": 1152 * 1024, "len": 256 * 1024, "block_size": 4096}

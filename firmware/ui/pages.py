@@ -120,6 +120,13 @@ def _extreme(k, x):
                                            ("T", "%s_%s_T" % (q, x))), u, "", _MAX if x == "max" else _MIN)
 
 
+def _event(k):
+    # the k-th newest event (issue 12, docs/events.md): what, its date and time, its value
+    return ("EV", (("", "EV_%d_K" % k), ("D", "EV_%d_D" % k), ("T", "EV_%d_T" % k), ("", "EV_%d_V" % k)), _NONE,
+            "event %d" % (k + 1), 0)
+
+
+EVENT_PAGES = Rows(128, _event)
 MAX_PAGES = Rows(26, lambda k: _extreme(k, "max"))
 MIN_PAGES = Rows(26, lambda k: _extreme(k, "min"))
 PQM_PAGES = DEMAND_PAGES  # kept for callers that name the first group
@@ -129,7 +136,7 @@ RIGHT_WALK = const(0)  # RIGHT steps through the second group's pages, then back
 RIGHT_GROUPS = const(1)  # RIGHT cycles the groups
 SCREENS = (("Meter", (METER_PAGES, ENERGY_PAGES), RIGHT_WALK),
            ("PQM", (DEMAND_PAGES, HARMONIC_PAGES, UNBALANCE_PAGES, ALARM_PAGES), RIGHT_GROUPS),
-           ("History", (MAX_PAGES, MIN_PAGES), RIGHT_GROUPS))
+           ("History", (MAX_PAGES, MIN_PAGES, EVENT_PAGES), RIGHT_GROUPS))
 
 # The settings list (manual 4.3): the rows of the factory-default table in its order, then cLr_DM (clear the
 # maximum demands, issue 10) and the CONFIG rows the table does not name, in register order.

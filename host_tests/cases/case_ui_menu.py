@@ -137,6 +137,8 @@ def test_pages_are_kept_per_group_and_screen():
     assert lines(ui)[4] == "HR 5"
     keys(ui, "left")
     assert lines(ui)[:2] == ["History Min", "Ub    ----"]
+    keys(ui, "right")  # the event group (issue 12): no source in this Ui
+    assert lines(ui)[0] == "History EV"
     keys(ui, "right")
     assert lines(ui)[:2] == ["History Max", "Uc    ----"]
     keys(ui, "left right down down")  # Meter energy walk, page 3 (EP Total)

@@ -1,0 +1,194 @@
+# What goes into the event log and how it is read: Meter.service() calls watch(), which turns changes of the alarms,
+# relays, inputs, settings, clears and the clock into events; the Modbus window (ev_*) and the LCD's event pages.
+from array import array
+
+from micropython import const
+
+from firmware import events as ev
+from firmware import regmap
+from firmware.clock import hms_text, ymd_text
+
+PANEL = const(0)
+MODBUS = const(1)
+_WIN = const(8)  # records in the Modbus window (block ev_rec)
+_FIELDS = const(6)  # uint32 per record: Seq, D, T, Code, Val (float32 bits), Aux
+_RULE_ARG = const(64)  # SETTING arg of alarm rule k: 64 + k
+
+
+class Journal:
+    def __init__(self, log, meter):
+        self.log = log
+        self.m = meter
+        self.src = PANEL  # who made the changes service() is about to see: the meter sets it per request / key
+        cfg = meter.config
+        self._cfg = array("H", cfg.values)  # the settings last seen
+        self._ver = cfg.version
+        self._clk = meter.clock.version
+        self._hms = meter.clock.hms
+        self._ymd = meter.clock.ymd
+        self._clr = [meter.ledger.cleared, meter.maxmin.cleared, meter.demand.cleared]
+        self.sel = 0  # EV_From: age of the first record in the window (0 = newest)
+        self._shown = (-1, -1)
+        self._head = 2 * regmap.block("ev_head")[0]
+        self._rec = 2 * regmap.block("ev_rec")[0]
+        self._sel_reg = regmap.block("ev_sel")[0]
+
+    def now(self):
+        c = self.m.clock
+        return c.ymd, c.hms
+
+    def add(self, kind, arg=0, value=0.0, aux=0, src=0, at=None):
+        ymd, hms = self.now() if at is None else at
+        self.log.log(kind, arg, ymd, hms, value, aux, src)
+
+    def power_up(self):
+        """A log whose newest event is not an orderly power-down ended in a cut: say so (with the last time the
+        meter saved, the energy record's clock), then the power-up."""
+        last = self.log.last_kind()
+        cut = last != 0 and last != ev.POWER_DOWN
+        if cut:
+            self.add(ev.POWER_CUT)
+        self.add(ev.POWER_UP, aux=1 if cut else 0)
+
+    def power_down(self):
+        self.watch()
+        self.add(ev.POWER_DOWN)
+
+    def watch(self):
+        """Log what changed since the last call (outside the hot paths: allocates)."""
+        m = self.m
+        al = m.alarms
+        p = al.pend
+        if p:
+            al.pend = 0
+            for k in range(len(al.st)):
+                if (p >> k) & 1:
+                    self.add(ev.ALARM_ON if al.st[k] >= 2 else ev.ALARM_OFF, k, al.ev_val[k])
+        io = m.io
+        c = io.changed
+        if c:
+            io.changed = 0
+            for i in range(len(io.coils)):
+                if (c >> i) & 1:
+                    self.add(ev.RELAY, i, aux=io.coils[i] | (io.cause << 1))
+            for i in range(len(io.inputs)):
+                if (c >> (8 + i)) & 1:
+                    self.add(ev.INPUT, i, aux=io.inputs[i], at=(io.di_at[2 * i], io.di_at[2 * i + 1]))
+        cfg = m.config
+        if cfg.version != self._ver:
+            self._ver = cfg.version
+            for k in range(len(self._cfg)):
+                if cfg.values[k] != self._cfg[k]:
+                    self._cfg[k] = cfg.values[k]
+                    self.add(ev.SETTING, k, cfg.values[k], src=self.src)
+        t = al.touched
+        if t:
+            al.touched = 0
+            for k in range(len(al.st)):
+                if (t >> k) & 1:
+                    self.add(ev.SETTING, _RULE_ARG + k, src=self.src)
+        n = (m.ledger.cleared, m.maxmin.cleared, m.demand.cleared)
+        for k in range(3):
+            if n[k] != self._clr[k]:
+                self._clr[k] = n[k]
+                self.add(ev.CLEAR, k, src=self.src)
+        clk = m.clock
+        if clk.version != self._clk:
+            self._clk = clk.version
+            moved = 0 if clk.ymd != self._ymd else _secs(clk.hms) - _secs(self._hms)
+            self.add(ev.TIME_SET, 0, moved, src=self.src)
+        self._hms = clk.hms
+        self._ymd = clk.ymd
+        self.publish()
+
+    # --- Modbus: EV_Total, EV_Kept; EV_From selects the window; ev_rec the records --------------------------
+    def sel_write(self, addr, count, src, off):
+        """EV_From (allocation-free): 0..127; the window is refilled by service() after the reply."""
+        v = (src[off] << 8) | src[off + 1]
+        if count != 1 or v >= ev.KEEP:
+            return 3
+        self.sel = v
+        self.m.regs.put_u16(self._sel_reg, v)
+        return 0
+
+    def publish(self):
+        log = self.log
+        if (log.total, self.sel) == self._shown:
+            return
+        self._shown = (log.total, self.sel)
+        img = self.m.regs.image
+        _put(img, self._head, log.total)
+        _put(img, self._head + 4, log.kept)
+        for i in range(_WIN):
+            e = log.get(self.sel + i)
+            o = self._rec + 4 * _FIELDS * i
+            if e is None:
+                for j in range(_FIELDS):
+                    _put(img, o + 4 * j, 0)
+                continue
+            seq, ymd, hms, kind, arg, src, value, aux = e
+            _put(img, o, seq)
+            _put(img, o + 4, ymd)
+            _put(img, o + 8, hms)
+            _put(img, o + 12, (kind << 16) | (arg << 8) | src)
+            _put_f(img, o + 16, value)
+            _put(img, o + 20, aux)
+
+    # --- LCD: page k of History's event group shows the k-th newest ----------------------------------------
+    def source(self, name):
+        if not name.startswith("EV_"):
+            return None
+        k = int(name[3:-2])
+        f = name[-1]
+        log = self.log
+        if f == "K":
+            return lambda: _lcd_kind(log.get(k))
+        if f == "D":
+            return lambda: ymd_text(log.get(k)[1]) if log.get(k) else "----"
+        if f == "T":
+            return lambda: hms_text(log.get(k)[2]) if log.get(k) else "----"
+        return lambda: _lcd_value(log.get(k))
+
+
+def _lcd_kind(e):
+    if e is None:
+        return "----"
+    kind, arg = e[3], e[4]
+    t = ev.LCD_KINDS[kind] if kind < len(ev.LCD_KINDS) else "?"
+    if kind in (ev.ALARM_ON, ev.ALARM_OFF, ev.RELAY, ev.INPUT):
+        return "%s %d" % (t, arg + 1)
+    if kind in (ev.DIP, ev.SWELL, ev.INTERRUPTION):
+        return "%s %s" % (t, "ABC"[arg])
+    if kind == ev.SETTING:
+        return "%s %s" % (t, regmap.CONFIG[arg][0] if arg < len(regmap.CONFIG) else "AL%d" % (arg - 63))
+    return t
+
+
+def _lcd_value(e):
+    if e is None:
+        return ""
+    kind = e[3]
+    if kind in (ev.RELAY, ev.INPUT):
+        return "on" if e[7] & 1 else "off"
+    if kind in (ev.DIP, ev.SWELL, ev.INTERRUPTION):
+        return "%.1f %dms" % (e[6], e[7])
+    if kind in (ev.ALARM_ON, ev.ALARM_OFF, ev.SETTING, ev.TIME_SET):
+        return "%.6g" % e[6]
+    return ""
+
+
+def _secs(hms):
+    return hms // 10000 * 3600 + hms // 100 % 100 * 60 + hms % 100
+
+
+def _put(img, o, v):
+    img[o] = (v >> 24) & 0xFF
+    img[o + 1] = (v >> 16) & 0xFF
+    img[o + 2] = (v >> 8) & 0xFF
+    img[o + 3] = v & 0xFF
+
+
+def _put_f(img, o, x):
+    import struct
+
+    img[o:o + 4] = struct.pack(">f", x)
