@@ -99,6 +99,7 @@ def test_bad_requests_get_spec_answers(tmp_path):
         assert raw(p, crc(b"\x01\x05\x00\x01\xff\x00")) == crc(b"\x01\x05\x00\x01\xff\x00")
         assert raw(p, crc(b"\x01\x01\x00\x00\x00\x02")) == crc(b"\x01\x01\x01\x02")
         sim.cmd("di 1 on")
+        sim.wait_time(sim.state()["time_s"] + 0.2)  # the meter debounces 40 ms of sample time (docs/alarms.md)
         assert raw(p, crc(b"\x01\x02\x00\x00\x00\x02")) == crc(b"\x01\x02\x01\x01")
         assert sim.state()["relays"] == [0, 1]
     finally:
