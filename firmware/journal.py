@@ -87,6 +87,8 @@ class Journal:
             for k in range(len(al.st)):
                 if (t >> k) & 1:
                     self.add(ev.SETTING, _RULE_ARG + k, src=self.src)
+        for p, kind, ext, dur, ymd, hms in m.pq.take():  # dips, swells, interruptions, stamped with their start
+            self.add(ev.DIP + kind, p, ext, aux=dur * 1000 // 8000, at=(ymd, hms))
         n = (m.ledger.cleared, m.maxmin.cleared, m.demand.cleared)
         for k in range(3):
             if n[k] != self._clr[k]:

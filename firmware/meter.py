@@ -25,6 +25,7 @@ from firmware.metering import Metering
 from firmware.modbus.diag import Diagnostics
 from firmware.modbus.ident import Ident
 from firmware.modbus.slave import Slave
+from firmware.pqevents import VoltageEvents
 from firmware.protect import KEY, Protect
 from firmware.regbank import RegisterBank
 from firmware.sampler import Sampler
@@ -102,6 +103,7 @@ class Meter:
         a0 = regmap.block("alarm_lim")[0]
         self.regs.attach(a0, a0 + 2 * len(regmap.ALARM_LIM), self.alarms.lim_write)
         self.iolog = IoLog(self.io, self.store, self.regs.image)
+        self.pq = VoltageEvents(self.vals, self.clock, self.regs.image)  # dips, swells, interruptions (pq_n)
         # Prot = 1: FC03/06/16 serve the SDM630 holding registers instead of the native map (docs/modbus.md)
         self.sdmh = SdmHolding(self.config, self.demand, self.ledger.pulse, self.protect, serial)
         self._prot = 0
@@ -207,6 +209,7 @@ class Meter:
             self.maxmin.update()
             self.demand.window(self.sampler.done[D_N])
             self.alarms.window(self.sampler.done[D_N])  # per window, not per sample (DESIGN.md 7)
+            self.pq.window(self.sampler.done[D_N])
 
     def _finish_window(self):
         while self._stage:
@@ -273,6 +276,8 @@ class Meter:
             self.io.set_mode(0, cfg.get("DO1_M"))
             self.io.set_mode(1, cfg.get("DO2_M"))
             self.alarms.wiring(cfg.get("SYSS"))
+            self.pq.configure(cfg.get("SYSS"), cfg.get("Un"), cfg.get("Pt_U"), cfg.get("dIP"), cfg.get("SWEL"),
+                              cfg.get("Int"), cfg.get("HYSt"))
             self.alarms.drive()
             serial = (cfg.get("baud"), cfg.get("dATA"))
             if serial != self._serial:
@@ -372,7 +377,8 @@ class Meter:
                 "wiring": regmap.SYSS_NAMES[self.config.get("SYSS")],
                 "energy": self.ledger.state(),  # pulses since start-up, clock, saves
                 "store": {"writes": self.store.writes, "erases": self.store.erases},
-                "alarms": {"status": list(self.alarms.st), "count": list(self.alarms.cnt), "active": self.alarms.active},
+                "alarms": {"status": list(self.alarms.st), "count": list(self.alarms.cnt),
+                           "active": self.alarms.active},
                 "di_count": list(self.io.di_n), "relay_mode": list(self.io.mode)}
 
     def state_json(self):

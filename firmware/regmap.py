@@ -94,6 +94,11 @@ CONFIG = (
     ("DO1_M", 0, 0, 1, None, 1, "", "Relay DO1 mode: 0 remote (FC05/FC15, open after power-up), 1 alarm (closed while "
      "an alarm rule bound to it is active; FC05/FC15 get exception 04)"),
     ("DO2_M", 0, 0, 1, None, 1, "", "Relay DO2 mode: 0 remote, 1 alarm"),
+    # voltage events per phase from the window RMS (docs/events.md): thresholds in % of Un x Pt_U
+    ("dIP", 90, 50, 99, None, 1, "%", "Dip threshold: a phase below it is in a dip (interruption if below Int)"),
+    ("SWEL", 110, 101, 150, None, 1, "%", "Swell threshold: a phase above it is in a swell"),
+    ("Int", 5, 1, 49, None, 1, "%", "Interruption threshold: a dip whose residual fell below it is an interruption"),
+    ("HYSt", 2, 1, 10, None, 1, "%", "Hysteresis: a dip ends above dIP + HYSt, a swell below SWEL - HYSt"),
 )
 
 # Bits (FC01 coils, FC02 discrete inputs), listed with type uint16 holding 0 or 1. (name, address, description)
@@ -107,7 +112,7 @@ INPUTS = (
 )
 
 N_MEAS = const(48)
-N_CONFIG = const(20)
+N_CONFIG = const(24)
 MEAS_END = const(0x0100 + 2 * 48)  # one past the last measurement register
 # The real-time block is readable as a whole, so masters may fetch up to 125 registers in one request;
 # registers past MEAS_END are reserved for quantities still to come and read as 0.
@@ -425,6 +430,17 @@ def _ev(k):
 
 
 EV_REC = Rows(48, _ev)
+# 0x0B90 uint32 read-only: voltage events per phase since power-up (docs/events.md)
+_PQ_K = (("DIP", "dips"), ("SWL", "swells"), ("INT", "interruptions"))
+
+
+def _pq(k):
+    c, d = _PQ_K[k // 3]
+    return ("%s_%s" % (c, "abc"[k % 3]), "", 1, "Voltage %s on phase %s (3Ln3CT; Uab Ubc Uca in 2LL) since power-up"
+            % (d, "ABC"[k % 3]))
+
+
+PQ_N = Rows(9, _pq)
 # (block name, first address, type, access, rows); access "r", "rw" or "w" (write-only: reads 0)
 BLOCKS = (
     ("clock", 0x0020, "uint32", "rw", CLOCK),
@@ -443,6 +459,7 @@ BLOCKS = (
     ("alarm_st", 0x0B60, "uint16", "r", ALARM_ST),
     ("alarm_n", 0x0B70, "uint32", "r", ALARM_N),
     ("di_log", 0x0B80, "uint32", "r", DI_LOG),
+    ("pq_n", 0x0B90, "uint32", "r", PQ_N),
     ("ev_head", 0x0C00, "uint32", "r", EV_HEAD),
     ("ev_sel", 0x0C08, "uint16", "rw", EV_SEL),
     ("ev_rec", 0x0C10, "uint32", "r", EV_REC),

@@ -322,3 +322,23 @@ def test_generator_rejects_aliasing():
     with pytest.raises(ValueError):
         g.set_scenario(d)
     assert g.scenario == scn.default()  # a refused switch changes nothing
+
+
+def test_timeline_switches_at_its_sample():
+    """A timeline step changes the signal at exactly its sample; before it the stream is the plain scenario's,
+    after it phase B has the step's amplitude with the fundamental's phase running on (issue 12)."""
+    import json as _json
+
+    from tools import scenario as _scn
+    from tools.generator import Generator as _Gen
+
+    base = _json.load(open(os.path.join(ROOT, "tools", "scenarios", "default.json")))
+    base["imperfections"] = {}
+    timed = dict(base, timeline=[{"at": 0.1, "phases": {"b": {"voltage": 154.0}}}])
+    a = _Gen(_scn.parse(base)).analog(1600)
+    b = _Gen(_scn.parse(timed)).analog(1600)
+    assert np.array_equal(a[:800], b[:800])
+    assert np.allclose(b[800:, 1], 0.7 * a[800:, 1], rtol=1e-9, atol=1e-6)
+    assert np.allclose(a[800:, 0], b[800:, 0], rtol=0, atol=1e-3)  # phase A unchanged (codes)
+    with pytest.raises(ValueError, match="timeline"):
+        _scn.parse(dict(base, timeline=[{"at": 0.2}, {"at": 0.1}]))

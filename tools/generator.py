@@ -64,8 +64,13 @@ class Generator:
         return self.scenario.frequency + self.scenario.frequency_drift * (self.samples - self._start) / self.sample_rate
 
     def set_scenario(self, scenario):
-        """Switch grid/load/board at the current sample; time and the fundamental's phase run on without a jump."""
+        """Switch grid/load/board at the current sample; time and the fundamental's phase run on without a jump.
+        The scenario's timeline steps follow at their times (seconds after now), each a switch like this one."""
         s = scn.parse(scenario)
+        self._switch(s)
+        self._steps = [(self.samples + int(round(at * self.sample_rate)), step) for at, step in s.timeline]
+
+    def _switch(self, s):
         top = max([1] + [h for p in s.phases.values() for k in ("voltage_harmonics", "current_harmonics")
                          for h in p[k]])
         if top * s.frequency >= self.sample_rate / 2:
@@ -129,10 +134,19 @@ class Generator:
         self._noise_rms = np.array([r for _, r in noise])
 
     def analog(self, n):
-        """Next n samples as float64 codes before quantization and saturation, shape (n, 8); advances time."""
+        """Next n samples as float64 codes before quantization and saturation, shape (n, 8); advances time.
+        A timeline step due inside the block switches the scenario at its sample."""
         n = int(n)
         if n < 0:
             raise ValueError("n: must be >= 0, got %d" % n)
+        if self._steps and self._steps[0][0] < self.samples + n:
+            k = max(0, self._steps[0][0] - self.samples)
+            head = self._analog(k)
+            self._switch(self._steps.pop(0)[1])
+            return np.concatenate([head, self.analog(n - k)])
+        return self._analog(n)
+
+    def _analog(self, n):
         k = np.arange(self.samples - self._start, self.samples - self._start + n, dtype=np.int64)
         out = np.empty((n, N_CH))
         out[:] = self._offset

@@ -22,7 +22,7 @@ MAX_ORDER = 63  # highest harmonic order accepted (the generator also checks Nyq
 DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
 
 _TOP = ("version", "name", "description", "frequency", "frequency_drift", "phases", "settings", "imperfections",
-        "temperature", "adc_filter", "rc_corner_hz")
+        "temperature", "adc_filter", "rc_corner_hz", "timeline")
 KINDS = ("U", "I")  # channel kinds with their own anti-alias RC corner
 RC_CORNER = 10000.0  # Hz, the default corner (firmware/frontend.py RC_CORNER is what the firmware assumes)
 RC_MIN = 1000.0  # Hz: below, the 31st harmonic at 65 Hz (2015 Hz) would lose more than 70 % (no front end does)
@@ -165,6 +165,8 @@ class Scenario:
         self.description = description
         self.adc_filter = adc_filter  # the ADC's sinc3 and the anti-alias RC act on the channels (generator)
         self.rc_corner = dict(rc_corner) if rc_corner else {k: RC_CORNER for k in KINDS}  # "U"/"I" -> Hz
+        self.timeline = []  # [(seconds after the scenario starts, Scenario)], in time order (parse fills it)
+        self.timeline_raw = []  # the JSON steps, for to_dict
 
     @property
     def pt(self):
@@ -204,6 +206,8 @@ class Scenario:
             out["name"] = self.name
         if self.description is not None:
             out["description"] = self.description
+        if self.timeline_raw:
+            out["timeline"] = copy.deepcopy(self.timeline_raw)
         return out
 
     def __eq__(self, other):
@@ -244,9 +248,36 @@ def parse(data):
     if not isinstance(adc_filter, bool):
         raise ValueError("adc_filter: expected true or false, got %r" % (adc_filter,))
     corner = _corners(data.get("rc_corner_hz", RC_CORNER))
-    return Scenario(frequency, drift, phases, _imperfections(data.get("imperfections", {})),
-                    _settings(data.get("settings", {})), temperature, data.get("name"), data.get("description"),
-                    adc_filter, corner)
+    s = Scenario(frequency, drift, phases, _imperfections(data.get("imperfections", {})),
+                 _settings(data.get("settings", {})), temperature, data.get("name"), data.get("description"),
+                 adc_filter, corner)
+    s.timeline, s.timeline_raw = _timeline(data)
+    return s
+
+
+def _timeline(data):
+    """timeline: [{"at": seconds > 0 after the scenario starts, "phases": {p: fields that change}}, ...]: each step
+    the scenario as it is then (steps accumulate), validated like a whole scenario (docs/scenarios.md)."""
+    raw = data.get("timeline", [])
+    if not isinstance(raw, list):
+        raise ValueError("timeline: expected a list of steps, got %r" % (raw,))
+    base = {k: copy.deepcopy(v) for k, v in data.items() if k != "timeline"}
+    base.setdefault("phases", {})
+    out = []
+    last = 0.0
+    for i, step in enumerate(raw):
+        _dict(step, "timeline[%d]" % i, ("at", "phases"))
+        at = _num(step.get("at"), "timeline[%d].at" % i, last, None, lo_open=True)
+        for p, fields in _dict(step.get("phases", {}), "timeline[%d].phases" % i, PHASES).items():
+            if not isinstance(fields, dict):
+                raise ValueError("timeline[%d].phases.%s: expected an object" % (i, p))
+            base["phases"].setdefault(p, {}).update(copy.deepcopy(fields))
+        try:
+            out.append((at, parse(base)))
+        except ValueError as e:
+            raise ValueError("timeline[%d]: %s" % (i, e))
+        last = at
+    return out, copy.deepcopy(raw)
 
 
 def load(path):

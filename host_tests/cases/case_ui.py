@@ -242,7 +242,7 @@ def test_password_entry_and_list():
     keys(ui, "up up up up up right right right")
     assert lines(ui) == ["Set", "PASS      [6]600", "DI-- DO--"]  # RIGHT wraps to the first digit
     keys(ui, "right right down down down down right down down down down enter")
-    assert lines(ui) == ["Set         1/21", "PASS        6666", "DI-- DO--"]
+    assert lines(ui) == ["Set         1/25", "PASS        6666", "DI-- DO--"]
     seen = []
     for _ in range(len(regmap.CONFIG) + 1):
         seen.append(ui.screen().label[0])
@@ -250,18 +250,19 @@ def test_password_entry_and_list():
     # The manual's order (factory-default table; this cfg serves no panel rows, so no dATE tinE cLr_*; the
     # menu serves Ver itself), then the parameters the table does not name, in register order
     assert seen == ["PASS", "SYSS", "Un", "In", "Pt_U", "Ct_I", "Adr", "baud", "dATA", "BLt", "An", "Ver", "Pulse",
-                    "IST", "Pulse_Q", "DM_P", "DM_S", "Wp", "Prot", "DO1_M", "DO2_M"]
+                    "IST", "Pulse_Q", "DM_P", "DM_S", "Wp", "Prot", "DO1_M", "DO2_M", "dIP", "SWEL",
+                    "Int", "HYSt"]
     assert ui.screen().label[0] == "PASS"  # wraps
     keys(ui, "up")
-    assert lines(ui) == ["Set        21/21", "DO2_M     remote", "DI-- DO--"]
-    keys(ui, "up up")
-    assert lines(ui) == ["Set        19/21", "Prot           0", "DI-- DO--"]
+    assert lines(ui) == ["Set        25/25", "HYSt           2", "DI-- DO--"]
+    keys(ui, "up up up up up up")
+    assert lines(ui) == ["Set        19/25", "Prot           0", "DI-- DO--"]
     keys(ui, "up")
-    assert lines(ui) == ["Set        18/21", "Wp             0", "DI-- DO--"]
+    assert lines(ui) == ["Set        18/25", "Wp             0", "DI-- DO--"]
     keys(ui, "up")
     assert lines(ui)[1] == "DM_S           1"
     keys(ui, "up up up up up")
-    assert lines(ui) == ["Set        12/21", "Ver         1.00", "      2026.11.26", "DI-- DO--"]
+    assert lines(ui) == ["Set        12/25", "Ver         1.00", "      2026.11.26", "DI-- DO--"]
     keys(ui, "left")  # leaves the settings
     assert lines(ui)[0] == "Meter U"
 
@@ -294,7 +295,7 @@ def test_edit_pt_u_digit_by_digit():
     ui, v, io = make(cfg)
     enter_password(ui, "6666")
     keys(ui, "down down down down")
-    assert lines(ui)[:2] == ["Set         5/21", "Pt_U           1"]
+    assert lines(ui)[:2] == ["Set         5/25", "Pt_U           1"]
     keys(ui, "enter")
     assert lines(ui)[1] == "Pt_U      [0]001"
     keys(ui, "right up")
@@ -304,7 +305,7 @@ def test_edit_pt_u_digit_by_digit():
     assert cfg.values["Pt_U"] == 1  # nothing written before ENTER
     keys(ui, "enter")
     assert cfg.calls == [("Pt_U", 100)] and cfg.values["Pt_U"] == 100
-    assert lines(ui) == ["Set         5/21", "Pt_U         100", "DI-- DO--"]
+    assert lines(ui) == ["Set         5/25", "Pt_U         100", "DI-- DO--"]
     keys(ui, "down enter")  # Ct_I: 4 digits, the cursor starts on the first
     assert lines(ui)[1] == "Ct_I      [0]001"
     keys(ui, "down")  # 0 -> 9
@@ -352,9 +353,9 @@ def test_refused_value_shows_err_and_old_value():
     assert lines(ui)[1] == "Adr        [0]01"  # Adr goes to 247: 3 digits
     keys(ui, "right right up enter")
     assert cfg.calls == [("Adr", 2)] and cfg.values["Adr"] == 1
-    assert lines(ui) == ["Set         7/21", "Adr            1", "Err", "DI-- DO--"]
+    assert lines(ui) == ["Set         7/25", "Adr            1", "Err", "DI-- DO--"]
     keys(ui, "down")  # the next key clears it
-    assert lines(ui) == ["Set         8/21", "baud        9600", "DI-- DO--"]
+    assert lines(ui) == ["Set         8/25", "baud        9600", "DI-- DO--"]
 
 
 def test_out_of_range_refused_by_cfg_and_cancel():

@@ -215,7 +215,8 @@ def test_temperature_in_whole_degrees():
 _ORDER = ["PASS", "SYSS", "Un", "In", "Pt_U", "Ct_I", "Adr", "baud", "dATA", "BLt", "An", "dATE", "tinE", "cLr_Eny",
           "cLr_MaxMin", "Ver", "Pulse", "IST",  # the manual's factory-default table (4.3), in its order
           "cLr_DM",  # clear the maximum demands (issue 10)
-          "Pulse_Q", "DM_P", "DM_S", "Wp", "Prot", "DO1_M", "DO2_M",  # the ones the manual does not name, in register order
+          "Pulse_Q", "DM_P", "DM_S", "Wp", "Prot", "DO1_M", "DO2_M", "dIP", "SWEL", "Int",
+          "HYSt",  # the ones the manual does not name, in register order
           "AL_n", "AL_Q", "AL_M", "AL_t", "AL_h", "AL_on", "AL_oF", "AL_r"]  # alarm rules (issue 12), the panel's
 
 
@@ -253,7 +254,7 @@ def test_time_set_field_by_field():
     m.ui.tick(500)
     assert not m.ui.screen().blink_on  # the field blinks (the glass inverts it while blink_on)
     m.key("enter")
-    assert m.clock.hms == 102300 and _dump(m)[:2] == ["Set        13/34", "tinE    10:23:00"]
+    assert m.clock.hms == 102300 and _dump(m)[:2] == ["Set        13/38", "tinE    10:23:00"]
     _keys(m, "enter up left")  # LEFT cancels
     assert m.clock.hms == 102300 and m.ui.menu.mode == menu.LIST
     _keys(m, "enter down")  # hours wrap 10 -> 09 ... and 00 -> 23
@@ -319,7 +320,8 @@ def test_small_ranges_cycle_and_out_of_range_digits_are_refused():
     cfg = Config()
     ui, v, io = make(cfg)
     enter_password(ui, "6666")
-    keys(ui, "up up up")  # DO2_M, DO1_M (issue 12), Prot (0 native map, 1 SDM630 holding registers): 0 / 1 cycle
+    # HYSt Int SWEL dIP DO2_M DO1_M (issue 12), Prot (0 native map, 1 SDM630 holding registers): 0 / 1 cycle
+    keys(ui, "up up up up up up up")
     assert lines(ui)[1] == "Prot           0"
     keys(ui, "up")  # Wp: 0 / 1 cycle instead of a digit that could be 2..9
     keys(ui, "enter")
