@@ -42,13 +42,15 @@ def _key(x: int, h: int) -> int:
 def _step(vals: ptr32, sl: ptr8, md: ptr8, tk: ptr32, rk: ptr32, on: ptr32, off: ptr32, st: ptr8, tm: ptr32,
           cnt: ptr32, n: int, dt: int) -> int:
     """One window for n rules: vals the measurement slots, tk/rk threshold/return level (float32 bits), on/off
-    delays and tm timers in samples, dt the window's samples. Returns a bit per rule whose activeness changed."""
+    delays and tm timers in samples, dt the window's samples. Returns bit k: rule k's activeness changed; bit
+    8 + k: its state changed."""
     h = int(SIGN_BIT)
     ch = 0
     k = 0
     while k < n:
         m = md[k]
         s = st[k]
+        s0 = s
         was = 0
         if s >= 2:
             was = 1
@@ -110,6 +112,8 @@ def _step(vals: ptr32, sl: ptr8, md: ptr8, tk: ptr32, rk: ptr32, on: ptr32, off:
             now = 1
         if was != now:
             ch |= 1 << k
+        if s != s0:
+            ch |= 256 << k
         k += 1
     return ch
 
@@ -185,6 +189,10 @@ class Alarms:
             return 0
         c = _step(self.vals, self.sl, self.md, self.thr, self.ret, self.on_n, self.off_n, self.st, self.tm,
                   self.cnt, N_RULES, dt)
+        if c == 0:
+            return 0  # nothing moved: the registers stand
+        self.publish()
+        c &= 0xFF
         self.changed = c
         if c:
             self.pend |= c
@@ -196,7 +204,6 @@ class Alarms:
                     copy8(self.ev_val, 4 * k, self.vals, 4 * self.sl[k], 4)
             self.active = a
             self.drive()
-        self.publish()
         return c
 
     def drive(self):
