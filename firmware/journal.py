@@ -28,7 +28,8 @@ class Journal:
         self._ymd = meter.clock.ymd
         self._clr = [meter.ledger.cleared, meter.maxmin.cleared, meter.demand.cleared]
         self.sel = 0  # EV_From: age of the first record in the window (0 = newest)
-        self._shown = (-1, -1)
+        self._shown_total = -1
+        self._shown_sel = -1
         self._head = 2 * regmap.block("ev_head")[0]
         self._rec = 2 * regmap.block("ev_rec")[0]
         self._sel_reg = regmap.block("ev_sel")[0]
@@ -87,13 +88,16 @@ class Journal:
             for k in range(len(al.st)):
                 if (t >> k) & 1:
                     self.add(ev.SETTING, _RULE_ARG + k, src=self.src)
-        for p, kind, ext, dur, ymd, hms in m.pq.take():  # dips, swells, interruptions, stamped with their start
-            self.add(ev.DIP + kind, p, ext, aux=dur * 1000 // 8000, at=(ymd, hms))
-        n = (m.ledger.cleared, m.maxmin.cleared, m.demand.cleared)
-        for k in range(3):
-            if n[k] != self._clr[k]:
-                self._clr[k] = n[k]
-                self.add(ev.CLEAR, k, src=self.src)
+        if m.pq.queued:  # dips, swells, interruptions, stamped with their start
+            for p, kind, ext, dur, ymd, hms in m.pq.take():
+                self.add(ev.DIP + kind, p, ext, aux=dur * 1000 // 8000, at=(ymd, hms))
+        c = self._clr
+        if m.ledger.cleared != c[0] or m.maxmin.cleared != c[1] or m.demand.cleared != c[2]:
+            n = (m.ledger.cleared, m.maxmin.cleared, m.demand.cleared)
+            for k in range(3):
+                if n[k] != c[k]:
+                    c[k] = n[k]
+                    self.add(ev.CLEAR, k, src=self.src)
         clk = m.clock
         if clk.version != self._clk:
             self._clk = clk.version
@@ -115,9 +119,10 @@ class Journal:
 
     def publish(self):
         log = self.log
-        if (log.total, self.sel) == self._shown:
-            return
-        self._shown = (log.total, self.sel)
+        if log.total == self._shown_total and self.sel == self._shown_sel:
+            return  # the usual case, every service(): nothing allocated
+        self._shown_total = log.total
+        self._shown_sel = self.sel
         img = self.m.regs.image
         _put(img, self._head, log.total)
         _put(img, self._head + 4, log.kept)

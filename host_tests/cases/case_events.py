@@ -59,3 +59,18 @@ def test_ram_log_without_a_device():
     log = EventLog(None)
     _fill(log, 1, 200)
     assert log.kept == ev.KEEP and log.get(0)[0] == 199 and log.get(ev.KEEP - 1)[0] == 199 - ev.KEEP + 1
+
+
+def test_journal_watch_allocates_nothing_when_nothing_changed():
+    import micropython
+
+    from firmware.meter import Meter
+
+    m = Meter(None)
+    m.service()
+    micropython.heap_lock()
+    try:
+        m.journal.watch()  # every Meter.service() on the device: no garbage while nothing happens
+    finally:
+        micropython.heap_unlock()
+    assert m.journal.log.get(0)[3] == ev.POWER_UP
