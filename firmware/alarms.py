@@ -20,9 +20,9 @@ INACTIVE = const(0)
 PENDING = const(1)
 ACTIVE = const(2)
 CLEARING = const(3)
-STATES = ("inactive", "pending", "active", "clearing")
-MODES = ("off", "over", "under")
-RELAYS = ("none", "DO1", "DO2", "both")
+STATES = const(("inactive", "pending", "active", "clearing"))
+MODES = const(("off", "over", "under"))
+RELAYS = const(("none", "DO1", "DO2", "both"))
 DELAY_MAX = const(9999)  # seconds
 _SETTLE = const(5)  # windows skipped after power-up: the first ones are partial (an under rule would fire on 0)
 _REC = "alarms"
@@ -123,7 +123,7 @@ def _put_be(dst: ptr32, i: int, src: ptr8, off: int):
     dst[i] = (src[off] << 24) | (src[off + 1] << 16) | (src[off + 2] << 8) | src[off + 3]
 
 
-_PANEL = ("AL_Q", "AL_M", "AL_on", "AL_oF", "AL_r")  # panel rows of the fields, in FIELDS order
+_PANEL = const(("AL_Q", "AL_M", "AL_on", "AL_oF", "AL_r"))  # panel rows of the fields, in FIELDS order
 
 
 def panel_scale(q):

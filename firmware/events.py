@@ -24,10 +24,10 @@ TIME_SET = const(10)  # value: seconds the clock moved (new - old, within a day;
 DIP = const(11)  # arg phase (0-2), value: residual V (extreme), aux: duration ms; stamped with the start
 SWELL = const(12)  # value: maximum V
 INTERRUPTION = const(13)  # value: residual V
-KINDS = ("", "PowerUp", "PowerDown", "PowerCut", "AlarmOn", "AlarmOff", "Relay", "Input", "Setting", "Clear",
-         "TimeSet", "Dip", "Swell", "Interrupt")
-LCD_KINDS = ("", "Pon", "PoFF", "Pcut", "AL on", "AL oFF", "rELAY", "dI", "SEt", "cLr", "tinE", "dIP", "SWEL",
-             "Int")
+KINDS = const(("", "PowerUp", "PowerDown", "PowerCut", "AlarmOn", "AlarmOff", "Relay", "Input", "Setting", "Clear",
+         "TimeSet", "Dip", "Swell", "Interrupt"))
+LCD_KINDS = const(("", "Pon", "PoFF", "Pcut", "AL on", "AL oFF", "rELAY", "dI", "SEt", "cLr", "tinE", "dIP", "SWEL",
+             "Int"))
 
 
 BLOCKS = const(4)  # 16 KiB: 584 events, at least 438 kept when the oldest sector is recycled
