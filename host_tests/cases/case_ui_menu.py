@@ -374,3 +374,31 @@ def test_clear_demand_from_the_panel():
     assert _dump(m)[1] == "cLr_DM        no"
     assert _read(m, "demand", "MaxDmd_P") == 0.0 and _read(m, "demand_t", "MaxDmd_P_D") == 0
     assert abs(_read(m, "demand", "Dmd_P") / p - 1) < 0.003  # the present demand goes on
+
+
+def test_alarm_rule_set_at_the_panel():
+    """An electrician sets rule 2 = Ub over 240 V, back below 235 V, 3 s on, 1 s off, DO2, with the keys alone;
+    the rule is what Modbus reads back (issue 12, docs/alarms.md)."""
+    m = Meter(None)
+    enter_password(m.ui, "6666")
+    _goto(m, "AL_n")
+    _keys(m, "enter up enter")  # 1 -> 2
+    assert _dump(m)[1].split() == ["AL_n", "2"]
+    _keys(m, "down enter up enter")  # AL_Q: Ua -> Ub
+    assert _dump(m)[1].split() == ["AL_Q", "Ub"]
+    _keys(m, "down enter up enter")  # AL_M: off -> over
+    assert _dump(m)[1].split() == ["AL_M", "over"]
+    # AL_t: 8 digits, most significant first: 00000240
+    _keys(m, "down enter right right right right right up up right up up up up enter")
+    assert _dump(m)[1].split() == ["AL_t", "240"]
+    _keys(m, "down enter right right right right right right right up up up up up enter")  # AL_h 5
+    _keys(m, "down enter right right right up up up enter")  # AL_on 3 (4 digits)
+    _keys(m, "down enter right right right up enter")  # AL_oF 1
+    _keys(m, "down enter up up enter")  # AL_r: none -> DO1 -> DO2
+    assert _dump(m)[1].split() == ["AL_r", "DO2"]
+    m.service()
+    a = regmap.block("alarms")[0] + 5  # rule 2's Q M On Off R
+    img = m.regs.image
+    assert [img[2 * (a + i)] << 8 | img[2 * (a + i) + 1] for i in range(5)] == [1, 1, 3, 1, 2]
+    al = m.alarms
+    assert al.thr[1] == 240.0 and al.hys[1] == 5.0 and al.ret[1] == 235.0 and al.md[0] == 0
