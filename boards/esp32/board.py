@@ -53,11 +53,28 @@ def rtc_from_clock(meter, rtc):
     rtc.datetime((ymd // 10000, (ymd // 100) % 100, ymd % 100, 0, hms // 10000, (hms // 100) % 100, hms % 100, 0))
 
 
-def make_meter(relay_out=None, pulse_out=None, store=None):
-    """The meter as the board builds it at power-up: viper kernels (firmware's defaults), the store partition."""
+def events_device(esp32=None):
+    """The event log's flash: the raw data partition labelled pins.EVENTS["label"] (at least 2 blocks of 4 KiB),
+    else None: the meter then keeps the log beside a store on the filesystem (/events.bin), or in RAM when the
+    store is a raw partition (lost at a cut: give the log its partition). esp32: the module (tests pass a fake)."""
+    if esp32 is None:
+        try:
+            import esp32
+        except ImportError:
+            return None
+    found = esp32.Partition.find(esp32.Partition.TYPE_DATA, label=pins.EVENTS["label"])
+    if found and found[0].ioctl(5, 0) == pins.EVENTS["block_size"] and found[0].ioctl(4, 0) >= 2:
+        return found[0]
+    return None
+
+
+def make_meter(relay_out=None, pulse_out=None, store=None, events=None):
+    """The meter as the board builds it at power-up: viper kernels (firmware's defaults), the store partition,
+    the event log's partition (or file)."""
     from firmware.meter import Meter
 
-    return Meter(store_device() if store is None else store, relay_out=relay_out, pulse_out=pulse_out)
+    return Meter(store_device() if store is None else store, relay_out=relay_out, pulse_out=pulse_out,
+                 events=events if events is not None else (events_device() if store is None else None))
 
 
 def start_adc(block=BLOCK):

@@ -308,6 +308,9 @@ def store_checks(scratch):
     assert (m2.clock.ymd, m2.clock.hms) == (20261130, 123456), (m2.clock.ymd, m2.clock.hms)
     assert rtc.dt == (2026, 11, 30, 0, 12, 34, 56, 0), rtc.dt
     assert m2.store.writes > 0
+    FakePartition.table = [FakePartition("kpm53ev", 4)]
+    ev = board.events_device(FakeEsp32)
+    assert ev is FakePartition.table[0] and board.make_meter(store=part, events=ev).journal.log.dev is ev
     fb = board.make_meter(store=scratch)  # the fallback: a store file on the filesystem (firmware/flash.FileDev)
     assert type(fb.store.dev).__name__ in ("FileDev", "Flash"), fb.store.dev
     print("STORE ok writes=%d fallback=%s" % (m2.store.writes, type(fb.store.dev).__name__))
