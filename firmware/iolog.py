@@ -5,6 +5,7 @@ import struct
 from micropython import const
 
 from firmware import regmap
+from firmware.words import put_u32
 
 _REC = "di"
 _GAP_S = const(60)
@@ -29,9 +30,9 @@ class IoLog:
         if img is None:
             return
         for i in range(n):
-            _put_u32(img, self._off + 4 * i, io.di_n[i])
-            _put_u32(img, self._off + 4 * n + 8 * i, io.di_at[2 * i])
-            _put_u32(img, self._off + 4 * n + 8 * i + 4, io.di_at[2 * i + 1])
+            put_u32(img, self._off + 4 * i, io.di_n[i])
+            put_u32(img, self._off + 4 * n + 8 * i, io.di_at[2 * i])
+            put_u32(img, self._off + 4 * n + 8 * i + 4, io.di_at[2 * i + 1])
 
     def service(self, now_s):
         """Publish new changes; save them when the last save is a minute old."""
@@ -69,8 +70,3 @@ class IoLog:
             self.save()
 
 
-def _put_u32(img, o, v):
-    img[o] = (v >> 24) & 0xFF
-    img[o + 1] = (v >> 16) & 0xFF
-    img[o + 2] = (v >> 8) & 0xFF
-    img[o + 3] = v & 0xFF

@@ -7,6 +7,7 @@ from micropython import const
 from firmware import events as ev
 from firmware import regmap
 from firmware.clock import hms_text, ymd_text
+from firmware.words import put_u32
 
 PANEL = const(0)
 MODBUS = const(1)
@@ -124,22 +125,22 @@ class Journal:
         self._shown_total = log.total
         self._shown_sel = self.sel
         img = self.m.regs.image
-        _put(img, self._head, log.total)
-        _put(img, self._head + 4, log.kept)
+        put_u32(img, self._head, log.total)
+        put_u32(img, self._head + 4, log.kept)
         for i in range(_WIN):
             e = log.get(self.sel + i)
             o = self._rec + 4 * _FIELDS * i
             if e is None:
                 for j in range(_FIELDS):
-                    _put(img, o + 4 * j, 0)
+                    put_u32(img, o + 4 * j, 0)
                 continue
             seq, ymd, hms, kind, arg, src, value, aux = e
-            _put(img, o, seq)
-            _put(img, o + 4, ymd)
-            _put(img, o + 8, hms)
-            _put(img, o + 12, (kind << 16) | (arg << 8) | src)
+            put_u32(img, o, seq)
+            put_u32(img, o + 4, ymd)
+            put_u32(img, o + 8, hms)
+            put_u32(img, o + 12, (kind << 16) | (arg << 8) | src)
             _put_f(img, o + 16, value)
-            _put(img, o + 20, aux)
+            put_u32(img, o + 20, aux)
 
     # --- LCD: page k of History's event group shows the k-th newest ----------------------------------------
     def source(self, name):
@@ -186,13 +187,6 @@ def _lcd_value(e):
 
 def _secs(hms):
     return hms // 10000 * 3600 + hms // 100 % 100 * 60 + hms % 100
-
-
-def _put(img, o, v):
-    img[o] = (v >> 24) & 0xFF
-    img[o + 1] = (v >> 16) & 0xFF
-    img[o + 2] = (v >> 8) & 0xFF
-    img[o + 3] = v & 0xFF
 
 
 def _put_f(img, o, x):

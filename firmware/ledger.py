@@ -11,6 +11,7 @@ from firmware.clock import Clock, valid_hms, valid_ymd
 from firmware.energy import Energy
 from firmware.periods import Periods
 from firmware.pulse import Pulse
+from firmware.words import put_u32
 
 _REC_E = "energy"
 _REC_P = "periods"
@@ -86,8 +87,8 @@ class Ledger:
         self.periods.publish(img, self._off_p)
         _put_u64(img, self._off_t, self.energy.rtime)
         _put_u64(img, self._off_t + 8, self.energy.ltime)
-        _put_u32(img, 2 * self._clk, self.clock.ymd)
-        _put_u32(img, 2 * self._clk + 4, self.clock.hms)
+        put_u32(img, 2 * self._clk, self.clock.ymd)
+        put_u32(img, 2 * self._clk + 4, self.clock.hms)
 
     # --- register writes (allocation-free) ---------------------------------------------------------------------
     def clock_write(self, addr, count, src, off):
@@ -107,8 +108,8 @@ class Ledger:
                 return 3
         elif not clk.set_hms(v0):
             return 3
-        _put_u32(self.regs.image, 2 * self._clk, clk.ymd)
-        _put_u32(self.regs.image, 2 * self._clk + 4, clk.hms)
+        put_u32(self.regs.image, 2 * self._clk, clk.ymd)
+        put_u32(self.regs.image, 2 * self._clk + 4, clk.hms)
         return 0
 
     def clear_write(self, addr, count, src, off):
@@ -256,19 +257,12 @@ class Panel:
         return getattr(self._cfg, name)
 
 
-def _put_u32(img, o, v):
-    img[o] = (v >> 24) & 0xFF
-    img[o + 1] = (v >> 16) & 0xFF
-    img[o + 2] = (v >> 8) & 0xFF
-    img[o + 3] = v & 0xFF
-
-
 def _put_u64(img, o, v):
     img[o] = 0
     img[o + 1] = 0
     img[o + 2] = 0
     img[o + 3] = 0
-    _put_u32(img, o + 4, v)
+    put_u32(img, o + 4, v)
 
 
 def _le32(b, o, v):
