@@ -18,7 +18,7 @@ from firmware.history import History
 from firmware.metering import KNOWN
 from firmware.words import WORD_MASK
 
-NQ = const(9)  # P Q S Ia Ib Ic P_imp P_exp I_N (regmap._DMD order)
+NQ = const(9)  # P Q S Ia Ib Ic P_imp P_exp I_N (regmap.DMD_Q order)
 _NQ_V1 = const(6)  # quantities in a record written before P_imp, P_exp and I_N
 NSUB = const(60)  # subintervals kept: DM_P / DM_S <= 60
 _SLACK = const(8000)  # samples a whole subinterval may differ from DM_S minutes (windows end off the minute)
@@ -262,7 +262,7 @@ class Demand(History):
         w = self.w
         i = regmap.DEMAND.find(name)  # 6 demands, their 6 maxima, then 3 and 3
         if i >= 0:
-            j, mx = regmap._dmd_q(i)
+            j, mx = regmap.dmd_q(i)
             j += _M if mx else _D
             return lambda: w[j]
         return self.stamp_source(regmap.DEMAND_T, name)  # (date, time) per maximum demand

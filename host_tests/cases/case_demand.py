@@ -145,7 +145,7 @@ def test_import_export_and_neutral_demand():
     vals[regmap.slot("I_N")] = 0.75
     for p in (3000.0, -1500.0, 3000.0):
         _minute(d, vals, clk, p, 5.0)
-    i = list(regmap._DMD_Q)
+    i = list(regmap.DMD_Q)
     assert abs(d.value(0) - 1500.0) < 0.05
     assert abs(d.value(i.index("P_imp")) - 2000.0) < 0.05 and abs(d.value(i.index("P_exp")) - 500.0) < 0.05
     assert abs(d.value(i.index("I_N")) - 0.75) < 1e-4
