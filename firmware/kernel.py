@@ -3,6 +3,7 @@
 import micropython
 from micropython import const
 
+from firmware.kernel_range import fits, widen
 from firmware.words import SIGN_BIT, WORD_MASK
 
 # Product vector of one sample (index k; sum k is the 64-bit pair ACC[2k], ACC[2k+1]). Samples are reduced to
@@ -85,42 +86,36 @@ def run(blk: ptr32, i: int, n: int, st: ptr32, tab: ptr16, dn: ptr32) -> int:
     derive = st[S_DERIVE]
     rnd = 1 << (ish - 1)
     tc = st[S_TCODE]
+    wid = 0
     while i < n:
         b = i << 3
         # sign-extend (a no-op on the device, needed where ptr32 loads zero-extend) and round to 16 bits
         ua = ((((blk[b] ^ h) - h) + 128) >> 8)
         ub = ((((blk[b + 1] ^ h) - h) + 128) >> 8)
         uc = ((((blk[b + 2] ^ h) - h) + 128) >> 8)
-        # currents: a smaller shift for low rated currents, clamped to 16 bits so products still fit 31 bits
+        # currents: a smaller shift for low rated currents; a sample that does not fit 16 bits at it widens the
+        # window's range (firmware/kernel_range.py) and ends this call, so the span kernel takes the rest
         ia = ((((blk[b + 3] ^ h) - h) + rnd) >> ish)
         ib = ((((blk[b + 4] ^ h) - h) + rnd) >> ish)
         ic = ((((blk[b + 5] ^ h) - h) + rnd) >> ish)
         xn = ((((blk[b + 6] ^ h) - h) + rnd) >> ish)
         tc = blk[b + 7]
         if ish < 8:
-            if ia > 32767:
-                ia = 32767
-            elif ia < -32767:
-                ia = -32767
-            if ib > 32767:
-                ib = 32767
-            elif ib < -32767:
-                ib = -32767
-            if ic > 32767:
-                ic = 32767
-            elif ic < -32767:
-                ic = -32767
-            if xn > 32767:
-                xn = 32767
-            elif xn < -32767:
-                xn = -32767
+            if not int(fits(blk, b, ish, derive)):
+                ish = int(widen(blk, b, st, ish, derive))
+                rnd = 1 << (ish - 1)
+                wid = 1
+                ia = ((((blk[b + 3] ^ h) - h) + rnd) >> ish)
+                ib = ((((blk[b + 4] ^ h) - h) + rnd) >> ish)
+                ic = ((((blk[b + 5] ^ h) - h) + rnd) >> ish)
+                xn = ((((blk[b + 6] ^ h) - h) + rnd) >> ish)
         if derive:
             ib = 0 - ia - ic  # 2LL2CT: the missing CT's current from the other two (ia + ib + ic = 0)
-            if ib > 32767:
+            if ib > 32767:  # only at shift 8 (below it the range widened)
                 ib = 32767
             elif ib < -32767:
                 ib = -32767
-        sn = ia + ib + ic  # the neutral current as the vector sum, clamped: its square must fit 31 bits
+        sn = ia + ib + ic  # the neutral current as the vector sum, clamped at shift 8: its square must fit 31 bits
         if sn > 32767:
             sn = 32767
         elif sn < -32767:
@@ -253,6 +248,10 @@ def run(blk: ptr32, i: int, n: int, st: ptr32, tab: ptr16, dn: ptr32) -> int:
             # a new current range starts with the next window (the edge sample keeps the old scale: a change of
             # the rated current disturbs the start weight of one window by at most one sample)
             ish = st[S_ISH_NEXT]
+            while ish < 8:  # the new window's range must hold its first sample too
+                if int(fits(blk, b, ish, derive)):
+                    break
+                ish += 1
             rnd = 1 << (ish - 1)
             if ish != dn[D_ISH]:
                 # a new current range: the closing sample also opens the new window (weight 1 - fe), so its
@@ -261,22 +260,6 @@ def run(blk: ptr32, i: int, n: int, st: ptr32, tab: ptr16, dn: ptr32) -> int:
                 ib = ((((blk[b + 4] ^ h) - h) + rnd) >> ish)
                 ic = ((((blk[b + 5] ^ h) - h) + rnd) >> ish)
                 xn = ((((blk[b + 6] ^ h) - h) + rnd) >> ish)
-                if ia > 32767:
-                    ia = 32767
-                elif ia < -32767:
-                    ia = -32767
-                if ib > 32767:
-                    ib = 32767
-                elif ib < -32767:
-                    ib = -32767
-                if ic > 32767:
-                    ic = 32767
-                elif ic < -32767:
-                    ic = -32767
-                if xn > 32767:
-                    xn = 32767
-                elif xn < -32767:
-                    xn = -32767
                 if derive:
                     ib = 0 - ia - ic
                     if ib > 32767:
@@ -376,7 +359,7 @@ def run(blk: ptr32, i: int, n: int, st: ptr32, tab: ptr16, dn: ptr32) -> int:
             k += 1
         ns += 1
         i += 1
-        if close:
+        if close or wid:
             break
     st[S_NS] = ns
     st[S_PHASE] = phase

@@ -68,29 +68,26 @@ def span(blk: ptr32, i: int, st: ptr32, tab: ptr16) -> int:
         ib = ((((blk[b + 4] ^ h) - h) + rnd) >> ish)
         ic = ((((blk[b + 5] ^ h) - h) + rnd) >> ish)
         xn = ((((blk[b + 6] ^ h) - h) + rnd) >> ish)
-        if ish < 8:
-            if ia > 32767:
-                ia = 32767
-            elif ia < -32767:
-                ia = -32767
-            if ib > 32767:
-                ib = 32767
-            elif ib < -32767:
-                ib = -32767
-            if ic > 32767:
-                ic = 32767
-            elif ic < -32767:
-                ic = -32767
-            if xn > 32767:
-                xn = 32767
-            elif xn < -32767:
-                xn = -32767
         if derive:
             ib = 0 - ia - ic
-            if ib > 32767:
-                ib = 32767
-            elif ib < -32767:
-                ib = -32767
+        sn = ia + ib + ic
+        if ish < 8:
+            # a sample that does not fit 16 bits at this range: kernel.run() widens the window's range for it
+            if ia > 32767 or ia < -32767 or ib > 32767 or ib < -32767 or ic > 32767 or ic < -32767:
+                break
+            if xn > 32767 or xn < -32767 or sn > 32767 or sn < -32767:
+                break
+        else:  # shift 8: the ADC's full scale; the derived current and the vector sum are clamped
+            if derive:
+                if ib > 32767:
+                    ib = 32767
+                elif ib < -32767:
+                    ib = -32767
+            sn = ia + ib + ic
+            if sn > 32767:
+                sn = 32767
+            elif sn < -32767:
+                sn = -32767
         if ra == 0:
             r = ua
         elif ra == 1:
@@ -114,11 +111,6 @@ def span(blk: ptr32, i: int, st: ptr32, tab: ptr16) -> int:
         elif r < 0 - hyst:
             armed = 1
         prev = r
-        sn = ia + ib + ic
-        if sn > 32767:
-            sn = 32767
-        elif sn < -32767:
-            sn = -32767
         k = (phase >> 22) & 1023
         s = int(tab[k])
         s = (s ^ 0x8000) - 0x8000

@@ -4,7 +4,8 @@
 #
 # Shape: the samples go in chunks of up to 32. Pass 1 reduces each sample to 10 words (ua ub uc ia ib ic xn cos
 # sin sn) in a work area (the state's tail, WORK words), advances the NCO and follows the zero-crossing logic;
-# it stops before the sample that would close the window (firmware/kernel.py's run() then takes it). Pass 2
+# it stops before the sample that would close the window or widen the current range (firmware/kernel.py's run()
+# then takes it). Pass 2
 # sums each of the 33 products over the chunk in registers (a 64-bit pair per product, ADDS/ADCS) and adds the
 # pair into the state's sums once per chunk: 8 cycles per multiply-accumulate instead of ~60 in viper.
 # The sums are exact integers either way, so the order of the additions changes no bit. asm_thumb compiles only
@@ -43,7 +44,7 @@ _T_RND = const(96)  # 1 << (ish - 1): rounding of the current channels
 _T_RA4 = const(100)  # 4 * S_RA: the reference's word in a sample's slot
 _T_RB4 = const(104)  # 4 * S_RB (negative: none)
 _T_BLKP = const(108)  # next sample's address, kept across pass 2
-_T_EV = const(112)  # 1: pass 1 stopped before a closing sample
+_T_EV = const(112)  # 1: pass 1 stopped before a sample that kernel.run() takes (a close, a wider range)
 _T_K = const(116)  # 32767, the clamp
 _T_BLK = const(120)  # the block's address
 _WORK_OFF = const(128)  # the work area (kernel.S_SIZE = 164) from r7
@@ -153,6 +154,10 @@ def span(r0, r1, r2, r3):
     asr(r2, r2, 8)
     str(r2, [r1, 8])
     bl(currents)  # ia ib ic xn, sn
+    cmp(r5, 0)  # a current beyond the range: stop before this sample
+    beq(fit)
+    b(event)
+    label(fit)
     ldr(r2, [r7, _PHASE])  # NCO: sin = tab[phase >> 22], cos = tab[(phase + 2**30) >> 22]
     lsr(r4, r2, 22)
     lsl(r4, r4, 1)
@@ -341,8 +346,9 @@ def span(r0, r1, r2, r3):
     b(exit)
 
     # --- subroutines (bl; r7 kept) ---------------------------------------------------------------------------
-    # currents: ia ib ic xn = (x + rnd) >> ish, clamped to +-32767 below shift 8; ib = -(ia + ic) for 2LL2CT;
-    # sn = ia + ib + ic clamped. r0 = sample, r1 = slot; uses r2-r4.
+    # currents: ia ib ic xn = (x + rnd) >> ish; ib = -(ia + ic) for 2LL2CT; sn = ia + ib + ic. Below shift 8 a
+    # value beyond +-32767 returns r5 = 1 (pass 1 stops before the sample: kernel.run() widens the range); at
+    # shift 8 the derived ib and sn are clamped (r5 = 0). r0 = sample, r1 = slot; uses r2-r6.
     label(currents)
     ldr(r3, [r7, _T_RND])
     ldr(r4, [r7, _ISH])
@@ -362,50 +368,32 @@ def span(r0, r1, r2, r3):
     add(r2, r2, r3)
     asr(r2, r4)
     str(r2, [r1, 24])
+    mov(r5, 0)
+    mov(r6, r4)  # r6 = ish
     ldr(r3, [r7, _T_K])
-    cmp(r4, 8)
-    bge(unclamped)
-    ldr(r2, [r1, 12])
+    cmp(r6, 8)
+    bge(wide)
+    ldr(r2, [r1, 12])  # below shift 8: each of ia ib ic xn within +-32767
     cmp(r2, r3)
-    ble(k1)
-    mov(r2, r3)
-    label(k1)
+    bgt(over)
     cmn(r2, r3)
-    bge(k2)
-    neg(r2, r3)
-    label(k2)
-    str(r2, [r1, 12])
+    blt(over)
     ldr(r2, [r1, 16])
     cmp(r2, r3)
-    ble(k3)
-    mov(r2, r3)
-    label(k3)
+    bgt(over)
     cmn(r2, r3)
-    bge(k4)
-    neg(r2, r3)
-    label(k4)
-    str(r2, [r1, 16])
+    blt(over)
     ldr(r2, [r1, 20])
     cmp(r2, r3)
-    ble(k5)
-    mov(r2, r3)
-    label(k5)
+    bgt(over)
     cmn(r2, r3)
-    bge(k6)
-    neg(r2, r3)
-    label(k6)
-    str(r2, [r1, 20])
+    blt(over)
     ldr(r2, [r1, 24])
     cmp(r2, r3)
-    ble(k7)
-    mov(r2, r3)
-    label(k7)
+    bgt(over)
     cmn(r2, r3)
-    bge(k8)
-    neg(r2, r3)
-    label(k8)
-    str(r2, [r1, 24])
-    label(unclamped)
+    blt(over)
+    label(wide)
     ldr(r2, [r7, _DERIVE])
     cmp(r2, 0)
     beq(measured)
@@ -415,10 +403,14 @@ def span(r0, r1, r2, r3):
     neg(r2, r2)
     cmp(r2, r3)
     ble(k9)
+    cmp(r6, 8)
+    blt(over)
     mov(r2, r3)
     label(k9)
     cmn(r2, r3)
     bge(k10)
+    cmp(r6, 8)
+    blt(over)
     neg(r2, r3)
     label(k10)
     str(r2, [r1, 16])
@@ -430,13 +422,20 @@ def span(r0, r1, r2, r3):
     add(r2, r2, r4)
     cmp(r2, r3)
     ble(k11)
+    cmp(r6, 8)
+    blt(over)
     mov(r2, r3)
     label(k11)
     cmn(r2, r3)
     bge(k12)
+    cmp(r6, 8)
+    blt(over)
     neg(r2, r3)
     label(k12)
     str(r2, [r1, 36])
+    bx(lr)
+    label(over)
+    mov(r5, 1)
     bx(lr)
 
     # sx: r3:r4 = sum of the words at r0, r0 + SLOT, ... (below 2**28 in all: 32 bits hold it), then acc

@@ -308,9 +308,10 @@ def test_direction_kernel_follows_deadband_direction():
 
 
 def test_calibration_averages_measured_windows_only():
-    # the reference's current arrives 0.6 s after the command: the windows without current (elements not
-    # measured), the one it arrives in (a partial rms), the two it clips in (the range was set for no current) and
-    # the one after them are skipped, not averaged in (which read CT gains 1.4); 10 measured windows follow
+    # the reference's current arrives 0.8 s after the command: the windows without current (elements not
+    # measured) are skipped, not averaged in (which read CT gains 1.4); 10 measured windows follow. (The range
+    # was set for no current: the window the current arrives in widens it at its first big sample, see
+    # firmware/kernel_range.py, so no window clips)
     import struct
 
     from firmware.calib import DONE, R_STATE
@@ -335,7 +336,7 @@ def test_calibration_averages_measured_windows_only():
                 c.window()
                 taken.append(b != c.busy)
     assert c.service(1, 1) and c.rows[R_STATE] == DONE, (c.rows[R_STATE], taken)
-    assert c.waited >= 6 and taken.count(True) == 11, taken  # the command's window, then 10 measured ones
+    assert c.waited >= 3 and taken.count(True) == 11, taken  # the command's window, then 10 measured ones
     for k in range(6):
         assert abs(m.cal[k] - 1.0) < 2e-4, (k, list(m.cal))
     for k in range(3, 6):

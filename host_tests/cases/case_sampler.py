@@ -39,9 +39,23 @@ def _clamp(v):
     return max(-32767, min(32767, v))
 
 
+_LIN = (3, 4, 5, 6, 14, 15, 16, 23, 24, 25, 29, 30, 31)  # products linear in a current
+_QUAD = (10, 11, 12, 13, 32)  # and quadratic
+
+
+def _currents(blk, i, ish, derive):
+    """ia ib ic in at shift ish (ib derived in 2LL2CT), and whether they and ia + ib + ic fit +-32767."""
+    x = [(blk[8 * i + c] + (1 << (ish - 1))) >> ish for c in range(3, 7)]
+    if derive:
+        x[1] = -x[0] - x[2]
+    return x, all(-32767 <= v <= 32767 for v in x + [x[0] + x[1] + x[2]])
+
+
 def reference(blk, n, tab, ra=0, rb=-1, ish=8, derive=False):
     """The kernel's sums, written straight from the definitions with unbounded integers. Windows as tuples
-    (weighted Q15 sums, N, fs, fe, cycles, plain sums)."""
+    (weighted Q15 sums, N, fs, fe, cycles, plain sums, shift). Currents: below shift 8 a sample that does not fit
+    16 bits moves its window to the narrowest wider shift that holds it, the sums so far divided by 2**d (x) or
+    4**d (x * x), rounding down; at shift 8 the derived current and the vector sum are clamped."""
     wins = []
     sums = [0] * NP
     es = [0] * NP
@@ -54,17 +68,35 @@ def reference(blk, n, tab, ra=0, rb=-1, ish=8, derive=False):
     armed = 0
     sync = 0
     prev = 0
+    cur = ish
     for i in range(n):
         x = [(blk[8 * i + c] + 128) >> 8 for c in range(3)]
-        x += [max(-32767, min(32767, (blk[8 * i + c] + (1 << (ish - 1))) >> ish)) if ish < 8 else
-              (blk[8 * i + c] + 128) >> 8 for c in range(3, 7)]
+        xi, ok = _currents(blk, i, cur, derive)
+        if not ok and cur < 8:
+            w = cur + 1
+            while w < 8 and not _currents(blk, i, w, derive)[1]:
+                w += 1
+            d = w - cur
+            for k in _LIN:
+                sums[k] >>= d
+                es[k] >>= d
+            for k in _QUAD:
+                sums[k] >>= 2 * d
+                es[k] >>= 2 * d
+            cur = w
+            xi = _currents(blk, i, cur, derive)[0]
         if derive:
-            x[4] = _clamp(-x[3] - x[5])
+            xi[1] = _clamp(xi[1])
+        x += xi
         k = (phase >> 22) & 1023
         sn, cs = tab[k], tab[(k + 256) & 1023]
-        p = x[:7] + [v * v for v in x[:7]] + [x[0] * x[3], x[1] * x[4], x[2] * x[5]]
-        p += [x[0] * x[1], x[1] * x[2], x[2] * x[0]] + [v * cs for v in x[:6]] + [v * sn for v in x[:6]]
-        p += [_clamp(x[3] + x[4] + x[5]) ** 2]
+
+        def products(x):
+            p = x[:7] + [v * v for v in x[:7]] + [x[0] * x[3], x[1] * x[4], x[2] * x[5]]
+            p += [x[0] * x[1], x[1] * x[2], x[2] * x[0]] + [v * cs for v in x[:6]] + [v * sn for v in x[:6]]
+            return p + [_clamp(x[3] + x[4] + x[5]) ** 2]
+
+        p = products(x)
         phase = (phase + step) % (1 << 32)
         r = x[ra] - (x[rb] if rb >= 0 else 0)
         close = 0
@@ -92,7 +124,7 @@ def reference(blk, n, tab, ra=0, rb=-1, ish=8, derive=False):
                 close = 4
         if close:
             wq = [(a << 15) - fs * b + fe * c for a, b, c in zip(sums, es, p)]
-            wins.append((wq, ns, fs, fe, cyc if close == 1 else 0, sums))
+            wins.append((wq, ns, fs, fe, cyc if close == 1 else 0, sums, cur))
             if close == 1:
                 step = (cyc << 47) // ((ns << 15) - fs + fe)
                 target = 12 if ns * 11 < cyc * 1600 else 10
@@ -100,6 +132,15 @@ def reference(blk, n, tab, ra=0, rb=-1, ish=8, derive=False):
                 sync = 1
             elif close == 3:
                 sync = 0
+            nxt = ish
+            while nxt < 8 and not _currents(blk, i, nxt, derive)[1]:
+                nxt += 1
+            if nxt != cur:  # the closing sample opens the new window at its shift
+                cur = nxt
+                xi = _currents(blk, i, cur, derive)[0]
+                if derive:
+                    xi[1] = _clamp(xi[1])
+                p = products(x[:3] + xi)
             sums, es, fs, ns, cyc = [0] * NP, p, fe, 0, 0
         sums = [a + b for a, b in zip(sums, p)]
         ns += 1
@@ -193,7 +234,8 @@ def test_2ll2ct_derives_ib_bit_exact():
 
 
 def test_current_range_for_1a_meters_bit_exact():
-    # shift 6: 2**15 codes = 6.25 A peak; 5 A rms (7.07 A peak) on phase c clips at the range, as the reference does
+    # shift 6: 2**15 codes = 6.25 A peak; 5 A rms (7.07 A peak) on phase c does not fit it: each window widens
+    # to shift 7 at the first sample beyond 32767 codes, and every current reads true (none is clipped)
     n = 3600
     blk = signal(n, 49.8, i=(1.0, 0.01, 5.0), phi=(30.0, 60.0, -20.0), t0=2.0)
     s, wins = _run(blk, n, 400, ish=6)
@@ -201,10 +243,41 @@ def test_current_range_for_1a_meters_bit_exact():
     assert len(wins) == len(ref) == 3
     for w, r in zip(wins, ref):
         assert w == r[:5], (w[1:], r[1:5])
-    amp = math.sqrt(2) * CODE_I / 64
-    ms = ref[1][0][7 + 3] / Q15 / _length(wins[1])  # Ia^2 (1 A) in shift-6 codes
-    assert abs(ms / (amp * amp / 2) - 1) < 5e-5, ms / (amp * amp / 2)
-    assert s.done[sampler.D_ISH] == 6
+    assert [r[6] for r in ref] == [7, 7, 7] and s.done[sampler.D_ISH] == 7
+    for k, rms in ((3, 1.0), (5, 5.0)):  # Ia, Ic
+        amp = math.sqrt(2) * rms * CODE_I / 128
+        ms = ref[1][0][7 + k] / Q15 / _length(wins[1])
+        assert abs(ms / (amp * amp / 2) - 1) < 5e-5, (k, ms / (amp * amp / 2))
+
+
+def test_a_load_step_widens_the_range_and_loses_nothing():
+    # 20 mA at the finest shift (2: 0.39 A peak full scale), then 6 A from the middle of a window: the window
+    # widens at the step's first big sample; its current and power sums equal those of the same signal fed at
+    # shift 8 from the start (within the rounding of the rescale: the bits below the new resolution)
+    n = 4000
+    lo = signal(n, 50.0, i=(0.02, 0.02, 0.02), phi=(30.0, 30.0, 30.0))
+    hi = signal(n, 50.0, i=(6.0, 6.0, 6.0), phi=(30.0, 30.0, 30.0))
+    blk = array("i", lo)
+    for k in range(8 * 2500, 8 * n):
+        blk[k] = hi[k]
+    s, wins = _run(blk, n, 80, ish=2)
+    ref = reference(blk, n, s.table, ish=2)
+    assert [w[:5] for w in wins] == [r[:5] for r in ref]
+    step = [k for k, r in enumerate(ref) if r[6] > 2][0]  # the window in which the step came
+    w = ref[step][6]
+    assert w == 7 and ref[step - 1][6] == 2  # 8.5 A peak needs shift 7 (12.5 A peak); before it the finest
+    fixed = reference(blk, n, s.table, ish=w)  # the same window summed at shift 7 from its start
+    got, exact = ref[step][0], fixed[step][0]
+    # they differ only in the 20 mA part before the step, rounded per sample at shift 7 in `fixed`, at shift 2
+    # then divided by 32 in the widened window: a few parts in a million of the window's sums
+    for k in (3, 10, 11, 12, 14, 15, 16):  # ia, ia * ia .. ic * ic, ua * ia .. uc * ic
+        assert abs(got[k] - exact[k]) <= abs(exact[k]) * 1e-5 + 2 ** 20, (k, got[k], exact[k])
+    # Ia really is 6 A in it (22,250 codes peak at shift 7 after the step; clamped at 32767 codes of shift 2, the
+    # window's sum would be over 500 times smaller)
+    after = sum(r[1] for r in ref[:step + 1]) - 2500  # the window's samples from the step on
+    mean_sq = (math.sqrt(2) * 6.0 * CODE_I / 128) ** 2 / 2
+    # (5 % allows for the partial cycle at the window's end: 860 samples are 5.4 cycles)
+    assert abs(got[10] / Q15 / (after * mean_sq) - 1) < 0.05, (after, got[10] / Q15 / (after * mean_sq))
 
 
 def test_block_size_does_not_matter():
