@@ -32,6 +32,7 @@ D_REF = const(73)  # reference candidate used
 D_LOCK = const(74)  # 1: the NCO ran within 0.1 % of the window's frequency (the DFT sums are valid)
 D_ISH = const(75)  # right shift that reduced the current channels (8: 2**15 = 25 A; 6: 2**15 = 6.25 A)
 D_CLIP = const(76)  # set by the sampler (auto range): bits 0-2 Ia Ib Ic, 3 In, 4 ia+ib+ic near full scale (clipped)
+D_SAT = const(77)  # bits 0-6: Ua Ub Uc Ia Ib Ic In reached the ADC's full scale (a code within 2**-16 of it)
 D_SIZE = const(78)
 Q15 = const(32768)
 
@@ -58,6 +59,7 @@ S_ISH = const(147)  # current-channel shift of the running window
 S_ISH_NEXT = const(148)  # current-channel shift from the next window on (set by configure())
 S_DERIVE = const(149)  # 1 (2LL2CT): no CT on phase B, ib = -(ia + ic) computed per sample
 S_TCODE = const(150)  # channel 7 (PT100) code of the last sample fed
+S_SAT = const(151)  # the running window's D_SAT bits
 S_END = const(152)  # samples in the block being fed (read by the span kernel, firmware/kernel_span.py)
 S_NATIVE = const(153)  # 153..163: scratch words of a native span kernel (boards/pico/kernel_thumb.py)
 S_SIZE = const(164)  # then the span kernel's own work area (its WORK words)
@@ -86,6 +88,7 @@ def run(blk: ptr32, i: int, n: int, st: ptr32, tab: ptr16, dn: ptr32) -> int:
     derive = st[S_DERIVE]
     rnd = 1 << (ish - 1)
     tc = st[S_TCODE]
+    sat = st[S_SAT]
     wid = 0
     while i < n:
         b = i << 3
@@ -120,6 +123,23 @@ def run(blk: ptr32, i: int, n: int, st: ptr32, tab: ptr16, dn: ptr32) -> int:
             sn = 32767
         elif sn < -32767:
             sn = -32767
+        # the ADC's full scale: +-32768 after the reduction (at shift 8: below it a current this large widened it)
+        bits = 0
+        if ua == 32768 or ua == -32768:
+            bits |= 1
+        if ub == 32768 or ub == -32768:
+            bits |= 2
+        if uc == 32768 or uc == -32768:
+            bits |= 4
+        if ia == 32768 or ia == -32768:
+            bits |= 8
+        if ib == 32768 or ib == -32768:
+            bits |= 16
+        if ic == 32768 or ic == -32768:
+            bits |= 32
+        if xn == 32768 or xn == -32768:
+            bits |= 64
+        sat |= bits
         st[_P] = ua
         st[_P + 1] = ub
         st[_P + 2] = uc
@@ -245,6 +265,8 @@ def run(blk: ptr32, i: int, n: int, st: ptr32, tab: ptr16, dn: ptr32) -> int:
             st[S_JUST] = 1
             dn[D_N] = ns
             dn[D_ISH] = ish
+            dn[D_SAT] = sat
+            sat = bits  # the closing sample opens the next window too
             # a new current range starts with the next window (the edge sample keeps the old scale: a change of
             # the rated current disturbs the start weight of one window by at most one sample)
             ish = st[S_ISH_NEXT]
@@ -371,5 +393,6 @@ def run(blk: ptr32, i: int, n: int, st: ptr32, tab: ptr16, dn: ptr32) -> int:
     st[S_PREV] = prev
     st[S_ISH] = ish
     st[S_TCODE] = tc
+    st[S_SAT] = sat
     return i
 

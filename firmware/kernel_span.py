@@ -25,6 +25,7 @@ _MAXN = const(145)
 _ISH = const(147)
 _DERIVE = const(149)
 _TCODE = const(150)
+_SAT = const(151)
 _END = const(152)  # kernel.S_END: the block's sample count
 _P = const(99)  # kernel._P: the products of one sample (scratch here; run() rebuilds them for its sample)
 WORK = const(0)  # state words this kernel needs past kernel.S_SIZE (a native twin may need a work area)
@@ -57,6 +58,7 @@ def span(blk: ptr32, i: int, st: ptr32, tab: ptr16) -> int:
     derive = st[_DERIVE]
     rnd = 1 << (ish - 1)
     tc = st[_TCODE]
+    sat = st[_SAT]
     while i < n:
         if ns >= limit:
             break  # closes: no crossing for too long
@@ -111,6 +113,21 @@ def span(blk: ptr32, i: int, st: ptr32, tab: ptr16) -> int:
         elif r < 0 - hyst:
             armed = 1
         prev = r
+        # the ADC's full scale (kernel.D_SAT): +-32768 after the reduction, for the samples taken
+        if ua == 32768 or ua == -32768:
+            sat |= 1
+        if ub == 32768 or ub == -32768:
+            sat |= 2
+        if uc == 32768 or uc == -32768:
+            sat |= 4
+        if ia == 32768 or ia == -32768:
+            sat |= 8
+        if ib == 32768 or ib == -32768:
+            sat |= 16
+        if ic == 32768 or ic == -32768:
+            sat |= 32
+        if xn == 32768 or xn == -32768:
+            sat |= 64
         k = (phase >> 22) & 1023
         s = int(tab[k])
         s = (s ^ 0x8000) - 0x8000
@@ -174,4 +191,5 @@ def span(blk: ptr32, i: int, st: ptr32, tab: ptr16) -> int:
     st[_ARMED] = armed
     st[_PREV] = prev
     st[_TCODE] = tc
+    st[_SAT] = sat
     return i

@@ -22,7 +22,7 @@ def test_constants_match_the_kernel_layout():
 
     assert kt.BASE == k.S_NS and k.S_NATIVE + 11 == k.S_SIZE
     for name in ("NS", "PHASE", "STEP", "CYC", "TARGET", "ARMED", "SYNC", "PREV", "RA", "RB", "HYST", "FIXED",
-                 "MAXN", "ISH", "DERIVE", "TCODE", "END"):
+                 "MAXN", "ISH", "DERIVE", "TCODE", "SAT", "END"):
         assert getattr(kt, "_" + name) == 4 * (getattr(k, "S_" + name) - kt.BASE), name
         assert getattr(ks, "_" + name) == getattr(k, "S_" + name), name
     assert 4 * (k.S_NATIVE - kt.BASE) <= kt._T_ST and kt._T_BLK <= 124  # scratch within S_NATIVE, ldr reach
@@ -43,5 +43,6 @@ def test_thumb_kernel_on_the_chip_matches_the_viper_twin():
     wins = [[int(v, 16) for v in ln.split()[1:]] for ln in twin[:-1]]
     assert {w[69] for w in wins} >= {0, 10, 12} and {w[66] for w in wins} >= {1600, 2400}
     assert {w[75] for w in wins} >= {2, 3, 6, 8}
+    assert 0 in {w[77] for w in wins} and {w[77] for w in wins} >= {8, 0x6F}  # D_SAT: full-scale codes
     cyc = [int(ln.split()[1]) for ln in out.splitlines() if ln.startswith("CYCLES")]
     assert cyc and cyc[0] < BUDGET, out[-500:]

@@ -35,6 +35,7 @@ _MAXN = const(52)  # 145 S_MAXN
 _ISH = const(60)  # 147 S_ISH
 _DERIVE = const(68)  # 149 S_DERIVE
 _TCODE = const(72)  # 150 S_TCODE
+_SAT = const(76)  # 151 S_SAT
 _END = const(80)  # 152 S_END
 # this kernel's scratch words (kernel.S_NATIVE = 153 .. 163)
 _T_ST = const(84)  # the state's address (the 64-bit sums)
@@ -458,36 +459,53 @@ def span(r0, r1, r2, r3):
     asr(r4, r3, 31)
     b(acc)
 
-    # sq: r3:r4 = sum of x * x over the slots (each product sign-extended, as the viper kernel's 32-bit word)
+    # sq: r3:r4 = sum of x * x over the slots (each product sign-extended, as the viper kernel's 32-bit word).
+    # r1 = OR of the products: bit 30 set only by x = +-32768, the ADC's full scale after the reduction (any other
+    # square is below 2**30): then S_SAT gets the channel's bit (r11 / 4; the vector sum, clamped, never sets it)
     label(sq)
     mov(r2, r10)
     add(r2, r2, r0)
     mov(r3, 0)
     mov(r4, 0)
+    mov(r1, 0)
     label(sql)
     ldr(r5, [r0, 0])
     mul(r5, r5)
+    orr(r1, r5)
     asr(r6, r5, 31)
     add(r3, r3, r5)
     adc(r4, r6)
     ldr(r5, [r0, 40])
     mul(r5, r5)
+    orr(r1, r5)
     asr(r6, r5, 31)
     add(r3, r3, r5)
     adc(r4, r6)
     ldr(r5, [r0, 80])
     mul(r5, r5)
+    orr(r1, r5)
     asr(r6, r5, 31)
     add(r3, r3, r5)
     adc(r4, r6)
     ldr(r5, [r0, 120])
     mul(r5, r5)
+    orr(r1, r5)
     asr(r6, r5, 31)
     add(r3, r3, r5)
     adc(r4, r6)
     add(r0, 160)
     cmp(r0, r2)
     bcc(sql)
+    lsl(r1, r1, 1)  # bit 30 into the sign
+    bpl(sqend)
+    mov(r2, r11)
+    lsr(r2, r2, 2)
+    mov(r1, 1)
+    lsl(r1, r2)
+    ldr(r2, [r7, _SAT])
+    orr(r2, r1)
+    str(r2, [r7, _SAT])
+    label(sqend)
     b(acc)
 
     # xy: r3:r4 = sum of x * y, x at r0, y at r1 (slot words)

@@ -369,3 +369,22 @@ def test_tables_and_constants():
     s = Sampler()
     assert len(s.table) == 1024 and max(s.table) == 32767 and min(s.table) == -32767
     assert sampler.NP == 33 and s.done[D_READY] == 0
+
+
+def test_full_scale_codes_are_flagged_per_channel():
+    # 20 A rms on Ia (28.3 A peak) clips at the ADC's 25 A full scale: every window says so in D_SAT (bit 3), and
+    # no other channel; 5 A everywhere says nothing
+    from firmware.kernel import D_SAT
+
+    n = 4000
+    for amps, want in (((20.0, 5.0, 5.0), 8), ((5.0, 5.0, 5.0), 0)):
+        blk = signal(n, 50.0, i=amps)
+        for k in range(8 * n):
+            blk[k] = max(-8388608, min(8388607, blk[k]))
+        s = Sampler()
+        s.configure(0, 8)
+        seen = []
+        for a in range(0, n, 80):
+            if s.feed(blk[8 * a:8 * (a + 80)], 80):
+                seen.append(s.done[D_SAT])
+        assert len(seen) >= 2 and all(b == want for b in seen[1:]), (amps, seen)
