@@ -10,6 +10,7 @@ from firmware.alarms import Alarms
 from firmware.analog import Analog
 from firmware.calib import CAL_BASE, CMD_BASE, N_ROWS, Calib
 from firmware.config import Config
+from firmware.cyclerms import C_EVN, CycleRms
 from firmware.frontend import SAMPLE_RATE
 from firmware.demand import Demand
 from firmware.harmonics import Harmonics
@@ -49,7 +50,8 @@ class Meter:
         # harmonics' tables, the SDM630 program); collecting after each keeps what stays packed, so the heap is
         # not left in pieces with the large buffers scattered over it.
         gc.collect()
-        self.sampler = Sampler(span=span)
+        self.cycle = CycleRms()  # the voltages' one-cycle RMS every half cycle (dips, swells, interruptions)
+        self.sampler = Sampler(span=span, cycle=self.cycle)
         gc.collect()
         if state_dir is not None:
             ensure_dir(state_dir)
@@ -103,7 +105,9 @@ class Meter:
         a0 = regmap.block("alarm_lim")[0]
         self.regs.attach(a0, a0 + 2 * len(regmap.ALARM_LIM), self.alarms.lim_write)
         self.iolog = IoLog(self.io, self.store, self.regs.image)
-        self.pq = VoltageEvents(self.vals, self.clock, self.regs.image)  # dips, swells, interruptions (pq_n)
+        # dips, swells, interruptions (pq_n) from the one-cycle RMS, scaled as metering scales U
+        self.pq = VoltageEvents(self.cycle, self.metering.w, self.clock, self.regs.image)
+        self._pqcs = self.cycle.cs
         # Prot = 1: FC03/06/16 serve the SDM630 holding registers instead of the native map (docs/modbus.md)
         self.sdmh = SdmHolding(self.config, self.demand, self.ledger.pulse, self.protect, serial)
         self._prot = 0
@@ -155,6 +159,8 @@ class Meter:
             else:
                 self._next_stage()
         done = self.sampler.feed(block, n)
+        if self._pqcs[C_EVN]:  # a half cycle of this block crossed a dip or swell level
+            self.pq.poll()
         if done:
             self._stage = 1
             if whole:
@@ -209,7 +215,7 @@ class Meter:
             self.maxmin.update()
             self.demand.window(self.sampler.done[D_N])
             self.alarms.window(self.sampler.done[D_N])  # per window, not per sample (DESIGN.md 7)
-            self.pq.window(self.sampler.done[D_N])
+            self.pq.window()  # the detector's levels from this window's scale
 
     def _finish_window(self):
         while self._stage:

@@ -1,12 +1,14 @@
-# Voltage dips, swells and interruptions per phase (issue 12) from the per-window RMS the meter already computes:
-# thresholds and hysteresis in % of Un (CONFIG dIP, SWEL, Int, HYSt), start, duration, extreme; counters.
+# Voltage dips, swells and interruptions per phase (issue 12) from the one-cycle RMS refreshed every half cycle
+# (firmware/cyclerms.py: IEC 61000-4-30's U_rms(1/2), which also finds the level crossings): the levels from the
+# thresholds and hysteresis in % of Un (CONFIG dIP, SWEL, Int, HYSt), events with start, duration, extreme; counters.
 from array import array
 
 import micropython
 from micropython import const
 
-from firmware import regmap
-from firmware.words import SIGN_BIT
+from firmware import regmap, sf32
+from firmware import workspace as ws
+from firmware.cyclerms import C_ARMED, C_EVH, C_EVN, C_EVQ, C_HEAD, C_RING, C_TH, EVQ, RING
 
 NORMAL = const(0)
 LOW = const(1)  # below the dip threshold (a dip, or an interruption if its residual fell below Int)
@@ -14,73 +16,60 @@ HIGH = const(2)  # above the swell threshold
 DIP = const(0)  # counter rows: kind * 3 + phase
 SWELL = const(1)
 INTERRUPTION = const(2)
-_SETTLE = const(5)  # windows skipped after power-up (partial windows, and 0 V before the first one)
+_SETTLE = const(3)  # metered windows before detection starts: the NCO at the line's frequency, the scale known
+_EVERY = const(5)  # windows between refreshes of the levels once detecting
 _PENDING = const(8)  # finished events waiting for the event log
+_NT = const(5)  # levels per phase (ring units, cyclerms C_TH): dip on, dip off, swell on, swell off, interruption
+# fw (array('f')) slots
+_K = const(0)  # 3: volts per reduced code of each phase's quantity (metering's KU, or KUL for Uca)
+_FK = const(3)  # 3: the front end's gain and the harmonic factor metering applies to its mean square
+_F = const(6)  # 3: volts^2 per ring unit: K^2 x FK x 16
+_UN2 = const(9)  # (Un x Pt_U)^2
+_T = const(10)
+_MAX = const(11)  # 2**27: the largest Un^2 in ring units kept (far beyond full scale)
+_FW = const(12)
 
 
 @micropython.viper
-def _step(vals: ptr32, sl: ptr8, th: ptr32, st: ptr8, ext: ptr32, dur: ptr32, dt: int) -> int:
-    """One window for 3 phases. th: float32 bits of dip on/off, swell on/off levels (V). Bits 0-2 of the result:
-    an event started on that phase; bits 4-6: one ended (its extreme in ext, its samples in dur)."""
-    h = int(SIGN_BIT)
-    r = 0
-    p = 0
-    while p < 3:
-        x = vals[sl[p]]
-        s = x & h
-        v = x ^ s
-        if s:
-            v = 0 - v
-        d_on = th[0]
-        d_off = th[1]
-        w_on = th[2]
-        w_off = th[3]
-        e = st[p]
-        if e == 0:
-            if v < d_on:
-                st[p] = 1
-                ext[p] = x
-                dur[p] = dt
-                r |= 1 << p
-            elif v > w_on:
-                st[p] = 2
-                ext[p] = x
-                dur[p] = dt
-                r |= 1 << p
-        elif e == 1:
-            if v >= d_off:
-                st[p] = 0
-                r |= 16 << p
-            else:
-                dur[p] += dt
-                if v < ext[p]:
-                    ext[p] = x
-        else:
-            if v <= w_off:
-                st[p] = 0
-                r |= 16 << p
-            else:
-                dur[p] += dt
-                if v > ext[p]:
-                    ext[p] = x
-        p += 1
-    return r
+def _levels(th: ptr32, t: int, ref: int, pct: ptr32):
+    # th[t + k] = ref x pct[k] / 2**14 (ref below 2**27, pct below 2**16: no product reaches 2**31)
+    k = 0
+    while k < _NT:
+        g = int(pct[k])
+        th[t + k] = (ref >> 14) * g + (((ref & 0x3FFF) * g) >> 14)
+        k += 1
+
+
+@micropython.viper
+def _pick(d: ptr32, w: ptr32, sel: ptr8):
+    # d[k] = w[sel[k]] for the 6 factors (raw float32 words)
+    k = 0
+    while k < 6:
+        d[k] = w[sel[k]]
+        k += 1
+
+
+@micropython.viper
+def _copy(dst: ptr32, i: int, src: ptr32, j: int):
+    dst[i] = src[j]
 
 
 class VoltageEvents:
-    """window(dt) after each metered window (allocation-free); finished events wait in a small queue (take())
-    for the event log; counters per kind and phase in block pq_n."""
+    """window() after each metered window sets the CycleRms levels from metering's scale; poll() turns its
+    crossing records into events (both allocation-free); finished events wait in a small queue (take()) for the
+    event log; counters per kind and phase in block pq_n."""
 
-    def __init__(self, vals, clock, image=None):
-        self.vals = vals
+    def __init__(self, cycle, w, clock, image=None):
+        """cycle: the sampler's firmware.cyclerms.CycleRms; w: metering's workspace (array('f')): its KU, KUL,
+        FK, G2 and GX slots turn ring units into volts as metering turns its window sums into U."""
+        self.cycle = cycle
+        self.cs = cycle.cs
+        self.w = w
         self.clock = clock
         self.image = image
-        self.sl = bytearray((0, 1, 2))  # Ua Ub Uc; Uab Ubc Uca in the 2LL wirings
-        self.th = array("f", bytes(16))  # dip on, dip off, swell on, swell off (V, primary)
-        self.int_v = array("f", bytes(4))  # the interruption threshold (V): a LOW event whose residual is below
-        self.st = bytearray(3)
-        self.ext = array("f", bytes(12))  # residual or maximum, V
-        self.dur = array("i", bytes(12))  # samples
+        self.sel = bytearray(6)  # workspace slots of K (3) and FK (3) of the phases
+        self.fw = array("f", bytes(4 * _FW))
+        self.pct = array("i", bytes(4 * _NT))  # the levels' squares in Q14 of Un^2
         self.t0 = array("i", bytes(24))  # start (YYYYMMDD, hhmmss) per phase
         self.n = array("i", bytes(36))  # counters: dips a b c, swells a b c, interruptions a b c
         # finished events: phase, kind, extreme (V), duration (samples), start date, time
@@ -91,48 +80,87 @@ class VoltageEvents:
         self.dropped = 0
         self.windows = 0
         self._off = 2 * regmap.block("pq_n")[0]
+        self.fw[_MAX] = float(1 << 27)
 
     def configure(self, syss, un, pt, dip, swell, intr, hys):
-        """Un (V, the rated phase voltage in 3Ln3CT, line voltage in 2LL) x Pt_U; thresholds in % of it."""
-        self.sl = bytearray((0, 1, 2) if syss == 0 else (3, 4, 5))
-        u = un * pt / 100.0
-        self.th[0] = dip * u
-        self.th[1] = (dip + hys) * u
-        self.th[2] = swell * u
-        self.th[3] = (swell - hys) * u
-        self.int_v[0] = intr * u
+        """Un (V, the rated phase voltage in 3Ln3CT, line voltage in 2LL) x Pt_U; levels in % of it. Runs after
+        metering.configure (its gains). Allocates."""
+        w = self.w
+        if syss == 0:
+            sel = (ws.KU, ws.KU + 1, ws.KU + 2, ws.FK, ws.FK + 1, ws.FK + 2)
+        else:  # Uab (channel a), Ubc (channel c), Uca (both: line scale)
+            sel = (ws.KU, ws.KU + 2, ws.KUL, ws.FK + 3, ws.FK + 4, ws.FK + 5)
+        for k in range(6):
+            self.sel[k] = sel[k]
+        self.cycle.configure(syss, w[ws.G2], w[ws.G2 + 2], w[ws.GX + 2])  # the phases' states: normal
+        u = un * pt
+        self.fw[_UN2] = u * u
+        for k, x in enumerate((dip, dip + hys, swell, swell - hys, intr)):
+            self.pct[k] = int(x * x * 16384 / 10000 + 0.5)
+        if self.windows:
+            self._refresh()
+
+    def window(self):
+        """After each metered window: the levels in ring units from its scale (calibration, Pt_U, the front
+        end's gain at its frequency, the harmonic factors), at every window until detection starts (after
+        _SETTLE windows), then every _EVERY-th (they move by 1e-4 from window to window; 0.6 ms on the RP2040)."""
+        n = self.windows + 1
+        self.windows = n
+        if n <= _SETTLE + 1 or n % _EVERY == 0:
+            self._refresh()
+        self.cs[C_ARMED] = 1 if n > _SETTLE else 0
+
+    def _refresh(self):
+        fw = self.fw
+        _pick(fw, self.w, self.sel)
         for p in range(3):
-            self.st[p] = NORMAL
+            f = _F + p
+            sf32.fmul(fw, f, _K + p, _K + p)
+            sf32.fmul(fw, f, f, _FK + p)
+            sf32.fmul2(fw, f, f, 4)  # x 16: a ring unit is 16 codes^2
+            if sf32.fsign(fw, f) > 0:
+                sf32.fdiv(fw, _T, _UN2, f)
+                if sf32.fcmp(fw, _T, _MAX) > 0:
+                    sf32.fcopy(fw, _T, _MAX)
+                _levels(self.cs, C_TH + _NT * p, sf32.to_int(fw, _T), self.pct)
 
-    def window(self, dt):
-        self.windows += 1
-        if self.windows <= _SETTLE:
-            return 0
-        r = _step(self.vals, self.sl, self.th, self.st, self.ext, self.dur, dt)
-        if r:
-            c = self.clock
-            for p in range(3):
-                if (r >> p) & 1:
-                    self.t0[2 * p] = c.ymd
-                    self.t0[2 * p + 1] = c.hms
-                if (r >> (4 + p)) & 1:
-                    self._finish(p)
-            self.publish()
-        return r
+    def poll(self):
+        """After a fed block whose half cycles crossed a level (cs[C_EVN]: the meter checks it): a start is
+        stamped with the clock now (the block's), an end becomes an event for the log. Allocation-free."""
+        cs = self.cs
+        n = cs[C_EVN]
+        if not n:
+            return
+        h = cs[C_EVH]
+        for j in range(n):
+            k = C_EVQ + 4 * ((h - n + j) & (EVQ - 1))
+            r = cs[k]
+            p = r & 3
+            if r & 4:
+                self.t0[2 * p] = self.clock.ymd
+                self.t0[2 * p + 1] = self.clock.hms
+            else:
+                self._finish(p, r >> 4, cs[k + 1], cs[k + 2])
+        cs[C_EVN] = 0
+        self.publish()
 
-    def _finish(self, p):
-        # a LOW event (ext below the dip level) is an interruption when its residual fell below Int
-        low = _below(self.ext, p, self.th, 0)
-        kind = SWELL if not low else (INTERRUPTION if _below(self.ext, p, self.int_v, 0) else DIP)
+    def _finish(self, p, state, e, dur):
+        # below the dip level (state 1): an interruption when the residual fell below Int, else a dip
+        t = C_TH + _NT * p
+        kind = SWELL if state == 2 else (INTERRUPTION if e < self.cs[t + 4] else DIP)
         self.n[3 * kind + p] += 1
         k = self.queued
         if k >= _PENDING:
             self.dropped += 1
             return
+        fw = self.fw
+        sf32.from_int(fw, _T, e)  # volts = sqrt(ring units x volts^2 per unit)
+        sf32.fmul(fw, _T, _T, _F + p)
+        sf32.fsqrt(fw, _T, _T)
+        _copy(self.q_ext, k, fw, _T)
         self.q_pk[2 * k] = p
         self.q_pk[2 * k + 1] = kind
-        _copy(self.q_ext, k, self.ext, p)
-        self.q_i[3 * k] = self.dur[p]
+        self.q_i[3 * k] = dur
         self.q_i[3 * k + 1] = self.t0[2 * p]
         self.q_i[3 * k + 2] = self.t0[2 * p + 1]
         self.queued = k + 1
@@ -145,6 +173,12 @@ class VoltageEvents:
         self.queued = 0
         return out
 
+    def rms(self, p, age=0):
+        """The one-cycle RMS (V) of phase p in the ring's age-th newest entry (0: the last half cycle), with the
+        last window's scale. For tests and tools: allocates."""
+        e = C_RING + 4 * ((self.cs[C_HEAD] - 1 - age) & (RING - 1))
+        return (self.cs[e + p] * self.fw[_F + p]) ** 0.5
+
     def publish(self):
         img = self.image
         if img is None:
@@ -156,14 +190,3 @@ class VoltageEvents:
             img[o + 4 * k + 1] = (v >> 16) & 0xFF
             img[o + 4 * k + 2] = (v >> 8) & 0xFF
             img[o + 4 * k + 3] = v & 0xFF
-
-
-@micropython.viper
-def _below(a: ptr32, i: int, b: ptr32, j: int) -> bool:
-    # float32 a[i] < b[j], both positive or zero (volts)
-    return int(a[i]) < int(b[j])
-
-
-@micropython.viper
-def _copy(dst: ptr32, i: int, src: ptr32, j: int):
-    dst[i] = src[j]

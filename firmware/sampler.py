@@ -6,8 +6,9 @@ from array import array
 import micropython
 from micropython import const
 
-from firmware import kernel, kernel_span, tables
+from firmware import cyclerms, kernel, kernel_span, tables
 from firmware.bufs import copy8
+from firmware.cyclerms import C_AHEAD
 from firmware.words import WORD_MASK
 from firmware.kernel import (D_CLIP, D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_OVR, D_READY, D_REF, D_SEQ,  # noqa
                              D_SIZE, D_W, NP, P_C, P_NN, P_S, P_UI, P_UU, P_X, P_XX, Q15, S_DERIVE, S_FIXED, S_HYST,
@@ -67,9 +68,11 @@ class Sampler:
     """Feeds ADC blocks through the kernel. `done` holds the last closed window (see D_*); `on_window`, when
     given, is called as on_window(sampler) at each close (before the next window can overwrite `done`).
     span: the module of the span kernel (`span` and `WORK`): firmware.kernel_span (viper, any port) by default,
-    a board's native twin of it (boards/pico/kernel_thumb.py) for speed; the sums are the same bits."""
+    a board's native twin of it (boards/pico/kernel_thumb.py) for speed; the sums are the same bits.
+    cycle: a firmware.cyclerms.CycleRms to keep (the one-cycle RMS of the voltages every half cycle, from the
+    kernel's sums: feed stops the span at each half-cycle boundary of the NCO), or None."""
 
-    def __init__(self, on_window=None, span=None):
+    def __init__(self, on_window=None, span=None, cycle=None):
         if span is None:
             span = kernel_span
         self.state = array("i", bytes(4 * (S_SIZE + span.WORK)))
@@ -89,6 +92,11 @@ class Sampler:
         self.ishift = 8
         self.auto = False
         self._level = _level
+        self.cycle = cycle
+        self._cs = None if cycle is None else cycle.cs
+        self._half = cyclerms.half
+        self._take = cyclerms.take
+        self._rebase = cyclerms.rebase
         self.reset()
 
     def configure(self, syss, ishift=8, auto=False):
@@ -124,6 +132,8 @@ class Sampler:
         st[S_ISH_NEXT] = self.ishift
         st[S_DERIVE] = 1 if self.syss == 2 else 0
         self._set_ref(0)
+        if self.cycle is not None:
+            self.cycle.reset()
 
     def _set_ref(self, k):
         st = self.state
@@ -141,15 +151,38 @@ class Sampler:
         st = self.state
         dn = self.done
         tab = self.table
-        st[S_END] = n
+        cs = self._cs
+        if cs is None:
+            st[S_END] = n
+            while i < n:
+                i = self._span(block, i, st, tab)  # up to the sample that closes a window
+                if i < n:
+                    i = self._run(block, i, n, st, tab, dn)  # that sample (and on, should it not close)
+                if st[S_JUST]:
+                    st[S_JUST] = 0
+                    closed += 1
+                    self._closed()
+            return closed
+        # the same with the one-cycle RMS: the span also stops at each half-cycle boundary (nb), where half()
+        # takes the sums' growth; a window close clears the sums, so take() keeps their growth before it
+        nb = cs[C_AHEAD]
         while i < n:
-            i = self._span(block, i, st, tab)  # up to the sample that closes a window
-            if i < n:
-                i = self._run(block, i, n, st, tab, dn)  # that sample (and on, should it not close)
+            if i >= nb:
+                nb = i + self._half(block, i, st, cs)
+            e = nb if nb < n else n
+            st[S_END] = e
+            i = self._span(block, i, st, tab)
+            if i < e:  # sample i closes a window (the span stops only there or at e)
+                self._take(st, cs)
+                i = self._run(block, i, n, st, tab, dn)
+                d = self._rebase(st, cs)
+                if nb > i:  # the close may have retuned the NCO: the boundary moves
+                    nb = i + d
             if st[S_JUST]:
                 st[S_JUST] = 0
                 closed += 1
                 self._closed()
+        cs[C_AHEAD] = nb - n
         return closed
 
     def _closed(self):

@@ -1,42 +1,125 @@
-# Voltage dips, swells and interruptions (issue 12) against a hand-made series of window RMS values: starts,
-# ends with hysteresis, residual / maximum, duration, classification, counters; the window step heap-locked.
+# Voltage dips, swells and interruptions (issue 12): sines whose amplitude steps through a hand-made series of
+# levels, each held for whole cycles, through the sampler's one-cycle RMS (firmware/cyclerms.py) and the events
+# (firmware/pqevents.py): starts, ends with hysteresis, residual / maximum in volts through metering's scale,
+# duration within a cycle, classification, counters, the 2LL phases (Uca from two channels), the start stamp;
+# feed, poll() and window() heap-locked.
+import math
 from array import array
 
 import micropython
 
 from firmware import regmap
-from firmware.bufs import copy8
+from firmware import workspace as ws
 from firmware.clock import Clock
+from firmware.cyclerms import C_ARMED, C_EVN, CycleRms
+from firmware.kernel import D_READY
 from firmware.pqevents import DIP, INTERRUPTION, SWELL, VoltageEvents
+from firmware.sampler import Sampler
 
-W = 1600  # samples per window
+FS = 8000
+F = 50.0
+CYCLE = 160  # samples at 50 Hz
+CODES = 8388608 / 1000.0 * math.sqrt(2)  # 24-bit codes per volt rms (peak)
+KU = 1000.0 / 32768  # metering's volts per reduced code (Pt_U 1, no calibration)
+FK = 1.0  # the front end's gain (no filter on these sines)
+
+
+def _drop(s):
+    s.done[D_READY] = 0
+
+
+class _Rig:
+    def __init__(self, syss=0, un=220):
+        w = array("f", bytes(4 * ws.SIZE))  # metering's workspace: the slots VoltageEvents reads
+        for k in range(3):
+            w[ws.KU + k] = KU
+            w[ws.G2 + k] = 1.0
+            w[ws.GX + k] = 2.0
+        w[ws.KUL] = KU
+        for k in range(10):
+            w[ws.FK + k] = FK
+        self.cyc = CycleRms()
+        self.s = Sampler(cycle=self.cyc)
+        self.s.configure(syss)
+        self.s.on_window = _drop
+        self.clock = Clock(20260301, 120000)
+        self.img = bytearray(2 * regmap.block_end())
+        self.pq = VoltageEvents(self.cyc, w, self.clock, self.img)
+        self.pq.configure(syss, un, 1, 90, 110, 5, 2)  # 220 V: dip < 198, ends >= 202.4; swell > 242, ends <= 237.6
+        self.k = 0
+
+    def play(self, levels, phases=(0.0, -120.0, 120.0)):
+        """levels: per step (volts of the three channels, cycles held). 80-sample blocks, a window() every
+        1600 samples (the meter's windows), everything heap-locked but making the samples."""
+        cs = self.cyc.cs
+        for volts, cycles in levels:
+            for j in range(cycles * CYCLE // 80):
+                b = array("i", bytes(32 * 80))
+                for n in range(80):
+                    t = 2 * math.pi * F * (self.k + n) / FS
+                    for c in range(3):
+                        b[8 * n + c] = int(round(volts[c] * CODES * math.sin(t + math.radians(phases[c]))))
+                micropython.heap_lock()
+                try:
+                    self.s.feed(b, 80)
+                    if cs[C_EVN]:
+                        self.pq.poll()
+                    self.k += 80
+                    if self.k % 1600 == 0:
+                        self.pq.window()
+                finally:
+                    micropython.heap_unlock()
 
 
 def test_dip_interruption_swell_heap_locked():
-    vals = array("f", [0.0] * regmap.N_MEAS)
-    clock = Clock(20260301, 120000)
-    img = bytearray(2 * regmap.block_end())
-    pq = VoltageEvents(vals, clock, img)
-    pq.configure(0, 220, 1, 90, 110, 5, 2)  # dip < 198 V, ends >= 202.4; swell > 242, ends <= 237.6; int < 11 V
-    # phase B's window RMS; A and C stay at 220 V
-    ub = [220.0] * 6 + [200.0, 150.0, 100.0, 200.0, 203.0] + [5.0, 3.0, 220.0] + [245.0, 250.0, 238.0, 237.0, 220.0]
-    series = array("f", ub)
-    vals[0] = vals[2] = 220.0
-    micropython.heap_lock()
-    try:
-        for i in range(len(ub)):
-            copy8(vals, 4, series, 4 * i, 4)
-            pq.window(W)
-    finally:
-        micropython.heap_unlock()
-    got = pq.take()
-    assert [(p, k, round(x, 1), d) for p, k, x, d, ymd, hms in got] == [
-        (1, DIP, 100.0, 3 * W),  # 150, 100, 200: 200 < 202.4 still in the dip; 203 ends it
-        (1, INTERRUPTION, 3.0, 2 * W),  # 5, 3: below 5 % of Un
-        (1, SWELL, 250.0, 3 * W),  # 245, 250, 238 (> 237.6); 237 ends it
-    ], got
-    assert got[0][4:] == (20260301, 120000)
-    assert list(pq.n) == [0, 1, 0, 0, 1, 0, 0, 1, 0]
+    r = _Rig()
+    ok = (220.0, 220.0, 220.0)
+
+    def b(v):
+        return (220.0, v, 220.0)
+
+    # B held 3 cycles at each level: 150, 100, 200 (< 202.4: still in the dip), 203 ends it; 5, 3: below 5 % of
+    # Un; 245, 250, 238 (> 237.6: still in the swell), 237 ends it
+    r.play([(ok, 40)])
+    assert r.cyc.cs[C_ARMED] == 1 and list(r.pq.n) == [0] * 9
+    r.play([(b(150.0), 3), (b(100.0), 3), (b(200.0), 3), (b(203.0), 3), (ok, 3), (b(5.0), 3), (b(3.0), 3),
+            (ok, 3), (b(245.0), 3), (b(250.0), 3), (b(238.0), 3), (b(237.0), 3), (ok, 5)])
+    got = r.pq.take()
+    assert [(p, k) for p, k, x, d, ymd, hms in got] == [(1, DIP), (1, INTERRUPTION), (1, SWELL)], got
+    for (p, k, x, d, ymd, hms), want, held in zip(got, (100.0, 3.0, 250.0), (9, 6, 9)):
+        assert abs(x - want) <= 0.005 * want + 0.01, (x, want)  # exact once a whole cycle lies inside the level
+        assert abs(d - held * CYCLE) <= CYCLE, (d, held)  # within a cycle of the levels' length
+        assert (ymd, hms) == (20260301, 120000)
+    assert list(r.pq.n) == [0, 1, 0, 0, 1, 0, 0, 1, 0]
     o = 2 * regmap.block("pq_n")[0]
-    assert img[o + 4 * 1:o + 4 * 2] == b"\x00\x00\x00\x01" and img[o + 4 * 7:o + 4 * 8] == b"\x00\x00\x00\x01"
-    assert pq.take() == []
+    assert r.img[o + 4 * 1:o + 4 * 2] == b"\x00\x00\x00\x01" and r.img[o + 4 * 7:o + 4 * 8] == b"\x00\x00\x00\x01"
+    assert r.pq.take() == []
+
+
+def test_nothing_while_settling_and_levels_follow_the_scale():
+    r = _Rig()
+    r.play([((220.0, 150.0, 220.0), 15)])  # the first 3 windows: levels not armed
+    assert r.cyc.cs[C_ARMED] == 0 and list(r.pq.n) == [0] * 9
+    r.play([((220.0, 220.0, 220.0), 20)])
+    # a calibration that reads 2 % lower: 200 V then reads 196 V, a dip
+    for k in range(3):
+        r.pq.w[ws.KU + k] = KU * 0.98
+    r.play([((220.0, 220.0, 220.0), 10), ((220.0, 200.0, 220.0), 5), ((220.0, 220.0, 220.0), 5)])
+    got = r.pq.take()
+    assert len(got) == 1 and got[0][:2] == (1, DIP) and abs(got[0][2] - 196.0) < 0.2, got
+
+
+def test_2ll_line_voltages_and_the_start_stamp():
+    # channel a carries Uab (400 V at 30 deg), channel c Ucb (at 90 deg); Ucb to 70 %: Ubc 280 V and
+    # Uca = |Ucb - Uab| = sqrt(280^2 + 400^2 - 2 280 400 cos 60) = 355.5 V, both dips (Un 400 V)
+    r = _Rig(syss=1, un=400)
+    ph = (30.0, 0.0, 90.0)
+    r.play([((400.0, 0.0, 400.0), 40)], ph)
+    r.play([((400.0, 0.0, 280.0), 5)], ph)
+    r.clock.hms = 120001  # the end comes later: the start keeps its own stamp
+    r.play([((400.0, 0.0, 400.0), 5)], ph)
+    got = r.pq.take()
+    uca = math.sqrt(280.0 ** 2 + 400.0 ** 2 - 2 * 280.0 * 400.0 * 0.5)
+    assert sorted((p, k) for p, k, x, d, ymd, hms in got) == [(1, DIP), (2, DIP)], got
+    for p, k, x, d, ymd, hms in got:
+        assert abs(x - (280.0 if p == 1 else uca)) < 0.2 and hms == 120000, got

@@ -1,0 +1,337 @@
+# One-cycle RMS of the voltages refreshed every half cycle (IEC 61000-4-30's U_rms(1/2)) and its crossings of the
+# dip and swell levels, from the sampling kernel's own 64-bit sums: no kernel change, no work per sample.
+# Sampler.feed stops its span at each half-cycle boundary of the NCO and calls half(): the sums' growth since the
+# last boundary is the half cycle. firmware/pqevents.py sets the levels and turns the crossings into events.
+from array import array
+
+import micropython
+from micropython import const
+
+from firmware.words import SIGN_BIT, WORD_MASK
+
+# cs (array('i')) layout. Quantities q: x of Ua Ub Uc (0-2), x*x (3-5), uc*ua (6, 2LL only); their kernel sums
+# are state words 2k, 2k+1 with k = _KX + q, _KXX + q - 3, _KCA.
+C_BASE = const(0)  # 7 pairs: the kernel's sums at the last boundary (or 0 after a window close)
+C_PART = const(14)  # 7: what the sums grew by before a window close inside the half cycle (units below)
+C_EDGE = const(21)  # 7: the part of the last boundary's sample that belonged to the half cycle before it
+C_SEG = const(28)  # 2 x 8: the last two half cycles: 7 sums (x: codes, products: 2**10 codes^2), length (Q10)
+C_NSB = const(44)  # the kernel's sample count at the last boundary
+C_NSP = const(45)  # samples counted before a window close inside the half cycle
+C_A0 = const(46)  # weight (Q10) of the last boundary's sample that lay before the boundary
+C_CUR = const(47)  # which C_SEG slot holds the newest half cycle
+C_VALID = const(48)  # boundaries since reset, counted up to 2: from the third on each one measures a cycle
+C_AHEAD = const(49)  # samples from the next block's start to the next boundary (Sampler.feed keeps it)
+C_DC = const(50)  # 3: mean of each channel over the last cycle (Q4 codes)
+_RESET = const(53)  # reset() clears the words above; the ones below are settings and the detector
+C_SYSS = const(53)  # 0: the phases are the channels; 1 (2LL): channel a (Uab), channel c (Ucb), and Uca
+C_G2A = const(54)  # 2LL Uca = ga^2 ua^2 + gc^2 uc^2 - 2 ga gc ua uc: ga^2, gc^2, 2 ga gc (Q14; calibration)
+C_G2C = const(55)
+C_GX = const(56)
+C_ARMED = const(57)  # 1: the levels are set, crossings are detected
+C_TH = const(58)  # 3 x 5 levels (ring units): dip on, dip off, swell on, swell off, interruption (pqevents)
+C_ST = const(73)  # 3: phase state 0 normal, 1 below the dip level, 2 above the swell level
+C_EXT = const(76)  # 3: lowest (state 1) or highest (state 2) mean square since the state began
+C_DUR = const(79)  # 3: samples since the state began
+C_EVH = const(82)  # next crossing record to write
+C_EVN = const(83)  # crossing records waiting for pqevents
+C_EVLOST = const(84)  # records overwritten before they were taken
+C_HEAD = const(85)  # next ring entry to write
+C_COUNT = const(86)  # ring entries written since a reader last cleared it (at most RING)
+C_LOST = const(87)  # ring entries written while it was full (C_COUNT at RING)
+C_EVQ = const(88)  # EVQ crossing records of 4 words: phase | 4 (start) or 8 | state << 4 (end), extreme,
+EVQ = const(8)  # samples, 0
+C_RING = const(120)  # RING entries of 4 words: mean square of the phases a b c (ring units), samples
+RING = const(16)
+C_SIZE = const(184)
+UNIT = const(16)  # a mean square of 1 (a ring unit) is 16 reduced codes^2 (a code: 1000 V peak / 2**15, x Pt_U)
+
+# the kernel's state words and sums (firmware/kernel.py S_NS, S_PHASE, S_STEP, P_X, P_XX, P_UU + 2: imported
+# names are objects in viper, hence copies; host_tests/test_pq_placement.py checks them)
+_NS = const(132)
+_PHASE = const(134)
+_STEP = const(135)
+_KX = const(0)
+_KXX = const(7)
+_KCA = const(19)
+_STEP_MIN = const(1 << 20)  # NCO step floor (0.002 Hz): no division by 0 whatever the state holds
+_HALF_MAX = const(127)  # samples: a half cycle is at most 121 (33 Hz, the lowest the kernel synchronises to)
+
+
+@micropython.viper
+def take(st: ptr32, cs: ptr32):
+    """Before a window close (the kernel then clears its sums): keep what the sums grew by since the last
+    boundary in C_PART. rebase() follows the close."""
+    m = int(WORD_MASK)
+    h = int(SIGN_BIT)
+    q = 0
+    while q < 7:
+        if q < 3:
+            w = 2 * (_KX + q)
+        elif q < 6:
+            w = 2 * (_KXX + q - 3)
+        else:
+            w = 2 * _KCA
+        b = C_BASE + 2 * q
+        lo = st[w]
+        hi = (st[w + 1] ^ h) - h
+        dl = (lo - cs[b]) & m
+        dh = hi - ((cs[b + 1] ^ h) - h)
+        if uint(lo) < uint(cs[b]):
+            dh -= 1
+        if q < 3:
+            v = (dl ^ h) - h
+        else:
+            v = (dh << 22) | ((dl >> 10) & 0x3FFFFF)
+        cs[C_PART + q] = ((cs[C_PART + q] ^ h) - h) + v  # stored signed: sign-extend the 64-bit port's loads
+        cs[b] = lo
+        cs[b + 1] = hi
+        q += 1
+    ns = int(st[_NS])
+    cs[C_NSP] = cs[C_NSP] + ns - cs[C_NSB]
+    cs[C_NSB] = ns
+
+
+@micropython.viper
+def rebase(st: ptr32, cs: ptr32) -> int:
+    """After a window close: the kernel's sums restarted (they hold the closing sample alone, not yet counted
+    here). Returns the samples from the next one to the next boundary (the close may have retuned the NCO)."""
+    h = int(SIGN_BIT)
+    q = 0
+    while q < 14:
+        cs[C_BASE + q] = 0
+        q += 1
+    cs[C_NSB] = 0
+    step = int(st[_STEP])
+    if step < _STEP_MIN:
+        step = _STEP_MIN
+    d = ((h - 1) - (int(st[_PHASE]) & (h - 1))) // step + 1  # to the next multiple of 2**31 of the phase
+    if d > _HALF_MAX:
+        d = _HALF_MAX
+    return d
+
+
+@micropython.viper
+def half(blk: ptr32, i: int, st: ptr32, cs: ptr32) -> int:
+    """At the boundary straddled by sample i of blk (not yet summed by the kernel): closes the half cycle; from
+    the third on, the cycle's mean squares (the last two half cycles, DC removed) go into the ring and, once
+    armed, through the level crossings (records in C_EVQ). Returns the samples from i to the next boundary. No
+    allocation; every intermediate below 2**31."""
+    m = int(WORD_MASK)
+    h = int(SIGN_BIT)
+    step = int(st[_STEP])
+    if step < _STEP_MIN:
+        step = _STEP_MIN
+    u = int(st[_PHASE]) & (h - 1)  # NCO phase past the boundary
+    a = 0  # the part of sample i's interval (phase - step, phase] before the boundary, Q10
+    if u < step:
+        a = ((step - u) >> 11) * 1024 // (step >> 11)
+        if a > 1024:
+            a = 1024
+    d = ((h - 1) - u) // step + 1  # samples to the next boundary
+    if d > _HALF_MAX:
+        d = _HALF_MAX
+    b = i << 3
+    x0 = (((blk[b] ^ h) - h) + 128) >> 8  # reduced as the kernel reduces them
+    x1 = (((blk[b + 1] ^ h) - h) + 128) >> 8
+    x2 = (((blk[b + 2] ^ h) - h) + 128) >> 8
+    syss = int(cs[C_SYSS])
+    cur = int(cs[C_CUR]) ^ 1
+    cs[C_CUR] = cur
+    o = C_SEG + 8 * cur
+    nq = 6
+    if syss:
+        nq = 7
+    q = 0
+    while q < nq:
+        if q == 0 or q == 3:
+            x = x0
+        elif q == 1 or q == 4:
+            x = x1
+        else:
+            x = x2
+        if q < 3:
+            w = 2 * (_KX + q)
+        elif q < 6:
+            w = 2 * (_KXX + q - 3)
+        else:
+            w = 2 * _KCA
+        bb = C_BASE + 2 * q
+        lo = st[w]
+        hi = (st[w + 1] ^ h) - h
+        dl = (lo - cs[bb]) & m
+        dh = hi - ((cs[bb + 1] ^ h) - h)
+        if uint(lo) < uint(cs[bb]):
+            dh -= 1
+        if q < 3:
+            v = (dl ^ h) - h  # a half cycle's sum of x stays below 2**22
+            e = (x * a) >> 10
+        else:
+            v = (dh << 22) | ((dl >> 10) & 0x3FFFFF)  # sums of products in units of 2**10
+            if q == 6:
+                x = x * x0  # uc * ua
+            else:
+                x = x * x
+            e = ((x >> 10) * a) >> 10
+        cs[o + q] = v + ((cs[C_PART + q] ^ h) - h) - ((cs[C_EDGE + q] ^ h) - h) + e
+        cs[C_EDGE + q] = e
+        cs[C_PART + q] = 0
+        cs[bb] = lo
+        cs[bb + 1] = hi
+        q += 1
+    ns = int(st[_NS])
+    n = ns - cs[C_NSB] + cs[C_NSP]  # samples summed since the last boundary
+    cs[C_NSB] = ns
+    cs[C_NSP] = 0
+    cs[o + 7] = (n << 10) - int(cs[C_A0]) + a
+    cs[C_A0] = a
+    valid = int(cs[C_VALID]) + 1
+    if valid < 3:
+        cs[C_VALID] = valid
+        return d
+    # the cycle: this half cycle and the one before; L in Q8 samples (clamped: 64..255 samples)
+    p = C_SEG + 8 * (cur ^ 1)
+    ln = (((cs[o + 7] ^ h) - h) + ((cs[p + 7] ^ h) - h)) >> 2
+    if ln < 16384:
+        ln = 16384
+    elif ln > 65535:
+        ln = 65535
+    e = C_RING + 4 * int(cs[C_HEAD])
+    c = 0
+    while c < 3:
+        # the cycle's mean, Q4 codes = s1 * 2**12 / ln, clamped to +-2**11 codes (products of two then fit)
+        s1 = ((cs[o + c] ^ h) - h) + ((cs[p + c] ^ h) - h)
+        neg = s1 < 0
+        if neg:
+            s1 = 0 - s1
+        q = s1 // ln
+        mc = (q << 12) + ((s1 - q * ln) << 12) // ln
+        if mc > 32768:
+            mc = 32768
+        if neg:
+            mc = 0 - mc
+        cs[C_DC + c] = mc
+        # mean square in ring units = s2 * 2**10 / (ln / 2**8) / 16 = s2 * 2**14 / ln, less the mean's square
+        # (DC removed as the window removes it: over the cycle's own samples)
+        s2 = ((cs[o + 3 + c] ^ h) - h) + ((cs[p + 3 + c] ^ h) - h)
+        if s2 < 0:
+            s2 = 0
+        q = s2 // ln
+        ms = (q << 14) + ((s2 - q * ln) << 14) // ln - ((mc * mc) >> 12)
+        if ms < 0:
+            ms = 0
+        cs[e + c] = ms
+        c += 1
+    if syss:
+        # 2LL: channel a carries Uab, channel c Ucb; Uca from both with their gains (as metering does)
+        s1 = ((cs[o + 6] ^ h) - h) + ((cs[p + 6] ^ h) - h)
+        neg = s1 < 0
+        if neg:
+            s1 = 0 - s1
+        q = s1 // ln
+        x = (q << 14) + ((s1 - q * ln) << 14) // ln
+        if neg:
+            x = 0 - x
+        x -= (((cs[C_DC] ^ h) - h) * ((cs[C_DC + 2] ^ h) - h)) >> 12  # mean xa xc less the product of the means
+        neg = x < 0
+        if neg:
+            x = 0 - x
+        g = int(cs[C_GX])
+        x = (x >> 14) * g + (((x & 0x3FFF) * g) >> 14)
+        if neg:
+            x = 0 - x
+        ma = int(cs[e])
+        mc = int(cs[e + 2])
+        cs[e + 1] = mc
+        g = int(cs[C_G2A])
+        v = (ma >> 14) * g + (((ma & 0x3FFF) * g) >> 14)
+        g = int(cs[C_G2C])
+        v += (mc >> 14) * g + (((mc & 0x3FFF) * g) >> 14)
+        v -= x
+        if v < 0:
+            v = 0
+        cs[e + 2] = v
+    cs[e + 3] = n
+    cs[C_HEAD] = (int(cs[C_HEAD]) + 1) & (RING - 1)
+    k = int(cs[C_COUNT])
+    if k < RING:
+        cs[C_COUNT] = k + 1
+    else:
+        cs[C_LOST] = cs[C_LOST] + 1
+    if cs[C_ARMED] == 0:
+        return d
+    # level crossings with hysteresis per phase: a record when a state begins (start) and when it ends
+    c = 0
+    while c < 3:
+        v = int(cs[e + c])
+        t = C_TH + 5 * c
+        s = int(cs[C_ST + c])
+        r = 0
+        if s == 0:
+            if v < int(cs[t]):
+                s = 1
+            elif v > int(cs[t + 2]):
+                s = 2
+            if s:
+                cs[C_ST + c] = s
+                cs[C_EXT + c] = v
+                cs[C_DUR + c] = n
+                r = c | 4
+        elif s == 1:
+            if v >= int(cs[t + 1]):
+                r = c | 8 | 16
+            else:
+                cs[C_DUR + c] = int(cs[C_DUR + c]) + n
+                if v < int(cs[C_EXT + c]):
+                    cs[C_EXT + c] = v
+        else:
+            if v <= int(cs[t + 3]):
+                r = c | 8 | 32
+            else:
+                cs[C_DUR + c] = int(cs[C_DUR + c]) + n
+                if v > int(cs[C_EXT + c]):
+                    cs[C_EXT + c] = v
+        if r:
+            if r & 8:
+                cs[C_ST + c] = 0
+            k = C_EVQ + 4 * int(cs[C_EVH])
+            cs[k] = r
+            cs[k + 1] = cs[C_EXT + c]
+            cs[k + 2] = cs[C_DUR + c]
+            cs[C_EVH] = (int(cs[C_EVH]) + 1) & (EVQ - 1)
+            k = int(cs[C_EVN])
+            if k < EVQ:
+                cs[C_EVN] = k + 1
+            else:
+                cs[C_EVLOST] = cs[C_EVLOST] + 1
+        c += 1
+    return d
+
+
+class CycleRms:
+    """The state of the one-cycle RMS (cs, layout above) shared by the sampler that feeds it (Sampler(cycle=...))
+    and firmware/pqevents.py, which sets its levels and takes its crossing records. Ring entries are in ring units
+    (16 reduced codes^2): volts^2 = ms x 16 x (volts per code)^2, with the calibration and the front end's gain
+    as metering applies them."""
+
+    def __init__(self):
+        self.cs = array("i", bytes(4 * C_SIZE))
+        self.configure(0)
+
+    def configure(self, syss, g2a=1.0, g2c=1.0, gx=2.0):
+        """Wiring 0 (phases Ua Ub Uc) or 1/2 (Uab, Ubc, Uca from the channels a and c), with metering's gain
+        factors of Uca = g2a ua^2 + g2c uc^2 - gx ua uc (calibration: ga^2, gc^2, 2 ga gc). The phases' states go
+        back to normal. Allocates (floats)."""
+        cs = self.cs
+        cs[C_SYSS] = 1 if syss else 0
+        cs[C_G2A] = int(g2a * 16384 + 0.5)
+        cs[C_G2C] = int(g2c * 16384 + 0.5)
+        cs[C_GX] = int(gx * 16384 + 0.5)
+        for p in range(3):
+            cs[C_ST + p] = 0
+
+    def reset(self):
+        """The kernel's sums and NCO restarted (Sampler.reset): the next boundary is its first sample. The
+        levels, the phases' states and the records waiting stay."""
+        cs = self.cs
+        for k in range(_RESET):
+            cs[k] = 0
