@@ -319,15 +319,19 @@ class CycleRms:
 
     def configure(self, syss, g2a=1.0, g2c=1.0, gx=2.0):
         """Wiring 0 (phases Ua Ub Uc) or 1/2 (Uab, Ubc, Uca from the channels a and c), with metering's gain
-        factors of Uca = g2a ua^2 + g2c uc^2 - gx ua uc (calibration: ga^2, gc^2, 2 ga gc). The phases' states go
-        back to normal. Allocates (floats)."""
+        factors of Uca = g2a ua^2 + g2c uc^2 - gx ua uc (calibration: ga^2, gc^2, 2 ga gc). A new wiring sends
+        the phases' states back to normal and measures again from the third boundary on (the Uca sums start
+        then). Allocates (floats)."""
         cs = self.cs
-        cs[C_SYSS] = 1 if syss else 0
+        w = 1 if syss else 0
+        if w != cs[C_SYSS]:
+            cs[C_SYSS] = w
+            cs[C_VALID] = 0
+            for p in range(3):
+                cs[C_ST + p] = 0
         cs[C_G2A] = int(g2a * 16384 + 0.5)
         cs[C_G2C] = int(g2c * 16384 + 0.5)
         cs[C_GX] = int(gx * 16384 + 0.5)
-        for p in range(3):
-            cs[C_ST + p] = 0
 
     def reset(self):
         """The kernel's sums and NCO restarted (Sampler.reset): the next boundary is its first sample. The

@@ -92,7 +92,7 @@ class VoltageEvents:
             sel = (ws.KU, ws.KU + 2, ws.KUL, ws.FK + 3, ws.FK + 4, ws.FK + 5)
         for k in range(6):
             self.sel[k] = sel[k]
-        self.cycle.configure(syss, w[ws.G2], w[ws.G2 + 2], w[ws.GX + 2])  # the phases' states: normal
+        self.cycle.configure(syss, w[ws.G2], w[ws.G2 + 2], w[ws.GX + 2])
         u = un * pt
         self.fw[_UN2] = u * u
         for k, x in enumerate((dip, dip + hys, swell, swell - hys, intr)):

@@ -1,0 +1,26 @@
+# The one-cycle RMS (firmware/cyclerms.py) on the emulated RP2040 (32-bit words, the Thumb-1 span kernel) against
+# the unix port (64-bit words, the viper span kernel): host_tests/device/cycle_twin.py prints every ring entry,
+# every level-crossing record and the final state on both; the lines must be the same, bit for bit. Needs the
+# firmware toolchain and Node.js (a missing one fails the test naming the Debian package).
+import os
+
+from chip import run_both
+
+GUEST = os.path.join("host_tests", "device", "cycle_twin.py")
+
+
+def _records(out):
+    return [ln.strip() for ln in out.splitlines() if ln[:2] in ("R ", "E ", "S ", "L ")]
+
+
+def test_one_cycle_rms_on_the_chip_matches_the_unix_port():
+    out, host_out = run_both(GUEST, timeout=120)
+    chip, twin = _records(out), _records(host_out)
+    assert len(twin) > 250 and twin[-1] == "L 0", host_out[-2000:]
+    assert len(chip) == len(twin), (len(chip), len(twin))
+    for a, b in zip(chip, twin):
+        assert a == b, "chip: %s\nunix: %s" % (a, b)
+    # the signals cover: starts and ends of dips, swells and interruptions, in 3Ln and 2LL
+    ev = [int(ln.split()[1]) for ln in twin if ln.startswith("E ")]
+    assert {r & 12 for r in ev} == {4, 8} and {r >> 4 for r in ev if r & 8} == {1, 2}, ev
+    print([ln for ln in out.splitlines() if ln.startswith("CYCLES")])
