@@ -11,38 +11,38 @@ from firmware.words import SIGN_BIT, WORD_MASK
 
 # cs (array('i')) layout. Quantities q: x of Ua Ub Uc (0-2), x*x (3-5), uc*ua (6, 2LL only); their kernel sums
 # are state words 2k, 2k+1 with k = _KX + q, _KXX + q - 3, _KCA.
-C_BASE = const(0)  # 7 pairs: the kernel's sums at the last boundary (or 0 after a window close)
-C_PART = const(14)  # 7: what the sums grew by before a window close inside the half cycle (units below)
-C_EDGE = const(21)  # 7: the part of the last boundary's sample that belonged to the half cycle before it
-C_SEG = const(28)  # 2 x 8: the last two half cycles: 7 sums (x: codes, products: 2**10 codes^2), length (Q10)
-C_NSB = const(44)  # the kernel's sample count at the last boundary
-C_NSP = const(45)  # samples counted before a window close inside the half cycle
-C_A0 = const(46)  # weight (Q10) of the last boundary's sample that lay before the boundary
-C_CUR = const(47)  # which C_SEG slot holds the newest half cycle
-C_VALID = const(48)  # boundaries since reset, counted up to 2: from the third on each one measures a cycle
-C_AHEAD = const(49)  # samples from the next block's start to the next boundary (Sampler.feed keeps it)
-C_DC = const(50)  # 3: mean of each channel over the last cycle (Q4 codes)
-_RESET = const(53)  # reset() clears the words above; the ones below are settings and the detector
-C_SYSS = const(53)  # 0: the phases are the channels; 1 (2LL): channel a (Uab), channel c (Ucb), and Uca
-C_G2A = const(54)  # 2LL Uca = ga^2 ua^2 + gc^2 uc^2 - 2 ga gc ua uc: ga^2, gc^2, 2 ga gc (Q14; calibration)
-C_G2C = const(55)
-C_GX = const(56)
-C_ARMED = const(57)  # 1: the levels are set, crossings are detected
-C_TH = const(58)  # 3 x 5 levels (ring units): dip on, dip off, swell on, swell off, interruption (pqevents)
-C_ST = const(73)  # 3: phase state 0 normal, 1 below the dip level, 2 above the swell level
-C_EXT = const(76)  # 3: lowest (state 1) or highest (state 2) mean square since the state began
-C_DUR = const(79)  # 3: samples since the state began
-C_EVH = const(82)  # next crossing record to write
-C_EVN = const(83)  # crossing records waiting for pqevents
-C_EVLOST = const(84)  # records overwritten before they were taken
-C_HEAD = const(85)  # next ring entry to write
-C_COUNT = const(86)  # ring entries written since a reader last cleared it (at most RING)
-C_LOST = const(87)  # ring entries written while it was full (C_COUNT at RING)
-C_EVQ = const(88)  # EVQ crossing records of 4 words: phase | 4 (start) or 8 | state << 4 (end), extreme,
+C_BASE = const(0)  # 7 pairs: the kernel's sums at the last boundary, less their growth before a window close since
+C_SNAP = const(14)  # 7 pairs: the kernel's sums before the sample that may close a window (take())
+C_EDGE = const(28)  # 7: the part of the last boundary's sample that belonged to the half cycle before it
+C_SEG = const(35)  # 2 x 8: the last two half cycles: 7 sums (x: codes, products: 2**10 codes^2), length (Q10)
+C_NSB = const(51)  # the kernel's sample count at the last boundary (less the window's before a close since)
+C_NSS = const(52)  # the kernel's sample count before the sample that may close a window
+C_A0 = const(53)  # weight (Q10) of the last boundary's sample that lay before the boundary
+C_CUR = const(54)  # which C_SEG slot holds the newest half cycle
+C_VALID = const(55)  # boundaries since reset, counted up to 2: from the third on each one measures a cycle
+C_AHEAD = const(56)  # samples from the next block's start to the next boundary (Sampler.feed keeps it)
+C_DC = const(57)  # 3: mean of each channel over the last cycle (Q4 codes)
+_RESET = const(60)  # reset() clears the words above; the ones below are settings and the detector
+C_SYSS = const(60)  # 0: the phases are the channels; 1 (2LL): channel a (Uab), channel c (Ucb), and Uca
+C_G2A = const(61)  # 2LL Uca = ga^2 ua^2 + gc^2 uc^2 - 2 ga gc ua uc: ga^2, gc^2, 2 ga gc (Q14; calibration)
+C_G2C = const(62)
+C_GX = const(63)
+C_ARMED = const(64)  # 1: the levels are set, crossings are detected
+C_TH = const(65)  # 3 x 5 levels (ring units): dip on, dip off, swell on, swell off, interruption (pqevents)
+C_ST = const(80)  # 3: phase state 0 normal, 1 below the dip level, 2 above the swell level
+C_EXT = const(83)  # 3: lowest (state 1) or highest (state 2) mean square since the state began
+C_DUR = const(86)  # 3: samples since the state began
+C_EVH = const(89)  # next crossing record to write
+C_EVN = const(90)  # crossing records waiting for pqevents
+C_EVLOST = const(91)  # records overwritten before they were taken
+C_HEAD = const(92)  # next ring entry to write
+C_COUNT = const(93)  # ring entries written since a reader last cleared it (at most RING)
+C_LOST = const(94)  # ring entries written while it was full (C_COUNT at RING)
+C_EVQ = const(96)  # EVQ crossing records of 4 words: phase | 4 (start) or 8 | state << 4 (end), extreme,
 EVQ = const(8)  # samples, 0
-C_RING = const(120)  # RING entries of 4 words: mean square of the phases a b c (ring units), samples
+C_RING = const(128)  # RING entries of 4 words: mean square of the phases a b c (ring units), samples
 RING = const(16)
-C_SIZE = const(184)
+C_SIZE = const(192)
 UNIT = const(16)  # a mean square of 1 (a ring unit) is 16 reduced codes^2 (a code: 1000 V peak / 2**15, x Pt_U)
 
 # the kernel's state words and sums (firmware/kernel.py S_NS, S_PHASE, S_STEP, P_X, P_XX, P_UU + 2: imported
@@ -59,10 +59,9 @@ _HALF_MAX = const(127)  # samples: a half cycle is at most 121 (33 Hz, the lowes
 
 @micropython.viper
 def take(st: ptr32, cs: ptr32):
-    """Before a window close (the kernel then clears its sums): keep what the sums grew by since the last
-    boundary in C_PART. rebase() follows the close."""
-    m = int(WORD_MASK)
-    h = int(SIGN_BIT)
+    """Before run() takes the sample at which the span stopped (a window close, which clears the kernel's sums,
+    or a current range widening, which leaves the voltages' sums alone): a copy of the sums. rebase() follows a
+    close."""
     q = 0
     while q < 7:
         if q < 3:
@@ -71,36 +70,30 @@ def take(st: ptr32, cs: ptr32):
             w = 2 * (_KXX + q - 3)
         else:
             w = 2 * _KCA
-        b = C_BASE + 2 * q
-        lo = st[w]
-        hi = (st[w + 1] ^ h) - h
-        dl = (lo - cs[b]) & m
-        dh = hi - ((cs[b + 1] ^ h) - h)
-        if uint(lo) < uint(cs[b]):
-            dh -= 1
-        if q < 3:
-            v = (dl ^ h) - h
-        else:
-            v = (dh << 22) | ((dl >> 10) & 0x3FFFFF)
-        cs[C_PART + q] = ((cs[C_PART + q] ^ h) - h) + v  # stored signed: sign-extend the 64-bit port's loads
-        cs[b] = lo
-        cs[b + 1] = hi
+        cs[C_SNAP + 2 * q] = st[w]
+        cs[C_SNAP + 2 * q + 1] = st[w + 1]
         q += 1
-    ns = int(st[_NS])
-    cs[C_NSP] = cs[C_NSP] + ns - cs[C_NSB]
-    cs[C_NSB] = ns
+    cs[C_NSS] = st[_NS]
 
 
 @micropython.viper
 def rebase(st: ptr32, cs: ptr32) -> int:
     """After a window close: the kernel's sums restarted (they hold the closing sample alone, not yet counted
-    here). Returns the samples from the next one to the next boundary (the close may have retuned the NCO)."""
+    here), so the base moves down by what they held before it (exact, 64-bit). Returns the samples from the next
+    one to the next boundary (the close may have retuned the NCO)."""
+    m = int(WORD_MASK)
     h = int(SIGN_BIT)
     q = 0
     while q < 14:
-        cs[C_BASE + q] = 0
-        q += 1
-    cs[C_NSB] = 0
+        lo = cs[C_BASE + q]
+        so = cs[C_SNAP + q]
+        hi = ((cs[C_BASE + q + 1] ^ h) - h) - ((cs[C_SNAP + q + 1] ^ h) - h)
+        if uint(lo) < uint(so):
+            hi -= 1
+        cs[C_BASE + q] = (lo - so) & m
+        cs[C_BASE + q + 1] = hi
+        q += 2
+    cs[C_NSB] = ((cs[C_NSB] ^ h) - h) - int(cs[C_NSS])
     step = int(st[_STEP])
     if step < _STEP_MIN:
         step = _STEP_MIN
@@ -172,16 +165,14 @@ def half(blk: ptr32, i: int, st: ptr32, cs: ptr32) -> int:
             else:
                 x = x * x
             e = ((x >> 10) * a) >> 10
-        cs[o + q] = v + ((cs[C_PART + q] ^ h) - h) - ((cs[C_EDGE + q] ^ h) - h) + e
+        cs[o + q] = v - ((cs[C_EDGE + q] ^ h) - h) + e
         cs[C_EDGE + q] = e
-        cs[C_PART + q] = 0
         cs[bb] = lo
         cs[bb + 1] = hi
         q += 1
     ns = int(st[_NS])
-    n = ns - cs[C_NSB] + cs[C_NSP]  # samples summed since the last boundary
+    n = ns - ((cs[C_NSB] ^ h) - h)  # samples summed since the last boundary
     cs[C_NSB] = ns
-    cs[C_NSP] = 0
     cs[o + 7] = (n << 10) - int(cs[C_A0]) + a
     cs[C_A0] = a
     valid = int(cs[C_VALID]) + 1

@@ -164,7 +164,7 @@ class Sampler:
                     self._closed()
             return closed
         # the same with the one-cycle RMS: the span also stops at each half-cycle boundary (nb), where half()
-        # takes the sums' growth; a window close clears the sums, so take() keeps their growth before it
+        # takes the sums' growth; a window close clears the sums, so take() keeps their growth before run()
         nb = cs[C_AHEAD]
         while i < n:
             if i >= nb:
@@ -172,12 +172,13 @@ class Sampler:
             e = nb if nb < n else n
             st[S_END] = e
             i = self._span(block, i, st, tab)
-            if i < e:  # sample i closes a window (the span stops only there or at e)
+            if i < e:  # sample i closes a window or widens the current range: run() takes it (and stops by e)
                 self._take(st, cs)
-                i = self._run(block, i, n, st, tab, dn)
-                d = self._rebase(st, cs)
-                if nb > i:  # the close may have retuned the NCO: the boundary moves
-                    nb = i + d
+                i = self._run(block, i, e, st, tab, dn)
+                if st[S_JUST]:  # closed: the sums restarted
+                    d = self._rebase(st, cs)
+                    if nb > i:  # the close may have retuned the NCO: the boundary moves
+                        nb = i + d
             if st[S_JUST]:
                 st[S_JUST] = 0
                 closed += 1

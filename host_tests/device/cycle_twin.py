@@ -1,7 +1,7 @@
 # Guest script (host_tests/test_cycle_chip.py): the one-cycle RMS (firmware/cyclerms.py) over integer-made
 # signals on the emulated RP2040 (32-bit words, the Thumb-1 span kernel) and on the unix port (64-bit words, the
 # viper twin): every ring entry, every level-crossing record and the final state printed; the same lines on both
-# = the same bits. Integers only (the chip's floats are single precision): samples from the sampler's Q15 sine.
+# = the same bits. Half the segments run the currents at shift 2, so the span also stops for range widenings. Integers only (the chip's floats are single precision): samples from the sampler's Q15 sine.
 import sys
 
 sys.path.insert(0, ".")
@@ -96,7 +96,8 @@ def play(span):
     z = 0
     spent = 0
     fed = 0
-    for n, step, amps, h3, dc, syss, gains in SEGMENTS:
+    for seg in range(len(SEGMENTS)):
+        n, step, amps, h3, dc, syss, gains = SEGMENTS[seg]
         g[1] = step
         g[4] = dc
         for c in range(3):
@@ -104,7 +105,7 @@ def play(span):
             g[24 + c] = h3[c]
         for c in range(7):
             g[16 + c] = _OFFS[c]
-        s.configure(syss)
+        s.configure(syss, 2 if seg & 1 else 8)  # shift 2: the currents widen every window's range (no close)
         if gains:
             cyc.configure(syss, gains[0] / 16384, gains[1] / 16384, gains[2] / 16384)
         else:
