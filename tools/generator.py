@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 
+from tools import gen_extra
 from tools import scenario as scn
 from tools import truth as _truth
 from tools.gen_tables import rc as _rc
@@ -49,7 +50,8 @@ class Generator:
         self.sample_rate = sample_rate
         self.samples = 0
         self.rng = np.random.default_rng(seed)
-        self._start = 0  # sample index at which the current scenario began
+        self._start = 0  # sample index at which the current scenario (or timeline step) began
+        self._origin = 0  # sample index at which set_scenario() set it: interharmonics' time origin
         self._cycles0 = 0.0  # fundamental phase (cycles, in [0, 1)) at _start: keeps switches continuous
         self.scenario = None
         self.set_scenario(scenario)
@@ -67,15 +69,26 @@ class Generator:
         """Switch grid/load/board at the current sample; time and the fundamental's phase run on without a jump.
         The scenario's timeline steps follow at their times (seconds after now), each a switch like this one."""
         s = scn.parse(scenario)
+        for _, step in [(0.0, s)] + s.timeline:  # refused before anything changes
+            self._check(step)
         self._switch(s)
+        self._origin = self.samples
         self._steps = [(self.samples + int(round(at * self.sample_rate)), step) for at, step in s.timeline]
 
-    def _switch(self, s):
+    def _check(self, s):
         top = max([1] + [h for p in s.phases.values() for k in ("voltage_harmonics", "current_harmonics")
                          for h in p[k]])
         if top * s.frequency >= self.sample_rate / 2:
             raise ValueError("frequency: order %d at %g Hz is above Nyquist (%g samples/s)"
                              % (top, s.frequency, self.sample_rate))
+        for p in scn.PHASES:
+            for key in ("voltage_interharmonics", "current_interharmonics"):
+                for hz in s.phases[p][key]:
+                    if hz >= self.sample_rate / 2:
+                        raise ValueError("phases.%s.%s.%g: above Nyquist (%g samples/s)"
+                                         % (p, key, hz, self.sample_rate))
+
+    def _switch(self, s):
         if self.scenario is not None:
             self._cycles0 = float(self._cycles(np.array([float(self.samples - self._start)]))[0] % 1.0)
             self._start = self.samples
@@ -90,6 +103,17 @@ class Generator:
             t = n / fs
             c = c + 0.5 * s.frequency_drift * t * t
         return c
+
+    def _time_of(self, c):
+        """Seconds after the current segment's start at which the fundamental's phase is c cycles (inverse of
+        _cycles; any c, extrapolated before the start)."""
+        s = self.scenario
+        c = c - self._cycles0
+        if not s.frequency_drift:
+            return c / s.frequency
+        f, d = s.frequency, s.frequency_drift
+        disc = f * f + 2.0 * d * c
+        return (-f + math.sqrt(disc)) / d if disc >= 0 else -f / d
 
     def _prepare(self, s):
         imp = s.imperfections
@@ -124,6 +148,24 @@ class Generator:
             self._groups.append(_Group(delay, idx, coef, corner or None))
         self._offset = np.zeros(N_CH)
         noise = []
+        ih, dc, notches, delays, corners = {}, {}, {}, {}, {}
+        for name in scn.CHANNELS:  # interharmonics, DC, notches (tools/gen_extra.py): through the same board
+            k = _INDEX[name]
+            g = _CODES_PER_UNIT[name[0]] * (1.0 + imp[name]["gain"])
+            d = imp[name]["phase"] / 360.0 / s.frequency  # the skew: a time delay, seconds
+            corner = s.rc_corner[name[0]] if s.adc_filter else None
+            comps = [(hz, math.sqrt(2.0) * g * x * cmath.exp(-2j * math.pi * hz * d)
+                      * gen_extra.Extra.filter_at(hz, corner))
+                     for hz, x in _truth.channel_interharmonics(s, name).items() if x != 0]
+            if comps:
+                ih[k] = comps
+            if _truth.channel_dc(s, name):
+                dc[k] = _truth.channel_dc(s, name) * g  # the filter passes DC unchanged
+            train = [(c0, w, h * g) for c0, w, h in _truth.channel_notches(s, name) if h]
+            if train:
+                notches[k], delays[k], corners[k] = train, d, corner
+        self._extra = gen_extra.Extra(ih, dc, notches, delays, corners, self.sample_rate) \
+            if ih or dc or notches else None
         for name in scn.CHANNELS:
             k = _INDEX[name]
             self._offset[k] = imp[name]["offset"] * _CODES_PER_UNIT[name[0]]
@@ -164,6 +206,11 @@ class Generator:
                     e[h - 1] *= _sinc3_mag(h * f1) / (1.0 + 1j * h * f1 / g.corner)
             for a in range(0, n, _COLS):  # small products: big ones wake BLAS threads, slow on a busy host
                 out[a:a + _COLS, g.channels] += (g.coef @ e[:, a:a + _COLS]).imag.T
+        if self._extra is not None:
+            fs = self.sample_rate
+            t0 = (self.samples - self._start) / fs
+            self._extra.add(out, (np.arange(n) + (self.samples - self._origin)) / fs,
+                            lambda t: float(self._cycles(np.array([t * fs]))[0]), self._time_of, t0)
         if len(self._noise_idx):
             out[:, self._noise_idx] += self.rng.standard_normal((n, len(self._noise_idx))) * self._noise_rms
         self.samples += n

@@ -13,6 +13,7 @@ except ImportError:
     import micropython  # noqa: F401
 
 from firmware import regmap  # noqa: E402
+from tools import scenario_timeline as _tl  # noqa: E402
 
 VERSION = 1
 PHASES = ("a", "b", "c")
@@ -28,7 +29,10 @@ RC_CORNER = 10000.0  # Hz, the default corner (firmware/frontend.py RC_CORNER is
 RC_MIN = 1000.0  # Hz: below, the 31st harmonic at 65 Hz (2015 Hz) would lose more than 70 % (no front end does)
 RC_MAX = 1e7
 ADC_FILTER = True  # "adc_filter" when a scenario does not say (host_tests/test_generator.py tests the ideal source)
-_PHASE = ("voltage", "current", "angle", "voltage_angle", "voltage_harmonics", "current_harmonics")
+_PHASE = ("voltage", "current", "angle", "voltage_angle", "voltage_harmonics", "current_harmonics",
+          "voltage_interharmonics", "current_interharmonics", "voltage_dc", "current_dc", "voltage_notches")
+NOTCH_WIDTH_MAX = 5.0  # ms: a commutation notch is a fraction of a millisecond (and under half a cycle, parse())
+NOTCH_DEPTH_MAX = 2.0  # fraction of the fundamental's peak (negative: away from zero)
 _IMPERFECTION = ("gain", "phase", "offset", "noise")
 
 # Balanced 220 V / 5 A, current lagging 30 degrees, 50 Hz, 3Ln3CT, ratios 1 (tools/scenarios/default.json).
@@ -87,6 +91,58 @@ def _harmonics(value, field):
     return dict(sorted(out.items()))
 
 
+def _interharmonics(value, field):
+    """{"172.3": [ratio, phase_deg]} (or {"172.3": ratio}) -> {172.3: (ratio, phase_deg)}, sorted by frequency.
+    Any frequency in Hz above 0 (subharmonics too); the generator checks Nyquist, parse() the harmonic grid."""
+    if not isinstance(value, dict):
+        raise ValueError("%s: expected an object hz -> [ratio, phase], got %r" % (field, value))
+    out = {}
+    for key, spec in value.items():
+        f = "%s.%s" % (field, key)
+        try:
+            hz = float(key)
+        except (TypeError, ValueError):
+            raise ValueError("%s: expected a frequency in Hz, got %r" % (f, key))
+        if not math.isfinite(hz) or hz <= 0:
+            raise ValueError("%s: frequency must be > 0 Hz, got %r" % (f, key))
+        if hz in out:
+            raise ValueError("%s: %g Hz given twice" % (f, hz))
+        if isinstance(spec, (list, tuple)):
+            if len(spec) != 2:
+                raise ValueError("%s: expected [ratio, phase_deg], got %r" % (f, spec))
+            out[hz] = (_num(spec[0], f + "[0]", 0.0), _num(spec[1], f + "[1]"))
+        else:
+            out[hz] = (_num(spec, f, 0.0), 0.0)
+    return dict(sorted(out.items()))
+
+
+def _notches(value, field):
+    """[{"at": deg or [deg, ...], "width_ms": w, "depth": d}, ...] -> [(at_deg, width_ms, depth)] sorted, one per
+    position: a rectangular notch every cycle, starting `at` degrees after the phase's positive-going zero
+    crossing (of its fundamental), pulling the voltage towards zero by depth x the fundamental's peak (a negative
+    depth pushes it away from zero)."""
+    if not isinstance(value, list):
+        raise ValueError("%s: expected a list of notches, got %r" % (field, value))
+    out = []
+    for k, spec in enumerate(value):
+        f = "%s[%d]" % (field, k)
+        _dict(spec, f, ("at", "width_ms", "depth"))
+        for key in ("at", "width_ms", "depth"):
+            if key not in spec:
+                raise ValueError("%s.%s: missing" % (f, key))
+        width = _num(spec["width_ms"], f + ".width_ms", 0.0, NOTCH_WIDTH_MAX, lo_open=True)
+        depth = _num(spec["depth"], f + ".depth", -NOTCH_DEPTH_MAX, NOTCH_DEPTH_MAX)
+        at = spec["at"] if isinstance(spec["at"], list) else [spec["at"]]
+        if not at:
+            raise ValueError("%s.at: expected a position in degrees or a list of them, got []" % f)
+        for j, a in enumerate(at):
+            deg = _num(a, "%s.at" % f + ("[%d]" % j if isinstance(spec["at"], list) else ""), 0.0)
+            if deg >= 360.0:
+                raise ValueError("%s.at: must be < 360 degrees, got %g" % (f, deg))
+            out.append((deg, width, depth))
+    return sorted(out)
+
+
 def _phase(value, p):
     field = "phases." + p
     _dict(value, field, _PHASE)
@@ -97,12 +153,37 @@ def _phase(value, p):
         "voltage_angle": _num(value.get("voltage_angle", DEFAULT_VOLTAGE_ANGLE[p]), field + ".voltage_angle"),
         "voltage_harmonics": _harmonics(value.get("voltage_harmonics", {}), field + ".voltage_harmonics"),
         "current_harmonics": _harmonics(value.get("current_harmonics", {}), field + ".current_harmonics"),
+        "voltage_interharmonics": _interharmonics(value.get("voltage_interharmonics", {}),
+                                                  field + ".voltage_interharmonics"),
+        "current_interharmonics": _interharmonics(value.get("current_interharmonics", {}),
+                                                  field + ".current_interharmonics"),
+        "voltage_dc": _num(value.get("voltage_dc", 0.0), field + ".voltage_dc"),
+        "current_dc": _num(value.get("current_dc", 0.0), field + ".current_dc"),
+        "voltage_notches": _notches(value.get("voltage_notches", []), field + ".voltage_notches"),
     }
 
 
 def _absent_phase(p):
     return {"voltage": 0.0, "current": 0.0, "angle": 0.0, "voltage_angle": DEFAULT_VOLTAGE_ANGLE[p],
-            "voltage_harmonics": {}, "current_harmonics": {}}
+            "voltage_harmonics": {}, "current_harmonics": {}, "voltage_interharmonics": {},
+            "current_interharmonics": {}, "voltage_dc": 0.0, "current_dc": 0.0, "voltage_notches": []}
+
+
+def _check_against_frequency(phases, frequency, drift):
+    """What needs the line frequency: an interharmonic exactly on a harmonic's frequency is that harmonic (give it
+    as one), a notch must be shorter than half a cycle."""
+    for p in PHASES:
+        ph = phases[p]
+        for key in ("voltage_interharmonics", "current_interharmonics"):
+            for hz in ph[key]:
+                h = hz / frequency
+                if not drift and abs(h - round(h)) < 1e-9 and round(h) >= 1:
+                    raise ValueError("phases.%s.%s.%g: %g Hz is order %d of %g Hz: a harmonic (%s)"
+                                     % (p, key, hz, hz, round(h), frequency, key.replace("inter", "")))
+        for k, (at, width, depth) in enumerate(ph["voltage_notches"]):
+            if width * 1e-3 * frequency >= 0.5:
+                raise ValueError("phases.%s.voltage_notches[%d].width_ms: %g ms is half a cycle or more at %g Hz"
+                                 % (p, k, width, frequency))
 
 
 def _imperfections(value):
@@ -195,6 +276,14 @@ class Scenario:
                  "voltage_angle": ph["voltage_angle"]}
             for key in ("voltage_harmonics", "current_harmonics"):
                 d[key] = {str(h): [a, phi] for h, (a, phi) in ph[key].items()}
+            for key in ("voltage_interharmonics", "current_interharmonics"):
+                if ph[key]:
+                    d[key] = {repr(hz): [a, phi] for hz, (a, phi) in ph[key].items()}
+            for key in ("voltage_dc", "current_dc"):
+                if ph[key]:
+                    d[key] = ph[key]
+            if ph["voltage_notches"]:
+                d["voltage_notches"] = [{"at": a, "width_ms": w, "depth": x} for a, w, x in ph["voltage_notches"]]
             phases[p] = d
         s = dict(self.settings)
         s["SYSS"] = self.syss
@@ -240,6 +329,7 @@ def parse(data):
         raise ValueError("phases: missing")
     raw = _dict(data["phases"], "phases", PHASES)
     phases = {p: _phase(raw[p], p) if p in raw else _absent_phase(p) for p in PHASES}
+    _check_against_frequency(phases, frequency, drift)
     temperature = _num(data.get("temperature", 25.0), "temperature", -100.0, 300.0)
     for key in ("name", "description"):
         if key in data and not isinstance(data[key], str):
@@ -256,27 +346,20 @@ def parse(data):
 
 
 def _timeline(data):
-    """timeline: [{"at": seconds > 0 after the scenario starts, "phases": {p: fields that change}}, ...]: each step
-    the scenario as it is then (steps accumulate), validated like a whole scenario (docs/scenarios.md)."""
+    """timeline: its steps (tools/scenario_timeline.py: at a time, repeated, random levels) in time order, each the
+    scenario as it is then (steps accumulate), validated like a whole scenario (docs/scenarios.md)."""
     raw = data.get("timeline", [])
-    if not isinstance(raw, list):
-        raise ValueError("timeline: expected a list of steps, got %r" % (raw,))
+    steps = _tl.expand(raw)
     base = {k: copy.deepcopy(v) for k, v in data.items() if k != "timeline"}
     base.setdefault("phases", {})
     out = []
-    last = 0.0
-    for i, step in enumerate(raw):
-        _dict(step, "timeline[%d]" % i, ("at", "phases"))
-        at = _num(step.get("at"), "timeline[%d].at" % i, last, None, lo_open=True)
-        for p, fields in _dict(step.get("phases", {}), "timeline[%d].phases" % i, PHASES).items():
-            if not isinstance(fields, dict):
-                raise ValueError("timeline[%d].phases.%s: expected an object" % (i, p))
-            base["phases"].setdefault(p, {}).update(copy.deepcopy(fields))
+    for at, i, fields in steps:
+        for p, f in fields.items():
+            base["phases"].setdefault(p, {}).update(copy.deepcopy(f))
         try:
             out.append((at, parse(base)))
         except ValueError as e:
             raise ValueError("timeline[%d]: %s" % (i, e))
-        last = at
     return out, copy.deepcopy(raw)
 
 
