@@ -90,6 +90,12 @@ accuracy-pq: $(STAMP)
 	$(VPY) -m tools.accuracy_pq
 accuracy: accuracy-pq  # power quality (THD, HR, unbalance) first, then the metrology table
 
+# The whole firmware under grid disturbances (docs/scenarios.md): a table of case, wiring, quantity, worst error,
+# limit; fails while any row is beyond its limit. CASE=name: one case (python -m tools.accuracy_disturb --help)
+.PHONY: accuracy-disturb
+accuracy-disturb: $(STAMP)
+	$(VPY) -m tools.accuracy_disturb $(if $(CASE),--case $(CASE))
+
 .PHONY: fuzz
 fuzz: $(STAMP)  # 1,000,000 frames under MicroPython (heap locked per request), then 20,000 hypothesis examples per test
 	$(VENV)/bin/micropython -X heapsize=8M host_tests/fuzz_modbus.py 1000000 1

@@ -1,0 +1,92 @@
+# The firmware side of tools/accuracy_disturb.py: the whole meter (firmware/meter.py: sampler, metering,
+# harmonics, energy, register image) under micropython (or python3) from the repo root, fed the samples it gets on
+# stdin; one line per metering window with the register image as a Modbus master reads it.
+# stdin messages: type byte + uint32 LE length + payload:
+#   C name=value,...           -> a new meter (RAM store) with these settings applied as at the panel
+#   S samples (8 x n int32 LE) -> feed in 400-sample blocks; each completed window prints
+#                                 "W <windows> <end> <energy ...> <register image, hex>"
+#                                 end: the window's end in Q15 samples from the first sample fed (the sampler's
+#                                 windows tile the stream: the sum of every closed window's length), energy: the
+#                                 exact accumulators EP_imp EP_exp EPa_imp EPa_exp EPb_imp EPb_exp EPc_imp EPc_exp
+#                                 (units of 2**-40 Wh, primary)
+#   E                          -> "E <us spent in feed> <samples>"
+import sys
+
+sys.path.insert(0, ".")
+from tools.upy_host import ticks_diff, ticks_us  # noqa: E402  (first: it puts `micropython` on sys.path)
+from array import array  # noqa: E402
+from binascii import hexlify  # noqa: E402
+
+from firmware import kernel, limbs  # noqa: E402
+from firmware.energy import EP_EXP, EP_IMP, NL, PH  # noqa: E402
+from firmware.meter import Meter  # noqa: E402
+
+BLOCK = 400
+ACCS = (EP_IMP, EP_EXP, PH, PH + 1, PH + 4, PH + 5, PH + 8, PH + 9)
+
+
+class Run:
+    def __init__(self, settings):
+        self.m = Meter(None)
+        for item in settings.split(","):
+            if item:
+                name, value = item.split("=")
+                if not self.m.set(name, int(value)):
+                    raise ValueError("setting %s=%s refused" % (name, value))
+        self.end = 0  # Q15 samples: every closed window's length so far
+        self.last = 0  # ... up to the window the meter processed last
+        self.m.sampler.on_window = self._closed
+        self.us = 0
+        self.samples = 0
+
+    def _closed(self, sampler):
+        dn = sampler.done
+        self.end += (dn[kernel.D_N] << 15) - dn[kernel.D_FS] + dn[kernel.D_FE]
+        self.last = self.end
+
+    def feed(self, buf, k, out):
+        m = self.m
+        w0 = m.windows
+        t0 = ticks_us()
+        m.feed(buf, k)
+        m.service()
+        self.us += ticks_diff(ticks_us(), t0)
+        self.samples += k
+        if m.windows != w0:
+            e = m.ledger.energy.acc
+            acc = " ".join(str(limbs.to_int(e, q * NL, NL)) for q in ACCS)
+            out.write("W %d %d %s %s\n" % (m.windows, self.last, acc, hexlify(m.regs.image).decode()))
+
+
+def main():
+    inp = sys.stdin.buffer
+    out = sys.stdout
+    buf = array("i", bytes(32 * BLOCK))
+    run = None
+    hdr = bytearray(5)
+    while True:
+        if inp.readinto(hdr) != 5:
+            break
+        typ = hdr[0]
+        n = hdr[1] | (hdr[2] << 8) | (hdr[3] << 16) | (hdr[4] << 24)
+        if typ == 83:  # S: stream the payload in blocks
+            left = n // 32
+            while left > 0:
+                k = BLOCK if left > BLOCK else left
+                got = inp.readinto(memoryview(buf)[:8 * k] if k < BLOCK else buf)
+                if got != 32 * k:
+                    return
+                run.feed(buf, k, out)
+                left -= k
+            continue
+        p = inp.read(n) if n else b""
+        if typ == 67:  # C
+            run = None
+            run = Run(p.decode())
+        elif typ == 69:  # E
+            out.write("E %d %d\n" % (run.us, run.samples))
+            if hasattr(out, "flush"):
+                out.flush()
+
+
+main()
