@@ -335,22 +335,27 @@ def table(rows):
 
 
 def summary(rows):
-    """One row per case: the quantities beyond their limit (worst over the wirings, with the wiring), then those
-    within, for the README."""
-    out = ["| case | wirings | beyond the limit: worst error (limit) | within the limit |", "|---|---|---|---|"]
+    """One row per case: each quantity beyond its limit in some wiring (its worst error, and the wirings where
+    it fails: all, or which), then those within in every wiring. For the README."""
+    out = ["| case | wirings | beyond the limit: worst error (limit) where | within the limit |", "|---|---|---|---|"]
     for name in dict.fromkeys(r[0] for r in rows):
-        mine = [r for r in rows if r[0] == name and r[4] is not None]
         modes = list(dict.fromkeys(r[1] for r in rows if r[0] == name))
-        worst = {}
-        for r in mine:
-            if r[2] not in worst or (r[3] > worst[r[2]][3]):
-                worst[r[2]] = r
-        bad = [r for r in worst.values() if not r[3] <= r[4]]
-        good = [r for r in worst.values() if r[3] <= r[4]]
-        bad_s = "; ".join(("%s: %s" % (r[2], r[5].split(";")[0]) if r[3] == math.inf else
-                           "%s %s (%s)" % (r[2], fmt(r[2], r[3]), fmt(r[2], r[4])))
-                          + ("" if len(modes) == 1 else " " + r[1]) for r in bad) or "-"
-        out.append("| %s | %s | %s | %s |" % (name, " ".join(modes), bad_s, " ".join(r[2] for r in good) or "-"))
+        kinds = list(dict.fromkeys(r[2] for r in rows if r[0] == name and r[4] is not None))
+        bad, good = [], []
+        for k in kinds:
+            mine = [r for r in rows if r[0] == name and r[2] == k]
+            fails = [r for r in mine if not r[3] <= r[4]]
+            if not fails:
+                good.append(k)
+                continue
+            w = max(fails, key=lambda r: r[3])
+            where = "" if len(modes) == 1 else (" all" if len(fails) == len(modes) else
+                                                 " " + " ".join(r[1] for r in fails))
+            if w[3] == math.inf:
+                bad.append("%s: %s%s" % (k, w[5].split(";")[0], where))
+            else:
+                bad.append("%s %s (%s)%s" % (k, fmt(k, w[3]), fmt(k, w[4]), where))
+        out.append("| %s | %s | %s | %s |" % (name, " ".join(modes), "; ".join(bad) or "-", " ".join(good) or "-"))
     return "\n".join(out)
 
 
