@@ -19,15 +19,19 @@ ALARM_OFF = const(5)  # arg rule, value: the quantity when it cleared
 RELAY = const(6)  # arg relay (0 DO1, 1 DO2), aux: state | cause << 1 (cause 0 remote, 1 alarm, 2 mode change)
 INPUT = const(7)  # arg input (0 DI1, 1 DI2), aux: state
 SETTING = const(8)  # arg CONFIG row (or 64 + rule for an alarm rule), src 0 panel 1 Modbus, value the new value
-CLEAR = const(9)  # arg 0 energy, 1 max/min, 2 demand; src as SETTING
+CLEAR = const(9)  # arg 0 energy, 1 max/min, 2 demand, 3 over-range counters; src as SETTING
 TIME_SET = const(10)  # value: seconds the clock moved (new - old, within a day; dates: 0)
 DIP = const(11)  # arg phase (0-2), value: residual V (extreme), aux: duration ms; stamped with the start
 SWELL = const(12)  # value: maximum V
 INTERRUPTION = const(13)  # value: residual V
+# the inputs (firmware/inputflags.py), logged on entering and leaving a state, not per window
+OVER_RANGE = const(14)  # arg channel (0-6 Ua Ub Uc Ia Ib Ic In), aux 1 entered / 0 left, value: its reading then
+NO_VOLTAGE = const(15)  # arg phase (0-2), aux 1 entered / 0 left: current without voltage, value: the current
+PHASE_SEQ = const(16)  # arg the sequence now (1 a-b-c, 2 a-c-b), aux the one before
 KINDS = const(("", "PowerUp", "PowerDown", "PowerCut", "AlarmOn", "AlarmOff", "Relay", "Input", "Setting", "Clear",
-         "TimeSet", "Dip", "Swell", "Interrupt"))
+         "TimeSet", "Dip", "Swell", "Interrupt", "OverRange", "NoVoltage", "PhaseSeq"))
 LCD_KINDS = const(("", "Pon", "PoFF", "Pcut", "AL on", "AL oFF", "rELAY", "dI", "SEt", "cLr", "tinE", "dIP", "SWEL",
-             "Int"))
+             "Int", "OVr", "no U", "SEq"))
 
 
 BLOCKS = const(4)  # 16 KiB: 584 events, at least 438 kept when the oldest sector is recycled

@@ -127,6 +127,7 @@ class Harmonics:
         self.dropped = 0  # captures dropped: the window the sampler measured did not match the prediction
         self.wiring = 0  # the sampler's wiring when the window was captured (0 3Ln3CT, 1 2LL3CT, 2 2LL2CT)
         self.derive = 0  # 2LL2CT: Ib = -(Ia + Ic)
+        self.seq = 0  # phase sequence of the voltages at the last analysis: 0 unknown, 1 a-b-c, 2 a-c-b (_ratio)
 
     def reset(self):
         """Start afresh (a new signal): no capture running, values and rms factors cleared."""
@@ -369,7 +370,7 @@ class Harmonics:
                 sf32.fcopy(w, _T + j, _PH + j)
                 sf32.fneg(w, _T + 2 + j, _PH + 4 + j)
                 sf32.fsub(w, _T + 4 + j, _PH + 4 + j, _PH + j)
-        _ratio(w, _T, _T + 6)
+        self.seq = _ratio(w, _T, _T + 6)
         put(self.out, 6, w, _T + 6)
         _ratio(w, _PH + 6, _T + 6)
         put(self.out, 7, w, _T + 6)
@@ -379,6 +380,7 @@ class Harmonics:
             self.hr[j] = 0.0
         for j in range(NKAP):
             self.kap[j] = 1.0 if j < NRMS else 0.0
+        self.seq = 0
         for j in range(_NOUT):
             self.out[j] = 0.0
             self.vals[self.slots[j]] = 0.0
@@ -387,8 +389,11 @@ class Harmonics:
 
 
 def _ratio(w, x, d):
-    """w[d] = 100 |X2| / |X1| for the phasors (re, im) at w[x..x+5] (a, b, c); 0 when |3 X1| is below the
-    amplitude threshold (w[_THR], squared). With a = -1/2 + j sqrt(3)/2,
+    """w[d] = 100 |X2| / |X1| for the phasors (re, im) at w[x..x+5] (a, b, c), capped at 100 (|X2| >= |X1|: a
+    reversed sequence or a single phase, where the IEC ratio grows without bound); 0 when both |3 X1| and |3 X2|
+    are below the amplitude threshold (w[_THR], squared). Returns the sequence: 1 a-b-c when |X2|^2 < |X1|^2 / 2,
+    2 a-c-b when |X1|^2 < |X2|^2 / 2, else 0 (unknown: no signal, or the two within a factor sqrt 2, as a single
+    phase's |X1| = |X2|). With a = -1/2 + j sqrt(3)/2,
     X1 = (xa + a xb + a^2 xc) / 3 = (A - D, B + E) / 3, X2 = (xa + a^2 xb + a xc) / 3 = (A + D, B - E) / 3."""
     fadd = sf32.fadd
     fsub = sf32.fsub
@@ -414,9 +419,16 @@ def _ratio(w, x, d):
     fmul(w, _E + 1, _E + 1, _E + 1)
     fmul(w, _E + 2, _E + 2, _E + 2)
     fadd(w, _E + 2, _E + 1, _E + 2)  # |neg|^2
-    if sf32.fcmp(w, _E + 3, _THR) < 0:  # no positive sequence to speak of (no voltage / no current)
+    if sf32.fcmp(w, _E + 3, _THR) < 0 and sf32.fcmp(w, _E + 2, _THR) < 0:  # no voltage / no current
         w[d] = 0.0
-        return
+        return 0
+    sf32.fmul2(w, _E, _E + 2, 1)  # 2 |neg|^2
+    sf32.fmul2(w, _E + 1, _E + 3, 1)  # 2 |pos|^2
+    seq = 1 if sf32.fcmp(w, _E, _E + 3) < 0 else (2 if sf32.fcmp(w, _E + 1, _E + 2) < 0 else 0)
+    if sf32.fcmp(w, _E + 2, _E + 3) >= 0:
+        sf32.fcopy(w, d, _K100)  # the cap: the negative sequence at least the positive one
+        return seq
     sf32.fdiv(w, d, _E + 2, _E + 3)
     sf32.fsqrt(w, d, d)
     fmul(w, d, d, _K100)
+    return seq

@@ -5,6 +5,7 @@ from array import array
 from micropython import const
 
 from firmware import events as ev
+from firmware import inputflags as flags
 from firmware import regmap
 from firmware.clock import hms_text, ymd_text
 from firmware.words import put_u32
@@ -27,13 +28,15 @@ class Journal:
         self._clk = meter.clock.version
         self._hms = meter.clock.hms
         self._ymd = meter.clock.ymd
-        self._clr = [meter.ledger.cleared, meter.maxmin.cleared, meter.demand.cleared]
+        self._clr = [meter.ledger.cleared, meter.maxmin.cleared, meter.demand.cleared, meter.flags.cleared]
         self.sel = 0  # EV_From: age of the first record in the window (0 = newest)
         self._shown_total = -1
         self._shown_sel = -1
         self._head = 2 * regmap.block("ev_head")[0]
         self._rec = 2 * regmap.block("ev_rec")[0]
         self._sel_reg = regmap.block("ev_sel")[0]
+        self._ch = bytes(regmap.slot(n) for n in flags.CHANNELS[:6]) + bytes((regmap.slot("I_N_m"),))
+        self._seq = meter.flags.seq  # the sequence the log last told (a-b-c until it says otherwise)
 
     def now(self):
         c = self.m.clock
@@ -92,10 +95,13 @@ class Journal:
         if m.pq.queued:  # dips, swells, interruptions, stamped with their start
             for p, kind, ext, dur, ymd, hms in m.pq.take():
                 self.add(ev.DIP + kind, p, ext, aux=dur * 1000 // 8000, at=(ymd, hms))
+        if m.flags.changed:
+            self._inputs(m.flags)
         c = self._clr
-        if m.ledger.cleared != c[0] or m.maxmin.cleared != c[1] or m.demand.cleared != c[2]:
-            n = (m.ledger.cleared, m.maxmin.cleared, m.demand.cleared)
-            for k in range(3):
+        fl = m.flags.cleared
+        if m.ledger.cleared != c[0] or m.maxmin.cleared != c[1] or m.demand.cleared != c[2] or fl != c[3]:
+            n = (m.ledger.cleared, m.maxmin.cleared, m.demand.cleared, fl)
+            for k in range(4):
                 if n[k] != c[k]:
                     c[k] = n[k]
                     self.add(ev.CLEAR, k, src=self.src)
@@ -107,6 +113,24 @@ class Journal:
         self._hms = clk.hms
         self._ymd = clk.ymd
         self.publish()
+
+    def _inputs(self, f):
+        """Over range per channel, current without voltage per phase, the phase sequence: the transitions the
+        flags collected (firmware/inputflags.py), each with the reading it is about."""
+        c = f.changed
+        f.changed = 0
+        vals = self.m.vals
+        for k in range(flags.NCH):
+            if (c >> k) & 1:
+                on = (f.on >> k) & 1
+                v = vals[self._ch[k]]
+                self.add(ev.OVER_RANGE, k, v, aux=on)
+        for p in range(3):
+            if (c >> (flags.CH_NOV + p)) & 1:
+                self.add(ev.NO_VOLTAGE, p, vals[self._ch[3 + p]], aux=(f.nov >> p) & 1)
+        if (c >> flags.CH_SEQ) & 1:
+            self.add(ev.PHASE_SEQ, f.seq, aux=self._seq)
+            self._seq = f.seq
 
     # --- Modbus: EV_Total, EV_Kept; EV_From selects the window; ev_rec the records --------------------------
     def sel_write(self, addr, count, src, off):
@@ -165,8 +189,12 @@ def _lcd_kind(e):
     t = ev.LCD_KINDS[kind] if kind < len(ev.LCD_KINDS) else "?"
     if kind in (ev.ALARM_ON, ev.ALARM_OFF, ev.RELAY, ev.INPUT):
         return "%s %d" % (t, arg + 1)
-    if kind in (ev.DIP, ev.SWELL, ev.INTERRUPTION):
+    if kind in (ev.DIP, ev.SWELL, ev.INTERRUPTION, ev.NO_VOLTAGE):
         return "%s %s" % (t, "ABC"[arg])
+    if kind == ev.OVER_RANGE:
+        return "%s %s" % (t, flags.CHANNELS[arg] if arg < flags.NCH else "?")
+    if kind == ev.PHASE_SEQ:
+        return "%s %s" % (t, "abc" if arg == 1 else "acb")
     if kind == ev.SETTING:
         return "%s %s" % (t, regmap.CONFIG[arg][0] if arg < len(regmap.CONFIG) else "AL%d" % (arg - 63))
     return t
@@ -180,6 +208,8 @@ def _lcd_value(e):
         return "on" if e[7] & 1 else "off"
     if kind in (ev.DIP, ev.SWELL, ev.INTERRUPTION):
         return "%.1f %dms" % (e[6], e[7])
+    if kind in (ev.OVER_RANGE, ev.NO_VOLTAGE):
+        return ("on %.5g" if e[7] else "off %.5g") % e[6]
     if kind in (ev.ALARM_ON, ev.ALARM_OFF, ev.SETTING, ev.TIME_SET):
         return "%.6g" % e[6]
     return ""

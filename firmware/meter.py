@@ -14,6 +14,7 @@ from firmware.cyclerms import C_EVN, CycleRms
 from firmware.frontend import SAMPLE_RATE
 from firmware.demand import Demand
 from firmware.harmonics import Harmonics
+from firmware.inputflags import InputFlags
 from firmware.events import EventLog
 from firmware.events import device as events_device
 from firmware.io import Io
@@ -84,6 +85,9 @@ class Meter:
         self.regs.attach(CAL_BASE, CAL_BASE + 2 * N_ROWS, self.calib.block_write)
         self.calib.image = self.regs.image
         self._status_off = 2 * regmap.block("status")[0]
+        # what is wrong with the inputs (over range, current without voltage, phase sequence): STATUS rows 5-8,
+        # counters (block ovr_n), cLr_OVR
+        self.flags = InputFlags(self.regs.image, self.config)
         # clock, energy, periods, pulses (pulse_out(channel, level): board pins PULSE_P/Q)
         self.ledger = Ledger(self.store, self.regs, self.config, self.vals, regmap.slot, pulse_out)
         self.ledger.energy.bind(self.metering)
@@ -97,6 +101,7 @@ class Meter:
         clr = regmap.block("commands")[0]
         self.regs.attach(clr + 2, clr + 3, self.maxmin.cmd_write)  # cLr_MaxMin
         self.regs.attach(clr + 3, clr + 4, self.demand.cmd_write)  # cLr_DM
+        self.regs.attach(clr + 6, clr + 7, self.flags.cmd_write)  # cLr_OVR
         # alarm rules (docs/alarms.md): blocks alarms / alarm_lim written through their owner, status, counters;
         # the switch inputs' counters and times (block di_log, store record "di")
         self.alarms = Alarms(self.vals, self.io, self.store, self.regs.image)
@@ -117,7 +122,7 @@ class Meter:
         self._due = 0  # seconds whose each_second() is still to run
         # the panel's settings list: the config plus dATE, tinE and the clears cLr_Eny, cLr_MaxMin, cLr_DM
         self.ui = Ui(self.vals, regmap.slot, self.ledger.panel(self.config, self.maxmin, self.demand, self.alarms),
-                     self.io, self._source, self.metering)
+                     self.io, self._source, self.metering, self.flags)
         # the event log (docs/events.md): its own ring of flash sectors; the journal watches the meter for it
         self.journal = Journal(EventLog(events if events is not None else events_device(state_dir)), self)
         sel = regmap.block("ev_sel")[0]
@@ -199,7 +204,9 @@ class Meter:
 
     def _next_stage(self):
         if self._stage == 1:
-            self.metering.update(self.sampler)
+            mt = self.metering
+            if mt.update(self.sampler):
+                self.flags.window(self.sampler.done, self.vals, mt.syss, mt.complete, self.harm.seq)
             self.analog.update()  # before publish: AO goes out with the window's values
             self._stage = 2
             return
@@ -321,6 +328,7 @@ class Meter:
         for k in range(len(st)):
             img[a + 2 * k] = st[k] >> 8
             img[a + 2 * k + 1] = st[k] & 0xFF
+        self.flags.put_status()  # then SEQ OVR OVR_L NOV
 
     def _source(self, name):
         # the UI's page rows that are no measurement slot, looked up when a page is shown: energy, clock,

@@ -8,8 +8,8 @@ from micropython import const
 
 from firmware import angle, deadband, droop, frontend, powers, pt100, regmap, sf32, tables
 from firmware import workspace as ws
-from firmware.kernel import (D_CLIP, D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_READY, D_W, NP, P_C, P_NN, P_S,
-                             P_UU, P_X, P_XX, S_FIXED, S_STEP, S_TCODE)
+from firmware.kernel import (D_CLIP, D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_READY, D_SAT, D_W, NP, P_C, P_NN,
+                             P_S, P_UU, P_X, P_XX, S_FIXED, S_STEP, S_TCODE)
 from firmware.words import SIGN_BIT
 
 # Outputs in this order are computed into the workspace (ws.O...), then copied to their regmap slots.
@@ -353,13 +353,18 @@ class Metering:
         # complete: whole cycles at a steady frequency (the window before agreed within 0.1 %: no frequency step,
         # no zero crossing cut short by a vanishing reference), or, with no voltage to synchronise to, a
         # free-running window of its full length. Anything else is a transition: shown, never a statistic.
+        sat = dn[D_SAT]  # channels that reached the ADC's full scale: over range, their samples clipped
         if cyc:
             ok = dn[D_LOCK]
         else:
             ok = n == sampler.state[S_FIXED] and not self._voltage()
+        if sat & 7:
+            ok = 0  # a voltage beyond 1000 V peak: every element, line voltage and F may be wrong: a transition
         self.complete = 1 if ok else 0
         flags = self.complete | (0 if self.syss else _F_STAR) | (_F_SYNC if cyc else 0) | (_F_T if self._tok else 0)
-        clip = dn[D_CLIP]  # a current channel near full scale (the range was too fine): its quantities are wrong
+        # a current channel near full scale of its range, or at the ADC's (Ia Ib Ic In: D_SAT bits 3-6): its
+        # quantities are not measured in this window (published as read: firmware/inputflags.py flags them)
+        clip = dn[D_CLIP] | ((sat >> 3) & 15)
         _mask(w, self.gate, self.mask, self.slots, _BITS, flags, clip)
         mk = self.mask
         for k in range(len(ANGLES)):

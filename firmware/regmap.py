@@ -9,7 +9,7 @@ from firmware.regmap_events import (ALARM_LIM, ALARM_N, ALARM_ST, ALARMS, DI_LOG
                                     EV_SEL, PQ_N)
 from firmware.regmap_tables import (AN_2LL, AN_3LN, AN_NAMES, BLOCK_END, CLOCK, COILS, COMMANDS,  # noqa: F401
                                     CONFIG, CONFIG_BASE, DATA_NAMES, INFO, INPUTS, MEAS_3W, MEAS_BASE, MEAS_END,
-                                    MEASUREMENTS, N_CONFIG, N_MEAS, SIZES, STATUS, SYSS_NAMES)
+                                    MEASUREMENTS, N_CONFIG, N_MEAS, OVR_N, SIZES, STATUS, SYSS_NAMES)
 from firmware.rows import Rows
 
 # (block name, first address, type, access, rows); access "r", "rw" or "w" (write-only: reads 0)
@@ -18,6 +18,7 @@ BLOCKS = (
     ("commands", 0x0030, "uint16", "w", COMMANDS),
     ("info", 0x0040, "uint32", "r", INFO),
     ("status", 0x0180, "uint16", "r", STATUS),
+    ("ovr_n", 0x0190, "uint32", "r", OVR_N),
     ("harmonics", 0x0200, "float32", "r", HARMONICS),
     ("demand", 0x0400, "float32", "r", DEMAND),
     ("demand_t", 0x0440, "uint32", "r", DEMAND_T),

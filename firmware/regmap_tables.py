@@ -137,6 +137,7 @@ COMMANDS = (  # 0x0030 uint16 write-only (reads 0); a wrong password or code get
     ("CAL_Pass", "", 1, "Password (PASS) for CAL_Cmd, unless Key was written within 5 minutes"),
     ("CAL_Cmd", "", 1, "Calibration command: 1 measure the reference (CALIBRATION Ref_*) and correct, 2 reset; "
      "exception 03 when not unlocked or an unknown code, 04 busy or wiring not 3Ln3CT"),
+    ("cLr_OVR", "", 1, "Write the password (PASS) to clear OVR_L and the over-range counters OVR_Ua .. OVR_In"),
 )
 INFO = (  # 0x0040 uint32 read-only
     ("Ver", "", 0.01, "Firmware version x 100 (100 = 1.00)"),
@@ -153,6 +154,23 @@ STATUS = (  # 0x0180 uint16 read-only, per metering window (docs/metering.md: si
     ("NAT_b", "", 1, "Load nature of phase B (0 in three-wire modes)"),
     ("NAT_c", "", 1, "Load nature of phase C (0 in three-wire modes)"),
     ("NAT", "", 1, "Load nature of the total"),
+    # the inputs (firmware/inputflags.py, docs/metering.md "When the inputs are wrong")
+    ("SEQ", "", 1, "Phase sequence of the voltages (fundamental phasors, harmonic analysis): 0 unknown (no "
+     "voltage, a single phase, |U2| within a factor sqrt 2 of |U1|), 1 a-b-c, 2 a-c-b (reversed)"),
+    ("OVR", "", 1, "Over range in the last window: bits 0-6 Ua Ub Uc Ia Ib Ic In reached the ADC's full scale "
+     "(1000 V / 25 A peak, secondary): their quantities are not measured (read as clipped, marked)"),
+    ("OVR_L", "", 1, "OVR latched since power-up or cLr_OVR (bits as OVR)"),
+    ("NOV", "", 1, "Current without voltage: bits 0-2 phase A B C carries current (>= IST) while its voltage is "
+     "below 0.5 V x Pt_U (in 2LL: bit 0 Uab with Ia, bit 2 Ucb with Ic), held 1 s"),
+)
+OVR_N = (  # 0x0190 uint32 read-only: per channel (OVR's bits), counted by firmware/inputflags.py
+    ("OVR_Ua", "", 1, "Windows with Ua over range since power-up or cLr_OVR (stops at 2**30 - 1)"),
+    ("OVR_Ub", "", 1, "Windows with Ub over range since power-up or cLr_OVR"),
+    ("OVR_Uc", "", 1, "Windows with Uc over range since power-up or cLr_OVR"),
+    ("OVR_Ia", "", 1, "Windows with Ia over range since power-up or cLr_OVR"),
+    ("OVR_Ib", "", 1, "Windows with Ib over range since power-up or cLr_OVR"),
+    ("OVR_Ic", "", 1, "Windows with Ic over range since power-up or cLr_OVR"),
+    ("OVR_In", "", 1, "Windows with In over range since power-up or cLr_OVR"),
 )
 
 SYSS_NAMES = ("3Ln3CT", "2LL3CT", "2LL2CT")

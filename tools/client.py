@@ -242,7 +242,7 @@ class Meter:
 
 
 _KINDS = ("", "power up", "power down", "power cut", "alarm on", "alarm off", "relay", "input", "setting", "clear",
-          "time set", "dip", "swell", "interruption")
+          "time set", "dip", "swell", "interruption", "over range", "current without voltage", "phase sequence")
 
 
 def event_text(e):
@@ -263,12 +263,19 @@ def event_text(e):
         name = regmap.CONFIG[a][0] if a < len(regmap.CONFIG) else "alarm rule %d" % (a - 63)
         return "%s %s" % (what, name), ("= %g" % v if a < len(regmap.CONFIG) else "changed") + " (%s)" % src
     if k == 9:
-        return what, "%s (%s)" % (("energy", "max/min", "demand")[a] if a < 3 else a, src)
+        return what, "%s (%s)" % (("energy", "max/min", "demand", "over-range counters")[a] if a < 4 else a, src)
     if k == 10:
         return what, "moved %+d s (%s)" % (v, src) if v else "date changed (%s)" % src
     if k in (11, 12, 13):
         return "%s phase %s" % (what, "ABC"[a] if a < 3 else a), "%s %.1f V for %d ms" % (
             "max" if k == 12 else "residual", v, x)
+    if k == 14:
+        ch = ("Ua", "Ub", "Uc", "Ia", "Ib", "Ic", "In")
+        return "%s %s" % (what, ch[a] if a < 7 else a), "%s, reading %g" % ("entered" if x else "left", v)
+    if k == 15:
+        return "%s phase %s" % (what, "ABC"[a] if a < 3 else a), "%s, current %g A" % ("entered" if x else "left", v)
+    if k == 16:
+        return what, "%s (was %s)" % (("unknown", "a-b-c", "a-c-b")[min(a, 2)], ("unknown", "a-b-c", "a-c-b")[min(x, 2)])
     return what, ""
 
 

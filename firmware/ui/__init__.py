@@ -5,13 +5,15 @@ from firmware.ui import menu, screen, text
 
 
 class Ui:
-    def __init__(self, vals, slot, cfg, io, extra=None, meas=None):
+    def __init__(self, vals, slot, cfg, io, extra=None, meas=None, flags=None):
         """slot(name): index of a measurement in vals (regmap.slot); extra(name): a callable for a page row
         whose value is no float slot (energy, clock, max/min ...), or None (the row shows ----); meas:
         metering's view of each window (Metering: .dirs directions with their dead band, .mask, .slots), or
-        None for raw signs and every value shown (menu.fill)."""
+        None for raw signs and every value shown (menu.fill); flags: what is wrong with the inputs
+        (firmware/inputflags.py InputFlags: .mark(), .words()), or None."""
         self.vals = vals
         self.meas = meas
+        self.flags = flags
         self.io = io
         self.menu = menu.Menu(cfg, slot, extra)
         if meas is not None:
@@ -30,7 +32,11 @@ class Ui:
 
     def screen(self):
         menu.fill(self.menu, self.model, self.vals, self.io, self.meas)
-        return self.model
+        scr = self.model
+        f = self.flags
+        scr.warn = f.mark() if f is not None else ""
+        scr.warn_text = f.words() if f is not None and scr.warn else ""
+        return scr
 
     def text(self):
         return text.render(self.screen())

@@ -116,8 +116,8 @@ def _fit(fonts, hmax, scr, wmax):
 
 
 def _top(scr, buf):
-    """Area 1-3 (screen name, inverted), 5 (symbol); at the right 10 quadrant, 9 load, 8 alarm, 13 comm; or the
-    settings' position "3/17"."""
+    """Area 1-3 (screen name, inverted), 5 (symbol); at the right 10 quadrant, 9 load, 8 alarm, 13 comm, and left
+    of them the inputs' mark (OVR, NO U, ACB); or the settings' position "3/17"."""
     x = _mark(buf, scr.name, 0, 0) + 1
     if scr.kind != screen.KIND_MEAS:
         right = _put_right(buf, SMALL, scr.position, _W, 0, x) if scr.position else _W
@@ -140,6 +140,9 @@ def _top(scr, buf):
     q = _QUADS[scr.quadrant if 0 < scr.quadrant <= 4 else 0]
     right -= len(q)
     _icon_at(buf, q, right, 0)
+    if scr.warn:  # the inputs' mark (OVR, NO U, ACB) left of the quadrant
+        right -= _text_width(TINY, scr.warn) + 7
+        _mark(buf, scr.warn, right, 0)
     _put(buf, SMALL, scr.symbol, x, 0, right - 3)
 
 

@@ -73,6 +73,11 @@ class Screen:
         # Backlight (BLt): False after BLt minutes without a key. The text view says so; on a board the LCD
         # driver reads it and switches the backlight pin (framebuf rendering draws regardless).
         self.backlight = True
+        # The inputs (firmware/inputflags.py): a mark in the top strip of the measurement pages, "OVR" (a channel
+        # over range), "NO U" (current without voltage) or "ACB" (reversed sequence), first of them; "" none.
+        # warn_text lists every active one for the text view ("OVR Ia Ib noU B").
+        self.warn = ""
+        self.warn_text = ""
 
     def clear(self, kind, name):
         self.kind = kind

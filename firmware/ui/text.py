@@ -44,6 +44,8 @@ def status(scr):
         s += " COM"
     if scr.alarm:
         s += " AL"
+    if scr.warn_text:
+        s += " " + scr.warn_text
     return s
 
 
