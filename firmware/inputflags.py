@@ -27,14 +27,66 @@ _REFUSED = const(3)
 
 
 @micropython.viper
-def _bare(v: ptr32, i: int, u: int) -> int:
-    """1 when the float32 v[i] is nonzero and v[u] is zero (+-0: both signs), as raw bits: no float object."""
+def _over(sat: int, on: int, q: ptr8, cnt: ptr32, img: ptr8, o: int) -> int:
+    """Over range per channel k < NCH: count a window with bit k of sat (publishing the counter to img[o + 4 k],
+    uint32 big-endian), enter the state at once, leave it after QUIET windows without. Returns the state bits
+    | the bits that changed << 8."""
+    ch = 0
+    k = 0
+    while k < NCH:
+        b = 1 << k
+        if sat & b:
+            c = cnt[k]
+            if c < CAP:
+                c += 1
+                cnt[k] = c
+                a = o + 4 * k
+                img[a] = (c >> 24) & 0xFF
+                img[a + 1] = (c >> 16) & 0xFF
+                img[a + 2] = (c >> 8) & 0xFF
+                img[a + 3] = c & 0xFF
+            q[k] = 0
+            if not (on & b):
+                on |= b
+                ch |= b
+        elif on & b:
+            n = int(q[k]) + 1
+            if n >= QUIET:
+                n = 0
+                on ^= b
+                ch |= b
+            q[k] = n
+        k += 1
+    return on | (ch << 8)
+
+
+@micropython.viper
+def _nov(v: ptr32, sl: ptr8, nov: int, q: ptr8) -> int:
+    """Current without voltage per phase p < 3: the float32 v[sl[2p]] (the current) nonzero and v[sl[2p + 1]]
+    (the voltage) +-0, as raw bits (no float object); sl[2p] = 255: no such element. The state changes after
+    QUIET windows in a row against it (q[p] counts them). Returns the state bits | the changed bits << 4."""
     h = int(SIGN_BIT)
-    x = v[i]
-    y = v[u]
-    if (x ^ (x & h)) != 0 and (y ^ (y & h)) == 0:
-        return 1
-    return 0
+    ch = 0
+    p = 0
+    while p < 3:
+        raw = 0
+        i = int(sl[2 * p])
+        if i != 255:
+            x = v[i]
+            y = v[int(sl[2 * p + 1])]
+            if (x ^ (x & h)) != 0 and (y ^ (y & h)) == 0:
+                raw = 1 << p
+        if (raw ^ nov) & (1 << p):
+            n = int(q[p]) + 1
+            if n >= QUIET:
+                n = 0
+                nov ^= 1 << p
+                ch |= 1 << p
+            q[p] = n
+        else:
+            q[p] = 0
+        p += 1
+    return nov | (ch << 4)
 
 
 class InputFlags:
@@ -45,25 +97,30 @@ class InputFlags:
     either way); `changed` collects their transitions for firmware/journal.py, which clears it."""
 
     def __init__(self, image=None, config=None):
+        """image: the register image (bytearray; None: one of its own, for tests); config: for cLr_OVR's
+        password (None: cLr_OVR refused)."""
+        if image is None:
+            image = bytearray(2 * regmap.block_end())
         self.image = image
         self.config = config
         self.st = array("H", bytes(2 * 4))
         self.cnt = array("i", bytes(4 * NCH))  # windows with the channel over range
-        self.quiet = bytearray(NCH + 3)  # windows in a row against the state: channels, then phases a b c
+        self.quiet = bytearray(NCH)  # windows in a row without over range, per channel in the state
+        self.pq = bytearray(3)  # windows in a row against the current-without-voltage state, per phase
         self.on = 0  # channels in the over-range state
         self.nov = 0  # phases in the current-without-voltage state
         self.seq = SEQ_ABC  # the last known sequence the log was told (abc is what a meter expects)
         self.changed = 0
         self.cleared = 0  # cLr_OVR count (the journal logs a CLEAR)
-        self._dirty = 1
         self._ovr_n = 2 * regmap.block("ovr_n")[0]
         self._st_off = 2 * (regmap.block("status")[0] + len(regmap.STATUS) - 4)  # SEQ OVR OVR_L NOV: the last rows
         self._pass = regmap.config_index("PASS")
         s = regmap.slot
-        self._ia = s("Ia")
-        self._ua = s("Ua")
-        self._uab = s("Uab")
-        self._ubc = s("Ubc")
+        ia = s("Ia")
+        ua = s("Ua")
+        # (current, voltage) slots per element: 3Ln3CT phases; 2LL Uab with Ia, Ucb (the Ubc slot) with Ic
+        self._sl3 = bytes((ia, ua, ia + 1, ua + 1, ia + 2, ua + 2))
+        self._sl2 = bytes((ia, s("Uab"), 255, 255, ia + 2, s("Ubc")))
         self.publish()
 
     def window(self, dn, vals, syss, complete, seq):
@@ -75,58 +132,23 @@ class InputFlags:
         sat = dn[D_SAT] & 0x7F
         st[OVR] = sat
         st[OVR_L] |= sat
-        q = self.quiet
-        on = self.on
-        for k in range(NCH):
-            b = 1 << k
-            if sat & b:
-                c = self.cnt[k]
-                if c < CAP:
-                    self.cnt[k] = c + 1
-                    self._dirty = 1
-                q[k] = 0
-                if not on & b:
-                    on |= b
-                    self.changed |= b
-            elif on & b:
-                q[k] += 1
-                if q[k] >= QUIET:
-                    q[k] = 0
-                    on ^= b
-                    self.changed |= b
-        self.on = on
+        if sat or self.on:
+            r = _over(sat, self.on, self.quiet, self.cnt, self.image, self._ovr_n)
+            self.on = r & 0x7F
+            self.changed |= r >> 8
         if complete:
-            if syss == 0:
-                raw = _bare(vals, self._ia, self._ua) | (_bare(vals, self._ia + 1, self._ua + 1) << 1)
-                raw |= _bare(vals, self._ia + 2, self._ua + 2) << 2
-            else:  # the two elements: Uab with Ia, Ucb (read as Ubc) with Ic
-                raw = _bare(vals, self._ia, self._uab) | (_bare(vals, self._ia + 2, self._ubc) << 2)
-            nov = self.nov
-            for p in range(3):
-                b = 1 << p
-                if (raw ^ nov) & b:
-                    q[NCH + p] += 1
-                    if q[NCH + p] >= QUIET:
-                        q[NCH + p] = 0
-                        nov ^= b
-                        self.changed |= b << CH_NOV
-                else:
-                    q[NCH + p] = 0
-            self.nov = nov
-            st[NOV] = nov
+            r = _nov(vals, self._sl3 if syss == 0 else self._sl2, self.nov, self.pq)
+            self.nov = r & 7
+            self.changed |= (r >> 4) << CH_NOV
+            st[NOV] = r & 7
         st[SEQ] = seq
         if seq != SEQ_NONE and seq != self.seq:
             self.seq = seq
             self.changed |= 1 << CH_SEQ
-        if self._dirty:
-            self.publish()
 
     def publish(self):
         """The counters into the image (uint32 each, high word first); allocation-free."""
-        self._dirty = 0
         img = self.image
-        if img is None:
-            return
         o = self._ovr_n
         for k in range(NCH):
             put_u32(img, o + 4 * k, self.cnt[k])
@@ -135,8 +157,6 @@ class InputFlags:
         """SEQ OVR OVR_L NOV into the image's STATUS rows (uint16, high byte first), with the registers of the
         window (Meter._publish_status); allocation-free."""
         img = self.image
-        if img is None:
-            return
         st = self.st
         a = self._st_off
         for k in range(4):

@@ -180,3 +180,26 @@ def test_per_window_flags_heap_locked():
     assert m.metering.windows - w0 >= 9
     st = _status(m)
     assert st[6] == 0x28 and st[7] == 0x28 and st[8] == 2, st
+
+
+def test_current_rms_is_the_ac_part():
+    # A half-wave rectified sine of 10 A peak on Ia (a diode load): its rms is 5.000 A with the DC of A / pi =
+    # 3.183 A; the meter reads the AC part, A sqrt(1/4 - 1/pi**2) = 3.856 A (docs/metering.md, "Quantities")
+    from firmware.metering import Metering
+    from firmware.sampler import Sampler
+
+    n = 160
+    per = _period(BALANCED)
+    for k in range(n):
+        per[8 * k + 3] = int(round(max(0.0, 10.0 * CODE_A * math.sin(2 * math.pi * k / n))))
+    blks = _blocks(per)
+    vals = array("f", [0.0] * regmap.N_MEAS)
+    s = Sampler()
+    m = Metering(vals, s)
+    m.configure(1, 1, 0, 220, 5)
+    for j in range(40):
+        s.feed(blks[j % 2], _N)
+        m.update()
+    want = 10.0 * math.sqrt(0.25 - 1 / math.pi ** 2)
+    assert abs(vals[regmap.slot("Ia")] / want - 1) < 0.001, vals[regmap.slot("Ia")]
+    assert abs(vals[regmap.slot("Ib")] / 5.0 - 1) < 0.001
