@@ -203,3 +203,39 @@ def test_current_rms_is_the_ac_part():
     want = 10.0 * math.sqrt(0.25 - 1 / math.pi ** 2)
     assert abs(vals[regmap.slot("Ia")] / want - 1) < 0.001, vals[regmap.slot("Ia")]
     assert abs(vals[regmap.slot("Ib")] / 5.0 - 1) < 0.001
+
+
+def _line(per):
+    # the three-wire front end: channel a carries Uab = ua - ub, channel c Ucb = uc - ub, channel b nothing
+    for k in range(len(per) // 8):
+        ua, ub, uc = per[8 * k], per[8 * k + 1], per[8 * k + 2]
+        per[8 * k], per[8 * k + 1], per[8 * k + 2] = ua - ub, 0, uc - ub
+    return per
+
+
+def test_three_wire_sequence_and_element_without_voltage():
+    # 2LL3CT: a-b-c flags nothing; a-c-b reads SEQ 2 from the line voltages; Uab lost (channel a at 0 V) while
+    # Ia flows: NOV bit 0 (the element Uab Ia), nothing for Ib (no element)
+    m = Meter(None)
+    m.set("SYSS", 1)
+    _run(m, _blocks(_line(_period(BALANCED))), 3.0)
+    assert _status(m)[5:] == [1, 0, 0, 0]
+    _run(m, _blocks(_line(_period(REVERSED))), 3.0)
+    assert _status(m)[5:] == [2, 0, 0, 0]
+    per = _line(_period(BALANCED))
+    for k in range(len(per) // 8):
+        per[8 * k] = 0
+    _run(m, _blocks(per), 2.0)
+    st = _status(m)
+    assert st[8] == 1 and st[6] == 0, st
+
+
+def test_voltage_over_range_makes_a_transition():
+    # 750 V on Ua (1061 V peak, beyond the ADC's 1000 V): OVR bit 0, and the window measured nothing
+    m = Meter(None)
+    _run(m, _blocks(_period([(750.0, 5.0, 30.0, 0.0)] + BALANCED[1:])), 2.0)
+    st = _status(m)
+    assert st[6] == 1 and st[7] == 1, st
+    mk = m.metering.mask
+    assert mk[regmap.slot("Ua")] == 0 and mk[regmap.slot("Ib")] == 0 and mk[regmap.slot("F")] == 0
+    assert m.metering.complete == 0
