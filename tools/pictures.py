@@ -60,6 +60,7 @@ def guest():
     sys.path.insert(0, ".")
     import tools.upy_host  # noqa: F401  (puts `micropython` on sys.path under CPython)
 
+    from firmware import regmap
     from firmware.ui import fb
 
     m = meter()
@@ -80,7 +81,18 @@ def guest():
     # the load bars (Ia Ib Ic: 62 85 104 % of In = 5 A) and the per-phase load nature (signs of Qa Qb Qc) are
     # the menu's, on every measurement page
     pic("meter_u")
-    press("down down down")
+    press("down down")  # the currents with Ia Ib Ic over range (20 A on a 5 A meter: clipped readings, flagged)
+    fl = m.flags
+    fl.on = 0x38
+    ia = regmap.slot("Ia")
+    held = [m.vals[ia + k] for k in range(3)]
+    for k in range(3):
+        m.vals[ia + k] = 19.09
+    pic("meter_i_ovr")
+    fl.on = 0
+    for k in range(3):
+        m.vals[ia + k] = held[k]
+    press("down")
     pic("meter_p_bars")
     press("right")
     pic("energy")
