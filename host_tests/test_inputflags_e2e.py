@@ -52,7 +52,11 @@ def test_three_scenarios_flag_what_they_should(tmp_path):
         seq, ovr, ovr_l, nov = regs(p, _ST, 4)
         assert (seq, ovr, ovr_l, nov) == (1, 0x38, 0x38, 0)  # Ia Ib Ic at the ADC's full scale, the voltages not
         n = list(regs(p, _N, 14))
-        assert n[0:6] == [0] * 6 and n[12:14] == [0, 0] and n[6] == n[8] == n[10] == 0 and n[7] == n[9] == n[11] >= 8
+        # low words of OVR_Ia, OVR_Ib, OVR_Ic: every window since the switch (the one it fell in may count for
+        # some phases only, as their peaks came before or after it)
+        c = n[7:12:2]
+        assert n[0:6] == [0] * 6 and n[12:14] == [0, 0] and n[6] == n[8] == n[10] == 0
+        assert min(c) >= 8 and max(c) - min(c) <= 1, n
         assert "OVR Ia Ib Ic" in sim.lcd()
         assert 17.0 < _float(p, "Ia") < 20.0  # read as clipped (a lower bound), flagged, not held
 
@@ -71,10 +75,12 @@ def test_three_scenarios_flag_what_they_should(tmp_path):
         total, evs = m.events()
         m.close()
         got = [(e["kind"], e["arg"], e["aux"]) for e in evs if e["kind"] >= ev.OVER_RANGE][::-1]
-        want = [(ev.OVER_RANGE, k, 1) for k in (3, 4, 5)] + [(ev.OVER_RANGE, k, 0) for k in (3, 4, 5)]
-        want += [(ev.NO_VOLTAGE, 1, 1)]
-        # the sequence is told at the first analysis of the reversed voltages, B's voltage back after 1 s: either
-        # may come first
-        assert got[:7] == want and sorted(got[7:]) == [(ev.NO_VOLTAGE, 1, 0), (ev.PHASE_SEQ, 2, 1)], got
+        # Ia Ib Ic enter (in the order their peaks reached full scale in the window the switch fell in), leave;
+        # phase B without voltage; then the sequence, told at the first analysis of the reversed voltages, and B's
+        # voltage back after 1 s, in either order
+        assert sorted(got[0:3]) == [(ev.OVER_RANGE, k, 1) for k in (3, 4, 5)], got
+        assert sorted(got[3:6]) == [(ev.OVER_RANGE, k, 0) for k in (3, 4, 5)], got
+        assert got[6] == (ev.NO_VOLTAGE, 1, 1), got
+        assert sorted(got[7:]) == [(ev.NO_VOLTAGE, 1, 0), (ev.PHASE_SEQ, 2, 1)], got
     finally:
         sim.stop()
