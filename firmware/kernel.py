@@ -4,6 +4,7 @@ import micropython
 from micropython import const
 
 from firmware.kernel_range import fits, widen
+from firmware.refilter import feed as ref_feed
 from firmware.words import SIGN_BIT, WORD_MASK
 
 # Product vector of one sample (index k; sum k is the 64-bit pair ACC[2k], ACC[2k+1]). Samples are reduced to
@@ -61,8 +62,10 @@ S_DERIVE = const(149)  # 1 (2LL2CT): no CT on phase B, ib = -(ia + ic) computed 
 S_TCODE = const(150)  # channel 7 (PT100) code of the last sample fed
 S_SAT = const(151)  # the running window's D_SAT bits
 S_END = const(152)  # samples in the block being fed (read by the span kernel, firmware/kernel_span.py)
-S_NATIVE = const(153)  # 153..163: scratch words of a native span kernel (boards/pico/kernel_thumb.py)
-S_SIZE = const(164)  # then the span kernel's own work area (its WORK words)
+S_NATIVE = const(153)  # 153..162: scratch words of a native span kernel (boards/pico/kernel_thumb.py)
+S_FY = const(163)  # the reference band-pass's output through the last sample fed (firmware/refilter.py)
+S_FILT = const(164)  # 164..169: its stage states
+S_SIZE = const(170)  # then the span kernel's own work area (its WORK words)
 
 
 @micropython.viper
@@ -179,19 +182,22 @@ def run(blk: ptr32, i: int, n: int, st: ptr32, tab: ptr16, dn: ptr32) -> int:
         st[_P + 31] = ic * s
         st[_P + 32] = sn * sn
         phase = (phase + step) & m
-        # reference signal and positive-going zero crossing with hysteresis
+        # reference signal (band-passed, firmware/refilter.py: the crossing is judged on its output through the
+        # previous sample, then this sample goes in) and positive-going zero crossing with hysteresis
         if ra == 0:
-            r = ua
+            x = ua
         elif ra == 1:
-            r = ub
+            x = ub
         else:
-            r = uc
+            x = uc
         if rb == 0:
-            r -= ua
+            x -= ua
         elif rb == 1:
-            r -= ub
+            x -= ub
         elif rb == 2:
-            r -= uc
+            x -= uc
+        r = (st[S_FY] ^ h) - h
+        ref_feed(st, x)
         close = 0
         fe = 0
         if armed:
@@ -200,16 +206,16 @@ def run(blk: ptr32, i: int, n: int, st: ptr32, tab: ptr16, dn: ptr32) -> int:
                 # crossing at (i - 1) + fe / 2**15: sample i's interval [i-1, i) is split fe | 1 - fe
                 num = 0 - prev
                 den = r - prev
-                while den > 0xFFFF:  # a line-voltage reference spans 17 bits: keep num << 15 below 2**31
+                while den > 0xFFFF:  # keep num << 15 below 2**31 (num <= den)
                     num = num >> 1
                     den = den >> 1
                 fe = (num << 15) // den
+                cyc += 1
                 if sync:
-                    cyc += 1
                     if cyc >= target:
                         close = 1
-                else:
-                    close = 2  # first crossing: close the free-running window here and synchronise
+                elif cyc >= 5:  # refilter.HOLD: the band-pass has settled
+                    close = 2  # close the free-running window here and synchronise
         elif r < 0 - hyst:
             armed = 1
         prev = r

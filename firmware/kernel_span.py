@@ -27,6 +27,9 @@ _DERIVE = const(149)
 _TCODE = const(150)
 _SAT = const(151)
 _END = const(152)  # kernel.S_END: the block's sample count
+_FY = const(163)  # kernel.S_FY, S_FILT: the reference band-pass (firmware/refilter.py)
+_FILT = const(164)
+_HOLD = const(5)  # refilter.HOLD
 _P = const(99)  # kernel._P: the products of one sample (scratch here; run() rebuilds them for its sample)
 WORK = const(0)  # state words this kernel needs past kernel.S_SIZE (a native twin may need a work area)
 
@@ -59,6 +62,13 @@ def span(blk: ptr32, i: int, st: ptr32, tab: ptr16) -> int:
     rnd = 1 << (ish - 1)
     tc = st[_TCODE]
     sat = st[_SAT]
+    fy = (st[_FY] ^ h) - h
+    l1 = (st[_FILT] ^ h) - h
+    l2 = (st[_FILT + 1] ^ h) - h
+    z3 = (st[_FILT + 2] ^ h) - h
+    z4 = (st[_FILT + 3] ^ h) - h
+    z5 = (st[_FILT + 4] ^ h) - h
+    z6 = (st[_FILT + 5] ^ h) - h
     while i < n:
         if ns >= limit:
             break  # closes: no crossing for too long
@@ -91,28 +101,41 @@ def span(blk: ptr32, i: int, st: ptr32, tab: ptr16) -> int:
             elif sn < -32767:
                 sn = -32767
         if ra == 0:
-            r = ua
+            x = ua
         elif ra == 1:
-            r = ub
+            x = ub
         else:
-            r = uc
+            x = uc
         if rb == 0:
-            r -= ua
+            x -= ua
         elif rb == 1:
-            r -= ub
+            x -= ub
         elif rb == 2:
-            r -= uc
+            x -= uc
+        r = fy  # the crossing is judged on the band-passed reference through the previous sample
         if armed:
             if r >= 0:
-                if not sync:
-                    break  # the first crossing closes the free-running window
-                if cyc + 1 >= target:
-                    break  # the crossing that completes the window
+                if sync:
+                    if cyc + 1 >= target:
+                        break  # the crossing that completes the window
+                elif cyc + 1 >= _HOLD:
+                    break  # the crossing that closes the free-running window (the band-pass has settled)
                 cyc += 1
                 armed = 0
         elif r < 0 - hyst:
             armed = 1
         prev = r
+        # the sample is taken: it goes into the band-pass (firmware/refilter.py, the same integer chain)
+        x = x << 10
+        l1 += (x - l1) >> 6
+        x -= l1
+        l2 += (x - l2) >> 6
+        x -= l2
+        z3 += (x - z3) >> 4
+        z4 += (z3 - z4) >> 4
+        z5 += (z4 - z5) >> 4
+        z6 += (z5 - z6) >> 4
+        fy = z6
         # the ADC's full scale (kernel.D_SAT): +-32768 after the reduction, for the samples taken
         if ua == 32768 or ua == -32768:
             sat |= 1
@@ -192,4 +215,11 @@ def span(blk: ptr32, i: int, st: ptr32, tab: ptr16) -> int:
     st[_PREV] = prev
     st[_TCODE] = tc
     st[_SAT] = sat
+    st[_FY] = fy
+    st[_FILT] = l1
+    st[_FILT + 1] = l2
+    st[_FILT + 2] = z3
+    st[_FILT + 3] = z4
+    st[_FILT + 4] = z5
+    st[_FILT + 5] = z6
     return i

@@ -25,7 +25,7 @@ MEAS = const(1)  # measured: a complete window, the quantity above its threshold
 KNOWN = const(2)  # known: a complete window, the quantity defined in the wiring (below its threshold it is ~0:
 #                   averages over time, as demand, take it; energy counts nothing then either)
 
-_SHORT = const(800)  # unsynchronised windows shorter than 100 ms are dropped (only when sync is acquired)
+_SHORT = const(1600)  # an unsynchronised window shorter than the fixed 200 ms ended when sync was acquired: dropped
 U_TH = 0.5  # volts, secondary side: a voltage below reads 0 (and its phase counts no power): ADC noise at 0 V
 U_REF = 10.0  # volts rms, secondary: a voltage the sampler can synchronise to (sampler._PRESENT_MS)
 _U_CODE = frontend.U_FULL_SCALE / 32768  # a reduced code (24-bit code >> 8) in volts
@@ -310,7 +310,7 @@ class Metering:
         fs = dn[D_FS]
         fe = dn[D_FE]
         cyc = dn[D_CYC]
-        if cyc == 0 and n < _SHORT:  # the stub before the first zero crossing: part of a cycle, not a value
+        if cyc == 0 and n < _SHORT:  # the stub before synchronisation: not whole cycles, not a value
             dn[D_READY] = 0
             return 0
         # window length L = n + (fe - fs) / 2**15 samples; means = weighted Q15 sums * 2**-15 / L

@@ -6,7 +6,7 @@ from array import array
 import micropython
 from micropython import const
 
-from firmware import cyclerms, kernel, kernel_span, tables
+from firmware import cyclerms, kernel, kernel_span, refilter, tables
 from firmware.bufs import copy8
 from firmware.cyclerms import C_AHEAD
 from firmware.words import WORD_MASK
@@ -16,7 +16,6 @@ from firmware.kernel import (D_CLIP, D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_OV
                              S_ARMED, S_TARGET, S_TCODE, S_END)
 
 _TAB_N = const(1024)  # sine table entries: phase error <= pi/1024 rad, and it averages out over a window
-_HYST_CODES = const(328)  # 10 V peak in reduced codes (2**15 = 1000 V)
 _PRESENT_MS = const(107374)  # (10 V rms in reduced codes)**2: a voltage this large can be the reference
 _FIXED_N = const(1600)  # 200 ms
 _MAX_N = const(2400)  # 300 ms: 10 cycles below 33 Hz do not fit; sync is lost
@@ -125,7 +124,7 @@ class Sampler:
             self.done[k] = 0
         st[S_STEP] = _STEP_50
         st[S_TARGET] = 10
-        st[S_HYST] = _HYST_CODES
+        st[S_HYST] = refilter.HYST  # on the band-passed reference: 10 V peak at 50 Hz
         st[S_FIXED] = _FIXED_N
         st[S_MAXN] = _MAX_N
         st[S_ISH] = self.ishift

@@ -19,13 +19,17 @@ def test_constants_match_the_kernel_layout():
     from boards.pico import kernel_thumb as kt
     from firmware import kernel as k
     from firmware import kernel_span as ks
+    from firmware import refilter
 
-    assert kt.BASE == k.S_NS and k.S_NATIVE + 11 == k.S_SIZE
+    assert kt.BASE == k.S_NS and k.S_NATIVE + 10 == k.S_FY and k.S_FY + 1 == k.S_FILT and k.S_FILT + 6 == k.S_SIZE
+    assert kt._FY == 4 * (k.S_FY - kt.BASE) and kt._FILT == 4 * (k.S_FILT - kt.BASE)
+    assert kt.HOLD == ks._HOLD == refilter.HOLD and refilter.S_FY == k.S_FY and refilter.S_FILT == k.S_FILT
+    assert ks._FY == k.S_FY and ks._FILT == k.S_FILT
     for name in ("NS", "PHASE", "STEP", "CYC", "TARGET", "ARMED", "SYNC", "PREV", "RA", "RB", "HYST", "FIXED",
                  "MAXN", "ISH", "DERIVE", "TCODE", "SAT", "END"):
         assert getattr(kt, "_" + name) == 4 * (getattr(k, "S_" + name) - kt.BASE), name
         assert getattr(ks, "_" + name) == getattr(k, "S_" + name), name
-    assert 4 * (k.S_NATIVE - kt.BASE) <= kt._T_ST and kt._T_BLK <= 124  # scratch within S_NATIVE, ldr reach
+    assert 4 * (k.S_NATIVE - kt.BASE) <= kt._T_ST and kt._T_BLK < kt._FY  # scratch within S_NATIVE
     assert kt._WORK_OFF == 4 * (k.S_SIZE - kt.BASE) and kt.WORK * 4 == kt.CHUNK * kt.SLOT and ks.WORK == 0
     assert ks._P == k._P and kt.SLOT * 3 <= 124
 

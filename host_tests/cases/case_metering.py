@@ -67,7 +67,7 @@ def _check(got, e, tol=TOL):
 
 def test_unbalanced_4980_against_formulas():
     u, i, phi = (230.0, 180.0, 300.0), (5.0, 1.0, 9.0), (30.0, -60.0, 170.0)
-    n = 5400
+    n = 6200
     for got in _meter(signal(n, 49.8, u, i, phi, t0=5.5), n):
         _check(got, _expect(u, i, phi, 49.8))
 
@@ -122,7 +122,7 @@ def test_update_without_window_returns_0():
 
 
 def test_kernel_and_update_allocate_nothing():
-    n = 3600
+    n = 4400
     blk = signal(n, 50.7, t0=3.0)
     blocks = [blk[8 * a:8 * (a + 400)] for a in range(0, n, 400)]
     vals = array("f", [0.0] * regmap.N_MEAS)
@@ -135,14 +135,14 @@ def test_kernel_and_update_allocate_nothing():
             s.feed(b, 400)
     finally:
         micropython.heap_unlock()
-    assert m.windows == 2 and s.done[D_READY] == 0, m.windows  # the stub before the first crossing is dropped
+    assert m.windows == 2 and s.done[D_READY] == 0, m.windows  # the stub before synchronisation is dropped
     assert abs(vals[regmap.slot("F")] - 50.7) < 2e-3 and abs(vals[regmap.slot("Ua")] - 230.0) < 0.05
 
 
 def test_q_waits_for_the_nco_to_lock():
     # at 60 Hz the first synchronised window ran the DFT at the start-up 50 Hz: its Q would be ~60 % off
     u, i, phi = (220.0, 220.0, 220.0), (5.0, 5.0, 5.0), (20.0, 20.0, 20.0)
-    n = 4800
+    n = 5600
     blk = signal(n, 60.0, u, i, phi)
     vals = array("f", [0.0] * regmap.N_MEAS)
     s = Sampler()
@@ -162,7 +162,7 @@ def test_q_waits_for_the_nco_to_lock():
 
 def test_meter_style_wiring_update_with_sampler():
     # Metering(vals) alone, update(sampler) after feed() reports a close; the wiring reaches the sampler
-    n = 3600
+    n = 4400
     blk = signal(n, 50.0, u=(560.0, 560.0, 560.0))
     vals = array("f", [0.0] * regmap.N_MEAS)
     s = Sampler()
@@ -178,7 +178,7 @@ def test_meter_style_wiring_update_with_sampler():
 def test_1a_meter_range_reads_small_currents():
     # In = 1 A: the current channels keep 2 more bits; 1 % of In reads within 0.05 %, 1 A to the 0.05 % goal
     u, i, phi = (57.7, 57.7, 57.7), (0.01, 1.0, 0.05), (30.0, -30.0, 60.0)
-    n = 5200
+    n = 6000
     e = _expect(u, i, phi, 49.8, 1, 5)
     for got in _meter(signal(n, 49.8, u, i, phi, t0=9.0), n, ct=5, rated_i=1, ist=1):  # IST below 10 mA
         _check(got, e)

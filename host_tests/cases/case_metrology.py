@@ -110,7 +110,7 @@ def test_neutral_vector_sum_and_measured():
 
 
 def test_temperature_pt100():
-    n = 2000
+    n = 2800
     for t in (-40.0, 0.0, 25.0, 99.6, 250.2):
         blk = signal(n, 50.0)
         c = pt100.code(t)

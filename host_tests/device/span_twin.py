@@ -10,7 +10,7 @@ from array import array  # noqa: E402
 import micropython  # noqa: E402
 
 from firmware import kernel_span  # noqa: E402
-from firmware.kernel import D_SIZE, D_READY, S_NATIVE  # noqa: E402
+from firmware.kernel import D_SIZE, D_READY, S_FY, S_NATIVE, S_SIZE  # noqa: E402
 from firmware.sampler import Sampler  # noqa: E402
 from firmware.words import SIGN_BIT  # noqa: E402
 
@@ -89,7 +89,7 @@ _I = 2600  # 5 A rms (2**23 codes = 25 A)
 SEGMENTS = (
     (4000, 26114, (_U, _U, _U, _I, _I // 2, 2 * _I, 300), (200, 0, 100, 300, 0, 0, 0), 255, 3000, (0, 8, False), -1),
     (3000, 32139, (_U, 4000, 6000, _I, _I, _I, _I), (0, 0, 0, 0, 0, 0, 0), 1023, -700, (0, 8, True), -1),
-    (3400, 26200, (_U, _U, _U, 40, 30, 20, 3), (0, 0, 0, 5, 0, 0, 0), 63, 0, (0, 2, False), -1),
+    (4400, 26200, (_U, _U, _U, 40, 30, 20, 3), (0, 0, 0, 5, 0, 0, 0), 63, 0, (0, 2, False), -1),
     (3400, 26200, (_U, _U, _U, 30000, 9000, 20, 3), (0, 0, 0, 500, 0, 0, 0), 63, 0, (0, 2, False), -1),
     (1700, 26200, (_U, _U, _U, 40, 30, 20, 3), (0, 0, 0, 5, 0, 0, 0), 63, 0, (0, 2, False), -1),
     (1700, 26200, (_U, _U, _U, 400, 30, 20, 3), (0, 0, 0, 5, 0, 0, 0), 63, 0, (0, 2, False), -1),
@@ -170,8 +170,9 @@ def lines(r):
     for k in range(r.nw):
         w = r.wins[k * D_SIZE:(k + 1) * D_SIZE]
         out.append("W%d " % k + " ".join("%x" % (v & 0xFFFFFFFF) for v in w))
-    st = r.s.state  # sums, first-sample products, scalars (not the kernels' scratch: _P, S_NATIVE, work area)
-    out.append("S " + " ".join("%x" % (st[k] & 0xFFFFFFFF) for k in list(range(99)) + list(range(132, S_NATIVE))))
+    st = r.s.state  # sums, first-sample products, scalars, band-pass (not the kernels' scratch: _P, S_NATIVE, work)
+    words = list(range(99)) + list(range(132, S_NATIVE)) + list(range(S_FY, S_SIZE))
+    out.append("S " + " ".join("%x" % (st[k] & 0xFFFFFFFF) for k in words))
     return out
 
 
