@@ -195,7 +195,7 @@ class Board:
     def panel(self, b):
         """Keys and switch inputs (their drivers debounce in ms) and the LCD twice a second. One read of SIO
         GPIO_IN per block decides whether the drivers need a call: keys while one is down and for 50 ms after a
-        change, the inputs for 80 ms after a change (their debounce is 40 ms)."""
+        change, the inputs until their debounce (40 ms) has settled."""
         m = self.meter
         g = self.mem32[_SIO_GPIO_IN]
         kb = g & self._kmask
@@ -211,13 +211,16 @@ class Board:
         db = g & self._dmask
         if db != self._dlast:
             self._dlast = db
-            self._dsettle = 8
+            self._dsettle = 1
         if self._dsettle:
-            self._dsettle -= 1
+            # polled every block until the debounce settles, timed in ms: after a long step the ring hands over
+            # blocks back to back, and a count of blocks would stop polling before the 40 ms were up
             d = self.inputs.poll(self.ticks_ms())
             if d:
                 m.di(d if d > 0 else -d, d > 0)
                 self.di_changes += 1
+            elif not self.inputs.pending():
+                self._dsettle = 0
         if b % LCD_BLOCKS == 0:
             from firmware.ui import fb
 

@@ -54,6 +54,16 @@ class Inputs:
                 return i + 1 if v else -1 - i
         return 0
 
+    def pending(self):
+        """True while an input's last read level differs from its debounced one (a change or a bounce in
+        progress): the board keeps polling until it settles. Allocation-free."""
+        raw = self.raw
+        on = self.on
+        for i in range(len(raw)):
+            if raw[i] != on[i]:
+                return True
+        return False
+
 
 class PulseOut:
     """pulse_out for firmware.ledger.Ledger / firmware.pulse.Pulse: call out(channel, level) with channel 0 =
