@@ -88,7 +88,9 @@ def test_swells_a_short_dip_and_an_interruption_of_the_reference():
     p, kind, x, ms = got[4]
     assert abs(x - 0.4 * UN) <= 0.01 * UN and abs(ms - 50) <= 20
     p, kind, x, ms = got[5]
-    assert x <= 0.01 * UN and abs(ms - 300) <= 20
+    # the reference's own interruption: its half cycles are the NCO's, which resynchronises on Ub (at its 5th
+    # crossing, the reference band-pass settled): up to a cycle long, plus a fraction of a ms of NCO phase
+    assert x <= 0.01 * UN and abs(ms - 300) <= 21
 
 
 def test_2ll_at_60hz_a_phase_dip_seen_on_its_two_line_voltages():
