@@ -88,7 +88,7 @@ accuracy: $(STAMP)
 .PHONY: accuracy-pq
 accuracy-pq: $(STAMP)
 	$(VPY) -m tools.accuracy_pq
-accuracy: accuracy-pq  # power quality (THD, HR, unbalance) first, then the metrology table
+accuracy: accuracy-pq accuracy-disturb  # power quality (THD, HR, unbalance), the disturbance table, then metrology
 
 # The whole firmware under grid disturbances (docs/scenarios.md): a table of case, wiring, quantity, worst error,
 # limit; fails while any row is beyond its limit. CASE=name: one case (python -m tools.accuracy_disturb --help)
