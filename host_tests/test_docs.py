@@ -33,3 +33,38 @@ def test_modbus_doc_worked_examples_are_the_meters_bytes():
         f = bytearray(bytes.fromhex(req))
         k = m.modbus(f, len(f))
         assert bytes(m.tx[:k]).hex(" ").upper() == rep, (req, bytes(m.tx[:k]).hex(" ").upper())
+
+
+def _architecture():
+    return open(os.path.join(ROOT, "docs", "ARCHITECTURE.md")).read()
+
+
+def test_architecture_names_only_modules_that_exist():
+    # every path and every `name.py` the map mentions is in the tree (a renamed or deleted module fails here)
+    import re
+
+    text = _architecture()
+    paths = set(re.findall(r"\b((?:firmware|boards|tools|host_tests|docs)/[\w./-]*\w)", text))
+    assert len(paths) > 100
+    missing = sorted(p for p in paths if not os.path.exists(os.path.join(ROOT, p)))
+    assert not missing, missing
+    names = set(re.findall(r"\b(\w+\.(?:py|mjs))\b", text))
+    have = set()
+    for top in ("firmware", "boards", "tools", "host_tests"):
+        for d, dirs, files in os.walk(os.path.join(ROOT, top)):
+            dirs[:] = [x for x in dirs if x != "node_modules"]
+            have.update(files)
+    assert not sorted(names - have), sorted(names - have)
+
+
+def test_every_firmware_and_board_module_is_on_the_map():
+    text = _architecture()
+    modules = []
+    for top in ("firmware", "boards", "tools"):
+        for d, dirs, files in os.walk(os.path.join(ROOT, top)):
+            dirs[:] = [x for x in dirs if x not in ("node_modules", "__pycache__", "emu", "device", "upy_compat")]
+            modules += [os.path.relpath(os.path.join(d, f), ROOT) for f in files
+                        if f.endswith(".py") and (f != "__init__.py" or d.endswith("ui"))]
+    assert len(modules) > 100
+    absent = sorted(m for m in modules if "`%s`" % m not in text)
+    assert not absent, "docs/ARCHITECTURE.md: add these modules to the map: %s" % absent
