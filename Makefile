@@ -11,7 +11,7 @@ ARCH_pico  := armv6m
 ARCH_esp32 := xtensawin
 ARCH    := $(ARCH_$(BOARD))
 
-.PHONY: setup setup-device run test build deploy docs clean firmware bench-device pictures
+.PHONY: setup setup-device run test lint build deploy docs clean firmware bench-device pictures
 
 setup: $(STAMP) $(STAMP_SDM) setup-device
 
@@ -50,8 +50,12 @@ LINK    ?= ttyKPM53
 run: $(STAMP) $(if $(filter rp2040,$(TARGET)),setup-device)
 	$(VPY) -m tools.sim --terminal --runtime $(TARGET) --state-dir $(STATE) --serial-link $(LINK)
 
-test: $(STAMP) $(STAMP_SDM) setup-device
+test: $(STAMP) $(STAMP_SDM) setup-device lint
 	$(VPY) -m pytest -q host_tests
+
+# ruff over the whole repository (pyproject.toml: micropython-lib's rules, MicroPython's builtins); part of make test
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
 
 # The flashable image: MicroPython v1.28.0 for the board with firmware/ frozen in (tools/firmware.py)
 firmware: $(STAMP) setup-device
