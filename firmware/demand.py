@@ -174,7 +174,7 @@ class Demand(History):
                 sf32.fadd(w, _V + k, _V + k, _HALF)
             v = sf32.to_int(w, _V + k)
             part = _PART[k]
-            if part == 1 and v < 0 or part == 2 and v > 0:
+            if (part == 1 and v < 0) or (part == 2 and v > 0):
                 v = 0  # import demand averages P while importing, 0 while exporting; export the reverse
             elif part == 2:
                 v = -v

@@ -138,7 +138,6 @@ class Energy:
         self._seq = seq
         wk = self.wk
         par = self.par
-        acc = self.acc
         fw = self.fw
         gate = self.ext_gate
         if gate is None:

@@ -9,7 +9,7 @@ def test_accuracy_matrix_quick():
     assert MICROPYTHON, "micropython is not installed"
     results, us, samples = accuracy.run(accuracy.matrix(quick=True), MICROPYTHON)
     print("\n" + accuracy.table(results, us, samples))
-    modes = set(c["scenario"]["settings"]["SYSS"] for c, _ in results)
+    modes = {c["scenario"]["settings"]["SYSS"] for c, _ in results}
     assert modes == set(accuracy.MODES) and any(c["cal"] for c, _ in results) and len(results) >= 40
     bad = accuracy.failures(results)
     assert not bad, "\n".join(bad)

@@ -70,7 +70,7 @@ def test_register_names_are_unique():
     # every name the client reads by is one register: no NAME@ADDRESS needed (the rated current `In` is the
     # manual's symbol; the neutral current is `I_N`)
     names = [r["name"] for r in client.registers()]
-    dup = sorted(set(n for n in names if names.count(n) > 1))
+    dup = sorted({n for n in names if names.count(n) > 1})
     assert not dup, dup
     assert client.lookup("In")["address"] == 0x0005 and client.lookup("I_N")["description"].startswith("Neutral")
 

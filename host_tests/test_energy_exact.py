@@ -75,7 +75,7 @@ def test_energy_equals_the_integral_of_the_samples(name):
                 Fraction(fe1, 2**15) * int(v[i1, p]))
     ratio = scn.pt * scn.ct
     want = {q: Fraction(0) for q in range(16)}
-    qwant = {q: 0.0 for q in range(16)}
+    qwant = dict.fromkeys(range(16), 0.0)
     for k in range(SKIP, len(closes)):
         i0, fe0 = closes[k - 1][0], closes[k - 1][1]
         i1, fe1 = closes[k][0], closes[k][1]
@@ -203,7 +203,6 @@ def test_calibrated_energy_is_the_integral_of_p(tmp_path):
     line = [x for x in r.stdout.splitlines() if x.startswith("OUT ")]
     assert line, r.stdout + r.stderr
     runs["micropython"] = json.loads(line[0][4:])
-    ratio = 100 * 100
     for rt, d in runs.items():
         assert abs(d["lags"][4] - 0.78) < 0.02 and d["seconds"] >= 10, (rt, d)
         assert d["export"] == [0, 0, 0, 0]

@@ -67,7 +67,7 @@ def _watch_status(sim, c, windows):
         rr = c.read_holding_registers(PHI, count=8, device_id=1)
         assert not rr.isError(), rr
         phi = struct.unpack(">4f", struct.pack(">8H", *rr.registers))
-        lo, hi = min(lo, min(phi)), max(hi, max(phi))
+        lo, hi = min(lo, *phi), max(hi, *phi)
         reads += 1
     return seen, reads, lo, hi
 

@@ -14,8 +14,8 @@ def day(per_day, blocks=SIM_BLOCKS, days=1):
     """(records written per day, erases per block per day at the most worn block)."""
     f = Flash(blocks)
     s = Store(f)
-    for name in SIZES:
-        s.save(name, bytes([1]) * SIZES[name])
+    for name, size in SIZES.items():
+        s.save(name, bytes([1]) * size)
     events = []
     for name, n in per_day.items():
         events += [((k + 0.5) / n, name) for k in range(n)]

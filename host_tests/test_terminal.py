@@ -475,7 +475,7 @@ def test_closing_the_window_is_an_orderly_power_down(tmp_path):
     assert not os.path.lexists(tmp_path / "ttyKPM53")  # the link went with the orderly exit
     r = subprocess.run([sys.executable, "-m", "tools.sim", "--headless", "--state-dir", str(state)], cwd=ROOT,
                        input="state\nquit\n", capture_output=True, text=True, timeout=60)
-    st_ = json.loads([x for x in r.stdout.splitlines() if x.startswith("{")][0])
+    st_ = json.loads(next(x for x in r.stdout.splitlines() if x.startswith("{")))
     e = st_["energy"]
     # 2858 W for at least 10 simulated seconds before the hang-up: 7.9 Wh or more, and the run time with it
     assert e["EP_imp_Wh"] >= 7 and e["RTime"] >= 10, e

@@ -66,7 +66,7 @@ def lookup(name, rows=None):
     if len(hits) == 1:
         return hits[0]
     if not hits:
-        near = difflib.get_close_matches(base, sorted(set(r["name"] for r in rows)), 3)
+        near = difflib.get_close_matches(base, sorted({r["name"] for r in rows}), 3)
         raise ClientError("unknown register name %r%s" % (name, (" (did you mean %s?)" % ", ".join(near))
                                                                  if near else ""), USAGE)
     raise ClientError("%r is ambiguous: %s" % (name, " or ".join("%s@0x%04X (%s)" % (base, r["address"],

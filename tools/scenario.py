@@ -208,7 +208,7 @@ def _corners(value):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError("%s: expected a number (Hz) or an object {\"U\": hz, \"I\": hz}, got %r" % (field, value))
     v = _num(value, field, RC_MIN, RC_MAX)
-    return {k: v for k in KINDS}
+    return dict.fromkeys(KINDS, v)
 
 
 def _settings(value):
@@ -222,7 +222,7 @@ def _settings(value):
             if v not in regmap.SYSS_NAMES:
                 raise ValueError("settings.SYSS: expected one of %s, got %r" % (", ".join(regmap.SYSS_NAMES), v))
             v = regmap.SYSS_NAMES.index(v)
-        if isinstance(v, bool) or not isinstance(v, int) and not (isinstance(v, float) and v.is_integer()):
+        if isinstance(v, bool) or (not isinstance(v, int) and not (isinstance(v, float) and v.is_integer())):
             raise ValueError("settings.%s: expected an integer, got %r" % (name, v))
         v = int(v)
         if not regmap.valid(k, v):
@@ -245,7 +245,7 @@ class Scenario:
         self.name = name
         self.description = description
         self.adc_filter = adc_filter  # the ADC's sinc3 and the anti-alias RC act on the channels (generator)
-        self.rc_corner = dict(rc_corner) if rc_corner else {k: RC_CORNER for k in KINDS}  # "U"/"I" -> Hz
+        self.rc_corner = dict(rc_corner) if rc_corner else dict.fromkeys(KINDS, RC_CORNER)  # "U"/"I" -> Hz
         self.timeline = []  # [(seconds after the scenario starts, Scenario)], in time order (parse fills it)
         self.timeline_raw = []  # the JSON steps, for to_dict
 
@@ -298,6 +298,8 @@ class Scenario:
         if self.timeline_raw:
             out["timeline"] = copy.deepcopy(self.timeline_raw)
         return out
+
+    __hash__ = None  # mutable fields compared by value: not hashable (as Python makes it for __eq__ alone)
 
     def __eq__(self, other):
         """Same signal, board and settings (name and description are labels and do not count)."""

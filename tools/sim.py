@@ -52,10 +52,10 @@ class Sim:
         if runtime == "rp2040":
             from tools.simchip import Chip
 
-            self.fw = Chip(self.state_dir, fw_stderr, lambda text: self.log(text), self._reply, speed=speed,
+            self.fw = Chip(self.state_dir, fw_stderr, lambda text: self.log(text), self._reply, speed=speed,  # noqa: PLW0108  (self.log may be replaced later)
                            scenario=self.scenario_obj, seed=seed, main=chip_main)
         else:
-            self.fw = Firmware(runtime, self.state_dir, meter, fw_stderr, lambda text: self.log(text),
+            self.fw = Firmware(runtime, self.state_dir, meter, fw_stderr, lambda text: self.log(text),  # noqa: PLW0108  (self.log may be replaced later)
                                self._reply)
         self.fw.on_format = self._format
         self.samples = 0  # samples sent to the firmware: the simulated clock

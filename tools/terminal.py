@@ -499,7 +499,7 @@ def run(sim, log_path=None):
         sys.stderr.write("sim --terminal needs a terminal; use --headless for pipes\n")
         return 2
     messages = collections.deque(maxlen=2)
-    sim.log = lambda text: messages.append(text)
+    sim.log = messages.append
     want_quit = []
     # closing the window (SIGHUP) is an orderly power-down like q and SIGTERM, not a power cut
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

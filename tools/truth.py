@@ -76,7 +76,7 @@ def _wired(s, name, terminal):
     s = scn.parse(s)
     syss = s.settings["SYSS"]
     x = terminal(s, name)
-    if syss == 0 or name[0] == "I" and not (syss == 2 and name == "Ib"):
+    if syss == 0 or (name[0] == "I" and not (syss == 2 and name == "Ib")):
         return x
     if name == "Ib" or name == "Ub":
         return {} if isinstance(x, dict) else 0.0
@@ -99,7 +99,7 @@ def channel_notches(s, name):
     wiring: a voltage channel's own phase's notches (three-wire: channel a carries ua - ub, so phase B's notches
     with the opposite sign), each start within [0, 1); nothing on current channels."""
     s = scn.parse(s)
-    if name[0] != "U" or name == "Ub" and s.settings["SYSS"]:
+    if name[0] != "U" or (name == "Ub" and s.settings["SYSS"]):
         return []
     parts = [(name[1], 1.0)] + ([("b", -1.0)] if s.settings["SYSS"] else [])
     return [(c0 % 1.0, w, sign * height) for p, sign in parts for c0, w, height in wf.notch_train(s.phases[p])]
@@ -114,7 +114,7 @@ def channel_spectrum(s, name):
     """
     s = scn.parse(s)
     syss = s.settings["SYSS"]
-    if syss == 0 or name[0] == "I" and not (syss == 2 and name == "Ib"):
+    if syss == 0 or (name[0] == "I" and not (syss == 2 and name == "Ib")):
         return spectrum(s, name)
     if name == "Ib" or name == "Ub":
         return {}
@@ -269,7 +269,7 @@ def truth(s):
     hd = {}
     for ch in scn.CHANNELS:
         x1 = abs(spec[ch].get(1, 0j))
-        orders = sorted(set(HD_ORDERS) | set(h for h in spec[ch] if h > 1))
+        orders = sorted(set(HD_ORDERS) | {h for h in spec[ch] if h > 1})
         hd[ch] = {h: (abs(spec[ch].get(h, 0j)) / x1 if x1 > 0 else 0.0) for h in orders}
         if ch != "In":  # the meter's THD: orders 2..31 (docs/quality.md); interharmonics are not harmonics
             out["thd_" + ch] = math.sqrt(sum(hd[ch][h] ** 2 for h in HD_ORDERS))

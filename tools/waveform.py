@@ -146,7 +146,7 @@ class Waveform:
                         top = max(top, max(ph[key]) * f)
                 for key in ("voltage_interharmonics", "current_interharmonics"):
                     if ph[key]:
-                        top = max(top, max(ph[key]))
+                        top = max(top, *ph[key])
         return top
 
     def nodes(self, t0, t1, step=None):

@@ -152,7 +152,6 @@ def test_a_drifting_frequency_is_followed():
     vals = array("f", [0.0] * regmap.N_MEAS)
     h = Harmonics(vals, s, None, every=2)
     n = 400
-    ph = 0.0
     for j in range(int(1.6 * _FS) // n):
         b = array("i", [0] * (8 * n))
         for k in range(n):

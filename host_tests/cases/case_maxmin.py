@@ -176,8 +176,7 @@ def test_phase_loss_takes_no_unmeasured_value():
     for switch in (11160, 11240):
         m = _phase_a_lost(switch, 11200, 11200)
         img = m.regs.image
-        for name in want:
-            hi, lo = want[name]
+        for name, (hi, lo) in want.items():
             got_hi, got_lo = _reg(img, "maxmin", name + "_max"), _reg(img, "maxmin", name + "_min")
             tol = 2e-5 if name == "F" else 3e-4 * max(1.0, hi)
             assert abs(got_hi - hi) <= tol and abs(got_lo - lo) <= tol, (switch, name, got_hi, hi, got_lo, lo)

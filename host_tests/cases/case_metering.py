@@ -29,7 +29,7 @@ def _meter(blk, n, pt=1, ct=1, cal=None, keep=2, rated_i=5, ist=10):
         k = min(400, n - a)
         s.feed(blk[8 * a:8 * (a + k)], k)
         if m.update():
-            got.append(dict((name, vals[regmap.slot(name)]) for name in OUT))
+            got.append({name: vals[regmap.slot(name)] for name in OUT})
     return got[-keep:]
 
 

@@ -46,7 +46,7 @@ def _meter(blk, n, syss=0, ist=10, rated_i=5, temp=None):
         k = min(400, n - a)
         s.feed(blk[8 * a:8 * (a + k)], k)
         if m.update():
-            got = dict((r[0], vals[regmap.slot(r[0])]) for r in regmap.MEASUREMENTS)
+            got = {r[0]: vals[regmap.slot(r[0])] for r in regmap.MEASUREMENTS}
     return got, m
 
 
@@ -213,7 +213,7 @@ def test_mask_what_each_window_measured():
     both = MEAS | KNOWN
     u, i, phi = (230.0, 0.3, 230.0), (0.008, 5.0, 5.0), (30.0, 30.0, 30.0)  # Ia below IST, Ub below U_TH
     got, m = _meter(signal(4400, 50.0, u, i, phi), 4400)
-    mk = dict((r[0], m.mask[regmap.slot(r[0])]) for r in regmap.MEASUREMENTS)
+    mk = {r[0]: m.mask[regmap.slot(r[0])] for r in regmap.MEASUREMENTS}
     assert m.complete == 1 and got["Ub"] == 0.0 and got["Ia"] == 0.0
     assert mk["Ua"] == both and mk["Ub"] == KNOWN and mk["Ia"] == KNOWN and mk["Ib"] == both, mk
     assert mk["Pa"] == KNOWN and mk["Qb"] == KNOWN and mk["Sc"] == both and mk["PFa"] == 0 and mk["PFc"] == both
@@ -222,12 +222,12 @@ def test_mask_what_each_window_measured():
     assert mk["T"] == 0 and mk["THD_Ua"] == 0  # T: code 2500 is no PT100; THD is not metering's
     # three-wire: no phase voltages, no per-phase powers, no I_N; line voltages, currents and totals measured
     got, m = _meter(_three_wire(signal(4400, 50.0, (220.0,) * 3, (4.0,) * 3), 4400), 4400, syss=1)
-    mk = dict((r[0], m.mask[regmap.slot(r[0])]) for r in regmap.MEASUREMENTS)
+    mk = {r[0]: m.mask[regmap.slot(r[0])] for r in regmap.MEASUREMENTS}
     assert mk["Ua"] == 0 and mk["U_avg"] == 0 and mk["Pa"] == 0 and mk["PFb"] == 0 and mk["I_N"] == 0, mk
     assert mk["Uab"] == both and mk["Ib"] == both and mk["P"] == both and mk["Q"] == both and mk["F"] == both
     # currents alone: free-running windows of full length are complete, F is not measured (no voltage)
     got, m = _meter(signal(4400, 50.0, (0.0,) * 3, (5.0,) * 3), 4400)
-    mk = dict((r[0], m.mask[regmap.slot(r[0])]) for r in regmap.MEASUREMENTS)
+    mk = {r[0]: m.mask[regmap.slot(r[0])] for r in regmap.MEASUREMENTS}
     assert m.complete == 1 and mk["Ia"] == both and mk["F"] == 0 and mk["Ua"] == KNOWN and mk["P"] == KNOWN, mk
 
 

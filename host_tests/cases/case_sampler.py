@@ -274,7 +274,7 @@ def test_a_load_step_widens_the_range_and_loses_nothing():
     s, wins = _run(blk, n, 80, ish=2)
     ref = reference(blk, n, s.table, ish=2)
     assert [w[:5] for w in wins] == [r[:5] for r in ref]
-    step = [k for k, r in enumerate(ref) if r[6] > 2][0]  # the window in which the step came
+    step = next(k for k, r in enumerate(ref) if r[6] > 2)  # the window in which the step came
     w = ref[step][6]
     assert w == 7 and ref[step - 1][6] == 2  # 8.5 A peak needs shift 7 (12.5 A peak); before it the finest
     fixed = reference(blk, n, s.table, ish=w)  # the same window summed at shift 7 from its start

@@ -48,8 +48,8 @@ class FakeIo:
 
 def make(cfg=None, **vals):
     v = array("f", [0.0] * len(NAMES))
-    for name in vals:
-        v[SLOTS[name]] = vals[name]
+    for name, x in vals.items():
+        v[SLOTS[name]] = x
     io = FakeIo()
     ui = Ui(v, regmap.slot, cfg if cfg is not None else FakeCfg(), io)
     return ui, v, io

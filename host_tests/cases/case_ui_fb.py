@@ -183,9 +183,9 @@ def test_di_do_digits_show_while_closed():
     buf = render(ui)
     (xi, yi), = find_text(buf, glyphs.TINY, "DI", y0=56)
     (xo, yo), = find_text(buf, glyphs.TINY, "DO", y0=56)
-    strip = dict(x0=xi, x1=xo, y0=56)
+    strip = {"x0": xi, "x1": xo, "y0": 56}
     assert find_text(buf, glyphs.TINY, "2", **strip) and not find_text(buf, glyphs.TINY, "1", **strip)
-    strip = dict(x0=xo, x1=xo + 20, y0=56)
+    strip = {"x0": xo, "x1": xo + 20, "y0": 56}
     assert find_text(buf, glyphs.TINY, "1", **strip) and not find_text(buf, glyphs.TINY, "2", **strip)
 
 
