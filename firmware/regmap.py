@@ -3,11 +3,11 @@
 # live by concern in firmware/regmap_tables.py (measurements, configuration, bits, small blocks),
 # firmware/regmap_blocks.py (the regular blocks made on demand) and firmware/regmap_events.py (issue 12's blocks);
 # this module re-exports them, lists the blocks with their addresses and looks names up.
-from firmware.regmap_blocks import (CALIBRATION, DEMAND, DEMAND_T, DMD_Q, ENERGY, HARMONICS,  # noqa: F401
+from firmware.regmap_blocks import (CALIBRATION, DEMAND, DEMAND_T, DMD_Q, ENERGY, HARMONICS,
                                     MAXMIN, MAXMIN_T, dmd_q)
-from firmware.regmap_events import (ALARM_LIM, ALARM_N, ALARM_ST, ALARMS, DI_LOG, EV_HEAD, EV_REC,  # noqa: F401
+from firmware.regmap_events import (ALARM_LIM, ALARM_N, ALARM_ST, ALARMS, DI_LOG, EV_HEAD, EV_REC,
                                     EV_SEL, PQ_N)
-from firmware.regmap_tables import (AN_2LL, AN_3LN, AN_NAMES, BLOCK_END, CLOCK, COILS, COMMANDS,  # noqa: F401
+from firmware.regmap_tables import (AN_2LL, AN_3LN, AN_NAMES, BLOCK_END, CLOCK, COILS, COMMANDS,
                                     CONFIG, CONFIG_BASE, DATA_NAMES, INFO, INPUTS, MEAS_3W, MEAS_BASE, MEAS_END,
                                     MEASUREMENTS, N_CONFIG, N_MEAS, OVR_N, SIZES, STATUS, SYSS_NAMES)
 from firmware.rows import Rows

@@ -10,7 +10,7 @@ from firmware import cyclerms, kernel, kernel_span, refilter, tables
 from firmware.bufs import copy8
 from firmware.cyclerms import C_AHEAD
 from firmware.words import WORD_MASK
-from firmware.kernel import (D_CLIP, D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_OVR, D_READY, D_REF, D_SEQ,  # noqa
+from firmware.kernel import (D_CLIP, D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_OVR, D_READY, D_REF, D_SEQ,
                              D_SIZE, D_W, NP, P_C, P_NN, P_S, P_UI, P_UU, P_X, P_XX, Q15, S_DERIVE, S_FIXED, S_HYST,
                              S_ISH, S_ISH_NEXT, S_JUST, S_MAXN, S_RA, S_RB, S_SIZE, S_STEP, S_SYNC, S_CYC,
                              S_ARMED, S_TARGET, S_TCODE, S_END)

@@ -9,7 +9,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools", "upy_compat"))
 sys.path.insert(0, ROOT)
-import micropython  # noqa: E402,F401  (the stand-in registers itself)
+import micropython  # noqa: E402  (the stand-in registers itself)
 
 MICROPYTHON = shutil.which("micropython", path=os.path.dirname(sys.executable)) or shutil.which("micropython")
 

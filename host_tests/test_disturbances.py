@@ -165,7 +165,7 @@ def test_notches_unfiltered_are_the_rectangles():
     t = np.arange(1600) / 8000.0
     pk = SQ2 * 220
     for c, theta in ((0, 0.0), (1, -117.0)):
-        c0 = lambda deg: (np.arange(-1, 11) + (deg - theta) / 360.0) / 50.0  # noqa: E731
+        c0 = lambda deg: (np.arange(-1, 11) + (deg - theta) / 360.0) / 50.0
         want = pk * np.sin(2 * np.pi * 50 * t + np.radians(theta))
         want += -0.4 * pk * _rect(t, c0(5.0), 0.4e-3) + 0.4 * pk * _rect(t, c0(185.0), 0.4e-3)
         want += 0.2 * pk * _rect(t, c0(65.0), 0.3e-3)  # negative depth in the positive half: pushed up
@@ -208,7 +208,7 @@ def test_notch_truth_against_a_fine_grid():
     g = _grid(50.0)
     w = 2 * np.pi * 50 * g
     pk = SQ2 * 220
-    starts = lambda deg: (np.arange(-1, 2) + deg / 360.0) / 50.0  # noqa: E731
+    starts = lambda deg: (np.arange(-1, 2) + deg / 360.0) / 50.0
     u = pk * (np.sin(w) + 0.03 * np.sin(5 * w + np.radians(20)))
     for deg, wd, dep in ((5.0, 0.4, 0.4), (185.0, 0.4, 0.4), (65.0, 0.3, 0.2), (245.0, 0.3, 0.2)):
         u += (-dep if deg < 180 else dep) * pk * _rect(g, starts(deg), wd * 1e-3)
@@ -231,7 +231,7 @@ def test_interharmonic_truth_is_the_long_run_value():
     u = SQ2 * 220 * (np.sin(2 * np.pi * 50 * tt) + 0.05 * np.sin(2 * np.pi * 172.3 * tt)) + 3.0
     i = SQ2 * 5 * (np.sin(2 * np.pi * 50 * tt - np.pi / 6)
                    + 0.073 * np.sin(2 * np.pi * 172.3 * tt - np.radians(40))) + 0.5
-    ac = lambda x: x - x.mean()  # noqa: E731  (the meter's rms and P remove DC)
+    ac = lambda x: x - x.mean()  # the meter's rms and P remove DC
     assert math.isclose(t["Ua"], np.sqrt(np.mean(ac(u) ** 2)), rel_tol=1e-9)
     assert math.isclose(t["Ia"], np.sqrt(np.mean(ac(i) ** 2)), rel_tol=1e-9)
     assert math.isclose(t["Pa"], np.mean(ac(u) * ac(i)), rel_tol=1e-9)
@@ -254,7 +254,7 @@ def test_window_truth_against_a_fine_grid():
                      + 0.01 * np.sin(2 * np.pi * 8 * tt + np.radians(30)))
     i = SQ2 * i1 * (np.sin(2 * np.pi * 50 * tt - np.pi / 6) + 0.073 * np.sin(2 * np.pi * 172.3 * tt - np.radians(40)))
     i = i + 0.3
-    ac = lambda x: x - x.mean()  # noqa: E731
+    ac = lambda x: x - x.mean()
     assert math.isclose(got["Ua"], np.sqrt(np.mean(ac(u) ** 2)), rel_tol=1e-8)
     assert math.isclose(got["Ia"], np.sqrt(np.mean(ac(i) ** 2)), rel_tol=1e-8)
     assert math.isclose(got["Pa"], np.mean(ac(u) * ac(i)), rel_tol=1e-8)

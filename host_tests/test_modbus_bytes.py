@@ -18,9 +18,9 @@ from umodbus.client.serial import rtu as U
 from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "host_tests", "cases"))
-import case_modbus as C  # noqa: E402  (the fakes with the lead's interface)
-from firmware.modbus import slave as S  # noqa: E402
-from firmware.modbus.crc import crc16  # noqa: E402
+import case_modbus as C  # the fakes with the lead's interface
+from firmware.modbus import slave as S
+from firmware.modbus.crc import crc16
 
 CLIENT = FramerRTU(DecodePDU(False))  # builds requests, decodes replies
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from conftest import MICROPYTHON, ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "host_tests"))
-import fuzz_modbus as F  # noqa: E402
-from firmware.modbus.crc import crc16  # noqa: E402
+import fuzz_modbus as F
+from firmware.modbus.crc import crc16
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "800"))
 FUZZ = F.Fuzzer(7)

@@ -49,7 +49,7 @@ def test_committed_pictures_are_what_make_pictures_draws():
 def test_pictures_come_from_the_real_meter():
     # the guest draws with firmware.meter.Meter's own Ui: its settings list has the panel rows (dATE, tinE, the
     # clears) the live meter lists, so the settings picture's position reads as on the meter (5/24, not 5/18)
-    import tools.upy_host  # noqa: F401
+    import tools.upy_host
     from firmware import regmap
     from firmware.ui import menu, pages
 

@@ -134,7 +134,7 @@ def test_ready_pty_link_and_commands(tmp_path, runtime):
         assert sim.line().startswith("ERR usage")
         s2 = sim.state()
         # every K/D/C reached the firmware, in order: 3 commands + 1 state since the last state
-        nonsample = lambda s: s["runtime"]["messages"] - s["runtime"]["blocks"]  # noqa: E731
+        nonsample = lambda s: s["runtime"]["messages"] - s["runtime"]["blocks"]
         assert nonsample(s2) - nonsample(s1) == 4
         assert s2["sim"]["samples"] >= s1["sim"]["samples"]
         if "di" in s2:

@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "host_tests", "cases"))
-import case_store  # noqa: E402
+import case_store
 
 
 @pytest.mark.parametrize("kind", ["config", "energy"])

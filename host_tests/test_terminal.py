@@ -401,7 +401,7 @@ def test_make_run_in_80x24(tmp_path):
                 out.append(data)
         return False
 
-    text = lambda: b"".join(out).decode("utf-8", "replace")  # noqa: E731
+    text = lambda: b"".join(out).decode("utf-8", "replace")
     try:
         assert pump(lambda: "address 1" in text()), text()[-2000:]
         assert "KPM53 simulator (micropython): Modbus RTU line ./ttyKPM53" in text()

@@ -12,8 +12,8 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from tools import generator, scenario, truth  # noqa: E402
-from firmware import regmap  # noqa: E402
+from tools import generator, scenario, truth  # noqa: E402  (after the sys.path set-up)
+from firmware import regmap  # noqa: E402  (after the sys.path set-up)
 
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 SECONDS = 1.45  # 7 windows; the first two (start-up, NCO lock) are not judged

@@ -19,9 +19,9 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from tools import accuracy, generator, scenario, truth, truth_window  # noqa: E402
-from firmware import frontend, regmap  # noqa: E402
-from firmware.metering import U_TH  # noqa: E402
+from tools import accuracy, generator, scenario, truth, truth_window  # noqa: E402  (after the sys.path set-up)
+from firmware import frontend, regmap  # noqa: E402  (after the sys.path set-up)
+from firmware.metering import U_TH  # noqa: E402  (after the sys.path set-up)
 
 MODES = accuracy.MODES
 UN = accuracy.UN  # rated voltage per wiring (2LL: the line voltage, 400 V)

@@ -13,13 +13,13 @@
 import sys
 
 sys.path.insert(0, ".")
-from tools.upy_host import ticks_diff, ticks_us  # noqa: E402  (first: it puts `micropython` on sys.path)
-from array import array  # noqa: E402
-from binascii import hexlify  # noqa: E402
+from tools.upy_host import ticks_diff, ticks_us  # first: it puts `micropython` on sys.path
+from array import array
+from binascii import hexlify
 
-from firmware import kernel, limbs  # noqa: E402
-from firmware.energy import EP_EXP, EP_IMP, NL, PH  # noqa: E402
-from firmware.meter import Meter  # noqa: E402
+from firmware import kernel, limbs
+from firmware.energy import EP_EXP, EP_IMP, NL, PH
+from firmware.meter import Meter
 
 BLOCK = 400
 ACCS = (EP_IMP, EP_EXP, PH, PH + 1, PH + 4, PH + 5, PH + 8, PH + 9)

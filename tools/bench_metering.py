@@ -5,8 +5,8 @@ import math
 import sys
 
 sys.path.insert(0, ".")
-from tools.upy_host import ticks_diff, ticks_us  # noqa: E402  (first: it puts `micropython` on sys.path)
-from array import array  # noqa: E402
+from tools.upy_host import ticks_diff, ticks_us  # first: it puts `micropython` on sys.path
+from array import array
 
 from firmware import regmap
 from firmware.metering import ANGLES, OUT, Metering

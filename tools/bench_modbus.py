@@ -154,7 +154,7 @@ def cpython_main():
           "best of %d rounds of %d requests" % (res["reply_len"], ROUNDS, N))
     o = res["ours"]
     t = res.get("theirs")
-    yes = lambda v: "yes" if v else "no (MemoryError)"  # noqa: E731
+    yes = lambda v: "yes" if v else "no (MemoryError)"  # noqa: E731  (a one-line helper)
     rows = [("", "this firmware", "%s %s" % (PKG, VERSION) if t else "%s: not available" % PKG, "")]
     rows.append(("time per request, best round (us)", "%.1f" % o["us"], "%.1f" % t["us"] if t else "",
                  "%.1fx faster" % (t["us"] / o["us"]) if t else ""))

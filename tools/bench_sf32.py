@@ -4,11 +4,11 @@ import sys
 
 sys.path.insert(0, "tools/upy_compat")
 sys.path.insert(0, ".")
-import time  # noqa: E402
-from array import array  # noqa: E402
+import time
+from array import array
 
-import micropython  # noqa: E402
-from firmware import sf32  # noqa: E402
+import micropython
+from firmware import sf32
 
 N = 20000
 

@@ -11,9 +11,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from tools import scenario as _scenario  # noqa: E402
-from tools.sim import Sim, parse_speed  # noqa: E402
-from tools.simrelay import BAUD, FRAME_GAP, PtyLine  # noqa: E402
+from tools import scenario as _scenario  # noqa: E402  (after the sys.path set-up)
+from tools.sim import Sim, parse_speed  # noqa: E402  (after the sys.path set-up)
+from tools.simrelay import BAUD, FRAME_GAP, PtyLine  # noqa: E402  (after the sys.path set-up)
 
 
 class Bus:

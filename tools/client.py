@@ -16,7 +16,7 @@ for _p in (ROOT, os.path.join(ROOT, "tools", "upy_compat")):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from firmware import regmap  # noqa: E402
+from firmware import regmap  # noqa: E402  (after the sys.path set-up)
 
 FORMATS = {"uint16": ">H", "int16": ">h", "uint32": ">I", "int32": ">i", "float32": ">f", "uint64": ">Q",
            "float64": ">d"}

@@ -11,8 +11,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "firmware", "tables.py")
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from tools import scenario as _scn  # noqa: E402,F401  (puts the `micropython` stand-in on sys.path first)
-from firmware import frontend  # noqa: E402
+from tools import scenario as _scn  # noqa: E402  (puts the `micropython` stand-in on sys.path first)
+from firmware import frontend  # noqa: E402  (after the sys.path set-up)
 
 # DROOP: entry k at f = k * DROOP_HZ (DROOP_HZ = 2**23 / 2**32 * 8000: an order's frequency in units of the
 # phase step, h * step >> 23, indexes it directly). 145 entries reach 2250 Hz: the 31st order up to 72.5 Hz.

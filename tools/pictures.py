@@ -58,7 +58,7 @@ def meter():
 
 def guest():
     sys.path.insert(0, ".")
-    import tools.upy_host  # noqa: F401  (puts `micropython` on sys.path under CPython)
+    import tools.upy_host  # puts `micropython` on sys.path under CPython
 
     from firmware import regmap
     from firmware.ui import fb

@@ -8,9 +8,9 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools", "upy_compat"))
 sys.path.insert(0, ROOT)
-import micropython  # noqa: E402,F401  (CPython stand-in)
+import micropython  # noqa: E402  (CPython stand-in)
 
-from firmware import regmap  # noqa: E402
+from firmware import regmap  # noqa: E402  (after the sys.path set-up)
 
 
 def markdown(rows):

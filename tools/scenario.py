@@ -7,13 +7,13 @@ import os
 import sys
 
 try:  # firmware/ imports `micropython`: under CPython the stand-in must come first on sys.path
-    import micropython  # noqa: F401
+    import micropython
 except ImportError:
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "upy_compat"))
-    import micropython  # noqa: F401
+    import micropython
 
-from firmware import regmap  # noqa: E402
-from tools import scenario_timeline as _tl  # noqa: E402
+from firmware import regmap
+from tools import scenario_timeline as _tl
 
 VERSION = 1
 PHASES = ("a", "b", "c")

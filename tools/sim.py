@@ -14,11 +14,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from tools import generator as _generator  # noqa: E402
-from tools import scenario as _scenario  # noqa: E402
-from tools import wire  # noqa: E402
-from tools.simproc import MAIN, Firmware, Reply, firmware_argv, message  # noqa: E402,F401  (the old API)
-from tools.simrelay import BAUD, FRAME_GAP, PtyLine, owner_lock, stamp_owner  # noqa: E402
+from tools import generator as _generator  # noqa: E402  (after the sys.path set-up)
+from tools import scenario as _scenario  # noqa: E402  (after the sys.path set-up)
+from tools import wire  # noqa: E402  (after the sys.path set-up)
+from tools.simproc import MAIN, Firmware, Reply, firmware_argv, message  # noqa: E402  (after the sys.path set-up; re-exported: the old API)
+from tools.simrelay import BAUD, FRAME_GAP, PtyLine, owner_lock, stamp_owner  # noqa: E402  (after the sys.path set-up)
 
 RATE = 8000  # samples/s per channel (firmware/frontend.py SAMPLE_RATE)
 BLOCK = 400  # samples per S message: 50 ms (boards/sim/board.py BLOCK)

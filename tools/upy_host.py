@@ -3,10 +3,10 @@
 import sys
 
 try:
-    import micropython  # noqa: F401
+    import micropython
 except ImportError:
     sys.path.insert(0, "tools/upy_compat")
-    import micropython  # noqa: F401
+    import micropython
 
 try:
     from time import ticks_diff, ticks_us

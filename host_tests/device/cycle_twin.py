@@ -5,16 +5,16 @@
 import sys
 
 sys.path.insert(0, ".")
-from array import array  # noqa: E402
+from array import array
 
-import micropython  # noqa: E402
+import micropython
 
-from firmware import kernel_span  # noqa: E402
-from firmware.cyclerms import (C_COUNT, C_EVH, C_EVN, C_EVQ, C_HEAD, C_LOST, C_RING, C_SIZE, C_TH, C_ARMED,  # noqa
+from firmware import kernel_span
+from firmware.cyclerms import (C_COUNT, C_EVH, C_EVN, C_EVQ, C_HEAD, C_LOST, C_RING, C_SIZE, C_TH, C_ARMED,
                                EVQ, RING, CycleRms)
-from firmware.kernel import D_READY  # noqa: E402
-from firmware.sampler import Sampler  # noqa: E402
-from firmware.words import SIGN_BIT  # noqa: E402
+from firmware.kernel import D_READY
+from firmware.sampler import Sampler
+from firmware.words import SIGN_BIT
 
 ON_CHIP = sys.platform == "rp2"
 SIZES = (80, 80, 400, 137, 1, 64, 333, 80, 250)

@@ -22,7 +22,7 @@ def out(name, v):
     return Pin(L[name], Pin.OUT, value=v)
 
 
-lcd = St7567(spi, out("cs", 1), out("dc", 0), None, out("backlight", 0))  # noqa: F821 (prepended); RST on RUN
+lcd = St7567(spi, out("cs", 1), out("dc", 0), None, out("backlight", 0))  # noqa: F821  (prepended); RST on RUN
 lcd.init()
 lcd.contrast(40)
 meter = Meter(None)
@@ -33,7 +33,7 @@ gc.collect()
 
 @micropython.viper
 def cycles() -> int:
-    return ptr32(0x40068000)[0] & 0x3FFFFFFF  # noqa: F821 (viper builtin) the emulator's cycle counter, 30 bits
+    return ptr32(0x40068000)[0] & 0x3FFFFFFF  # (viper builtin) the emulator's cycle counter, 30 bits
 
 
 best = 0

@@ -5,14 +5,14 @@
 import sys
 
 sys.path.insert(0, ".")
-from array import array  # noqa: E402
+from array import array
 
-import micropython  # noqa: E402
+import micropython
 
-from firmware import kernel_span  # noqa: E402
-from firmware.kernel import D_SIZE, D_READY, S_FY, S_NATIVE, S_SIZE  # noqa: E402
-from firmware.sampler import Sampler  # noqa: E402
-from firmware.words import SIGN_BIT  # noqa: E402
+from firmware import kernel_span
+from firmware.kernel import D_SIZE, D_READY, S_FY, S_NATIVE, S_SIZE
+from firmware.sampler import Sampler
+from firmware.words import SIGN_BIT
 
 ON_CHIP = sys.platform == "rp2"
 BLK = 400

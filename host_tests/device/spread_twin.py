@@ -5,13 +5,13 @@
 import sys
 
 sys.path.insert(0, ".")
-from array import array  # noqa: E402
+from array import array
 
-import micropython  # noqa: E402
+import micropython
 
-from firmware import harmonics_grid  # noqa: E402
-from firmware.harmonics_grid import GRID, WORDS  # noqa: E402
-from firmware.words import WORD_MASK  # noqa: E402
+from firmware import harmonics_grid
+from firmware.harmonics_grid import GRID, WORDS
+from firmware.words import WORD_MASK
 
 ON_CHIP = sys.platform == "rp2"
 BLK = 400

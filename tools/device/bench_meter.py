@@ -9,7 +9,7 @@ import machine
 import micropython
 from array import array
 
-P = PARAMS  # noqa: F821 (prepended by the host)
+P = PARAMS  # noqa: F821  (prepended by the host)
 HZ = 125000000
 MASK = 0x3FFFFFFF
 _PORT = 0x40068000
@@ -17,17 +17,17 @@ _PORT = 0x40068000
 
 @micropython.viper
 def cyc() -> int:
-    return ptr32(0x40068000)[0] & 0x3FFFFFFF  # noqa: F821 (viper builtin); 30 bits: a small int, no allocation
+    return ptr32(0x40068000)[0] & 0x3FFFFFFF  # (viper builtin); 30 bits: a small int, no allocation
 
 
 gc.collect()
 free0 = gc.mem_free()
 heap_total = free0 + gc.mem_alloc()
-from boards.pico import board  # noqa: E402
-from firmware.meter import Meter  # noqa: E402,F401
-from firmware.modbus import bench_support  # noqa: E402
-from firmware.modbus.crc import crc16  # noqa: E402
-from firmware.ui import fb as fbrender  # noqa: E402
+from boards.pico import board  # noqa: E402  (after the sys.path set-up)
+from firmware.meter import Meter  # noqa: E402  (after the sys.path set-up)
+from firmware.modbus import bench_support  # noqa: E402  (after the sys.path set-up)
+from firmware.modbus.crc import crc16  # noqa: E402  (after the sys.path set-up)
+from firmware.ui import fb as fbrender  # noqa: E402  (after the sys.path set-up)
 
 gc.collect()
 free_imports = gc.mem_free()

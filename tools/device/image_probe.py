@@ -7,7 +7,7 @@ from array import array
 
 from binascii import hexlify
 
-P = PARAMS  # noqa: F821 (prepended by the host)
+P = PARAMS  # noqa: F821  (prepended by the host)
 BLOCK = P["block"]
 gc.collect()
 free0 = gc.mem_free()
