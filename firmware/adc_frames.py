@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # ADS131M08 output frames -> the meter's sample blocks. Chip-independent (the Pico's DMA ring and the ESP32's SPI
 # both land raw frames in RAM); one viper pass per block checks every frame and converts its 8 channel words.
 # Frame (24-bit words, MODE.WLENGTH = 01b): STATUS, CH0..CH7, CRC; 30 bytes, MSB first (TI SBAS950, 8.5.1.7).

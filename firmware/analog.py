@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The 4-20 mA analog output (manual 3.6): the quantity An of `vals` mapped linearly to a current, published in
 # the AO slot and handed to the board as whole microamps. Per window allocation-free (soft float32 on slots).
 from array import array

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Phase angles: the angle of a complex power P + jQ (float32 slots) in degrees, by an integer CORDIC in viper:
 # no float arithmetic, no allocation, the same bits on 32- and 64-bit words (docs/modbus.md: SDM630 angles).
 import micropython

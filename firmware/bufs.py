@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The allocation-free byte copy shared by the Modbus slave, its FC08 diagnostics and the history records
 # (Demand, MaxMin): any buffers (bytearray, bytes as source, array as raw native-order bytes).
 import micropython

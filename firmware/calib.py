@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Calibration: per-channel gain, phase (lag) and offset corrections, their store record "calib", the
 # CALIBRATION register block and the Modbus procedure (reference applied -> command -> corrections computed).
 import math

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The meter's calendar clock: date (YYYYMMDD) and time (hhmmss) as small ints, one tick per second of sample
 # time in the sim; on a device the board sets it from its battery-backed RTC at start-up (Meter.clock.set_*).
 from micropython import const

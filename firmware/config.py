@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Configuration parameters: current values, validation against the register map's ranges, persistence.
 # Keys, Modbus and the sim all change settings through set()/set_index(), so one rule refuses bad input everywhere.
 from array import array

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # One-cycle RMS of the voltages refreshed every half cycle (IEC 61000-4-30's U_rms(1/2)) and its crossings of the
 # dip and swell levels, from the sampling kernel's own 64-bit sums: no kernel change, no work per sample.
 # Sampler.feed stops its span at each half-cycle boundary of the NCO and calls half(): the sums' growth since the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Direction dead band with hysteresis: the sign of P or Q (import/export, inductive/capacitive, quadrant, the
 # LCD's minus sign) only where the meter can know it, and no flicker on a steady load near zero (docs/metering.md).
 from micropython import const

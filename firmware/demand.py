@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Demand: P, Q, S, Ia, Ib, Ic averaged over a sliding window of DM_P minutes moved every DM_S minutes, and the
 # maximum demand with its date and time (cLr_DM clears it). Integer sums per subinterval; store record "demand".
 #

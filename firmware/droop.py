@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The front end's frequency response divided out: 1 / |H(f)| of the ADC's sinc3 decimator and the anti-alias RC,
 # read from the flash table tables.DROOP at an order's actual frequency h * f1 (docs/metering.md).
 # Viper, integers only, no allocation; the same words on 32- and 64-bit ports (every value below 2**31).

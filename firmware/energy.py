@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Energy registers: exact integer accumulators fed once per metering window from the sampler's integer sums plus
 # metering's correction term (active) and the window's fundamental Q (reactive); pulses follow. No allocation.
 from array import array

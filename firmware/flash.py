@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Simulated NOR flash for the sim and the fault-injection tests: erase blocks, program only clears bits, and a
 # power cut after any chosen byte of a program or erase. Speaks MicroPython's extended block-device protocol.
 from micropython import const

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Analog front end and ADC constants (ADS131M08-like, 24-bit, simultaneous sampling).
 # The same full scale for every Un/In setting: range settings act on percentages, not on the hardware.
 from micropython import const

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Power quality from a synchronised window (IEC 61000-4-7 style): harmonic ratios HR 2..31 and THD per channel,
 # voltage/current unbalance as negative-sequence ratios (IEC 61000-4-30).
 #

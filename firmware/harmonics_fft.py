@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The spectrum of the harmonic grid (firmware/harmonics_grid.py): a 256-point fixed-point FFT per channel pair
 # (Ua + j Ia, Ub + j Ib, Uc + j Ic), then the two real spectra separated at orders 1..31, the spreading kernel's
 # response divided out, as (C, S) sums for the ratios (firmware/harmonics_ratio.py).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Window capture for the harmonic analysis (firmware/harmonics.py): each sample of 6 channels is spread, at its
 # phase within the line cycle, onto a grid of 256 points per cycle (cubic B-spline weights) summed over the window.
 #

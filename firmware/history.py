@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # What the Demand and MaxMin histories share: the password-guarded clear (cLr_DM / cLr_MaxMin) and a store
 # record saved at most once a minute and at power-down.
 from micropython import const

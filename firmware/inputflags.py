@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # What is wrong with the meter's inputs, per metering window: a channel beyond the ADC's range (over range),
 # current flowing in an element without its voltage (a blown voltage fuse), a reversed phase sequence.
 # Registers (STATUS rows SEQ OVR OVR_L NOV, block ovr_n), the LCD's mark and the events (docs/metering.md).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Discrete I/O as the Modbus slave and the UI see it: relay outputs (coils) in remote or alarm mode, switch inputs
 # debounced in sample time with change counters, comms activity. The board passes callables that drive the pins.
 from array import array

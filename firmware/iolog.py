@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The switch inputs' change counters and last-change times (manual 3.3): registers (block di_log) and the store
 # record "di", saved at most once a minute while changed and at power-down (wear: a chattering input costs no more).
 import struct

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # What goes into the event log and how it is read: Meter.service() calls watch(), which turns changes of the alarms,
 # relays, inputs, settings, clears and the clock into events; the Modbus window (ev_*) and the LCD's event pages.
 from array import array

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The sampling kernel: a viper loop that turns interleaved 24-bit ADC samples into exact 64-bit window sums
 # over whole line cycles (zero-crossing windows), plus the edge data metering needs. No floats, no allocation.
 import micropython

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Current range widening inside a window (viper, called by firmware/kernel.py for the rare sample that needs it).
 # The currents are reduced to 16 bits by a right shift chosen per window (firmware/sampler.py: auto range). When
 # a sample would not fit at the window's shift, the window moves to the narrowest wider shift that holds it and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The sampling kernel's common case: a run of samples that closes no window (viper). The sampler calls span()
 # for the bulk of every block and firmware/kernel.py's run() only for the sample at which a window closes.
 # Why split: the bulk is one multiply-accumulate loop that a board may replace by a native one of the same

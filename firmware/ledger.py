@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The energy side of the meter in one place: clock, energy accumulators, periods, pulses, their registers,
 # LCD sources, the clock/cLr_Eny register writes and the save policy. Meter calls it at a few marked points.
 import struct

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Multiword unsigned integers as little-endian 15-bit limbs in array('i'), with viper routines that allocate
 # nothing and give the same bits on 32-bit MCUs, the 64-bit unix port and CPython (every partial sum < 2**31).
 import micropython

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # History: maximum and minimum of U, I, P, Q, S, PF, F (the first 26 measurements) with the date and time each
 # was reached; clearable with the password (cLr_MaxMin), kept in the store (record "maxmin") across restarts.
 # Only measured values count (metering's mask): a window's value is taken when the quantity was measured in it

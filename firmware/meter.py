@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The meter as one object: wires sampler, metering, register image, Modbus slave, config, store and UI.
 # Boards feed it sample blocks and Modbus frames; it never touches hardware itself (callbacks do).
 import gc

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The metering update: one closed window of integer sums (firmware/sampler.py) -> every real-time quantity as
 # float32 slots of `vals`, with soft float32 (firmware/sf32.py) on preallocated slots: no allocation per window.
 import math

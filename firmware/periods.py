@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Energy per calendar period: this month / last month / the month before, today / yesterday / the day before,
 # for EP_imp EP_exp EQ_imp EQ_exp. "This" = accumulator - snapshot at the period's start; rolls over by the clock.
 from array import array

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Per-window powers on the metering workspace (firmware/workspace.py), soft float32, no allocation:
 # the star method (3Ln3CT, three elements) and the two-element method (2LL3CT/2LL2CT), with phase correction.
 from firmware import sf32

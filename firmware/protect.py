@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Modbus write protection (Wp): while Wp = 1, register writes other than Key are refused with exception 03
 # unless the panel password (PASS) was written to Key within the last 5 minutes. Off by default, as shipped.
 from micropython import const

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The temperature input (PTCA/PTCB, PT100 on ADC channel 7): the front end's code-to-ohms scale and the
 # Callendar-Van Dusen curve (IEC 60751) as a table of codes at half-degree boundaries, searched with integers.
 import micropython

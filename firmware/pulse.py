@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Pulse outputs: active energy on P+/P- (terminals 26/27), reactive on 29/30 when Pulse_Q = 1. Energy counts
 # the pulses due (Energy.gen); this module plays them out on sample time with a fixed width, none dropped.
 from array import array

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The zero-crossing reference's band-pass: windows and F follow the fundamental, not the extra zero crossings a
 # large 3rd harmonic or commutation notches make, and interharmonics and subharmonics barely move the crossings.
 # Integer chain per sample (the same bits on 32 and 64-bit words, every value below 2**30):

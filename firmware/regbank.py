@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The holding-register bank the Modbus slave serves: one big-endian image of every register, a kind byte per
 # register (absent / read-only / read-write), and the write path: settings here, other blocks to their owners.
 from micropython import const

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The register map: the single declarative source for Modbus addresses, parameter ranges and value slots.
 # Metering, the Modbus slave, the UI and tools/regmap.py all read it; nothing else defines an address. The rows
 # live by concern in firmware/regmap_tables.py (measurements, configuration, bits, small blocks),

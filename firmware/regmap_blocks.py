@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The register map's regular blocks, rows made on demand (firmware/rows.py): harmonic ratios, demand and maximum
 # demand with their times, max/min with their times, energy, calibration. firmware/regmap.py lists them in BLOCKS
 # and re-exports these names.

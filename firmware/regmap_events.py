@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The register map's blocks of issue 12 (imported by firmware/regmap.py, which lists them in BLOCKS): alarm rules,
 # their status and counters, the switch inputs' counters, voltage-event counters, the event log's window.
 from firmware.rows import Rows

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The register map's flat tables: measurement slots, configuration parameters with their ranges, coils and inputs,
 # the small fixed blocks (clock, commands, info, status) and the code names. firmware/regmap.py lists the blocks
 # and looks names up; users import `from firmware import regmap`, which re-exports everything here.

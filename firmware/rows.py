@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A table whose rows are made one at a time when asked for: len(), [k], [a:b], iteration and name(k) like a
 # tuple of rows, but nothing is built at import (a tuple made by code lives in RAM even in a frozen module).
 

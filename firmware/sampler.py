@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Window bookkeeping around the sampling kernel: feeds ADC blocks through it (the bulk through a span kernel,
 # firmware/kernel_span.py or a board's native twin; each closing sample through firmware/kernel.py), picks the
 # zero-crossing reference per wiring, applies the current range and the 2LL2CT derivation. No allocation in feed.

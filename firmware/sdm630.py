@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # SDM630 profile: an input-register bank (FC04) laid out like the Eastron SDM630, float32 high word first, so
 # readers written for that meter (evcc, Tasmota, OpenEMS, Home Assistant) read this one unchanged.
 import micropython

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # SDM630 holding registers: Eastron's FC03/FC16 parameter map (float32, high word first) laid over the meter's own
 # settings, served instead of the native map while Prot = 1, so SDM630 tools that read the set-up work unchanged.
 import micropython

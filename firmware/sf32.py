@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Allocation-free IEEE754 binary32 arithmetic in viper on the float32 slots of an array('f') (f[d] = f[a] op f[b]),
 # for the metering update. Round to nearest even like numpy float32; subnormals flush to signed zero.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Conversions for the soft float32 of firmware/sf32.py (which re-exports them): int / int64 -> float32 slot,
 # slot -> int, compare and sign, and the big-endian register words; viper, allocation-free, same bits everywhere.
 #

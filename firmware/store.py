@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Power-loss-safe record store: a log of CRC-checked records with global sequence numbers in a ring of flash
 # erase blocks, never overwritten in place; the newest intact record of each name wins (docs/storage.md).
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Word-size constants that make viper kernels give the same bits on 32-bit MCUs and the 64-bit unix port.
 # Read them inside viper as `m = int(WORD_MASK)`, `h = int(SIGN_BIT)`; see docs/ARCHITECTURE.md.
 import sys

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Slots of the metering workspace (one array('f')): window means, outputs in metering.OUT order, temporaries
 # and the constants configure() precomputes. Shared by firmware/metering.py and firmware/powers.py.
 from micropython import const

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared by the tests that run guest scripts on the emulated RP2040: the toolchain check (a missing package fails
 # the test with its name, never a silent pass) and a script run on the chip and on the unix port side by side.
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared pytest set-up: repo root and the CPython stand-in for `micropython` on sys.path; the `sim` fixture
 # (the simulated meter at its default scenario, one per test module) for the tests that talk to it over its pty.
 import os

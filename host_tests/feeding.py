@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Drives an in-process Meter (CPython tests): a generator's samples fed in 400-sample blocks, with the meter's
 # service() after each block as the main loop would call it.
 from array import array

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Fuzz the real RTU framer (rtu.Assembler) and dispatcher (Meter.modbus -> Slave + FC08/17/43 + banks) with
 # random, near-valid and mutated frames; runs under MicroPython (heap locked per request) and CPython.
 # Usage: micropython host_tests/fuzz_modbus.py [frames] [seed]   (make fuzz: 1,000,000 frames)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Helpers of the tests that check the simulated RS485 line with real masters (test_line_masters.py, the rp2040
 # runtime's in test_sim_rp2040.py): mbpoll and pymodbus polls, one-shot masters, FC08 counters in raw bytes.
 import shutil

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Runs in .venv-sdm (sdm_modbus 0.7.0 on the pymodbus of its time, requirements-sdm.txt): reads the meter on the pty
 # as an Eastron SDM630 with sdm_modbus's own read_all, input and holding registers, and prints them as JSON.
 # Usage: .venv-sdm/bin/python host_tests/sdm_read_all.py PTY

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Starts the simulated meter (python -m tools.sim) for end-to-end tests and talks to it over stdin/stdout.
 import json
 import os

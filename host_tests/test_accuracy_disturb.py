@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The disturbance table's judge (tools/accuracy_disturb.py) against the meter it judges: its idea of where each
 # window lies must be the meter's, or a window truth would blame the meter for the judge's misplacement.
 # The whole meter under the MicroPython unix port (tools/accuracy_disturb_upy.py), one case, ~1 s.

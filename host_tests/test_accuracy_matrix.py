@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A representative part of `make accuracy` (tools/accuracy.py --quick): every wiring mode, 1 % and 100 % In,
 # PF 0.5 ind / 0.8 cap / sin 1, 120 % Un, 45 and 65 Hz, THD, open and reversed phases, export, a 1 A meter,
 # and the imperfect board after calibration; the firmware runs in micropython. Same limits as the benchmark.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A representative part of `make accuracy-pq` (tools/accuracy_pq.py) in the test suite: THD, HR 2..31 and
 # unbalance of the firmware under the MicroPython runtime against tools/truth.py, with the benchmark's limits.
 import tempfile

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The ADC as it really is (docs/metering.md): the generator's sinc3 + RC against a time-domain simulation of the
 # modulator-rate signal through an RC and a sinc3 decimator (an independent truth); the scenario's filter
 # settings; the firmware's compensation of HR, THD and the rms values, which must fail without it.

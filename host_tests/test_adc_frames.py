@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The ADS131M08 path: frames decoded by firmware/adc_frames.py (unix port) against a decoder written here from the
 # datasheet with Python's binascii.crc_hqx (CRC-16/CCITT-FALSE: the chip's output CRC), and the whole chain on the
 # emulated RP2040 (driver set-up, DMA ring, Thumb-1 decoder) against the generator's samples.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A shared RS485 bus (tools/bus.py): 8 meters (MicroPython firmware, --speed 1) on one pty, polled by pymodbus.
 # Only the addressed meter answers, an absent address gets silence, a broadcast write reaches every meter.
 import time

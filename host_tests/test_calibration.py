@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Calibration end to end on the Meter object (CPython): the imperfect board (gain, skew, offset, noise) reads
 # P ~1 % and Q ~3 % off; after the Modbus procedure every quantity is within a quarter of the manual's class.
 import struct

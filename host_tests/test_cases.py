@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Runs every firmware case (host_tests/cases/case_*.py) under CPython and under the MicroPython unix port.
 import glob
 import importlib

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The host client (tools/client.py) against the sim over its pty: names, engineering units, writes, relays, dump,
 # watch, and one clear line with a non-zero exit code for a dead line, a wrong address, a refused write, a typo.
 import csv

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The one-cycle RMS (firmware/cyclerms.py) on the emulated RP2040 (32-bit words, the Thumb-1 span kernel) against
 # the unix port (64-bit words, the viper span kernel): host_tests/device/cycle_twin.py prints every ring entry,
 # every level-crossing record and the final state on both; the lines must be the same, bit for bit. Needs the

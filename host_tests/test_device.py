@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The meter on its chip (issue 8): the flashable image builds, boots on the emulated RP2040, imports and builds
 # the meter within the heap floor, and after the same samples holds a register image bit-identical to the unix
 # port's. Needs the arm toolchain and Node.js (make setup-device; .ci/run installs them): without them these

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Disturbances in the scenario format (interharmonics, DC, notches, timelines repeated or random), the generator
 # that plays them and the truth that judges them (tools/truth.py, tools/truth_window.py), each against a second
 # computation written here with numpy from the scenario's numbers (docs/scenarios.md). CPython, a few seconds.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # End to end: the headless sim (firmware in the MicroPython unix port) polled over its pty by real masters.
 # Values are compared with the scenario's analytic truth; bad requests get the spec's answer (or silence).
 import os

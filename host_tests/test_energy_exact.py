@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Energy registers against a second implementation straight from the formula: numpy sums of u*i (DC product
 # removed) over the very samples the firmware saw (reduced codes, edges split at the zero crossings), exact
 # rationals; and on the calibrated imperfect board against the windows' registered P x length (both runtimes).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The ESP32 board (boards/esp32): no ESP32 emulator is available, so its drivers run under the unix port against
 # fakes that keep the chips' rules (host_tests/device/esp32_fakes.py): the I2S ADC stream with ADS131M08 frames at
 # an arbitrary bit offset, read 16 times per 15 conversions (stale re-reads), a stream slip and a lapped ring; the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The LCD number format (firmware/ui/fmt.py skips formats that cannot fit) against the rule written out
 # straight: try 3, 2, 1 decimals at each prefix and keep the first whose integer part fits (manual 4.1 item 20).
 import math

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Signal source (tools/generator.py), CPython + numpy: measured RMS/P/phasors from generated codes agree with
 # truth(), imperfections, continuity, speed; truth and the scenario files are in test_scenario_truth.py.
 import copy

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tools/glass.py: the 1024-byte MONO_VLSB frame buffer as quadrant-block text, braille text and PNG, checked on
 # hand-made buffers whose pixels are set by the ST7567 layout (byte (y >> 3) * 128 + x, bit y & 7).
 from tools import glass

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # firmware/ui/glyphs.py is what tools/gen_glyphs.py writes; the tables decode back to the generator's drawings.
 from tools import gen_glyphs
 

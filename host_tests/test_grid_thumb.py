@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The pico board's Thumb-1 spreading loop for the harmonics capture (boards/pico/grid_thumb.py) against its viper
 # twin (firmware/harmonics_grid.py): the same guest script (host_tests/device/spread_twin.py) on the emulated
 # RP2040 and on the unix port must print the same returns, states and grid digests, bit for bit: window starts

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Interoperability: pymodbus, the CPython umodbus package and mbpoll against the sim over its pty: floats (FC03 and
 # the SDM630 FC04 profile), a setting written, a relay switched, the exceptions 01/02/03 where each master can ask.
 import shutil

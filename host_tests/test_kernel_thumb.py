@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The pico board's Thumb-1 span kernel (boards/pico/kernel_thumb.py) against its viper twin
 # (firmware/kernel_span.py): the same guest script (host_tests/device/span_twin.py) on the emulated RP2040 and on
 # the unix port must print the same windows and state, bit for bit. Needs the firmware toolchain and Node.js: a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The simulated RS485 line against real masters (mbpoll, pymodbus) behaves like a wire (docs/sim.md, "The line"):
 # a master that writes a request and goes away (one-shot, timed out, killed) leaves no reply for the next master;
 # a master at the wrong baud rate or parity gets no valid answer, at the right settings it does, also after the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Sampler + metering against the analytic truth (tools/generator.py samples, tools/truth.py values) for several
 # scenarios, under CPython and through the real micropython runtime; prints the worst error per quantity.
 import json

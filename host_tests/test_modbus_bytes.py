@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # CPython cross-check of the firmware's Modbus slave against two independent masters: frames built and replies
 # decoded by pymodbus (FramerRTU + PDU classes) and by umodbus; CRC against pymodbus; fuzzing with hypothesis.
 import os

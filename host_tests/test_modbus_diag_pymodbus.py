@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # FC08, FC17 and FC43 of the assembled meter, with requests built and replies decoded by pymodbus 3.16 (an
 # independent implementation of the Application Protocol), plus SDM630 floats decoded with struct.
 import struct

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Fuzzing in make test (make fuzz runs the long version): 20,000 frames through the real framer and dispatcher
 # under MicroPython with the heap locked per request, and hypothesis-made frames through the same checks on CPython.
 import os

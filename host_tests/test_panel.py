@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The Pico's front-panel drivers (boards/pico/st7567.py, keys.py, dio.py; their fakes-based cases run under CPython
 # and the unix port in host_tests/cases/case_panel.py): they compile for the device architectures, and on the
 # emulated RP2040 the glass firmware.ui.fb draws there is bit for bit the one it draws on the host for the same

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tools/pictures.py (make pictures): the firmware draws the chosen pages under the MicroPython unix port (viper
 # compiled to native code) bit for bit as under CPython (tools/upy_compat), and the PNGs show those pixels.
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Dips, swells and interruptions through the whole meter (CPython, the generator's timeline, 400-sample blocks)
 # wherever they fall among the meter's windows and half cycles: the one-cycle RMS refreshed every half cycle
 # (firmware/cyclerms.py) reads the residual within 1 % of Un and the duration within a cycle of the truth in every

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The whole meter on the emulated RP2040 behind the simulator CLI (python -m tools.sim --runtime rp2040): the UF2 a
 # user flashes boots its own main.py (board.run(): the ADS131M08 over SPI0 and DMA, RS485, the panel, the console)
 # in device mode (tools/emu/device.mjs). Masters and key sequences as with the unix runtime; outputs watched on

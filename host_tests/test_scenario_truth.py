@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Scenario files and analytic truth (tools/scenario.py, tools/truth.py), CPython + numpy: every file parses and
 # round-trips, bad fields are named, and truth() is checked against hand values and a second implementation.
 import copy

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # End to end: the headless sim read as an Eastron SDM630 by pymodbus over its pty, the way evcc/mbmd, OpenEMS
 # and Home Assistant do it (FC04, float32 high word first), against the native FC03 map and the analytic truth.
 import os

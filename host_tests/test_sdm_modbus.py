@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Interoperability with sdm_modbus (PyPI), an SDM630 reader used as is: its read_all() of the input registers (FC04)
 # and, with Prot = 1, of the holding registers (FC03) against the sim at its default scenario; measurements
 # checked against the scenario's analytic truth, energies and demand against truth x the simulated time, the

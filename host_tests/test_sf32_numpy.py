@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # firmware/sf32.py against numpy float32 (IEEE round to nearest even) bit for bit, on seeded random operands:
 # through the CPython stand-in, through a simulated 32-bit device, and through the real micropython (viper code).
 import os

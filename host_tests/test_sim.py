@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Tests of the simulator launcher end to end (READY, pty and link, commands, scenario switch, Modbus relay,
 # SIGTERM/SIGKILL, both runtimes); the runtime loop in-process is in test_sim_runtime.py.
 import json

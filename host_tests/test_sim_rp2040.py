@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The simulator's rp2040 runtime (python -m tools.sim --runtime rp2040): the meter's UF2 on the emulated RP2040 in
 # device mode (tools/emu/device.mjs, tools/simchip.py). READY <pty> only once the chip answered Modbus; pymodbus
 # reads and writes on that pty; the flash survives a restart in --state-dir; quit powers down in order. The

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Tests of the simulator's runtime loop (boards/sim/main.py) in-process against a recording Meter, exact bytes,
 # and under the MicroPython unix port over pipes; plus the terminal's key parsing (tools/terminal.py).
 import io

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The sim's RS485 line (tools/simrelay.py) in-process: a reply starts no earlier than t3.5 of the configured baud
 # after the request's last byte, a second reply to one request counts as a collision, frames end at line silence.
 import os

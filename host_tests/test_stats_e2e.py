@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # End to end (the statistics and direction issue): the sim (MicroPython) switched between scenarios and read over
 # Modbus. 1: losing phase A (the zero-crossing reference) leaves every max/min at a measured value of one of the
 # two steady states (tools/truth.py), F_min at 50 Hz, Ua_min at 220 V. 2: a balanced resistive load with board

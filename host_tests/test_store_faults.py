@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The full fault-injection sweep (CPython): power cut after every byte of every program and erase of a config save
 # and an energy-record save, appending and rotating; the MicroPython run of the same sweep is `make faults`.
 import os

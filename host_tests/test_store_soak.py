@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Short power-cut soak (make test): the sim SIGKILLed 5 times at random moments on one --state-dir; the 100-kill
 # run is `make soak` (tools/soak.py). Energy never goes backwards, loses at most the save bound, config intact;
 # one SIGTERM (the power-fail early save) loses nothing.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # firmware/tables.py is what tools/gen_tables.py writes, and its sines are the formula's (an independent check).
 import math
 import struct

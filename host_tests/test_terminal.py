@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The simulator's terminal as a person meets it (tools/terminal.py): the key decoder (whole escape sequences, none
 # split or lost), the 80x24 screen, and the panel driving the real firmware (MicroPython unix port) from a pty:
 # a burst of 200 DOWN presses moves the firmware's page by exactly 200, a burst of other keys changes nothing.

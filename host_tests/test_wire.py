@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tools/wire.py, the bit-level model of the RS485 line between two UARTs (docs/sim.md, "The line"): equal settings
 # pass every byte, a stop-bit mismatch too (receivers check the first stop bit only), a wrong baud rate or parity
 # does not; the receiving drivers' rules for errors; the formats a Linux pty keeps and how the launcher sets one.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The wiring setting (SYSS) switched from the panel path (Meter.set) and over Modbus (register 3): metering
 # follows it; values against the truth of the scenario wired the same way (terminal B common in 2LL).
 import struct

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Runs the test_* functions of one case module under the MicroPython unix port; prints PASS/FAIL lines.
 # Usage (from the repo root): micropython host_tests/upy_runner.py case_module [test_name]
 import sys

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # `make accuracy`: the metrology benchmark of issue 3. Generated samples (tools/generator.py) go through the
 # firmware in a micropython process (tools/accuracy_upy.py); the values are judged against tools/truth.py.
 import math

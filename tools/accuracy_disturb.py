@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # `make accuracy-disturb`: the whole firmware under grid disturbances (extra zero crossings, notches,
 # interharmonics, over-range, a blown voltage fuse, a reversed sequence, load steps, DC) against the scenarios'
 # truth. Samples from tools/generator.py go through the meter (firmware/meter.py, tools/accuracy_disturb_upy.py)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The firmware side of tools/accuracy_disturb.py: the whole meter (firmware/meter.py: sampler, metering,
 # harmonics, energy, register image) under micropython (or python3) from the repo root, fed the samples it gets on
 # stdin; one line per metering window with the register image as a Modbus master reads it.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Power-quality accuracy benchmark: THD, HR 2..31 and unbalance of the firmware (run by the MicroPython unix port)
 # against tools/truth.py over generated scenarios; prints quantity / worst error / limit / ratio and the CPU cost.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The firmware side of tools/accuracy.py: runs under micropython (or python3) from the repo root, meters the
 # samples it gets on stdin with the real sampler, metering and calibration, prints one line per window. The
 # harmonic analysis runs beside them as in firmware/meter.py (its rms factors divide the front end's filter out

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # make bench-device: the board inside the emulated RP2040 at 125 MHz (tools/emu) with its drivers: the ADS131M08
 # model streams 8 channels x 8000 samples/s of three scenarios in turn (default, harmonics_60, a 2LL2CT one) over
 # SPI0 into the DMA ring, 10 Modbus requests a second (FC03 x 125, FC04 x 80), a key every few seconds, the LCD

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # What the one-cycle RMS (firmware/cyclerms.py) and the dip/swell/interruption detector (firmware/pqevents.py)
 # cost on the RP2040, on generated samples in the board's 80-sample blocks (10 ms: 100 blocks a second):
 #   python3 -m tools.emu run tools/bench_device_cycle.py --scenario default

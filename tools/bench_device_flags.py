@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Cycles of the per-window input flags (firmware/inputflags.py) on the RP2040: one window's update and its STATUS
 # rows, without and with channels over range (counters published):
 #   python3 -m tools.emu run tools/bench_device_flags.py

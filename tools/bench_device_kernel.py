@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Cycles per 8-channel sample of the sampling kernel on the RP2040, old and new, on the same generated samples:
 #   python3 -m tools.emu run tools/bench_device_kernel.py --scenario default
 # old: firmware/kernel.py's run() for every sample (the sampler before the span split); viper: the sampler with

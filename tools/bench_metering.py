@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Runs under micropython (or python3) from the repo root. Without arguments: times the sampler kernel and the
 # metering updates on one second of 8-channel signal. With FILE [PT CT]: meters int32 LE samples from FILE and
 # prints one JSON line per window (the test harness compares them with the truth).

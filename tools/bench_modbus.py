@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Modbus request-handling benchmark (make bench): FC03 x 125 registers served by this firmware and by the
 # micropython-modbus package (PyPI 2.3.7, `umodbus` on the device) in one MicroPython unix run; time and heap.
 # Under CPython it fetches that package's sources into build/ and runs itself under micropython.

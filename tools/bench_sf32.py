@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Microbenchmark of firmware/sf32.py: microseconds per call (call overhead included, as the metering pays it).
 # Run from the repo root: .venv/bin/micropython tools/bench_sf32.py  (also runs under CPython, via tools/upy_compat)
 import sys

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Compiles firmware/ and boards/<board>/ to .mpy with mpy-cross for the board's architecture.
 # Output: build/<board>/ laid out as the device's filesystem (firmware/, boards/<board>/, main.py as source).
 import argparse

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A simulated RS485 bus: several meters (each its own firmware process and generator) with different addresses on
 # one line, one pty for the master. Every meter sees every frame; only the addressed one answers. See docs/bus.md.
 import argparse

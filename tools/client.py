@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Host Modbus client for people: read/write the meter by register-map name in engineering units, switch relays,
 # watch a live table, dump everything as CSV or JSON. Built on pymodbus and firmware/regmap.py; see docs/client.md.
 import argparse

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Builds the flashable firmware image: MicroPython v1.28.0 ports/rp2 (BOARD RPI_PICO) with firmware/ and the
 # board package frozen in by boards/<board>/manifest.py. Output: build/<board>/firmware.uf2. Incremental.
 #

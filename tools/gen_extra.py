@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The generator's parts that are not harmonics of the fundamental: interharmonics (any frequency, through the
 # ADC's filter per component), DC, and rectangular voltage notches, which pass the RC and the sinc3 in the time
 # domain (their step response, exact: the same filter tools/gen_tables.py gives per frequency). docs/scenarios.md.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Writes firmware/ui/glyphs.py: the LCD's fonts and icons as bytes literals (frozen, they stay in flash), drawn
 # here from ASCII art (5x7 and 3x5 fonts, icons) and from seven-segment geometry (the large digits).
 #   python -m tools.gen_glyphs [--check]        host_tests/test_glyphs.py checks the file against this generator.
@@ -251,6 +252,7 @@ def literal(name, data, comment):
 
 def source():
     parts = [
+        "# SPDX-License-Identifier: MIT",
         "# Fonts and icons of the 128x64 LCD (docs/ui.md, Glass), written by tools/gen_glyphs.py: do not edit.",
         "# A font: header [height, bytes per column, spacing, first code, count, default], widths, uint16 offsets,",
         "# MONO_VLSB column data (bit k of a column's byte j = row 8j + k). Frozen, these bytes stay in flash.",

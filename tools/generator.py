@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Host-side signal source: plays the analog front end and the 24-bit simultaneous-sampling ADC (ADS131M08-like).
 # Scenario -> int32 codes, interleaved Ua Ub Uc Ia Ib Ic In T, with the board's imperfections and quantization,
 # and (scenario "adc_filter", default on) the ADC's sinc3 decimator and the first-order anti-alias RC of each

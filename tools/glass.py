@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The LCD's 1024-byte frame buffer on the host: as text (Unicode quadrant blocks, 2x2 pixels a character), as a
 # PNG (Pillow), and read back (where a text of a firmware/ui/glyphs.py font is drawn). Buffer format: the
 # ST7567's, MONO_VLSB 128x64, byte (y >> 3) * 128 + x, bit y & 7. Plain Python: it runs under MicroPython too.

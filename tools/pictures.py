@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The glass in pictures (docs/ui.md, Glass): chosen pages drawn by the real firmware (firmware/ui/fb.py) under the
 # MicroPython unix port, their 1024-byte buffers written as PNGs under docs/pictures/ (tools/glass.py).
 #   python -m tools.pictures [--out DIR] [--scale 4] [--ascii]      (make pictures)

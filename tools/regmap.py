@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Prints the register map (firmware/regmap.py, the single source) as JSON or as a Markdown table.
 # Usage: python -m tools.regmap --json | --markdown
 import argparse

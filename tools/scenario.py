@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Scenario files (JSON, version 1): what the grid and the board look like, for the generator and the truth.
 # load()/parse() validate and normalise; errors are ValueError naming the field. Format: docs/scenarios.md.
 import copy

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Scenario timelines: the JSON forms (a step at a time, a step repeated, random levels from a seed) expanded into
 # plain steps [(seconds, {phase: fields})] in time order. tools/scenario.py applies them; docs/scenarios.md.
 import math

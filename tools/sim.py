@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Simulator launcher: runs the firmware process (tools/simproc.py), feeds it generator samples at a paced speed,
 # relays Modbus RTU through a pty line (tools/simrelay.py) and takes commands. See docs/sim.md. The rp2040 runtime
 # runs the meter's UF2 on the emulated RP2040 instead (tools/simchip.py): it paces itself and pulls its samples.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The simulator's rp2040 runtime: the meter's UF2 on the emulated RP2040 (tools/emu/device.mjs, device mode) in
 # place of the firmware process of tools/simproc.py, with the same interface (start/expect/kill/wait_exit/out/
 # on_frame/ready/exited/bye) and the same framing on the node process's stdin/stdout. docs/sim.md, docs/device.md.

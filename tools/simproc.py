@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The simulator's firmware process: spawns boards/sim/main.py under micropython or python3 and speaks the message
 # protocol over its stdin/stdout (docs/ARCHITECTURE.md, "Sim process protocol"; docs/sim.md).
 import collections

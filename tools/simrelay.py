@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The simulator's RS485 line: a raw pty whose master side the relay reads, cutting frames at line silence, and
 # writes replies to no earlier than t3.5 after the request's last byte. One line may serve several meters (bus).
 # It behaves like a wire (docs/sim.md, "The line"): a reply reaches only the master that sent the request (not one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Power-cut soak: runs the sim at --speed max on one --state-dir, SIGKILLs it at random moments and restarts it,
 # checking that energy never goes backwards and never loses more than the save policy's bound (docs/storage.md).
 import argparse

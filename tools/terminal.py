@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Interactive front panel for the simulator (`make run`, python -m tools.sim --terminal): the LCD drawn from the
 # firmware's own 128x64 frame buffer in an 80x24 screen with the meter's comms settings, I/O, pulse LED, 4-20 mA
 # output and Modbus line beside it; arrow keys and Enter are the five keys, 1/2 toggle DI1/DI2, q or Ctrl-C powers

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Analytic truth of a scenario: what an ideal meter reads (no sampling, no board imperfections), primary side.
 # Phasors are complex RMS values in the generator's sine reference: x(t) = sqrt(2)*Im(X*exp(j*h*w*t)).
 # Notches have no short closed form: their periodic waveform is integrated numerically over one cycle (exact to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The truth's two ways to the same quantities (tools/truth.py powers): analytic long-run values from phasors
 # (Spectral), or numerical integrals of the terminal waveforms over a window (Numeric, tools/waveform.py).
 import math

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # What an ideal meter reads over one window, and the exact energy of a stretch of a scenario, by numerical
 # integration of the terminal waveforms (tools/waveform.py) through the timeline: for signals that are not
 # periodic over a window (interharmonics, subharmonics, steps), where truth() gives the long-run values.

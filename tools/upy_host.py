@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared start of the tools that run the firmware under micropython or python3 from the repo root (accuracy_upy,
 # bench_metering): puts the CPython stand-in for `micropython` on sys.path when needed; ticks_us / ticks_diff.
 import sys

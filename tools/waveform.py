@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The terminal waveforms a scenario defines, as functions of time (no ADC, no board): for the truth's integrals
 # over a window or a whole timeline (tools/truth.py, tools/truth_window.py), independent of the generator's code.
 # Time t is in seconds after the scenario starts; the fundamental's phase is cycles(t) = f t + drift t^2 / 2.

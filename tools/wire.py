@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # What an RS485 line does to the bytes between two UARTs whose settings differ (docs/sim.md, "The line"): the
 # sender's characters become a waveform (start bit, data LSB first, parity, stop bits, idle high), and the receiver
 # reads it as a UART does: 16x oversampling, a start bit on a falling edge checked half a bit later, each bit

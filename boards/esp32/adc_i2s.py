@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The ADC's sample stream on the ESP32: the I2S0 peripheral in master RX mode clocks the ADS131M08 continuously
 # and its DMA fills the driver's buffer; Python runs once per block (docs/device.md, "The ESP32 board").
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The ESP32 board: builds the meter from this board's parts (store partition, RTC, RS485 line) and runs its main
 # loop; the structure of boards/pico/board.py, with viper kernels (firmware/'s defaults) and the I2S ADC stream.
 import time

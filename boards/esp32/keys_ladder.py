@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The five front-panel keys on one ADC pin (pins.KEYS_ADC) through a resistor ladder: 10 kOhm from 3.3 V to the
 # pin, each key pulls it to GND through its own resistor. Same contract, debounce and auto-repeat as the Pico's
 # boards/pico/keys.py: poll(now_ms, editing) -> a key name or None.

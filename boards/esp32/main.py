@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Boot entry on the ESP32 (copied to the filesystem's root by make deploy): runs the meter.
 # Hold ENTER while powering up to stay at the REPL instead (service mode: mpremote).
 from machine import ADC, Pin

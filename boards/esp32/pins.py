@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # ESP32 (WROOM/WROVER) pin map and features, as data (docs/device.md, "The ESP32 board").
 # GPIO numbers. Strapping pins 0, 2, 12 stay free; the five keys share one ADC pin through a resistor ladder.
 ARCH = "xtensawin"

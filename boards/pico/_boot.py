@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Frozen _boot.py of the Pico image (replaces the rp2 port's): splits the 1408 KiB flash storage region into the
 # littlefs filesystem (user files, mpremote) and a raw partition for the meter's record store (firmware/store.py),
 # which appends records in place of rewriting a file: a save programs one page instead of copying a file.

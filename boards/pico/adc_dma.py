@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The ADC's sample stream on the RP2040: CLKIN for the ADS131M08 and a DMA ring of frame blocks, so Python runs
 # once per block of BLOCK samples (10 ms), never per sample (RP2040 datasheet, 2.5 DMA and 4.4 SPI).
 #

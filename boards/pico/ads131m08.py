@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # ADS131M08 8-channel simultaneous-sampling delta-sigma ADC (TI SBAS950): reset, register set-up with input CRC,
 # read-back check, and the sync to DRDY that starts the stream. The stream itself runs on DMA (adc_dma.py); its
 # frames are decoded by firmware/adc_frames.py. Hardware objects come in: an SPI bus and Pins.

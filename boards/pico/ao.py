@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The 4-20 mA analog output on the Pico: a PWM pin into a second-order RC filter and a voltage-to-current stage
 # (e.g. XTR111: Iout = 10 * Vin / Rset). Meter(ao_out=...) hands over whole microamps (firmware/analog.py).
 from micropython import const

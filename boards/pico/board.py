@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The Pico board: builds the meter from this board's parts (store partition, RS485 line) and runs its main loop.
 # main.py calls run(); the device benchmarks and tests call make_meter() to get the meter exactly as it boots.
 import time

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The service console on USB CDC while the meter runs (the REPL is for service mode: ENTER held at power-up).
 # Line commands from a commissioning PC (and from the simulator's rp2040 runtime, tools/emu):
 #   state            -> "=" + JSON: Meter.state() plus the board's figures (heap, ADC, watchdog)

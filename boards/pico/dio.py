@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Discrete I/O on the Pico: relays DO1/DO2 (pins.RELAYS, high = closed), switch inputs DI1/DI2 (pins.INPUTS,
 # optocoupled, low = contact closed, 40 ms debounce: manual 1.2), the energy pulse outputs and the power-fail
 # comparator (pins.POWER_FAIL, low = supply collapsing). Pins are machine.Pin objects the board makes.

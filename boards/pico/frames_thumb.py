@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # ADS131M08 frame decoder in Thumb-1 assembly for the RP2040 (Cortex-M0+): the native twin of
 # firmware/adc_frames.decode (same arguments, same result, same bytes in out). Per frame: the CRC-16-CCITT of
 # 27 bytes through the flash table (11 cycles a byte, unrolled), the STATUS DRDY check, 8 channel words sign-extended from

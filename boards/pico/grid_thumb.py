@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The harmonics capture's spreading loop in Thumb-1 assembly for the RP2040 (Cortex-M0+): the native twin of
 # firmware/harmonics_grid.py's spread(), same signature, same grid words and state, bit for bit.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The span kernel in Thumb-1 assembly for the RP2040 (Cortex-M0+): the native twin of firmware/kernel_span.py,
 # same signature, same effect on the state, bit for bit. The sampler costs ~7,560 cycles per 8-channel sample on
 # the M0+ with the viper twin (viper keeps 3 locals in registers, the rest on the stack), ~600 with this one.

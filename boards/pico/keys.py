@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The five front-panel keys (pins.KEYS: active low, internal pull-ups), debounced by polling, with auto-repeat of
 # up/down while a value is being edited. poll() turns levels into the key names Meter.key takes (manual 4.2).
 from micropython import const

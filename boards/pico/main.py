@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Boot entry of the Pico image (frozen as main.py): runs the meter.
 # Hold ENTER while powering up to stay at the REPL instead (service mode: mpremote, the emulator's scripts).
 from machine import Pin

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Frozen manifest of the Pico firmware image (tools/firmware.py). Frozen modules keep bytecode and constant
 # bytes/str in flash: the heap is left for the running meter.
 # The rp2 port's own manifest (ports/rp2/boards/manifest.py) freezes its modules/ (_boot.py, _boot_fat.py, rp2.py),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Raspberry Pi Pico (RP2040) pin map and features, as data (README "The Pico board": parts and wiring).
 # GPIO numbers of the Pico's header: GP0..GP22 and GP26..GP28 (GP23..GP25 and GP29 are wired on the Pico itself:
 # SMPS mode, VBUS sense, LED, VSYS/3). All 26 are used; three chip pins are tied instead of taking a GPIO:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # RS485 Modbus line on the Pico: machine.UART (inter-character timeout = t1.5) plus a DE pin, driven by the
 # portable firmware.modbus.port.Port. Usage in main: port = rs485.attach(meter); loop: port.poll().
 import time

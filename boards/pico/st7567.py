@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # ST7567 128x64 dot-matrix LCD controller (Sitronix ST7567 datasheet V1.4b) on a 4-wire SPI bus: SPI1 with CS,
 # A0 (= DC: low command, high display data), RST and the backlight on GPIOs (pins.LCD_SPI). Section names below
 # are the datasheet's "Instruction Table" entries. The display RAM is 9 pages x 132 columns of vertical bytes (bit 0

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The sim board's features, as data (like boards/pico/pins.py): no pins, the launcher plays the hardware.
 # Samples, Modbus frames, keys and DIs arrive as messages on stdin; replies leave on stdout (docs/sim.md).
 ARCH = "host"

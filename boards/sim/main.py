@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Sim board runtime loop: reads launcher messages (type byte, uint32 LE length, payload) from stdin, drives the
 # Meter, writes replies to stdout. EOF on stdin is a power cut: exit at once, save nothing. See docs/sim.md.
 import sys

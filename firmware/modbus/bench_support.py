@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Measurement helpers for the Modbus benchmark (tools/bench_modbus.py, make bench): handling time and bytes
 # allocated per FC03 x 125 request through the real Meter path. Not used by the firmware at run time.
 import gc

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # CRC-16/MODBUS (poly 0x8005 reflected = 0xA001, init 0xFFFF, no final xor), sent low byte first.
 # Table-driven viper kernel: about 10 instructions per byte, no allocation.
 import micropython

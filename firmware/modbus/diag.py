@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # FC08 diagnostics for the RTU slave (Serial Line v1.02 sec. 6.1): return query data, restart communications,
 # listen-only mode, clear and read the bus counters that Slave keeps. Allocation-free, see docs/modbus.md.
 from micropython import const

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # FC17 report server ID and FC43/14 read device identification (basic and regular objects, stream and
 # individual access) for the RTU slave. The replies are built from one preallocated table; no allocation.
 from array import array

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The device side of the RTU line, hardware-agnostic: reads a UART in runs split by its inter-character
 # timeout (t1.5), delimits frames at t3.5 with rtu.Assembler, answers no earlier than t3.5, drives DE.
 from micropython import const

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # RTU line framing for the device side: t1.5 / t3.5 silent intervals and an allocation-free frame assembler
 # a UART driver feeds with received bytes and timestamps (the sim hands complete frames to the slave directly).
 from micropython import const

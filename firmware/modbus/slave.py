@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Modbus RTU slave: checks one complete frame (size, CRC, address), dispatches its PDU by function code over
 # the register banks and builds the reply in self.tx. Allocates nothing per request; see docs/modbus.md.
 import micropython

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The front panel: five keys, the menu state machine, the display model and its renderers (manual 4.1-4.3).
 # Ui ties them to the meter's measurements (`vals`), configuration (`cfg`) and discrete I/O (`io`).
 from firmware.ui import fb as _fb

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Pixel primitives of the glass (firmware/ui/fb.py): viper blits into the ST7567's 1024-byte RAM image, the layout
 # of framebuf.MONO_VLSB 128x64 (byte (y >> 3) * 128 + x, bit y & 7), for the fonts and icons of glyphs.py.
 import micropython

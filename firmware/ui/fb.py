@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The 128x64 dot-matrix glass (manual 4.1, areas 1-20): draws the display model into the ST7567's frame buffer
 # (MONO_VLSB: byte (y >> 3) * 128 + x, bit y & 7) with the blits of blit.py; counts text that does not fit.
 from micropython import const

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Number formatting for the LCD: 4 significant digits with an auto-ranged unit prefix, sign kept apart.
 # Rule: pick the smallest prefix whose rounded mantissa is below 1000; the top prefix may grow to 5 digits, then "OL".
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Fonts and icons of the 128x64 LCD (docs/ui.md, Glass), written by tools/gen_glyphs.py: do not edit.
 # A font: header [height, bytes per column, spacing, first code, count, default], widths, uint16 offsets,
 # MONO_VLSB column data (bit k of a column's byte j = row 8j + k). Frozen, these bytes stay in flash.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The front panel's menu: a state object over the page tables of pages.py, and step()/tick() that move it
 # (manual 4.2-4.3).
 # fill() turns the state plus `vals` and the I/O into the display model; nothing here knows about the glass.

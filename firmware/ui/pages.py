@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The front panel's page tables (data only, manual 4.2-4.3 and 5): the pages of each screen and group, the
 # settings list's parameter order, names shown for enumerations, and the panel-only rows; menu.py walks them.
 from micropython import const

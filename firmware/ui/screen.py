@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The display model: what the glass should show, independent of the glass (segment LCD, dot matrix, text).
 # The menu fills it from its state, `vals` and the I/O; renderers only read it. Allocated once, reused.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Character-grid renderer: lays the display model out as 8 rows of about 16 columns (the 128x64 LCD in an 8x8
 # font). render() gives the sim's `lcd` text (the blinking field in [brackets], the indicators as words: a dump
 # for people and tests, longer than 16 columns where that is clearer); fb.py draws the grid in pixels.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The 4-20 mA analog output (manual 3.6, docs/analog.md): ranges, the manual's power formula, clamping, the
 # An wiring rule in the config, the AO register and the board callback; update() heap-locked.
 import math

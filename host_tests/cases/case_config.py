@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Configuration, register bank and store: validation refuses bad values and changes nothing; records survive.
 import os
 from array import array

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The one-cycle RMS refreshed every half cycle (firmware/cyclerms.py, fed by Sampler.feed) against the formula:
 # a steady signal's DC-free mean square over any whole cycle is sum(A_h^2) / 2 (reduced codes); the same samples
 # fed in any block sizes give the same ring entries, bit for bit, and leave the kernel's window sums as they are

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Demand (firmware/demand.py): sliding-window means from integer sums per subinterval, maximum demand with its
 # clock stamp (only over a whole DM_P of whole subintervals), only known values (metering's mask), cLr_DM, the
 # DM_S | DM_P rule, the store record; window/second heap-locked.

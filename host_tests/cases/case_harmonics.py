@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Harmonics, THD and unbalance (firmware/harmonics.py) on synthesized three-phase signals with known spectra,
 # heap-locked, against ratios computed straight from the definitions (IEC 61000-4-7 / 4-30); the FFT against a
 # direct DFT, the flash tables against their formulas, a drifting frequency.

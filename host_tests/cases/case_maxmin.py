@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Max/min history (firmware/maxmin.py): extremes of the 26 real-time quantities with clock stamps, the MAXMIN
 # blocks in the register image, cLr_MaxMin with the password, the store record; update() heap-locked. Only
 # measured values count: a window is taken when the quantity was measured in it and in both neighbours (so the

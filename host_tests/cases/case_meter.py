@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The assembled meter: samples in, float32 registers out over Modbus, with the heap locked on the hot paths.
 import math
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Cases for firmware/metering.py: window sums -> U, I, P, Q, S, PF, F against formulas for signals built with
 # math.sin (case_sampler.signal), scaling by ratios and calibration, signs per quadrant, no allocation.
 import math

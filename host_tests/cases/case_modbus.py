@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Modbus RTU slave cases (run under CPython and MicroPython): exact frames from the spec's examples, every
 # exception path, broadcast, bad CRC, other address, half frames, counters; CRC and rtu framing: case_modbus_rtu.py.
 import micropython

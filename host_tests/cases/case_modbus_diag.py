@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # FC08 diagnostics, listen-only mode, FC17 report server ID and FC43/14 device identification: exact frames
 # (spec layouts, CRC from the bitwise reference), every exception path, all under heap_lock.
 import case_modbus as C

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Modbus through the assembled Meter: every supported request answered with the heap locked, the SDM630
 # FC04 profile (exact float32 bytes, gaps read 0), Wp write protection with Key, serial changes after the reply.
 import micropython

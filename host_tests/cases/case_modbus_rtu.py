@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Modbus RTU framing cases (CPython and MicroPython): CRC-16 against the catalogue value and a bitwise reference,
 # the t1.5/t3.5 silent intervals and the frame assembler (gaps, chunks, overrun, ticks wrap) under heap_lock.
 import micropython

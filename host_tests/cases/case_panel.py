@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The Pico's front-panel drivers (boards/pico/st7567.py, keys.py, dio.py) against fakes that keep the chips' rules:
 # the LCD's bus asserts CS low around every byte, takes DC low bytes as commands and DC high bytes as display data
 # and decodes them into its own display RAM (a second implementation of the ST7567 addressing), compared with the

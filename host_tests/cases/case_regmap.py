@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Register map consistency: addresses unique and contiguous, defaults inside their own ranges.
 from firmware import regmap
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The device's RTU line logic (firmware/modbus/port.py, used by boards/*/rs485.py) against a fake UART with a
 # virtual microsecond clock that behaves like machine.UART's timeout_char: frame end at t3.5, discard on a
 # t1.5 gap, recovery after noise and partial frames, reply no earlier than t3.5, DE around the write.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Cases for firmware/sampler.py: the viper kernel against a plain-Python reference of the same sums (exact
 # integers, no word tricks), window lengths against the signal's frequency, and allocation-free feeding.
 import math

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Fixed vectors for firmware/sf32.py: expected bit patterns computed independently with numpy float32 / struct
 # (IEEE round to nearest even, subnormals flushed), every op under heap_lock, and a simulated 32-bit device.
 import sys

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Store on the simulated NOR flash: records survive restarts, and a power cut at any byte of a save's programs and
 # erases never leaves a corrupt or older-than-last-good state. sweep() is shared with the full run (make faults).
 from firmware.config import Config

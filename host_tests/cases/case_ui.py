@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Front panel: key sequences -> exact LCD text, settings (password, edit, refusal, timeout) and indicators;
 # number formatting is in case_ui_fmt.py, the framebuf renderer in case_ui_fb.py (they share make/keys).
 from array import array

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The dot-matrix glass (firmware/ui/fb.py): pixels checked against the glyph tables decoded in plain Python by
 # tools/glass.py (font header, widths, offsets, MONO_VLSB columns) and the ST7567 layout (byte (y >> 3) * 128 + x,
 # bit y & 7):

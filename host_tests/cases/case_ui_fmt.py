@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Front panel number formatting (firmware/ui/fmt.py): exact texts per unit and prefix, and the four-significant-
 # digit rule checked as a property against its own written-out definition.
 from firmware.ui import fmt

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Nothing is ever cut on the glass: every page of every screen and group (pages.SCREENS, walked with the keys) in
 # every wiring mode, with the widest values (largest negative numbers of the top unit, OL, ----, 10-character
 # energies, hexadecimal floats, dates, times) and every settings parameter in the list and in edit, blink on/off.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Front panel navigation and settings of manual 4.2-4.3 on the real Meter where it matters: RIGHT walks the energy
 # pages 1-20 (values fed into the accumulators, expected from the manual's definitions), the calendar periods,
 # run/load time and the clock; pages kept per group and screen over LEFT round trips; the indicators menu.fill

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Front panel additions of manual 4.3: the backlight timer BLt (a first key in the dark only lights the panel),
 # the read-only firmware version Ver and the analog output quantity An in the settings list.
 import micropython

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Driver for test_energy_exact.py (not a case module): a calibrated Meter fed recorded ADC blocks, returning the
 # accumulators and each window's registered power, run the same way under CPython and the MicroPython unix port.
 import struct

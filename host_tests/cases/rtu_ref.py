@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Independent truth for RTU frames in tests: the bitwise CRC exactly as Modbus Serial Line v1.02 6.2.2 gives it.
 
 

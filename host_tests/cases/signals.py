@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Pure-Python test signals in ADC codes (no numpy: these run under MicroPython too), straight from the formula.
 # Front end: +-2**23 codes = +-1000 V / +-25 A peak (firmware/frontend.py), 8000 samples/s, 8 channels.
 import math

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Unix-port guest: firmware.adc_frames.decode on frames from stdin (hex, one block a line) -> its result and sum.
 import sys
 from array import array

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Guest script (emulated RP2040, service mode, ADS131M08 model on SPI0): set the chip up, stream blocks through
 # the DMA ring, print them for the host to compare with the generator; inject a bad CRC and a missed conversion.
 import machine

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Guest script (emulated RP2040, service mode, ADS131M08 model): the board's main loop as main.py runs it, for
 # 3 s of simulated time, then the register image's measurements and the board's figures.
 import json

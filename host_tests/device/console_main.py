@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A stand-in for board.run() that speaks the service console protocol of device mode (docs/device.md) without
 # the meter: host_tests/test_sim_rp2040.py runs it with `--main` to check the console, keys, DI, relay and pulse
 # outputs, RS485 framing by DE and the power-fail input on the emulated chip.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Guest script (host_tests/test_cycle_chip.py): the one-cycle RMS (firmware/cyclerms.py) over integer-made
 # signals on the emulated RP2040 (32-bit words, the Thumb-1 span kernel) and on the unix port (64-bit words, the
 # viper twin): every ring entry, every level-crossing record and the final state printed; the same lines on both

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Unix-port guest: the ESP32 board's own drivers (boards/esp32/*) against fakes that keep the chips' rules.
 # argv[1]: the I2S stream file (host_tests/test_esp32_board.py builds it), argv[2]: a scratch directory.
 # Prints one line per check; the host test reads them. Any failed check raises (non-zero exit).

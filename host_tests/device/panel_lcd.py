@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Runs on the emulated RP2040 after boards/pico/st7567.py's source (host_tests/test_panel.py prepends it): the real
 # Meter's screen drawn by firmware.ui.fb into a 1024-byte buffer goes out through St7567 on machine.SPI(1) and the
 # board's pins to the emulator's ST7567 model (tools/emu/st7567.mjs). Prints each frame's bytes (BUF), the cycles

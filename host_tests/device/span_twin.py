@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Guest script (host_tests/test_kernel_thumb.py): the sampler over integer-made signals, every closed window and
 # the final state printed. On the emulated RP2040 it runs the Thumb-1 span kernel (and prints its cycles per
 # sample); on the unix port the viper twin. Same lines on both = bit-identical sums. Integers only, so the

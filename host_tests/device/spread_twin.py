@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Guest script (host_tests/test_grid_thumb.py): the harmonics capture's spreading loop over crafted states and
 # samples, each case's result, phase, cycles left and a digest of the whole grid printed. On the emulated RP2040
 # it runs the Thumb-1 kernel (boards/pico/grid_thumb.py, and prints its cycles per sample); on the unix port the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A stand-in main loop for the watchdog reset in device mode (host_tests/test_sim_rp2040.py): a 500 ms WDT fed until
 # "set HANG 1"; state answers the reset cause and a boot count kept in watchdog scratch register 0 (kept by a reset).
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Runs ON the emulated RP2040 (tools/bench_device.py prepends PARAMS and sends it through the raw REPL).
 # The board as it boots (boards/pico/board.Board: the meter, the ADS131M08 streaming through the DMA ring, the
 # ST7567, keys, inputs, RS485, console), its blocks taken from the ring as the main loop takes them, with Modbus

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Runs on the emulated RP2040 (samples from the host port) and on the unix port (samples from a file), with the
 # same PARAMS prepended: builds the meter, feeds the same samples, prints the heap figures and the register image
 # (host_tests/test_device.py compares the two images byte for byte).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The emulated RP2040 as a project tool: rp2040js (npm, pinned in package-lock.json) running the project's UF2.
 # run() boots the image, runs MicroPython scripts through the raw REPL and returns what they printed.
 import json

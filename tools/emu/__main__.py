@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # python -m tools.emu run FILE.py [...] [--uf2 PATH] [--scenario NAME ...]: a script on the emulated RP2040.
 # Prints what the script prints; exits 0 when it ended without an exception, else non-zero with the traceback.
 import argparse

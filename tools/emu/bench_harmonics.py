@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Guest script (python -m tools.emu run tools/emu/bench_harmonics.py --scenario harmonics_60): Sampler + Harmonics
 # (with the board's Thumb-1 spreading kernel, boards/pico/grid_thumb.py)
 # on the emulated RP2040 with samples from the host's generator; prints the cycles harmonics costs per second of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The sample source behind the emulated chip: a Generator serving requests on stdin/stdout.
 # Requests (one a line): "b N" -> N samples, 8 x int32 little-endian each; "s K" -> switch to scenario K;
 # "j JSON" -> switch to this scenario (its JSON form on one line), answered by one line "ok" or "ERR reason".

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Writes tools/emu/font8x8.mjs, MicroPython's framebuf font (extmod/font_petme128_8x8.h, MIT, Damien P. George)
 # as a JS table, for the emulator's LCD model (tools/emu/st7567.mjs) to read text back off the glass.
 #   python -m tools.emu.gen_font8x8 [HEADER]

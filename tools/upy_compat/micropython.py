@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # CPython stand-in for MicroPython's `micropython` module, so firmware/ runs unchanged under CPython.
 # viper/native become plain functions; ptr8/ptr16/ptr32 arguments are wrapped to index the buffer as
 # the viper emitter does on the 64-bit unix port (loads zero-extended, stores truncated).
