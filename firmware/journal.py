@@ -2,6 +2,7 @@
 # relays, inputs, settings, clears and the clock into events; the Modbus window (ev_*) and the LCD's event pages.
 from array import array
 
+import micropython
 from micropython import const
 
 from firmware import events as ev
@@ -152,19 +153,8 @@ class Journal:
         put_u32(img, self._head, log.total)
         put_u32(img, self._head + 4, log.kept)
         for i in range(_WIN):
-            e = log.get(self.sel + i)
-            o = self._rec + 4 * _FIELDS * i
-            if e is None:
-                for j in range(_FIELDS):
-                    put_u32(img, o + 4 * j, 0)
-                continue
-            seq, ymd, hms, kind, arg, src, value, aux = e
-            put_u32(img, o, seq)
-            put_u32(img, o + 4, ymd)
-            put_u32(img, o + 8, hms)
-            put_u32(img, o + 12, (kind << 16) | (arg << 8) | src)
-            _put_f(img, o + 16, value)
-            put_u32(img, o + 20, aux)
+            r = log.raw(self.sel + i)
+            _window_rec(img, self._rec + 4 * _FIELDS * i, log.rec if r is None else r, 0 if r is None else 1)
 
     # --- LCD: page k of History's event group shows the k-th newest ----------------------------------------
     def source(self, name):
@@ -219,7 +209,23 @@ def _secs(hms):
     return hms // 10000 * 3600 + hms // 100 % 100 * 60 + hms % 100
 
 
-def _put_f(img, o, x):
-    import struct
-
-    img[o:o + 4] = struct.pack(">f", x)
+@micropython.viper
+def _window_rec(img, o: int, r, full: int):
+    # One record of the Modbus window from the log's stored bytes (firmware/events.py: little-endian seq, date,
+    # time u32, kind, arg, src u8, a pad byte, value f32, aux u32) to six big-endian uint32 at img[o]: Seq D T,
+    # Code (kind << 16 | arg << 8 | src), Val (the float32's bits as stored), Aux; zeros when not full. A viper
+    # byte shuffle: the Python fields and struct.pack(">f") it replaces cost ~2 ms a record on the RP2040.
+    d = ptr8(img)
+    s = ptr8(r)
+    for k in range(24):
+        d[o + k] = 0
+    if not full:
+        return
+    for w in range(6):
+        if w == 3:
+            d[o + 13] = s[12]
+            d[o + 14] = s[13]
+            d[o + 15] = s[14]
+        else:
+            for b in range(4):
+                d[o + 4 * w + b] = s[4 * w + 3 - b]
