@@ -15,6 +15,8 @@ class Config:
         self.names = tuple(row[0] for row in regmap.CONFIG)
         self.version = 0  # bumped on every change: consumers (metering, serial port) re-read when it moves
         self.dirty = False  # a change waits to be saved outside the request that made it
+        self.src = 0  # who is changing settings now (the event log's source: 0 panel, 1 Modbus), set by the meter
+        self.by = bytearray(n)  # per row: src of its last change (logged by service() later, maybe after others)
         self._n = n
         self._dm_p = regmap.config_index("DM_P")
         self._dm_s = regmap.config_index("DM_S")
@@ -79,6 +81,7 @@ class Config:
             return False
         if self.values[k] != value:
             self.values[k] = value
+            self.by[k] = self.src
             if k == self._syss:
                 self._fix_an()
             self.version += 1

@@ -16,13 +16,14 @@ MODBUS = const(1)
 _WIN = const(8)  # records in the Modbus window (block ev_rec)
 _FIELDS = const(6)  # uint32 per record: Seq, D, T, Code, Val (float32 bits), Aux
 _RULE_ARG = const(64)  # SETTING arg of alarm rule k: 64 + k
+_SETTINGS_PER_CALL = const(8)  # setting changes watch() logs a call (service(); power_down logs them all)
 
 
 class Journal:
     def __init__(self, log, meter):
         self.log = log
         self.m = meter
-        self.src = PANEL  # who made the changes service() is about to see: the meter sets it per request / key
+        self.src = PANEL  # who is acting (clears, clock, alarm rules; settings keep theirs: Config.by): per request / key
         cfg = meter.config
         self._cfg = array("H", cfg.values)  # the settings last seen
         self._ver = cfg.version
@@ -57,11 +58,13 @@ class Journal:
         self.add(ev.POWER_UP, aux=1 if cut else 0)
 
     def power_down(self):
-        self.watch()
+        self.watch(ev.KEEP)
         self.add(ev.POWER_DOWN)
 
-    def watch(self):
-        """Log what changed since the last call (outside the hot paths: allocates)."""
+    def watch(self, most=_SETTINGS_PER_CALL):
+        """Log what changed since the last call (outside the hot paths: allocates). At most `most` setting changes
+        a call (~1.4 ms each on the RP2040): a master writing every setting in one FC16 gets them logged over the
+        next service() calls, 100 ms apart on the Pico, not in one long call."""
         m = self.m
         al = m.alarms
         p = al.pend
@@ -82,11 +85,15 @@ class Journal:
                     self.add(ev.INPUT, i, aux=io.inputs[i], at=(io.di_at[2 * i], io.di_at[2 * i + 1]))
         cfg = m.config
         if cfg.version != self._ver:
-            self._ver = cfg.version
             for k in range(len(self._cfg)):
                 if cfg.values[k] != self._cfg[k]:
+                    if most <= 0:
+                        break  # the rest at the next call (the version stays unseen)
+                    most -= 1
                     self._cfg[k] = cfg.values[k]
-                    self.add(ev.SETTING, k, cfg.values[k], src=self.src)
+                    self.add(ev.SETTING, k, cfg.values[k], src=cfg.by[k])
+            else:
+                self._ver = cfg.version
         t = al.touched
         if t:
             al.touched = 0

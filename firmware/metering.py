@@ -293,7 +293,13 @@ class Metering:
 
     def update(self, sampler=None):
         """Meter the window waiting in the sampler's done buffer, if any: returns 1 (values updated) or 0.
-        No allocation."""
+        No allocation. The same as begin() then, when it returned 1, finish()."""
+        return self.finish(sampler) if self.begin(sampler) else 0
+
+    def begin(self, sampler=None):
+        """The first half of update() (a board feeding small blocks runs the halves on two calls, ~6 ms each on
+        the RP2040): window length, means, mean squares, the front end's correction, rms values and gates.
+        Returns 1 when finish() is to complete the window, 0 when there is none. No allocation."""
         if sampler is None:
             sampler = self.sampler
         if sampler.syss != self.syss or sampler.ishift != self.ishift or sampler.auto != self.auto:
@@ -305,7 +311,6 @@ class Metering:
         fsub = sf32.fsub
         fmul = sf32.fmul
         fint = sf32.from_int
-        fcopy = sf32.fcopy
         n = dn[D_N]
         fs = dn[D_FS]
         fe = dn[D_FE]
@@ -334,8 +339,22 @@ class Metering:
         fsub(w, ws.MS + 7, m + P_NN, t)
         self._front_end(sampler.state[S_STEP])
         self.ish = dn[D_ISH]
-        e = self.ish - 8  # current codes of this window are 2**e of the 25 A-scale codes KI is made for
-        self._rms(e)
+        self._rms(self.ish - 8)  # current codes of this window are 2**(ish - 8) of the 25 A-scale codes KI is for
+        return 1
+
+    def finish(self, sampler=None):
+        """The second half of update(), after begin() returned 1 and before the sampler closes another window:
+        powers, neutral, averages, temperature, frequency, the measured mask, status, the values. Returns 1."""
+        if sampler is None:
+            sampler = self.sampler
+        dn = sampler.done
+        w = self.w
+        t = ws.T
+        fint = sf32.from_int
+        fcopy = sf32.fcopy
+        n = dn[D_N]
+        cyc = dn[D_CYC]
+        e = self.ish - 8
         # fundamental Q only when the NCO matched the window's frequency (a synchronised window right after
         # the start or a frequency jump keeps the previous Q; an unsynchronised one has no voltage to lock to)
         dft = cyc == 0 or dn[D_LOCK]
