@@ -273,8 +273,9 @@ class Meter:
 
     def service(self):
         """Between requests and blocks: apply changed settings (after the reply that made them; one change or a
-        burst: applied once), save them. A change waits while a closed window's stages are pending (feed()), so no
-        window is metered half with the old constants; set() and key() finish those stages first."""
+        burst: applied once), save them. A change waits while a closed window's stages are pending (feed() of small
+        blocks: at most three blocks), so no window is metered half with the old constants; set() finishes them
+        first."""
         self.diag.service()  # an FC08 restart, after its reply went out
         cfg = self.config
         v = cfg.values
@@ -352,8 +353,7 @@ class Meter:
     def key(self, name):
         self.journal.src = self.config.src = PANEL
         r = self.ui.key(name)
-        self._finish_window()  # a setting made with the keys applies now, after the window being metered
-        self.service()
+        self.service()  # a setting made with the keys applies now (or, while a window's stages run, 100 ms later)
         return r
 
     def tick(self, ms):

@@ -233,7 +233,6 @@ class Metering:
         self.complete = 0  # 1: the last window was complete (statistics may take it)
         self.dirs = bytearray(8)  # direction (deadband.NONE POS NEG) of Pa Pb Pc P, then Qa Qb Qc Q
         self._tok = 0
-        self.ttab = pt100.table()
         self.windows = 0  # windows metered so far
         self.syss = 0
         self.ishift = 8
@@ -498,8 +497,7 @@ class Metering:
             fadd(w, d, a, a + 1)
             fadd(w, d, d, a + 2)
             fmul(w, d, d, ws.THIRD)
-        tab = self.ttab
-        k = pt100.degrees(tab, len(tab), sampler.state[S_TCODE])
+        k = pt100.degrees(tables.PT100, sampler.state[S_TCODE])
         self._tok = 1 if k >= 0 else 0
         sf32.from_int(w, ws.O_T, 0 if k < 0 else pt100.T_LO + k)
 
