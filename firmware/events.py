@@ -6,7 +6,7 @@ from array import array
 
 from micropython import const
 
-from firmware.store import crc32
+from firmware.store import crc32, erased, program
 
 REC = const(28)  # seq u32, date u32, time u32, kind u8, arg u8, src u8, 0, value f32, aux u32, CRC-32: little-endian
 KEEP = const(128)  # events indexed (readable); the ring holds more until a sector is recycled
@@ -75,6 +75,7 @@ class EventLog:
             self.bs = dev.ioctl(5, 0)
             self.per = self.bs // REC
             self.align = getattr(dev, "align", 256)
+            self.page = bytearray(max(self.align, 256))  # store.program() pads through it
             self.mount()
         self.slots = self.per * self.nsec
 
@@ -113,9 +114,9 @@ class EventLog:
                     break
             self.kept -= lost
         else:
-            tmp = bytearray(REC)  # a slot torn by a cut before the head: skip slots not erased
+            tmp = memoryview(self.page)[0:REC]
             self.dev.readblocks(slot // self.per, tmp, (slot % self.per) * REC)
-            if tmp != b"\xff" * REC:
+            if not erased(tmp):  # a slot torn by a cut before the head: skip slots not erased
                 self.head = slot
                 return self._next_slot()
         return slot
@@ -138,29 +139,27 @@ class EventLog:
             self.kept += 1
 
     def _program(self, slot, r):
-        s, off = slot // self.per, (slot % self.per) * REC
-        a = self.align
-        if a <= 1:
-            self.dev.writeblocks(s, r, off)
-            return
-        start = off - off % a
-        end = off + REC
-        end += (a - end % a) % a
-        buf = bytearray(b"\xff" * (end - start))
-        buf[off - start:off - start + REC] = r
-        self.dev.writeblocks(s, buf, start)
+        program(self.dev, slot // self.per, (slot % self.per) * REC, r, self.align, self.page)
 
     # --- reading ------------------------------------------------------------------------------------------
-    def get(self, age):
-        """The age-th newest event (0 = newest) as (seq, ymd, hms, kind, arg, src, value, aux), or None."""
+    def raw(self, age):
+        """The age-th newest event's REC bytes as stored (a buffer of the log's, valid until the next call), or
+        None. Nothing is unpacked: no allocation on a device log."""
         if age < 0 or age >= self.kept:
             return None
         slot = self.loc[(self.total - age) % KEEP]
         r = self.rec
         if self.ram is not None:
-            r[:] = self.ram[slot * REC:(slot + 1) * REC]
+            r[:] = memoryview(self.ram)[slot * REC:(slot + 1) * REC]
         else:
             self.dev.readblocks(slot // self.per, r, (slot % self.per) * REC)
+        return r
+
+    def get(self, age):
+        """The age-th newest event (0 = newest) as (seq, ymd, hms, kind, arg, src, value, aux), or None."""
+        r = self.raw(age)
+        if r is None:
+            return None
         seq, ymd, hms, kind, arg, src, _, value, aux = struct.unpack_from(_FMT, r, 0)
         return seq, ymd, hms, kind, arg, src, value, aux
 

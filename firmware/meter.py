@@ -6,7 +6,7 @@ from array import array
 
 from micropython import const
 
-from firmware import regmap, version
+from firmware import apply, regmap, version
 from firmware.alarms import Alarms
 from firmware.analog import Analog
 from firmware.calib import CAL_BASE, CMD_BASE, N_ROWS, Calib
@@ -118,7 +118,7 @@ class Meter:
         self.sdmh = SdmHolding(self.config, self.demand, self.ledger.pulse, self.protect, serial)
         self._prot = 0
         self._mw = 0  # metering.windows already given to max/min and demand
-        self._stage = 0  # feed(): 1 = a window closed, metering next; 2 = energy and registers next
+        self._stage = 0  # feed(): 1 = a window closed, metering next; 2 = its second half; 3 = energy, registers
         self._sdm_stale = False
         self._due = 0  # seconds whose each_second() is still to run
         # the panel's settings list: the config plus dATE, tinE and the clears cLr_Eny, cLr_MaxMin, cLr_DM
@@ -152,11 +152,11 @@ class Meter:
     def feed(self, block, n):
         """block: array('i') holding 8*n interleaved samples (Ua Ub Uc Ia Ib Ic In T), 24-bit codes.
 
-        A board feeding small blocks (n <= 256, the Pico's DMA blocks) gets a closed window processed in two
-        stages on its next two calls (metering; then energy, registers, max/min, demand), so no call does the
-        whole window's work: on the RP2040 ~20 ms, the halves ~13 and ~7 ms (docs/device.md). The window's sums
-        wait in the sampler's done buffer, which is only overwritten when the next window closes, at least
-        1,400 samples later. Bigger blocks (the host sim) are processed whole, as before."""
+        A board feeding small blocks (n <= 256, the Pico's DMA blocks) gets a closed window processed in three
+        stages on its next three calls (metering's two halves; then energy, registers, max/min, demand), so no
+        call does the whole window's work: on the RP2040 ~17 ms, the stages ~6, ~6 and ~5 ms (docs/device.md).
+        The window's sums wait in the sampler's done buffer, which is only overwritten when the next window
+        closes, at least 1,400 samples later. Bigger blocks (the host sim) are processed whole, as before."""
         whole = n > _DEFER_MAX
         busy = self._stage
         if busy:
@@ -204,13 +204,19 @@ class Meter:
         self.subsec = s
 
     def _next_stage(self):
-        if self._stage == 1:
-            mt = self.metering
-            if mt.update(self.sampler):
-                self.flags.window(self.sampler.done, self.vals, mt.syss, mt.complete, self.harm.seq)
-            self.analog.update()  # before publish: AO goes out with the window's values
-            self._stage = 2
+        # a closed window in three stages: metering's first half; its second half and the input flags; the analog
+        # output, energy, registers, max/min, demand, alarms, voltage events
+        st = self._stage
+        if st == 1:
+            self._stage = 2 if self.metering.begin(self.sampler) else 3
             return
+        if st == 2:
+            mt = self.metering
+            mt.finish(self.sampler)
+            self.flags.window(self.sampler.done, self.vals, mt.syss, mt.complete, self.harm.seq)
+            self._stage = 3
+            return
+        self.analog.update()  # before publish: AO goes out with the window's values
         self._stage = 0
         self.ledger.window(self.sampler.done, self.vals)
         self.regs.publish()
@@ -250,7 +256,7 @@ class Meter:
                 self.sdm.refresh()
             elif fc == 3 and self._prot:  # the SDM630 holding registers: settings and demand time, now
                 self.sdmh.refresh()
-        self.journal.src = MODBUS
+        self.journal.src = self.config.src = MODBUS
         r = self.slave.handle(frame, n)
         self._comm = _COMM_HOLD
         self.io.comm = 1
@@ -267,33 +273,24 @@ class Meter:
         self.demand.second(self.clock.hms)  # subintervals end on the clock's DM_S minutes
 
     def service(self):
-        """Between requests and blocks: apply changed settings (after the reply that made them), save them."""
+        """Between requests and blocks: apply changed settings (after the reply that made them; one change or a
+        burst: applied once), save them. A change waits while a closed window's stages are pending (feed() of small
+        blocks: at most three blocks), so no window is metered half with the old constants; set() finishes them
+        first."""
         self.diag.service()  # an FC08 restart, after its reply went out
         cfg = self.config
-        if self.calib.service(cfg.get("Pt_U"), cfg.get("Ct_I")):
+        v = cfg.values
+        if self.calib.service(v[apply.PT_U], v[apply.CT_I]):
             self._cfg_version = -1  # new corrections: configure metering again
-        if cfg.version != self._cfg_version:
+        if cfg.version != self._cfg_version and not self._stage:
             self._cfg_version = cfg.version
-            self.regs.refresh_config()
-            self.slave.address = cfg.get("Adr")
-            prot = cfg.get("Prot")
+            self.slave.address = v[apply.ADR]
+            prot = v[apply.PROT]
             if prot != self._prot:  # after the reply to the write that changed it, as the serial settings
                 self._prot = prot
                 self.slave.serve(self.sdmh if prot else self.regs)
-            self.metering.configure(cfg.get("Pt_U"), cfg.get("Ct_I"), cfg.get("SYSS"), cfg.get("Un"),
-                                    cfg.get("In"), None, cfg.get("IST"))
-            self.calib.publish(self.regs.image)
-            self.analog.configure(cfg.get("An"), cfg.get("SYSS"), cfg.get("Un"), cfg.get("In"), cfg.get("Pt_U"),
-                                  cfg.get("Ct_I"))
-            self.ledger.configure(self.metering.cal)
-            self.demand.configure(cfg.get("Pt_U"), cfg.get("Ct_I"), cfg.get("DM_P"), cfg.get("DM_S"))
-            self.io.set_mode(0, cfg.get("DO1_M"))
-            self.io.set_mode(1, cfg.get("DO2_M"))
-            self.alarms.wiring(cfg.get("SYSS"))
-            self.pq.configure(cfg.get("SYSS"), cfg.get("Un"), cfg.get("Pt_U"), cfg.get("dIP"), cfg.get("SWEL"),
-                              cfg.get("Int"), cfg.get("HYSt"))
-            self.alarms.drive()
-            serial = (cfg.get("baud"), cfg.get("dATA"))
+            apply.parts(self)
+            serial = (v[apply.BAUD], v[apply.DATA])
             if serial != self._serial:
                 self._serial = serial
                 if self.on_serial is not None:
@@ -355,9 +352,9 @@ class Meter:
             self.on_serial(self._serial[0] * 100, self._serial[1])
 
     def key(self, name):
-        self.journal.src = PANEL
+        self.journal.src = self.config.src = PANEL
         r = self.ui.key(name)
-        self.service()
+        self.service()  # a setting made with the keys applies now (or, while a window's stages run, 100 ms later)
         return r
 
     def tick(self, ms):
@@ -372,11 +369,17 @@ class Meter:
         """A switch input's raw level (the sim board): debounced here, 40 ms of sample time (firmware/io.py)."""
         self.io.raw_input(k - 1, on)
 
-    def set(self, name, value):
-        """A setting changed as a technician would at the panel (the sim applies scenario settings this way)."""
-        self.journal.src = PANEL
+    def set(self, name, value, now=True):
+        """A setting changed as a technician would at the panel (the sim applies scenario settings this way):
+        validated, applied, saved and logged at once. now=False, for a burst (several settings back to back):
+        validated and held like a master's register write; the main loop's next service() applies, saves and logs
+        them all once (on the Pico within 100 ms; a power-fail warning before then saves them: power_down).
+        Returns False when refused (nothing changed)."""
+        self.journal.src = self.config.src = PANEL
         ok = self.config.set(name, value)
-        self.service()
+        if now:
+            self._finish_window()
+            self.service()
         return ok
 
     def lcd_text(self):

@@ -234,7 +234,6 @@ class Metering:
         self.complete = 0  # 1: the last window was complete (statistics may take it)
         self.dirs = bytearray(8)  # direction (deadband.NONE POS NEG) of Pa Pb Pc P, then Qa Qb Qc Q
         self._tok = 0
-        self.ttab = pt100.table()
         self.windows = 0  # windows metered so far
         self.syss = 0
         self.ishift = 8
@@ -294,7 +293,13 @@ class Metering:
 
     def update(self, sampler=None):
         """Meter the window waiting in the sampler's done buffer, if any: returns 1 (values updated) or 0.
-        No allocation."""
+        No allocation. The same as begin() then, when it returned 1, finish()."""
+        return self.finish(sampler) if self.begin(sampler) else 0
+
+    def begin(self, sampler=None):
+        """The first half of update() (a board feeding small blocks runs the halves on two calls, ~6 ms each on
+        the RP2040): window length, means, mean squares, the front end's correction, rms values and gates.
+        Returns 1 when finish() is to complete the window, 0 when there is none. No allocation."""
         if sampler is None:
             sampler = self.sampler
         if sampler.syss != self.syss or sampler.ishift != self.ishift or sampler.auto != self.auto:
@@ -306,7 +311,6 @@ class Metering:
         fsub = sf32.fsub
         fmul = sf32.fmul
         fint = sf32.from_int
-        fcopy = sf32.fcopy
         n = dn[D_N]
         fs = dn[D_FS]
         fe = dn[D_FE]
@@ -335,8 +339,22 @@ class Metering:
         fsub(w, ws.MS + 7, m + P_NN, t)
         self._front_end(sampler.state[S_STEP])
         self.ish = dn[D_ISH]
-        e = self.ish - 8  # current codes of this window are 2**e of the 25 A-scale codes KI is made for
-        self._rms(e)
+        self._rms(self.ish - 8)  # current codes of this window are 2**(ish - 8) of the 25 A-scale codes KI is for
+        return 1
+
+    def finish(self, sampler=None):
+        """The second half of update(), after begin() returned 1 and before the sampler closes another window:
+        powers, neutral, averages, temperature, frequency, the measured mask, status, the values. Returns 1."""
+        if sampler is None:
+            sampler = self.sampler
+        dn = sampler.done
+        w = self.w
+        t = ws.T
+        fint = sf32.from_int
+        fcopy = sf32.fcopy
+        n = dn[D_N]
+        cyc = dn[D_CYC]
+        e = self.ish - 8
         # fundamental Q only when the NCO matched the window's frequency (a synchronised window right after
         # the start or a frequency jump keeps the previous Q; an unsynchronised one has no voltage to lock to)
         dft = cyc == 0 or dn[D_LOCK]
@@ -480,8 +498,7 @@ class Metering:
             fadd(w, d, a, a + 1)
             fadd(w, d, d, a + 2)
             fmul(w, d, d, ws.THIRD)
-        tab = self.ttab
-        k = pt100.degrees(tab, len(tab), sampler.state[S_TCODE])
+        k = pt100.degrees(tables.PT100, sampler.state[S_TCODE])
         self._tok = 1 if k >= 0 else 0
         sf32.from_int(w, ws.O_T, 0 if k < 0 else pt100.T_LO + k)
 

@@ -15,6 +15,7 @@ B = -5.775e-7
 C = -4.183e-12
 T_LO = const(-100)  # table range, degC (the scenario range; operating range -25..70)
 T_HI = const(300)
+_N = const(402)  # entries in tables.PT100: T_HI - T_LO + 2
 
 
 def ohms(t):
@@ -30,23 +31,19 @@ def code(t):
     return int(round(ohms(t) * CODES_PER_OHM))
 
 
-def table():
-    """array('i') of codes at T_LO - 0.5, T_LO + 0.5, ..., T_HI + 0.5 (rising): allocates, call once."""
-    from array import array
-
-    return array("i", [code(T_LO + k - 0.5) for k in range(T_HI - T_LO + 2)])
-
-
 @micropython.viper
-def degrees(tab: ptr32, n: int, x: int) -> int:
-    """Index k with tab[k] <= x < tab[k + 1] (T = T_LO + k, rounded to whole degrees), -1 outside the table."""
-    if x < tab[0] or x >= tab[n - 1]:
+def degrees(tab: ptr16, x: int) -> int:
+    """Index k with tab[k] <= x < tab[k + 1] (T = T_LO + k, rounded to whole degrees), -1 outside the table.
+    tab: tables.PT100 (codes at the half degrees, uint32 as two uint16, low first: in flash, computed on the host,
+    so every runtime reads the same codes)."""
+    n = _N
+    if x < (int(tab[0]) | (int(tab[1]) << 16)) or x >= (int(tab[2 * n - 2]) | (int(tab[2 * n - 1]) << 16)):
         return -1
     lo = 0
     hi = n - 1
     while hi - lo > 1:
         mid = (lo + hi) >> 1
-        if tab[mid] <= x:
+        if (int(tab[2 * mid]) | (int(tab[2 * mid + 1]) << 16)) <= x:
             lo = mid
         else:
             hi = mid

@@ -41,11 +41,28 @@ def run(cmd, cwd=None, env=None):
     subprocess.run(cmd, cwd=cwd, env=env, check=True)
 
 
+def _patch_set():
+    """The patches and a digest of their text: the stamp of a tree patched with exactly these."""
+    import hashlib
+
+    paths = sorted(glob.glob(os.path.join(ROOT, "tools", "patches", "*.patch")))
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(os.path.basename(p).encode() + b"\0")
+        with open(p, "rb") as f:
+            h.update(f.read())
+    return paths, h.hexdigest()
+
+
 def source():
-    """Unpack (or clone) and patch the MicroPython tree once; returns its path."""
+    """Unpack (or clone) and patch the MicroPython tree; again when tools/patches changed. Returns its path."""
     stamp = os.path.join(WORK, "patched.stamp")
+    paths, digest = _patch_set()
     if os.path.exists(stamp):
-        return TREE
+        with open(stamp) as f:
+            done = f.read().strip()
+        if done == digest:
+            return TREE
     src = os.environ.get("MPY_SRC") or (TARBALL if os.path.exists(TARBALL) else "")
     shutil.rmtree(TREE, ignore_errors=True)
     os.makedirs(WORK, exist_ok=True)
@@ -56,9 +73,10 @@ def source():
     else:
         run(["git", "clone", "--depth", "1", "--branch", VERSION, REPO, TREE])
         run(["git", "submodule", "update", "--init", "--depth", "1"] + list(SUBMODULES), cwd=TREE)
-    for p in sorted(glob.glob(os.path.join(ROOT, "tools", "patches", "*.patch"))):
+    for p in paths:
         run(["patch", "-p1", "-i", p], cwd=TREE)
-    open(stamp, "w").close()
+    with open(stamp, "w") as f:
+        f.write(digest + "\n")
     return TREE
 
 

@@ -13,7 +13,7 @@ OUT = os.path.join(ROOT, "firmware", "tables.py")
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 from tools import scenario as _scn  # noqa: E402  (puts the `micropython` stand-in on sys.path first)
-from firmware import frontend  # noqa: E402  (after the sys.path set-up)
+from firmware import frontend, pt100  # noqa: E402  (after the sys.path set-up)
 
 # DROOP: entry k at f = k * DROOP_HZ (DROOP_HZ = 2**23 / 2**32 * 8000: an order's frequency in units of the
 # phase step, h * step >> 23, indexes it directly). 145 entries reach 2250 Hz: the 31st order up to 72.5 Hz.
@@ -76,6 +76,15 @@ def crc16_ccitt_table():
     return bytes(out)
 
 
+def pt100_codes():
+    """uint32 LE (two uint16, low first: ptr16 loads in flash): the ADC code at T_LO - 0.5, T_LO + 0.5, ...,
+    T_HI + 0.5 degC (firmware/pt100.py: code(), the Callendar-Van Dusen curve), rising."""
+    out = bytearray()
+    for k in range(pt100.T_HI - pt100.T_LO + 2):
+        out += pt100.code(pt100.T_LO + k - 0.5).to_bytes(4, "little")
+    return bytes(out)
+
+
 def _literal(name, b, doc):
     lines = ["# %s" % doc, "%s = (" % name]
     for i in range(0, len(b), 32):
@@ -95,7 +104,9 @@ def source():
                       "1 / |H| - 1 of the ADC's sinc3 (fMOD %d Hz, OSR %d) and the %g Hz RC, uint32 Q%d, at\n"
                       "# f = k * %.6f Hz, k = 0..%d (firmware/droop.py)" % (frontend.F_MOD, frontend.OSR,
                                                                              frontend.RC_CORNER, DROOP_Q, DROOP_HZ,
-                                                                             DROOP_N - 1)), ""]
+                                                                             DROOP_N - 1)), "",
+             _literal("PT100", pt100_codes(), "the PT100 input's ADC codes at each half degree, %d .. %d degC, "
+                      "uint32 LE\n# (firmware/pt100.py: degrees())" % (pt100.T_LO, pt100.T_HI)), ""]
     return "\n".join(parts)
 
 

@@ -75,3 +75,26 @@ def test_journal_watch_allocates_nothing_when_nothing_changed():
     finally:
         micropython.heap_unlock()
     assert m.journal.log.get(0)[3] == ev.POWER_UP
+
+
+def test_a_burst_of_settings_is_logged_over_service_calls():
+    # a master writing many settings at once: each service() logs at most 8 of them (~1.4 ms each on the RP2040),
+    # the next call the rest, in row order, each once
+    from firmware import regmap
+    from firmware.meter import Meter
+
+    m = Meter(None)
+    log = m.journal.log
+    total = log.total
+    names = ("BLt", "IST", "Pulse", "DM_P", "dIP", "SWEL", "Int", "HYSt", "Pt_U", "Ct_I")
+    for name, v in zip(names, (5, 20, 1000, 30, 80, 120, 10, 5, 10, 20)):
+        assert m.set(name, v, now=False)
+    m.service()
+    assert log.total == total + 8
+    m.service()
+    assert log.total == total + 10
+    m.service()
+    assert log.total == total + 10
+    rows = [log.get(k)[4] for k in range(9, -1, -1)]
+    assert rows == sorted(regmap.config_index(n) for n in names)
+    assert [log.get(k)[3] for k in range(10)] == [ev.SETTING] * 10

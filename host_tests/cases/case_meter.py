@@ -109,3 +109,58 @@ def test_gap_keeps_time_and_invents_no_energy():
     e_whole, e_gappy = wh(whole), wh(gappy)
     # the gap's 50 ms and the dropped window's (<= 240 ms) of 2858 W are missing; nothing is added
     assert e_whole - 0.30 * 2858 / 3600 <= e_gappy < e_whole - 0.04 * 2858 / 3600, (e_whole, e_gappy)
+
+
+def test_small_blocks_make_the_registers_of_whole_ones():
+    """A board's 80-sample blocks (a closed window processed in three stages over the next three calls: metering's
+    two halves, then energy, registers, max/min, demand) and the sim's 400-sample blocks (each window at once) give
+    the same register image, bit for bit."""
+    whole, staged = Meter(None), Meter(None)
+    for j in range(48):  # 2.4 s
+        whole.feed(_block(400 * j, 400), 400)
+    for j in range(240):
+        staged.feed(_block(80 * j, 80), 80)
+    whole.settle()
+    staged.settle()
+    assert staged.windows == whole.windows >= 10 and staged.time_s() == whole.time_s() == 2.4
+    a, b = bytes(whole.regs.image), bytes(staged.regs.image)
+    diff = [k // 2 for k in range(len(a)) if a[k] != b[k]]
+    assert not diff, "registers differ: " + " ".join("0x%04X" % r for r in diff[:8])
+
+
+def test_a_burst_of_settings_is_applied_saved_and_logged_once_by_service():
+    """Meter.set(name, value, now=False) holds a setting like a master's register write: the next service()
+    applies the burst once, saves it in one record and logs each change with the source that made it (the panel,
+    though a Modbus request came in between); a power-fail warning before that service saves and logs it too."""
+    import os
+
+    from firmware import events as ev
+
+    d = "/tmp/kpm53_case_meter_burst"
+    for f in ("flash.bin", "events.bin"):
+        try:
+            os.remove(d + "/" + f)
+        except OSError:
+            pass
+    m = Meter(d)
+    w0 = m.store.writes
+    pt = regmap.config_index("Pt_U")  # Ct_I is the next row
+    assert m.set("Pt_U", 100, now=False) and m.set("Ct_I", 40, now=False) and not m.set("Ct_I", 0, now=False)
+    req = bytearray(_crc(b"\x01\x03\x00\x06\x00\x02"))  # Pt_U, Ct_I
+    assert m.modbus(req, len(req)) == 9 and bytes(m.tx[3:7]) == b"\x00\x01\x00\x01"  # not applied yet
+    assert m.store.writes == w0 and m.journal.log.get(0)[3] == ev.POWER_UP
+    m.service()
+    assert m.modbus(req, len(req)) == 9 and bytes(m.tx[3:7]) == b"\x00\x64\x00\x28"
+    assert m.store.writes == w0 + 1  # both in one record
+    log = m.journal.log
+    assert log.get(1)[3:7] == (ev.SETTING, pt, 0, 100.0) and log.get(0)[3:7] == (ev.SETTING, pt + 1, 0, 40.0)
+    assert m.set("Pt_U", 7, now=False)
+    m.power_down()  # the supply fails before the next service()
+    m.store.dev.close()
+    m.journal.log.dev.close()
+    again = Meter(d)
+    log = again.journal.log
+    assert again.config.get("Pt_U") == 7 and again.regs.image[2 * pt + 1] == 7
+    assert [log.get(k)[3] for k in range(3)] == [ev.POWER_UP, ev.POWER_DOWN, ev.SETTING] and log.get(2)[6] == 7.0
+    again.store.dev.close()
+    log.dev.close()
