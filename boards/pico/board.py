@@ -13,7 +13,8 @@ from boards.pico import pins
 # costs thousands of cycles, and settings, saves and the UI's timers need no 10 ms resolution.
 BLOCK = const(80)
 SERVICE_BLOCKS = const(10)  # Meter.service and Meter.tick every 100 ms: a setting written over Modbus applies then
-LCD_BLOCKS = const(50)  # the display redrawn twice a second
+LCD_BLOCKS = const(50)  # the display redrawn twice a second, in LCD_STEPS blocks: the page, the glass in two
+LCD_STEPS = const(4)  # parts, SPI1
 GC_BLOCKS = const(200)  # gc.collect every 2 s: garbage never piles up into one long collection
 CONSOLE_BLOCKS = const(5)  # the service console every 50 ms (a select.poll costs ~6,000 cycles)
 _SIO_GPIO_IN = const(0xD0000004)
@@ -97,6 +98,7 @@ class Board:
         self.lcd.init()
         self.fbuf = bytearray(lp["width"] * lp["height"] // 8)
         self.lcd.bind(self.fbuf)
+        self._scr = None  # the page being redrawn (panel(): LCD_STEPS blocks)
         self.ticks_ms = time.ticks_ms
         # the panel's pins in one SIO GPIO_IN read (panel()); the RS485 poll's cheap pre-check (step())
         self._kmask = 0
@@ -222,13 +224,19 @@ class Board:
                 self.di_changes += 1
             elif not self.inputs.pending():
                 self._dsettle = 0
-        if b % LCD_BLOCKS == 0:
+        # the redraw in LCD_STEPS blocks (20 ms in one on the RP2040): the page with its values formatted, the glass
+        # drawn from it (strips and bars, then the rows), the frame sent
+        step = b % LCD_BLOCKS
+        if step == 0:
+            self._scr = m.ui.screen()
+        elif (step == 1 or step == 2) and self._scr is not None:
             from firmware.ui import fb
 
-            scr = m.ui.screen()
-            fb.render(scr, self.fbuf)  # the glass, straight into the LCD's MONO_VLSB bytes
+            fb.render(self._scr, self.fbuf, step)  # the glass, straight into the LCD's MONO_VLSB bytes
+        elif step == 3 and self._scr is not None:
             self.lcd.show(self.fbuf)
-            self.lcd.backlight(scr.backlight)
+            self.lcd.backlight(self._scr.backlight)
+            self._scr = None
 
     def power_down(self):
         """The supply is collapsing: save what is not saved, tell the console, wait for the end (or for the

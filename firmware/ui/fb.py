@@ -29,6 +29,8 @@ _QUADS = (glyphs.QUAD0, glyphs.QUAD1, glyphs.QUAD2, glyphs.QUAD3, glyphs.QUAD4) 
 
 clipped = 0  # texts the last render() had to cut (0 on a good page)
 clip_text = ""  # the last of them
+_xm = 0  # render(): the strips' free x and the rows' right edge, from part 1 for part 2
+_xr = 0
 
 
 def _clip(s):
@@ -351,17 +353,24 @@ def _banner(scr, buf):
             return
 
 
-def render(scr, buf):
+def render(scr, buf, part=3):
     """Clear buf (1024 bytes, MONO_VLSB 128x64) and draw the display model scr (screen.Screen) on it. Returns
     how many texts did not fit their area (also in `clipped`, the last in `clip_text`): 0 on a good page.
-    The backlight is the board's: it reads scr.backlight and drives its pin; drawing goes on."""
-    global clipped, clip_text
-    clipped = 0
-    clip_text = ""
-    fill(buf, 0)
-    _top(scr, buf)
-    xm = _bottom(scr, buf)
-    xr = _BARS_X - 3 if scr.kind == screen.KIND_MEAS and _bars(scr, buf) else _W
+    The backlight is the board's: it reads scr.backlight and drives its pin; drawing goes on.
+    part: 1 only the clear, the strips and the load bars, 2 only the rest (the rows, after a part 1 of the same
+    scr), 3 (default) both: a board draws the two parts on two passes of its loop, each shorter."""
+    global clipped, clip_text, _xm, _xr
+    if part & 1:
+        clipped = 0
+        clip_text = ""
+        fill(buf, 0)
+        _top(scr, buf)
+        _xm = _bottom(scr, buf)
+        _xr = _BARS_X - 3 if scr.kind == screen.KIND_MEAS and _bars(scr, buf) else _W
+    if not part & 2:
+        return clipped
+    xm = _xm
+    xr = _xr
     msg = scr.message
     n = scr.n
     if n == 0:

@@ -172,7 +172,7 @@ for s in range(seconds):
         if brd._uart_any() or asm.n or asm.bad:
             brd.port()
         d = (cyc() - t0 - OVH) & MASK
-        note(LCD if (b + 1) % board.LCD_BLOCKS == 0 else PANEL, d)
+        note(LCD if (b + 1) % board.LCD_BLOCKS < board.LCD_STEPS else PANEL, d)
         if b % board.SERVICE_BLOCKS == 0 or b % board.LCD_BLOCKS == 1:
             # the lowest free heap, after the calls that may allocate (feed and Modbus run heap-locked);
             # not after every block: gc.mem_free() walks the whole allocation table (~0.6 M cycles here)
