@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The configuration applied to the meter's parts: what Meter.service() runs once after settings changed (one change
 # or a burst of them), between metering windows. Settings are read by row: a lookup by name costs ~11,000 cycles on
 # the RP2040 (Config.get) and this reads some twenty-five.
