@@ -160,6 +160,19 @@ def frequency_at(s, t):
     return s.frequency + s.frequency_drift * t
 
 
+def neutral_and_averages(s, be, ct, out):
+    """I_N (the vector sum of the phase currents: 0 in three-wire modes), I_N_m (what a CT on the neutral
+    measures), U_avg, UL_avg, I_avg and T into out, after powers() filled the rms values."""
+    ist = s.settings["IST"] / 1000.0
+    n = math.sqrt(be.ms(be.sig("In")))
+    out["I_N"] = n * ct if n >= ist and s.settings["SYSS"] == 0 else 0.0
+    out["I_N_m"] = n * ct if n >= ist else 0.0
+    out["U_avg"] = (out["Ua"] + out["Ub"] + out["Uc"]) / 3
+    out["UL_avg"] = (out["Uab"] + out["Ubc"] + out["Uca"]) / 3
+    out["I_avg"] = (out["Ia"] + out["Ib"] + out["Ic"]) / 3
+    out["T"] = float(s.temperature)
+
+
 def powers(s, be, pt, ct, out):
     """U I P Q S PF per phase and total as the meter defines them for the wiring (docs/metering.md), with the
     starting current IST (a phase below it reads 0 A and no power) and the voltage threshold U_TH, from a backend
@@ -283,15 +296,7 @@ def truth(s):
     fund = {ch: spec[ch].get(1, 0j) for ch in scn.CHANNELS}
     u_seq = [x * pt for x in _sequences(fund["Ua"], fund["Ub"], fund["Uc"])]
     i_seq = [x * ct for x in _sequences(fund["Ia"], fund["Ib"], fund["Ic"])]
-    ist = s.settings["IST"] / 1000.0
-    n = math.sqrt(be.ms(be.sig("In")))
-    # the vector sum of the phase currents (0 in three-wire modes) and what a CT on the neutral measures
-    out["I_N"] = n * ct if n >= ist and s.settings["SYSS"] == 0 else 0.0
-    out["I_N_m"] = n * ct if n >= ist else 0.0
-    out["U_avg"] = (out["Ua"] + out["Ub"] + out["Uc"]) / 3
-    out["UL_avg"] = (out["Uab"] + out["Ubc"] + out["Uca"]) / 3
-    out["I_avg"] = (out["Ia"] + out["Ib"] + out["Ic"]) / 3
-    out["T"] = float(s.temperature)
+    neutral_and_averages(s, be, ct, out)
     out["UNB_U"] = unbalance(u_seq[0], u_seq[1])
     out["UNB_I"] = unbalance(i_seq[0], i_seq[1])
     out["AO"] = analog_ma(out, s.settings)

@@ -2,7 +2,6 @@
 # What an ideal meter reads over one window, and the exact energy of a stretch of a scenario, by numerical
 # integration of the terminal waveforms (tools/waveform.py) through the timeline: for signals that are not
 # periodic over a window (interharmonics, subharmonics, steps), where truth() gives the long-run values.
-import math
 
 import numpy as np
 
@@ -29,14 +28,7 @@ def window(s, t0, t1):
     tr.powers(s, be, pt, ct, out)
     w = wf.Waveform(s)
     out["F"] = float(w.cycles(t1) - w.cycles(t0)) / (t1 - t0)
-    ist = s.settings["IST"] / 1000.0
-    n = math.sqrt(be.ms(be.sig("In")))
-    out["I_N"] = n * ct if n >= ist and s.settings["SYSS"] == 0 else 0.0
-    out["I_N_m"] = n * ct if n >= ist else 0.0
-    out["U_avg"] = (out["Ua"] + out["Ub"] + out["Uc"]) / 3
-    out["UL_avg"] = (out["Uab"] + out["Ubc"] + out["Uca"]) / 3
-    out["I_avg"] = (out["Ia"] + out["Ib"] + out["Ic"]) / 3
-    out["T"] = float(s.temperature)
+    tr.neutral_and_averages(s, be, ct, out)
     return out
 
 
