@@ -47,9 +47,11 @@ class Calib:
     """Owns metering.cal (gains) and metering.lag (degrees); `offset` (V or A, secondary) is what the DC of each
     channel was at calibration: the window sums remove DC themselves, so it is reported, not subtracted.
     Hooks: cmd_write / block_write (bank handlers, allocation-free), window() after each metered window while
-    `busy`, service() outside the hot paths (computes, saves; True when metering must be reconfigured)."""
+    `busy`, service() outside the hot paths (computes, saves; True when metering must be reconfigured).
+    protect: firmware.protect.Protect (CAL_Pass, Wp) or None; image: the register image (RegisterBank.image) the
+    CALIBRATION block is published into, or None (no registers: the accuracy tools)."""
 
-    def __init__(self, metering, store, config, protect=None):
+    def __init__(self, metering, store, config, protect=None, image=None):
         self.metering = metering
         self.store = store
         self.config = config
@@ -68,7 +70,7 @@ class Calib:
         self._pass = 0  # CAL_Pass latch, cleared by every command
         self._ipass = regmap.config_index("PASS")
         self._isyss = regmap.config_index("SYSS")
-        self.image = None  # the register image (the meter sets it): the block is kept up to date in it
+        self.image = image  # the register image (RegisterBank.image): the block is kept up to date in it
         self.load()
 
     # --- persistence ----------------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ class Io:
         self.changed = 0  # bits: relays (0..7) and inputs (8..) that changed since the owner last looked
         self.comm = 0  # > 0 while Modbus traffic was seen recently (LCD comms sign)
         self.alarm = 0  # 1 while an alarm rule is active (LCD area 8)
-        self.clock = None  # callable -> "YYYY.MM.DD hh:mm:ss" once the clock exists
         self.stamp_ymd = 0  # the clock at the last advance(): stamps set_input's changes
         self.stamp_hms = 0
         self.cause = 0  # of the last relay change: 0 remote (Modbus), 1 alarm, 2 mode change
@@ -91,6 +90,3 @@ class Io:
                 s = 0
                 self._take(i, self.raw[i], ymd, hms)
             self.since[i] = s
-
-    def clock_text(self):
-        return self.clock() if self.clock is not None else "----.--.-- --:--:--"

@@ -35,6 +35,13 @@ def lcd_hours(s):
 
 
 class Ledger:
+    """Energy, clock, periods and pulse outputs for the meter (docs/energy.md). store: firmware.store.Store
+    (records "energy", "periods"); regs: the RegisterBank (it publishes the ENERGY and CLOCK blocks into its
+    image and takes the clock and cLr_Eny writes); config: Config; vals: the measurement slots; slot: regmap.slot;
+    pulse_out(channel, level): the board's pulse pins or None. The meter calls window() per metered window,
+    advance(n) per block, second() per second (all allocation-free), configure() when settings change, service()
+    outside the hot paths (the save policy) and power_down() when the supply fails."""
+
     def __init__(self, store, regs, config, vals, slot, pulse_out=None):
         self.store = store
         self.regs = regs
@@ -190,9 +197,6 @@ class Ledger:
         if name == "tinE":
             return self.clock.text_time
         return None
-
-    def clock_text(self):
-        return self.clock.text_date() + " " + self.clock.text_time()
 
     def panel(self, config, maxmin=None, demand=None, alarms=None):
         return Panel(config, self, maxmin, demand, alarms)

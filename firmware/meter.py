@@ -42,12 +42,35 @@ _DEFER_MAX = const(256)  # blocks up to this many samples get a closed window pr
 
 
 class Meter:
+    """The whole meter behind one object; a board (boards/*/main.py) owns the hardware and calls it.
+
+    Built once at power-up with everything it needs (the constructor's arguments; the RS485 line, which needs
+    the meter's modbus() to exist first, comes in through bind_line()). Then the board's main loop calls, in
+    any interleaving, but each from the one loop (no threads, no interrupts):
+
+    - feed(block, n): every block of samples from the ADC, in order; gap(n) instead when a block was lost.
+    - modbus(frame, n): a whole RTU frame from the line; returns the reply's length in self.tx (0: no reply).
+    - service(): between blocks and frames, at least every 100 ms: applies settings changed by a master or the
+      keys (then calls on_serial for new line settings), saves what is due, logs events.
+    - key(name), tick(ms): a front-panel key ("left" "up" "down" "right" "enter"); ms elapsed for the UI's timers.
+    - di(k, on) / di_raw(k, on): switch input k (1, 2) as the board's driver debounced it / as a raw level.
+    - ui.render(buf) or lcd_text(): the display, when the board redraws it.
+    - power_down(): the supply is failing (or SIGTERM in the sim): saves everything not yet saved; call nothing
+      after it.
+
+    feed, modbus, each_second and the window stages allocate nothing (host_tests heap_lock() them); service,
+    key, set, the UI and power_down may allocate. Time is the ADC's sample count (SAMPLE_RATE per second), not a
+    wall clock. Architecture and data flow: docs/ARCHITECTURE.md."""
+
     def __init__(self, state_dir=None, relay_out=None, on_serial=None, pulse_out=None, ao_out=None, span=None,
                  spread=None, serial=0, events=None):
-        """span: the board's span kernel module for the sampler (None: firmware.kernel_span, viper); spread: its
-        harmonics spreading kernel module (None: firmware.harmonics_grid, viper); serial: the board's serial
-        number (SDM630 holding register 0xFC00; 0 when the board has none); events: the event log's block device
-        (None: DIR/events.bin when state_dir is a directory, else RAM only)."""
+        """state_dir: the store's block device (a board's flash partition) or a directory (the sim) or None (RAM
+        only); relay_out(i, on), pulse_out(channel, level), ao_out(microamps): the board's relay, pulse and 4-20 mA
+        outputs (None: none); on_serial(baud, data_code): reprograms the UART (or bind_line() later); span: the
+        board's span kernel module for the sampler (None: firmware.kernel_span, viper); spread: its harmonics
+        spreading kernel module (None: firmware.harmonics_grid, viper); serial: the board's serial number (SDM630
+        holding register 0xFC00; 0 when the board has none); events: the event log's block device (None:
+        DIR/events.bin when state_dir is a directory, else RAM only)."""
         # RAM (DESIGN.md 7): the set-up of several parts makes garbage (the store's scan, the sampler's and the
         # harmonics' tables, the SDM630 program); collecting after each keeps what stays packed, so the heap is
         # not left in pieces with the large buffers scattered over it.
@@ -62,7 +85,8 @@ class Meter:
         self.config = Config(self.store)
         self.vals = array("f", [0.0] * regmap.N_MEAS)
         self.io = Io(relay_out)
-        self.regs = RegisterBank(self.config, self.vals)
+        self.protect = Protect(self.config)  # Wp write protection: the bank asks it before every write
+        self.regs = RegisterBank(self.config, self.vals, self.protect)
         # harmonics/THD/unbalance: the largest buffers, allocated while the heap is in one piece
         self.harm = Harmonics(self.vals, self.sampler, self.regs.image, spread=spread)
         gc.collect()
@@ -72,8 +96,6 @@ class Meter:
         self.slave = Slave(self.regs, self.io, self.config.get("Adr"), self.sdm)
         self.diag = Diagnostics(self.slave, self._restart_comms)
         self.ident = Ident(self.slave)
-        self.protect = Protect(self.config)
-        self.regs.protect = self.protect
         self.regs.attach(KEY, KEY + 1, self.protect.key_write)
         self.regs.refresh_config()
         self.tx = self.slave.tx
@@ -81,10 +103,9 @@ class Meter:
         # 4-20 mA output of the quantity An (docs/analog.md); ao_out(microamps) drives the board's PWM/DAC
         self.analog = Analog(self.vals, ao_out)
         # calibration (store record "calib", CALIBRATION block, CAL_Pass/CAL_Cmd), STATUS
-        self.calib = Calib(self.metering, self.store, self.config, self.protect)
+        self.calib = Calib(self.metering, self.store, self.config, self.protect, self.regs.image)
         self.regs.attach(CMD_BASE, CMD_BASE + 2, self.calib.cmd_write)
         self.regs.attach(CAL_BASE, CAL_BASE + 2 * N_ROWS, self.calib.block_write)
-        self.calib.image = self.regs.image
         self._status_off = 2 * regmap.block("status")[0]
         # what is wrong with the inputs (over range, current without voltage, phase sequence): STATUS rows 5-8,
         # counters (block ovr_n), cLr_OVR
@@ -93,7 +114,6 @@ class Meter:
         self.ledger = Ledger(self.store, self.regs, self.config, self.vals, regmap.slot, pulse_out)
         self.ledger.energy.bind(self.metering)
         self.clock = self.ledger.clock
-        self.io.clock = self.ledger.clock_text
         # demand, max/min (store records "demand", "maxmin"), cLr_*
         # both take only what the window measured (metering's mask: transitions, thresholds)
         mask = self.metering.mask
@@ -129,7 +149,7 @@ class Meter:
         sel = regmap.block("ev_sel")[0]
         self.regs.attach(sel, sel + 1, self.journal.sel_write)
         self.journal.power_up()
-        self.on_serial = on_serial  # board callback(baud, data_code): reprogram the UART
+        self.on_serial = on_serial  # board callback(baud, data_code): reprogram the UART (bind_line)
         self.seconds = 0  # simulated/real time from the ADC's sample clock: whole seconds ...
         self.subsec = 0  # ... and samples into the current second (small ints: no allocation)
         self.frames = 0  # Modbus frames handed to the slave (the sim's state shows it)
@@ -346,10 +366,21 @@ class Meter:
         hr = self.harm.hr
         return lambda: hr[k]
 
+    def bind_line(self, on_serial):
+        """The board's RS485 line, built after the meter because it calls modbus(): on_serial(baud, data_code)
+        reprograms its UART after the reply to a write that changed the settings, and on an FC08 restart. The
+        current settings are serial_settings()."""
+        self.on_serial = on_serial
+
+    def serial_settings(self):
+        """(baud rate in bit/s, dATA code 0-5: firmware/modbus/port.py serial_params) as applied now (a change
+        written by a master applies in service(), after its reply)."""
+        return self._serial[0] * 100, self._serial[1]
+
     def _restart_comms(self):
         # FC08 sub 01: re-initialise the serial port with the current settings (counters already cleared)
         if self.on_serial is not None:
-            self.on_serial(self._serial[0] * 100, self._serial[1])
+            self.on_serial(*self.serial_settings())
 
     def key(self, name):
         self.journal.src = self.config.src = PANEL

@@ -11,7 +11,16 @@ _RW = const(2)
 
 
 class RegisterBank:
-    def __init__(self, config, vals):
+    """The native register map (docs/registers.md, firmware/regmap.py) as the Modbus slave serves it: image is
+    every register's big-endian bytes from address 0 (bytearray, 2 * regmap.block_end()), kind one byte per
+    register. The meter's parts publish into image; writes come in through write(), which the slave calls for
+    FC06/FC16: settings (CONFIG) are checked and applied here, the other writable blocks go to the owner
+    attach() registered for them. Every write is all or nothing."""
+
+    def __init__(self, config, vals, protect=None):
+        """config: firmware.config.Config (the CONFIG block); vals: the measurement slots (array('f'),
+        regmap.N_MEAS) that publish() copies into the MEAS block; protect: firmware.protect.Protect, asked before
+        every write (Wp; None: no write protection)."""
         self.config = config
         self.vals = vals
         size = regmap.block_end()
@@ -36,7 +45,7 @@ class RegisterBank:
         self._first = []  # writable blocks other than the settings: first address, end, handler
         self._end = []
         self._fn = []
-        self.protect = None  # firmware.protect.Protect once the meter sets it: Wp write protection
+        self.protect = protect
         self.refresh_config()
         self.publish()
 

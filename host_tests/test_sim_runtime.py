@@ -180,6 +180,9 @@ class SerialMeter(Recorder):
     on_serial = None
     changed = False
 
+    def bind_line(self, on_serial):
+        self.on_serial = on_serial
+
     def modbus(self, frame, n):
         Recorder.modbus(self, frame, n)
         self.changed = frame[0] == 9

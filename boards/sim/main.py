@@ -63,7 +63,7 @@ class Runtime:
         # now, and whenever the meter applies new ones (on_serial, after the reply to the write that made them)
         self.config = getattr(meter, "config", None)
         if self.config is not None and hasattr(meter, "on_serial"):
-            meter.on_serial = self.serial
+            meter.bind_line(self.serial)
         # switch inputs: this board has no debouncing driver, so the meter debounces the raw level (di_raw)
         self.di = getattr(meter, "di_raw", None) or meter.di
 

@@ -119,8 +119,8 @@ class UartLine:
                              txbuf=260, timeout=0, timeout_char=2)
         self.port = Port(self.uart, self.de, meter.modbus, meter.tx, ticks_us, self._reinit,
                          meter.slave.counters)
-        meter.on_serial = self.port.set_serial  # Meter.service() calls it after the reply to the change
-        self.port.set_serial(meter.config.get("baud") * 100, meter.config.get("dATA"))
+        meter.bind_line(self.port.set_serial)  # Meter.service() calls it after the reply to the change
+        self.port.set_serial(*meter.serial_settings())
         self.poll = self.port.poll
 
     def _reinit(self, baud, parity, stop, tc_ms):

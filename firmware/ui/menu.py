@@ -79,6 +79,12 @@ def show_param(k, v):
 
 
 class Menu:
+    """The front panel's state (manual 4.1-4.3): which page is shown, or the password, the parameter list and the
+    value being edited. The module's functions drive it: step(m, key) for a key (KEYS), tick(m, ms) for the
+    timers (blink, the 60 s timeout, the backlight), fill(m, scr, ...) to draw it into a screen.Screen. The
+    settings go through cfg (firmware.config.Config, or the meter's panel view of it: ledger.Panel), so the
+    panel obeys the same ranges as Modbus. firmware/ui/__init__.py (Ui) is what the meter holds."""
+
     def __init__(self, cfg, slot, extra=None):
         """slot(name): index of a measurement in vals, KeyError when it is none; extra(name): a callable for a
         page row that is no measurement (energy, clock, demand, max/min, harmonic ratios) or None."""

@@ -272,6 +272,12 @@ class _FakeMeter:
     def modbus(self, frame, n):
         return 0
 
+    def bind_line(self, on_serial):
+        self.on_serial = on_serial
+
+    def serial_settings(self):
+        return self.config.get("baud") * 100, self.config.get("dATA")
+
 
 def test_uart_line_wires_the_board_uart_de_and_settings():
     from firmware.modbus.port import UartLine

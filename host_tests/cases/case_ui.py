@@ -43,9 +43,6 @@ class FakeIo:
         self.inputs = [0, 0]
         self.comm = 0
 
-    def clock_text(self):
-        return "2026.11.26 09:35:20"
-
 
 def make(cfg=None, **vals):
     v = array("f", [0.0] * len(NAMES))
