@@ -9,7 +9,7 @@ _RECORD = "config"
 
 
 class Config:
-    """The settings of manual 4.3 (the CONFIG block of docs/registers.md): values (array('H'), one per
+    """The settings of manual 4.3 (the CONFIG block, README "Register map"): values (array('H'), one per
     regmap.CONFIG row, in its order), names, version (bumped on every change), dirty (a change not saved yet).
     Every change goes through set()/set_index(), which refuse (False, nothing changed) what the register map's
     range or a rule between settings forbids; the meter's service() applies changed settings (version) and

@@ -11,7 +11,7 @@ _RW = const(2)
 
 
 class RegisterBank:
-    """The native register map (docs/registers.md, firmware/regmap.py) as the Modbus slave serves it: image is
+    """The native register map (README "Register map", firmware/regmap.py) as the Modbus slave serves it: image is
     every register's big-endian bytes from address 0 (bytearray, 2 * regmap.block_end()), kind one byte per
     register. The meter's parts publish into image; writes come in through write(), which the slave calls for
     FC06/FC16: settings (CONFIG) are checked and applied here, the other writable blocks go to the owner

@@ -50,7 +50,7 @@ METER_PAGES = (
     ("T", (("", "T"),), _DEGC, "", F_WHOLE),
 )
 # RIGHT (manual 4.2): on Meter it walks the energy and time pages below one by one, then returns to the real-time
-# page left; on PQM it cycles demand, harmonics, unbalance, on History maximum, minimum. Rows name a measurement
+# page left; on PQM it cycles demand, harmonics, unbalance, alarms, on History maximum, minimum, events. Rows name a measurement
 # slot or a source in Ui's `extra`. The regular groups are made a page at a time (firmware/rows.py).
 # Energy and time (manual 5, pages 1-20, then the calendar periods, run/load time and the clock): one energy
 # quantity per page, the value a string from firmware/ledger.py (kWh / kvarh with one decimal, or the float32 in
