@@ -9,6 +9,7 @@ from micropython import const
 from firmware import regmap
 from firmware.bufs import copy8
 from firmware.frontend import SAMPLE_RATE
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE
 from firmware.sf32conv import copy_be
 from firmware.words import SIGN_BIT
 
@@ -248,7 +249,7 @@ class Alarms:
         k0 = addr - self._cfg
         for i in range(count):
             if not self.field_ok((k0 + i) % FIELDS, (src[off + 2 * i] << 8) | src[off + 2 * i + 1]):
-                return 3
+                return -ILLEGAL_DATA_VALUE
         for i in range(count):
             self.set_field(k0 + i, (src[off + 2 * i] << 8) | src[off + 2 * i + 1])
         return 0
@@ -276,11 +277,11 @@ class Alarms:
         # float32 pairs: threshold (any finite value), hysteresis (finite, >= 0); whole floats only
         k0 = addr - self._lim
         if (k0 | count) & 1:
-            return 3
+            return -ILLEGAL_DATA_VALUE
         for i in range(0, count, 2):
             hi = (src[off + 2 * i] << 8) | src[off + 2 * i + 1]
             if hi & _EXP == _EXP or (((k0 + i) >> 1) & 1 and hi & 0x8000):
-                return 3
+                return -ILLEGAL_DATA_VALUE
         for i in range(0, count, 2):
             j = (k0 + i) >> 1
             _put_be(self.hys if j & 1 else self.thr, j >> 1, src, off + 2 * i)

@@ -12,6 +12,7 @@ from firmware import regmap, sf32
 from firmware import workspace as ws
 from firmware.kernel import P_X
 from firmware.metering import MEAS
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE, SERVER_DEVICE_FAILURE
 
 RECORD = "calib"
 _MAGIC = b"CAL1"
@@ -34,8 +35,6 @@ FAILED = const(3)  # the reference was not there (a channel below 10 % of it) or
 WINDOWS = const(10)  # windows averaged (about 2 s); the first window after the command is skipped
 _WAIT = const(50)  # windows (~10 s) that may pass without the reference measured before the calibration fails
 _ACC = const(20)  # accumulators: U rms 3, I rms 3, P1 3, Q1 3, channel means 7 (reduced codes), scratch
-_ILL = const(3)  # exception: wrong password / unknown code / not unlocked
-_FAIL = const(4)  # exception: busy, or not possible in this wiring
 
 
 @micropython.viper
@@ -125,12 +124,12 @@ class Calib:
         ok = self.unlocked()
         self._pass = 0
         if not ok or (code != CMD_CAL and code != CMD_RESET):
-            return _ILL
+            return -ILLEGAL_DATA_VALUE
         if self.busy or self.pending:
-            return _FAIL
+            return -SERVER_DEVICE_FAILURE
         if code == CMD_CAL:
             if self.config.values[self._isyss] != 0:
-                return _FAIL
+                return -SERVER_DEVICE_FAILURE
             for k in range(_ACC):
                 self.acc[k] = 0.0  # allocation-free: 0.0 is a constant object on both runtimes
             self.busy = WINDOWS + 1
@@ -146,15 +145,15 @@ class Calib:
         never (03). Whole float32 values only (02 otherwise is the bank's answer for a partial one: here 03)."""
         a = addr - CAL_BASE
         if (a & 1) or (count & 1):
-            return _ILL
+            return -ILLEGAL_DATA_VALUE
         first = a >> 1
         n = count >> 1
         if first + n > N_ROWS:
-            return _ILL
+            return -ILLEGAL_DATA_VALUE
         if first <= R_STATE < first + n:
-            return _ILL
+            return -ILLEGAL_DATA_VALUE
         if first + n > R_STATE and not self.unlocked():
-            return _ILL
+            return -ILLEGAL_DATA_VALUE
         for k in range(n):
             _from_be(self.rows, first + k, src, off + 4 * k)
         if first + n > R_STATE:

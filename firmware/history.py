@@ -5,9 +5,9 @@ from micropython import const
 
 from firmware import regmap
 from firmware.clock import hms_text, ymd_text  # LCD rows: 2026.11.26, 09:35:20 (manual 4.3)
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE
 
 SAVE_S = const(60)  # a changed record is saved at most once a minute (and at power-down)
-_REFUSED = const(3)
 
 
 class History:
@@ -33,9 +33,9 @@ class History:
     def cmd_write(self, addr, count, src, off):
         """The password clears the history; anything else gets exception 03. Allocation-free."""
         if count != 1 or self.config is None:
-            return _REFUSED
+            return -ILLEGAL_DATA_VALUE
         if ((src[off] << 8) | src[off + 1]) != self.config.values[self._pass]:
-            return _REFUSED
+            return -ILLEGAL_DATA_VALUE
         self.clear()
         self.cleared += 1
         return 0

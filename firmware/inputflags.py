@@ -9,6 +9,7 @@ from micropython import const
 
 from firmware import regmap
 from firmware.kernel import D_SAT
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE
 from firmware.words import SIGN_BIT, put_u32
 
 NCH = const(7)  # Ua Ub Uc Ia Ib Ic In: the bits of OVR, OVR_L and done[D_SAT]
@@ -24,7 +25,6 @@ CAP = const(0x3FFFFFFF)  # counters stop here (6.8 years of 200 ms windows): eve
 # changed bits for the journal: 0-6 over range of a channel, 8-10 current without voltage of a phase, 16 sequence
 CH_NOV = const(8)
 CH_SEQ = const(16)
-_REFUSED = const(3)
 
 
 @micropython.viper
@@ -176,9 +176,9 @@ class InputFlags:
     def cmd_write(self, addr, count, src, off):
         """cLr_OVR: the password clears; anything else gets exception 03. Allocation-free."""
         if count != 1 or self.config is None:
-            return _REFUSED
+            return -ILLEGAL_DATA_VALUE
         if ((src[off] << 8) | src[off + 1]) != self.config.values[self._pass]:
-            return _REFUSED
+            return -ILLEGAL_DATA_VALUE
         self.clear()
         return 0
 

@@ -5,6 +5,8 @@ from array import array
 
 from micropython import const
 
+from firmware.modbus.codes import SERVER_DEVICE_FAILURE
+
 DEBOUNCE = const(320)  # samples (40 ms at 8000/s): manual 1.2, switch inputs "Debounce time 40ms"
 REMOTE = const(0)
 ALARM = const(1)
@@ -30,11 +32,11 @@ class Io:
 
     def write_coil(self, i, v):
         """FC05/FC15. Remote mode: the master's command holds until released or power is lost (manual 3.4).
-        Alarm mode: refused with 4 (the slave answers exception 04, nothing changes): the request is well formed
+        Alarm mode: refused with -SERVER_DEVICE_FAILURE (exception 04, nothing changes): the request is well formed
         and the coil exists, but the meter cannot carry it out while the alarm function owns the relay; 03
         would tell the master its value is wrong, which no other value would fix."""
         if self.mode[i] != REMOTE:
-            return 4
+            return -SERVER_DEVICE_FAILURE
         self._set(i, v, 0)
         return 0
 

@@ -10,6 +10,7 @@ from firmware import events as ev
 from firmware import inputflags as flags
 from firmware import regmap
 from firmware.clock import hms_text, ymd_text
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE
 from firmware.words import put_u32
 
 PANEL = const(0)
@@ -146,7 +147,7 @@ class Journal:
         """EV_From (allocation-free): 0..127; the window is refilled by service() after the reply."""
         v = (src[off] << 8) | src[off + 1]
         if count != 1 or v >= ev.KEEP:
-            return 3
+            return -ILLEGAL_DATA_VALUE
         self.sel = v
         self.m.regs.put_u16(self._sel_reg, v)
         return 0

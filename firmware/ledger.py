@@ -10,6 +10,7 @@ from firmware import periods as _p
 from firmware import regmap
 from firmware.clock import Clock, valid_hms, valid_ymd
 from firmware.energy import Energy
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE
 from firmware.periods import Periods
 from firmware.pulse import Pulse
 from firmware.words import put_u32
@@ -104,20 +105,20 @@ class Ledger:
     def clock_write(self, addr, count, src, off):
         k = addr - self._clk
         if (k | count) & 1 or src[off] > 1 or (count == 4 and src[off + 4] > 1):
-            return 3  # half a uint32, or a value far out of range
+            return -ILLEGAL_DATA_VALUE  # half a uint32, or a value far out of range
         v0 = (src[off] << 24) | (src[off + 1] << 16) | (src[off + 2] << 8) | src[off + 3]
         clk = self.clock
         if count == 4:
             v1 = (src[off + 4] << 24) | (src[off + 5] << 16) | (src[off + 6] << 8) | src[off + 7]
             if not (valid_ymd(v0) and valid_hms(v1)):
-                return 3
+                return -ILLEGAL_DATA_VALUE
             clk.set_ymd(v0)
             clk.set_hms(v1)
         elif k == 0:
             if not clk.set_ymd(v0):
-                return 3
+                return -ILLEGAL_DATA_VALUE
         elif not clk.set_hms(v0):
-            return 3
+            return -ILLEGAL_DATA_VALUE
         put_u32(self.regs.image, 2 * self._clk, clk.ymd)
         put_u32(self.regs.image, 2 * self._clk + 4, clk.hms)
         return 0
@@ -125,7 +126,7 @@ class Ledger:
     def clear_write(self, addr, count, src, off):
         v = (src[off] << 8) | src[off + 1]
         if count != 1 or v != self.config.get("PASS"):
-            return 3
+            return -ILLEGAL_DATA_VALUE
         self.clear()
         return 0
 

@@ -4,10 +4,10 @@
 from micropython import const
 
 from firmware import regmap
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE
 
 KEY = const(0x0030)  # the Key command register (regmap COMMANDS row 0)
 UNLOCK_S = const(300)  # seconds a correct Key write keeps writes open
-_REFUSED = const(3)
 
 
 class Protect:
@@ -39,13 +39,13 @@ class Protect:
     def key_write(self, addr, count, src, off):
         """Key (0x0030): the password opens writes for 5 minutes; anything else closes them and gets 03."""
         if count != 1:
-            return _REFUSED
+            return -ILLEGAL_DATA_VALUE
         v = (src[off] << 8) | src[off + 1]
         if v == self.config.values[self._pass]:
             self.left = UNLOCK_S
             return 0
         self.left = 0
-        return _REFUSED
+        return -ILLEGAL_DATA_VALUE
 
     def keep_pass(self, k, v):
         """True when a write of v to setting k must leave it alone: PASS reads 0 while Wp = 1, so a master

@@ -4,6 +4,7 @@
 from micropython import const
 
 from firmware import regmap, sf32
+from firmware.modbus.codes import ILLEGAL_DATA_ADDRESS, ILLEGAL_DATA_VALUE
 
 _ABSENT = const(0)
 _RO = const(1)
@@ -54,7 +55,8 @@ class RegisterBank:
         return start if start + q <= self.size else -1
 
     def attach(self, first, end, fn):
-        """Writes to first..end-1 go to fn(addr, count, src, off) -> 0, 3 or 4 (allocation-free)."""
+        """Writes to first..end-1 go to fn(addr, count, src, off) -> 0 done or -exception code (-ILLEGAL_DATA_VALUE,
+        -SERVER_DEVICE_FAILURE; firmware/modbus/codes.py), allocation-free: the slave sends what it returns."""
         self._first.append(first)
         self._end.append(end)
         self._fn.append(fn)
@@ -79,16 +81,20 @@ class RegisterBank:
         sf32.copy_be(self.vals, 0, regmap.N_MEAS, self.image, self._meas_off)
 
     def write(self, addr, count, src, off):
-        # Settings: all-or-nothing, every value checked before any is applied. Allocation-free.
+        """FC06/FC16 to `count` registers from `addr`, values big-endian in src[off:]. Returns 0 done, or -the
+        exception code the slave sends as it comes (firmware/modbus/codes.py, one sign convention for every writer
+        and handler): -ILLEGAL_DATA_VALUE for a value refused or Wp, -ILLEGAL_DATA_ADDRESS for a range with no one
+        owner; an owner's result (attach) is passed on. Settings: all-or-nothing, every value checked before any
+        is applied. Allocation-free."""
         base = regmap.CONFIG_BASE
         n = self._n
         p = self.protect
         if p is not None and not p.allowed(addr, count):
-            return 3  # Wp = 1 and Key not written in the last 5 minutes (docs/modbus.md)
+            return -ILLEGAL_DATA_VALUE  # Wp = 1 and Key not written in the last 5 minutes (docs/modbus.md)
         if addr >= base and addr + count <= base + n:
             for i in range(count):
                 if not self.config.valid_index(addr + i - base, (src[off + 2 * i] << 8) | src[off + 2 * i + 1]):
-                    return 3
+                    return -ILLEGAL_DATA_VALUE
             cfg = self.config
             for i in range(count):
                 v = (src[off + 2 * i] << 8) | src[off + 2 * i + 1]
@@ -99,4 +105,4 @@ class RegisterBank:
         for j in range(len(self._fn)):
             if addr >= self._first[j] and addr + count <= self._end[j]:
                 return self._fn[j](addr, count, src, off)
-        return 2  # a range spanning blocks (or with no owner): not writable as one piece
+        return -ILLEGAL_DATA_ADDRESS  # a range spanning blocks (or with no owner): not writable as one piece

@@ -7,6 +7,7 @@ from array import array
 from micropython import const
 
 from firmware import regmap, sf32
+from firmware.modbus.codes import ILLEGAL_DATA_ADDRESS
 from firmware.words import SIGN_BIT
 
 SIZE = const(0x0200)  # registers 0x0000..0x01FF; every one is readable, unused ones read 0
@@ -299,7 +300,7 @@ class Sdm630:
         return start if start + q <= SIZE else -1
 
     def write(self, addr, count, src, off):
-        return 2  # input registers are read-only (FC04 has no write; kept for the bank interface)
+        return -ILLEGAL_DATA_ADDRESS  # input registers are read-only (FC04 has no write; kept for the bank interface)
 
     def live(self):
         """SDM630 addresses that carry a value (for docs and tests; allocates)."""

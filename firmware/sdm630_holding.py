@@ -6,6 +6,7 @@ from micropython import const
 
 from firmware import regmap, sf32
 from firmware.frontend import SAMPLE_RATE
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE
 
 _LOW = const(0x0102)  # 0x0000..0x0101 held whole: Eastron's low parameters and Prot at 0x0100
 _PAGE_DIV = const(0xF910)  # pulse 1 divisor (sdm_modbus p1_divisor): one 2-register page at image index _LOW
@@ -13,8 +14,6 @@ _PAGE_SER = const(0xFC00)  # serial number, uint32: image index _LOW + 2
 SIZE = const(0x0106)  # registers in the image
 _RO = const(1)
 _RW = const(2)
-_REFUSED = const(3)
-_ADDR_PAGE = const(2)  # a write that does not cover one parameter exactly: 03 (as a half uint32 natively)
 # parameter codes, in table order
 DEMAND_TIME = const(0)
 DEMAND_PERIOD = const(1)
@@ -156,7 +155,7 @@ class SdmHolding:
     # --- writes (allocation-free) -------------------------------------------------------------------------------
     def write(self, addr, count, src, off):
         """One parameter per request, as Eastron's meters take it (FC16 of 2 registers, a float32): 0 done,
-        3 refused (not a whole parameter, not an integer, a code the meter has no setting for, out of range,
+        -ILLEGAL_DATA_VALUE refused (not a whole parameter, not an integer, a code the meter has no setting for, out of range,
         write protection)."""
         i = self.find(addr, count)
         p = -1
@@ -164,13 +163,13 @@ class SdmHolding:
             if ((_TABLE[3 * k] << 8) | _TABLE[3 * k + 1]) == i:
                 p = k
         if p < 0 or count != 2:
-            return _REFUSED
+            return -ILLEGAL_DATA_VALUE
         f = self.f
         _be_word(f, 0, src, off)
         v = sf32.to_int(f, 0)
         sf32.from_int(f, 1, v)
         if sf32.fcmp(f, 0, 1) != 0:
-            return _REFUSED  # not a whole number
+            return -ILLEGAL_DATA_VALUE  # not a whole number
         if p == KPPA:  # the password opens writes for 5 minutes (Key); anything else closes them
             if v < 0 or v > 0xFFFF:
                 v = 0xFFFF
@@ -178,13 +177,13 @@ class SdmHolding:
             self.kb[1] = v & 0xFF
             return self.protect.key_write(addr, 1, self.kb, 0)
         if not self.protect.allowed(addr, count):
-            return _REFUSED
+            return -ILLEGAL_DATA_VALUE
         r = self._apply(p, v)
         self.refresh()
         return r
 
     def _set(self, j, v):
-        return 0 if self.config.set_index(self._i[j], v) else _REFUSED
+        return 0 if self.config.set_index(self._i[j], v) else -ILLEGAL_DATA_VALUE
 
     def _apply(self, p, v):
         if p == DEMAND_PERIOD:  # Eastron's 0 (no demand) has no setting here: 03, as any period DM_S does not divide
@@ -194,20 +193,20 @@ class SdmHolding:
                 return self._set(5, 0)
             if v == 2:
                 return 0 if self._cfg(5) else self._set(5, 1)  # 3P3W: a 2LL mode stays, 3Ln3CT becomes 2LL3CT
-            return _REFUSED  # 1 = 1P2W: not a wiring of this meter
+            return -ILLEGAL_DATA_VALUE  # 1 = 1P2W: not a wiring of this meter
         if p == PARITY:
-            return self._set(6, v) if 0 <= v <= 3 else _REFUSED  # Eastron's 0..3 are the meter's 8N1 8E1 8O1 8N2
+            return self._set(6, v) if 0 <= v <= 3 else -ILLEGAL_DATA_VALUE  # Eastron's 0..3 are the meter's 8N1 8E1 8O1 8N2
         if p == NODE:
             return self._set(7, v)
         if p == PASSWORD:
             if v == 0 and self._cfg(12):
                 return 0  # the 0 it read while Wp = 1, written back: the password stays (docs/modbus.md)
-            return self._set(8, v) if 0 <= v <= 0xFFFF else _REFUSED
+            return self._set(8, v) if 0 <= v <= 0xFFFF else -ILLEGAL_DATA_VALUE
         if p == BAUD:
-            return self._set(9, _BAUDS[v]) if 0 <= v < 8 else _REFUSED
+            return self._set(9, _BAUDS[v]) if 0 <= v < 8 else -ILLEGAL_DATA_VALUE
         if p == PROT:
             return self._set(10, v)
         if p == PULSE_DIV:
-            return self._set(11, _PULSE_DIV_1000) if v == 0 else _REFUSED
+            return self._set(11, _PULSE_DIV_1000) if v == 0 else -ILLEGAL_DATA_VALUE
         # fixed properties (pulse width, pulse energy type): their own value is accepted, anything else refused
-        return 0 if v == self.value(p) else _REFUSED
+        return 0 if v == self.value(p) else -ILLEGAL_DATA_VALUE

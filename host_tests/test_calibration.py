@@ -6,6 +6,7 @@ import struct
 from feeding import feed as _feed
 from firmware import regmap
 from firmware.meter import Meter
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE, SERVER_DEVICE_FAILURE
 from tools import generator, scenario, truth
 
 QUARTER = {"U": 5e-4, "I": 5e-4, "P": 1.25e-3, "S": 1.25e-3, "Q": 5e-3, "PF": 1.25e-3}
@@ -54,9 +55,9 @@ def test_calibration_over_modbus_corrects_gain_skew_and_offset(tmp_path):
     before = _worst(m, truth.truth(_board()))
     assert before["P"] > 5e-3 and before["Q"] > 2e-2, before  # the board's errors are there
     assert _wf(m, 0x0A00, [220.0, 5.0, 30.0]) == 0
-    assert _w16(m, 0x0035, [1]) == 3  # not unlocked: exception 03
+    assert _w16(m, 0x0035, [1]) == -ILLEGAL_DATA_VALUE  # not unlocked: exception 03
     assert _w16(m, 0x0034, [6666, 1]) == 0  # password and command in one FC16
-    assert _w16(m, 0x0034, [6666, 1]) == 4  # busy
+    assert _w16(m, 0x0034, [6666, 1]) == -SERVER_DEVICE_FAILURE  # busy
     _feed(m, gen, 2.6)
     ref = _read_f(m, 0x0A00, 25)
     assert ref[3] == 2.0, ref  # Cal_State done
@@ -79,7 +80,7 @@ def test_calibration_over_modbus_corrects_gain_skew_and_offset(tmp_path):
 
 def test_reset_and_refusals(tmp_path):
     m = Meter(state_dir=str(tmp_path))
-    assert _wf(m, 0x0A00 + 8, [1.1]) == 3  # a factor without the unlock
+    assert _wf(m, 0x0A00 + 8, [1.1]) == -ILLEGAL_DATA_VALUE  # a factor without the unlock
     assert _w16(m, 0x0030, [6666]) == 0  # Key: unlocked for 5 minutes
     assert _wf(m, 0x0A00 + 8, [1.1]) == 0
     m.service()
@@ -88,4 +89,4 @@ def test_reset_and_refusals(tmp_path):
     m.service()
     assert m.metering.cal[0] == 1.0 and _read_f(m, 0x0A00 + 8, 1)[0] == 1.0
     m.set("SYSS", 1)
-    assert _w16(m, 0x0035, [1]) == 4  # three-wire: calibrate in 3Ln3CT
+    assert _w16(m, 0x0035, [1]) == -SERVER_DEVICE_FAILURE  # three-wire: calibrate in 3Ln3CT

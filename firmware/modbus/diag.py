@@ -4,7 +4,8 @@
 from micropython import const
 
 from firmware.bufs import copy8
-from firmware.modbus.slave import ILLEGAL_FUNCTION, ILLEGAL_VALUE, OVERRUNS
+from firmware.modbus.codes import ADU_FIXED, CRC_LEN, DIAGNOSTICS, ILLEGAL_DATA_VALUE, ILLEGAL_FUNCTION, REPLY_ECHO
+from firmware.modbus.slave import OVERRUNS
 
 _RETURN_QUERY = const(0x00)
 _RESTART = const(0x01)
@@ -14,6 +15,7 @@ _CLEAR = const(0x0A)
 _FIRST_COUNTER = const(0x0B)  # 0x0B..0x12: Slave.counters[sub - 0x0B]
 _LAST_COUNTER = const(0x12)
 _CLEAR_OVERRUN = const(0x14)
+_ADU_SUB = const(6)  # address, function code, sub-function, CRC: the shortest FC08 request
 
 
 class Diagnostics:
@@ -26,7 +28,7 @@ class Diagnostics:
         self.on_restart = on_restart
         self.restart_pending = False
         self.restarts = 0
-        slave.on(8, self._fc08)
+        slave.on(DIAGNOSTICS, self._fc08)
 
     def service(self):
         if self.restart_pending:
@@ -37,31 +39,31 @@ class Diagnostics:
                 self.on_restart()
 
     def _fc08(self, frame, n):
-        if n < 6:
-            return -ILLEGAL_VALUE  # too short to hold a sub-function
+        if n < _ADU_SUB:
+            return -ILLEGAL_DATA_VALUE  # too short to hold a sub-function
         sub = (frame[2] << 8) | frame[3]
         s = self.slave
         tx = s.tx
         if sub == _RETURN_QUERY:
-            copy8(tx, 2, frame, 2, n - 4)  # the sub-function and any data, echoed as they came
-            return n - 2
+            copy8(tx, 2, frame, 2, n - 2 - CRC_LEN)  # the sub-function and any data, echoed as they came
+            return n - CRC_LEN
         if not (sub <= _DIAG_REGISTER or sub == _LISTEN_ONLY or _CLEAR <= sub <= _LAST_COUNTER
                 or sub == _CLEAR_OVERRUN):
             return -ILLEGAL_FUNCTION  # 03 (ASCII delimiter), 0x13, 0x15...: the spec's 01 for sub-functions
-        if n != 8:
-            return -ILLEGAL_VALUE
+        if n != ADU_FIXED:
+            return -ILLEGAL_DATA_VALUE
         v = (frame[4] << 8) | frame[5]
         if sub == _RESTART:
             if v != 0 and v != 0xFF00:
-                return -ILLEGAL_VALUE
+                return -ILLEGAL_DATA_VALUE
             self.restart_pending = True
             if s.listen_only:
                 s.listen_only = False  # the one way out of listen-only mode; no reply then
                 return 0
             copy8(tx, 2, frame, 2, 4)
-            return 6
+            return REPLY_ECHO
         if v != 0:
-            return -ILLEGAL_VALUE  # every other sub-function takes data 0000
+            return -ILLEGAL_DATA_VALUE  # every other sub-function takes data 0000
         if sub == _LISTEN_ONLY:
             s.listen_only = True
             return 0  # never answered
@@ -76,4 +78,4 @@ class Diagnostics:
         tx[3] = sub
         tx[4] = c >> 8
         tx[5] = c & 0xFF
-        return 6
+        return REPLY_ECHO

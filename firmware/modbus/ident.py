@@ -5,13 +5,23 @@ from array import array
 
 from micropython import const
 
-from firmware.modbus.slave import ILLEGAL_ADDRESS, ILLEGAL_FUNCTION, ILLEGAL_VALUE
+from firmware.modbus.codes import (
+    ADU_MAX,
+    ADU_MEI_DEVICE_ID,
+    ADU_MIN,
+    CRC_LEN,
+    ENCAPSULATED_INTERFACE,
+    ILLEGAL_DATA_ADDRESS,
+    ILLEGAL_DATA_VALUE,
+    ILLEGAL_FUNCTION,
+    MEI_DEVICE_ID,
+    REPLY_HEAD,
+    REPORT_SERVER_ID,
+)
 from firmware.version import TEXT as VERSION
 
-_MEI_DEVICE_ID = const(0x0E)
 _CONFORMITY = const(0x82)  # regular identification, stream and individual access
 _LAST_BASIC = const(2)
-_MAX_PDU_END = const(254)  # reply bytes before the CRC: a 256-byte ADU at most
 _RUN_ON = const(0xFF)
 
 # Object ids 0..5: VendorName, ProductCode, MajorMinorRevision (basic); VendorUrl, ProductName, ModelName
@@ -41,37 +51,37 @@ class Ident:
         if extra is None:
             extra = "KPM53 " + VERSION
         self.sid = bytearray([server_id, _RUN_ON]) + extra.encode()
-        slave.on(17, self._fc17)
-        slave.on(43, self._fc43)
+        slave.on(REPORT_SERVER_ID, self._fc17)
+        slave.on(ENCAPSULATED_INTERFACE, self._fc43)
 
     def _fc17(self, frame, n):
         # addr 11 crc -> addr 11 count, server id, run indicator (FF = running), additional data
-        if n != 4:
-            return -ILLEGAL_VALUE
+        if n != ADU_MIN:
+            return -ILLEGAL_DATA_VALUE
         tx = self.slave.tx
         sid = self.sid
         k = len(sid)
         tx[2] = k
         for i in range(k):
-            tx[3 + i] = sid[i]
-        return 3 + k
+            tx[REPLY_HEAD + i] = sid[i]
+        return REPLY_HEAD + k
 
     def _fc43(self, frame, n):
         # addr 2B 0E code object crc
-        if n < 5:
-            return -ILLEGAL_VALUE
-        if frame[2] != _MEI_DEVICE_ID:
+        if n < ADU_MIN + 1:
+            return -ILLEGAL_DATA_VALUE  # no MEI type
+        if frame[2] != MEI_DEVICE_ID:
             return -ILLEGAL_FUNCTION  # other MEI types (0x0D CANopen) are not served
-        if n != 7:
-            return -ILLEGAL_VALUE
+        if n != ADU_MEI_DEVICE_ID:
+            return -ILLEGAL_DATA_VALUE
         code = frame[3]
         obj = frame[4]
         if code < 1 or code > 4:
-            return -ILLEGAL_VALUE
+            return -ILLEGAL_DATA_VALUE
         last = self.n - 1
         if code == 4:  # individual access: exactly that object
             if obj > last:
-                return -ILLEGAL_ADDRESS
+                return -ILLEGAL_DATA_ADDRESS
             last = obj
         else:
             if code == 1:
@@ -79,7 +89,7 @@ class Ident:
             if obj > last:
                 obj = 0  # stream access from an unknown object restarts at object 0 (spec 6.21)
         tx = self.slave.tx
-        tx[2] = _MEI_DEVICE_ID
+        tx[2] = MEI_DEVICE_ID
         tx[3] = code
         tx[4] = _CONFORMITY
         tx[5] = 0  # more follows
@@ -91,7 +101,7 @@ class Ident:
         while obj <= last:
             a = off[obj]
             b = off[obj + 1]
-            if k + b - a > _MAX_PDU_END:
+            if k + b - a > ADU_MAX - CRC_LEN:
                 tx[5] = 0xFF  # does not fit: the master asks again from tx[6]
                 tx[6] = obj
                 break

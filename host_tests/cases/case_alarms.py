@@ -11,6 +11,7 @@ from firmware.alarms import ACTIVE, CLEARING, INACTIVE, PENDING, Alarms
 from firmware.bufs import copy8
 from firmware.io import DEBOUNCE, Io
 from firmware.store import Store
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE, SERVER_DEVICE_FAILURE
 
 W = 1600  # samples per window (200 ms)
 UA = 0  # slot of Ua
@@ -73,7 +74,7 @@ def test_alarm_mode_relay_refuses_remote_and_mode_change_releases():
     assert io.write_coil(0, 1) == 0 and io.coils[0] == 1
     io.set_mode(0, 1)  # to alarm mode: released
     assert io.coils[0] == 0
-    assert io.write_coil(0, 1) == 4 and io.coils[0] == 0  # FC05 -> exception 04, nothing changes
+    assert io.write_coil(0, 1) == -SERVER_DEVICE_FAILURE and io.coils[0] == 0  # FC05 -> exception 04, nothing changes
     io.alarm_drive(1, 1)  # DO2 is remote: the rules cannot close it
     assert io.coils[1] == 0
 
@@ -89,7 +90,7 @@ def test_writes_validated_all_or_nothing_allocation_free():
     nan = struct.pack(">ff", float("nan"), 1.0)
     neg_h = struct.pack(">ff", 400.0, -1.0)
     ok_l = struct.pack(">ff", 400.0, 4.0)
-    r = bytearray(8)
+    r = array("b", bytes(8))  # signed: 0 or -exception code
     micropython.heap_lock()
     try:
         r[0] = al.cfg_write(a, 5, bad_m, 0)
@@ -102,13 +103,13 @@ def test_writes_validated_all_or_nothing_allocation_free():
         r[7] = al.lim_write(lim, 4, ok_l, 0)
     finally:
         micropython.heap_unlock()
-    assert list(r) == [3, 3, 3, 3, 3, 3, 0, 0], list(r)
+    assert list(r) == [-ILLEGAL_DATA_VALUE] * 6 + [0, 0], list(r)
     al.service()
     assert al.sl[0] == 3 and al.md[0] == 1 and al.on_s[0] == 5 and al.thr[0] == 400.0 and al.ret[0] == 396.0
     assert img[2 * a:2 * a + 10] == good and img[2 * lim:2 * lim + 8] == ok_l
     # wiring: 2LL has no phase voltage Ua (slot 0); a rule on it is refused there, on Uab (3) accepted
     al.wiring(1)
-    assert al.cfg_write(a + 5, 1, _u16s(0), 0) == 3 and al.cfg_write(a + 5, 1, _u16s(3), 0) == 0
+    assert al.cfg_write(a + 5, 1, _u16s(0), 0) == -ILLEGAL_DATA_VALUE and al.cfg_write(a + 5, 1, _u16s(3), 0) == 0
     # a wiring change turns off a rule whose quantity the new wiring lacks
     al.set_field(5, 0)
     al.set_field(6, 1)

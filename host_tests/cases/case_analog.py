@@ -13,6 +13,7 @@ from firmware.config import Config
 from firmware.meter import Meter
 from firmware.regbank import RegisterBank
 from firmware.store import Store
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE
 from case_meter import _block
 
 AO = regmap.slot("AO")
@@ -126,7 +127,7 @@ def test_modbus_write_of_a_foreign_quantity_gets_exception_03():
     bank = RegisterBank(cfg, array("f", [0.0] * regmap.N_MEAS))
     an = regmap.CONFIG_BASE + cfg.index("An")
     assert cfg.set("SYSS", 2)
-    assert bank.write(an, 1, bytes([0, 9]), 0) == 3 and cfg.get("An") == 6  # Pa in 2LL2CT
+    assert bank.write(an, 1, bytes([0, 9]), 0) == -ILLEGAL_DATA_VALUE and cfg.get("An") == 6  # Pa in 2LL2CT
     assert bank.write(an, 1, bytes([0, 12]), 0) == 0 and cfg.get("An") == 12
     assert bank.image[2 * an + 1] == 12
 

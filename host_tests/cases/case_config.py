@@ -9,6 +9,7 @@ from firmware import regmap
 from firmware.config import Config
 from firmware.regbank import RegisterBank
 from firmware.store import Store
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE
 
 
 def _bank():
@@ -51,7 +52,7 @@ def test_bank_write_all_or_nothing_allocation_free():
         r2 = bank.write(6, 2, src, 0)
     finally:
         micropython.heap_unlock()
-    assert r == 3 and r2 == 0
+    assert r == -ILLEGAL_DATA_VALUE and r2 == 0
     assert cfg.get("Pt_U") == 100 and cfg.get("Ct_I") == 80
     assert bank.image[12] == 0 and bank.image[13] == 100
 

@@ -10,6 +10,7 @@ import micropython
 from firmware import regmap
 from firmware.config import Config
 from firmware.demand import Demand
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE
 
 
 class FakeClock:
@@ -99,7 +100,7 @@ def test_clear_needs_the_password():
     _minute(d, vals, clk, 1000.0, 5.0, locked=False)
     assert d.maximum(0) > 0 and _f32(img, "MaxDmd_P_D", "demand_t") != 0
     wrong = bytes((0x12, 0x34))
-    assert d.cmd_write(0x33, 1, wrong, 0) == 3 and d.maximum(0) > 0
+    assert d.cmd_write(0x33, 1, wrong, 0) == -ILLEGAL_DATA_VALUE and d.maximum(0) > 0
     pw = cfg.get("PASS")
     ok = bytes((pw >> 8, pw & 0xFF))
     micropython.heap_lock()

@@ -16,6 +16,7 @@ from firmware.periods import Periods
 from firmware.regbank import RegisterBank
 from firmware.config import Config
 from firmware.store import Store
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE
 from signals import balanced_block as _block
 
 
@@ -239,15 +240,15 @@ def test_clock_and_clear_over_registers():
     base = regmap.block("clock")[0]
     src = bytearray(struct.pack(">II", 20280229, 123456))
     assert regs.write(base, 4, src, 0) == 0 and (led.clock.ymd, led.clock.hms) == (20280229, 123456)
-    assert regs.write(base, 4, bytearray(struct.pack(">II", 20270229, 0)), 0) == 3
-    assert regs.write(base + 2, 2, bytearray(struct.pack(">I", 240000)), 0) == 3
+    assert regs.write(base, 4, bytearray(struct.pack(">II", 20270229, 0)), 0) == -ILLEGAL_DATA_VALUE
+    assert regs.write(base + 2, 2, bytearray(struct.pack(">I", 240000)), 0) == -ILLEGAL_DATA_VALUE
     assert regs.write(base + 2, 2, bytearray(struct.pack(">I", 235959)), 0) == 0 and led.clock.hms == 235959
-    assert regs.write(base + 1, 2, src, 0) == 3  # half of each uint32
-    assert regs.write(base, 2, bytearray(b"\xff\xff\xff\xff"), 0) == 3
+    assert regs.write(base + 1, 2, src, 0) == -ILLEGAL_DATA_VALUE  # half of each uint32
+    assert regs.write(base, 2, bytearray(b"\xff\xff\xff\xff"), 0) == -ILLEGAL_DATA_VALUE
     assert bytes(regs.image[2 * base:2 * base + 8]) == struct.pack(">II", 20280229, 235959)
     _add(led.energy, 0, 5000)
     clr = regmap.block("commands")[0] + 1
-    assert regs.write(clr, 1, bytearray(b"\x00\x01"), 0) == 3 and led.energy.wh("EP_imp") == 5000
+    assert regs.write(clr, 1, bytearray(b"\x00\x01"), 0) == -ILLEGAL_DATA_VALUE and led.energy.wh("EP_imp") == 5000
     pw = cfg.get("PASS")
     assert regs.write(clr, 1, bytearray(bytes((pw >> 8, pw & 0xFF))), 0) == 0 and led.energy.wh("EP_imp") == 0
     led.service()

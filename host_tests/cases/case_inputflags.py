@@ -10,6 +10,7 @@ import micropython
 from firmware import events as ev
 from firmware import regmap
 from firmware.meter import Meter
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE
 
 FS = 8000
 CODE_V = 8388608 / 1000.0
@@ -124,7 +125,7 @@ def test_over_range_is_flagged_counted_and_logged_once():
     assert len(got) == 6 and m.ui.screen().warn == ""
     # cLr_OVR with the password clears the latch and the counters (and says so in the log); a wrong one: 03
     clr = regmap.block("commands")[0] + 6
-    assert m.flags.cmd_write(clr, 1, b"\x00\x01", 0) == 3
+    assert m.flags.cmd_write(clr, 1, b"\x00\x01", 0) == -ILLEGAL_DATA_VALUE
     assert m.flags.cmd_write(clr, 1, bytes((6666 >> 8, 6666 & 255)), 0) == 0
     m.service()
     assert _status(m)[7] == 0 and _counts(m) == [0] * 7

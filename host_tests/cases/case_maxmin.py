@@ -13,6 +13,7 @@ from firmware import regmap
 from firmware.config import Config
 from firmware.history import hms_text, ymd_text
 from firmware.maxmin import N, MaxMin
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE
 from case_demand import FakeClock, FakeStore
 
 
@@ -60,7 +61,7 @@ def test_extremes_with_stamps_in_the_image():
 def test_clear_with_password():
     mm, vals, clk, img, cfg = _make()
     _feed(mm, vals, clk, [5.0] * 3, "Ia")
-    assert mm.cmd_write(0x32, 1, bytes((0, 1)), 0) == 3 and _reg(img, "maxmin", "Ia_max") == 5.0
+    assert mm.cmd_write(0x32, 1, bytes((0, 1)), 0) == -ILLEGAL_DATA_VALUE and _reg(img, "maxmin", "Ia_max") == 5.0
     pw = cfg.get("PASS")
     assert mm.cmd_write(0x32, 1, bytes((pw >> 8, pw & 0xFF)), 0) == 0
     assert _reg(img, "maxmin", "Ia_max") == 0.0 and _reg(img, "maxmin_t", "Ia_max_D") == 0

@@ -11,6 +11,7 @@ from firmware.calib import CAL_BASE, CMD_BASE, Calib
 from firmware.config import Config
 from firmware.metering import NAT_C, NAT_L, Metering
 from firmware.sampler import Sampler
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE, SERVER_DEVICE_FAILURE
 from case_sampler import signal as _signal
 
 
@@ -152,14 +153,14 @@ def test_calibration_commands_and_record():
     store = _Store()
     cfg = Config()
     c = Calib(m, store, cfg)
-    assert c.cmd_write(CMD_BASE + 1, 1, _u16(1), 0) == 3  # not unlocked
-    assert c.cmd_write(CMD_BASE, 2, _u16(1234) + _u16(1), 0) == 3  # wrong password
-    assert c.cmd_write(CMD_BASE, 2, _u16(6666) + _u16(9), 0) == 3  # unknown code
+    assert c.cmd_write(CMD_BASE + 1, 1, _u16(1), 0) == -ILLEGAL_DATA_VALUE  # not unlocked
+    assert c.cmd_write(CMD_BASE, 2, _u16(1234) + _u16(1), 0) == -ILLEGAL_DATA_VALUE  # wrong password
+    assert c.cmd_write(CMD_BASE, 2, _u16(6666) + _u16(9), 0) == -ILLEGAL_DATA_VALUE  # unknown code
     # factors: refused without the unlock (Key within 5 minutes, or the password latched in CAL_Pass)
     g = bytes([0x3F, 0x80, 0, 0])  # 1.0
-    assert c.block_write(CAL_BASE + 8, 2, g, 0) == 3
+    assert c.block_write(CAL_BASE + 8, 2, g, 0) == -ILLEGAL_DATA_VALUE
     assert c.block_write(CAL_BASE, 2, bytes([0x43, 0x5C, 0, 0]), 0) == 0 and c.rows[0] == 220.0  # Ref_U
-    assert c.block_write(CAL_BASE + 6, 2, g, 0) == 3  # Cal_State is read-only
+    assert c.block_write(CAL_BASE + 6, 2, g, 0) == -ILLEGAL_DATA_VALUE  # Cal_State is read-only
     c._pass = 6666
     assert c.block_write(CAL_BASE + 8, 2, bytes([0x3F, 0xC0, 0, 0]), 0) == 0  # G_Ua = 1.5 (unlocked)
     assert c.service(1, 1) and m.cal[0] == 1.5 and "calib" in store.d
@@ -167,7 +168,7 @@ def test_calibration_commands_and_record():
     assert c2.metering.cal[0] == 1.5  # from the record
     assert c.cmd_write(CMD_BASE, 2, _u16(6666) + _u16(2), 0) == 0 and c.service(1, 1) and m.cal[0] == 1.0
     cfg.set("SYSS", 1)
-    assert c.cmd_write(CMD_BASE, 2, _u16(6666) + _u16(1), 0) == 4  # three-wire: not here
+    assert c.cmd_write(CMD_BASE, 2, _u16(6666) + _u16(1), 0) == -SERVER_DEVICE_FAILURE  # three-wire: not here
 
 
 def test_three_wire_update_and_calibration_window_allocate_nothing():
@@ -191,7 +192,7 @@ def test_three_wire_update_and_calibration_window_allocate_nothing():
                 c.window()
     finally:
         micropython.heap_unlock()
-    assert r == 4 and done >= 2  # 2LL2CT refuses the calibration (04) without allocating
+    assert r == -SERVER_DEVICE_FAILURE and done >= 2  # 2LL2CT refuses the calibration (04) without allocating
     m.configure(1, 1, 0, 220, 5, None, 10)
     c.config.set("SYSS", 0)
     micropython.heap_lock()

@@ -4,6 +4,7 @@
 import micropython
 
 from firmware.modbus import slave as S
+from firmware.modbus.codes import ILLEGAL_DATA_VALUE, SERVER_DEVICE_FAILURE
 from rtu_ref import crc_ref, frame as _frame  # independent truth: the bitwise CRC of Serial Line v1.02 sec. 6.2.2
 
 # crc_ref is also used by other cases as C.crc_ref
@@ -27,8 +28,8 @@ class Regs:
         self.kind = bytearray(n)
         for i in range(n):
             self.kind[i] = kind
-        self.limit = 1000  # values above: 3 (out of range), nothing changed
-        self.fail = -1  # a write touching this register: 4 (could not execute)
+        self.limit = 1000  # values above: -ILLEGAL_DATA_VALUE (out of range), nothing changed
+        self.fail = -1  # a write touching this register: -SERVER_DEVICE_FAILURE (could not execute)
         self.writes = 0
 
     def find(self, start, q):
@@ -38,9 +39,9 @@ class Regs:
         self.writes += 1
         for i in range(count):
             if (src[off + 2 * i] << 8) | src[off + 2 * i + 1] > self.limit:
-                return 3
+                return -ILLEGAL_DATA_VALUE
             if addr + i == self.fail:
-                return 4
+                return -SERVER_DEVICE_FAILURE
         img = self.image
         for i in range(2 * count):
             img[2 * addr + i] = src[off + i]
@@ -64,7 +65,7 @@ class Bits:
     def write_coil(self, i, v):
         self.calls += 1
         if self.locked[i]:
-            return 4
+            return -SERVER_DEVICE_FAILURE
         self.coils[i] = v
         return 0
 
@@ -363,7 +364,7 @@ def test_dispatch_extension_point():
     def fc08(frame, n):  # a stand-in diagnostics handler: echo sub-function and data
         calls[0] += 1
         if n != 8:
-            return -S.ILLEGAL_VALUE
+            return -ILLEGAL_DATA_VALUE
         for i in range(2, 6):
             tx[i] = frame[i]
         return 6
