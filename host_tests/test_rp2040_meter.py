@@ -184,11 +184,12 @@ def test_watchdog_resets_a_stuck_loop():
         d = wait_for(lambda: (lambda d: d if d["time_s"] >= 2.0 else None)(state()))
         assert d["watchdog_resets"] == 0
         clock = d["energy"]["time"]
-        from tools.simproc import Reply, message
+        from boards.sim.proto import COMMAND, message
+        from tools.simproc import Reply
 
         r = Reply(None, waiting=True)  # a console line the simulator's commands do not cover: straight to the chip
         s.fw.expect(r)
-        s.fw.out.put(message(b"C", b"stall"))
+        s.fw.out.put(message(COMMAND, b"stall"))
         assert r.wait(60) and r.text == "ok", (r.text, r.error)
         d = wait_for(lambda: (lambda d: d if d.get("watchdog_resets") == 1 else None)(state()), timeout=120)
         assert d["time_s"] < 3.0  # the meter's uptime started again ...

@@ -14,6 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 from tools import generator, scenario, truth  # noqa: E402  (after the sys.path set-up)
+from boards.sim import proto  # noqa: E402  (after the sys.path set-up)
 from firmware import regmap  # noqa: E402  (after the sys.path set-up)
 
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
@@ -159,19 +160,19 @@ class Firmware:
         self.p = subprocess.Popen([exe, "tools/accuracy_upy.py"], cwd=ROOT, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
-    def _send(self, typ, payload=b""):
-        self.p.stdin.write(typ + struct.pack("<I", len(payload)) + payload)
+    def _send(self, kind, payload=b""):
+        self.p.stdin.write(proto.message(kind, payload))
 
     def run(self, c):
         """Meter one case; returns (windows as dicts, us spent, samples, calibration state)."""
         sc = scenario.parse(c["scenario"])
         st = sc.settings
-        self._send(b"C", struct.pack("<6i", sc.pt, sc.ct, st["SYSS"], st["Un"], st["In"], st["IST"]))
+        self._send(proto.ACC_CONFIGURE, struct.pack("<6i", sc.pt, sc.ct, st["SYSS"], st["Un"], st["In"], st["IST"]))
         gen = generator.Generator(sc)
         if "reference" in c:
-            self._send(b"A", struct.pack("<3i", *[int(round(1000 * x)) for x in c["reference"]]))
-        self._send(b"S", gen.block(int(c["seconds"] * 8000)))
-        self._send(b"E")
+            self._send(proto.ACC_CALIBRATE, struct.pack("<3i", *[int(round(1000 * x)) for x in c["reference"]]))
+        self._send(proto.SAMPLES, gen.block(int(c["seconds"] * 8000)))
+        self._send(proto.ACC_END)
         self.p.stdin.flush()
         wins = []
         while True:

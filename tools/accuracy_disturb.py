@@ -21,6 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 from tools import accuracy, generator, scenario, truth, truth_window  # noqa: E402  (after the sys.path set-up)
+from boards.sim import proto  # noqa: E402  (after the sys.path set-up)
 from firmware import frontend, regmap  # noqa: E402  (after the sys.path set-up)
 from firmware.metering import U_TH  # noqa: E402  (after the sys.path set-up)
 
@@ -86,7 +87,7 @@ class Firmware(accuracy.Firmware):
     def meter(self, sc, seconds):
         """Run the scenario through a fresh meter; returns [(windows, end in samples, energy accs, image)], us."""
         st = sc.settings
-        self._send(b"C", ",".join("%s=%d" % (k, st[k]) for k in ("SYSS", "Un", "In", "Pt_U", "Ct_I", "IST")).encode())
+        self._send(proto.ACC_CONFIGURE, ",".join("%s=%d" % (k, st[k]) for k in ("SYSS", "Un", "In", "Pt_U", "Ct_I", "IST")).encode())
         gen = generator.Generator(sc)
         out = []
         reader = threading.Thread(target=self._read, args=(out,))  # its window lines fill the pipe meanwhile
@@ -95,10 +96,10 @@ class Firmware(accuracy.Firmware):
         try:
             while left > 0:  # a second at a time: the meter runs while the next second is generated
                 n = min(left, frontend.SAMPLE_RATE)
-                self._send(b"S", gen.block(n))
+                self._send(proto.SAMPLES, gen.block(n))
                 self.p.stdin.flush()
                 left -= n
-            self._send(b"E")
+            self._send(proto.ACC_END)
             self.p.stdin.flush()
         finally:
             reader.join()

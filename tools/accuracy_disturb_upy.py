@@ -2,7 +2,7 @@
 # The firmware side of tools/accuracy_disturb.py: the whole meter (firmware/meter.py: sampler, metering,
 # harmonics, energy, register image) under micropython (or python3) from the repo root, fed the samples it gets on
 # stdin; one line per metering window with the register image as a Modbus master reads it.
-# stdin messages: type byte + uint32 LE length + payload:
+# stdin messages (boards/sim/proto.py: kind byte + uint32 LE length + payload):
 #   C name=value,...           -> a new meter (RAM store) with these settings applied as at the panel
 #   S samples (8 x n int32 LE) -> feed in 400-sample blocks; each completed window prints
 #                                 "W <windows> <end> <energy ...> <register image, hex>"
@@ -18,6 +18,7 @@ from tools.upy_host import ticks_diff, ticks_us  # first: it puts `micropython` 
 from array import array
 from binascii import hexlify
 
+from boards.sim import proto
 from firmware import kernel, limbs
 from firmware.energy import EP_EXP, EP_IMP, NL, PH
 from firmware.meter import Meter
@@ -60,34 +61,21 @@ class Run:
 
 
 def main():
-    inp = sys.stdin.buffer
     out = sys.stdout
-    buf = array("i", bytes(32 * BLOCK))
     run = None
-    hdr = bytearray(5)
-    while True:
-        if inp.readinto(hdr) != 5:
-            break
-        typ = hdr[0]
-        n = hdr[1] | (hdr[2] << 8) | (hdr[3] << 16) | (hdr[4] << 24)
-        if typ == 83:  # S: stream the payload in blocks
-            left = n // 32
-            while left > 0:
-                k = BLOCK if left > BLOCK else left
-                got = inp.readinto(memoryview(buf)[:8 * k] if k < BLOCK else buf)
-                if got != 32 * k:
-                    return
-                run.feed(buf, k, out)
-                left -= k
-            continue
-        p = inp.read(n) if n else b""
-        if typ == 67:  # C
+
+    def on_message(typ, p):
+        nonlocal run
+        if typ == proto.ACC_CONFIGURE:
             run = None
             run = Run(p.decode())
-        elif typ == 69:  # E
+        elif typ == proto.ACC_END:
             out.write("E %d %d\n" % (run.us, run.samples))
             if hasattr(out, "flush"):
                 out.flush()
+
+    proto.serve(sys.stdin.buffer, array("i", bytes(32 * BLOCK)), BLOCK, lambda buf, k: run.feed(buf, k, out),
+                on_message)
 
 
 main()

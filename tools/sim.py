@@ -17,6 +17,7 @@ if ROOT not in sys.path:
 
 from tools import generator as _generator  # noqa: E402  (after the sys.path set-up)
 from tools import scenario as _scenario  # noqa: E402  (after the sys.path set-up)
+from boards.sim import proto  # noqa: E402  (after the sys.path set-up)
 from tools import wire  # noqa: E402  (after the sys.path set-up)
 from tools.simproc import MAIN, Firmware, Reply, firmware_argv, message  # noqa: E402  (after the sys.path set-up; re-exported: the old API)
 from tools.simrelay import BAUD, FRAME_GAP, PtyLine, owner_lock, stamp_owner  # noqa: E402  (after the sys.path set-up)
@@ -145,9 +146,9 @@ class Sim:
         if cmd in ("lcd", "state", "fb") and not args:
             item = (cmd,)
         elif cmd == "key" and len(args) == 1 and args[0] in KEYS:
-            item = ("K", message(b"K", args[0].encode()))
+            item = ("K", message(proto.KEY, args[0].encode()))
         elif cmd == "di" and len(args) == 2 and args[0] in ("1", "2") and args[1] in ("on", "off"):
-            item = ("D", message(b"D", bytes([int(args[0]), args[1] == "on"])))
+            item = ("D", message(proto.DI, bytes([int(args[0]), args[1] == "on"])))
         elif cmd == "di" and len(args) == 3 and args[0] in ("1", "2") and args[1] == "pulse" and args[2].isdigit():
             item = ("pulse", int(args[0]), int(args[2]))  # closed for MS ms of sample time, then open (bounce)
         elif cmd == "scenario" and len(args) == 1:
@@ -218,11 +219,11 @@ class Sim:
             return
         if kind == "frame":
             self.fw.note_frame(item[2])
-            self._put(message(b"M", item[1]))
+            self._put(message(proto.FRAME, item[1]))
         elif kind == "set":
             reply.facts = item[1]
             self.fw.expect(reply)
-            self._put(message(b"C", ("set %s %d" % (item[1], item[2])).encode()))
+            self._put(message(proto.COMMAND, ("set %s %d" % (item[1], item[2])).encode()))
         elif kind in ("K", "D"):
             self._put(item[1])
             reply.done()
@@ -231,10 +232,10 @@ class Sim:
             reply.done()
         elif kind == "pulse":  # D on, exactly MS ms of samples, D off: a contact bounce between two blocks
             n = item[2] * RATE // 1000
-            self._put(message(b"D", bytes([item[1], 1])))
-            if n and self._put(message(b"S", self.gen.block(n))):
+            self._put(message(proto.DI, bytes([item[1], 1])))
+            if n and self._put(message(proto.SAMPLES, self.gen.block(n))):
                 self.samples += n
-            self._put(message(b"D", bytes([item[1], 0])))
+            self._put(message(proto.DI, bytes([item[1], 0])))
             reply.done()
         elif kind == "scenario":
             try:
@@ -243,7 +244,7 @@ class Sim:
                 reply.done(error="scenario: %s" % e)
                 return
             if self.runtime == "rp2040":  # the emulator's feeder switches (time and phase run on)
-                self._put(message(b"S", json.dumps(self.gen.scenario.to_dict()).encode()))
+                self._put(message(proto.SCENARIO, json.dumps(self.gen.scenario.to_dict()).encode()))
             self._wiring(self.gen.scenario)
             reply.done()
         elif kind in ("lcd", "state", "fb", "quit"):
@@ -251,16 +252,16 @@ class Sim:
             self.fw.expect(reply)
             if kind == "quit":
                 self.quitting = True
-                self._put(message(b"Q"))
+                self._put(message(proto.QUIT))
             else:
-                self._put(message(b"C", kind.encode()))
+                self._put(message(proto.COMMAND, kind.encode()))
 
     def _wiring(self, scn):
         for name in WIRING:
             r = Reply("set", waiting=True)
             r.facts = name
             self.fw.expect(r)
-            self._put(message(b"C", ("set %s %d" % (name, scn.settings[name])).encode()))
+            self._put(message(proto.COMMAND, ("set %s %d" % (name, scn.settings[name])).encode()))
 
     def _drain(self, timeout):
         try:
@@ -276,7 +277,7 @@ class Sim:
 
     def _block(self):
         data = self.gen.block(BLOCK)
-        if self._put(message(b"S", data)):
+        if self._put(message(proto.SAMPLES, data)):
             self.samples += BLOCK
 
     def _pump(self):

@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 
+from boards.sim import proto
+from firmware.modbus.codes import READ_HOLDING_REGISTERS
 from tools import emu
 from tools import scenario as _scenario
 from tools.simproc import Firmware, Reply, message
@@ -29,7 +31,7 @@ def crc16(data):
 
 def probe_frame(address):
     """FC03, one holding register at 0x0000: any answer (data or an exception) shows the meter serves its line."""
-    pdu = bytes([address, 3, 0, 0, 0, 1])
+    pdu = bytes([address, READ_HOLDING_REGISTERS, 0, 0, 0, 1])
     return pdu + crc16(pdu)
 
 
@@ -126,7 +128,7 @@ class Chip(Firmware):
             if time.monotonic() >= next_probe:
                 next_probe = time.monotonic() + PROBE_EVERY
                 self.note_frame(None)
-                self.out.put(message(b"M", probe_frame(address)))
+                self.out.put(message(proto.FRAME, probe_frame(address)))
         self._probe = None
 
     def _address(self, t_end):
@@ -136,7 +138,7 @@ class Chip(Firmware):
         r = Reply("state", waiting=True)
         r.facts = {"time_s": self.time_s}
         self.expect(r)
-        self.out.put(message(b"C", b"state"))
+        self.out.put(message(proto.COMMAND, b"state"))
         r.wait(max(1.0, t_end - time.monotonic()))
         try:
             return int(json.loads(r.text)["address"])
@@ -154,10 +156,10 @@ class Chip(Firmware):
         self._frame(payload, self._sent.get(self._answers, -1))
 
     def _extra(self, kind, payload):
-        if kind == b"W":
+        if kind == proto.ANSWERS:
             self._answers = struct.unpack("<I", payload)[0]
             return True
-        if kind == b"U":
+        if kind == proto.UART:
             from tools import wire
 
             d = json.loads(payload)
@@ -165,14 +167,14 @@ class Chip(Firmware):
             if self.on_format is not None:
                 self.on_format(self.line_fmt)
             return True
-        if kind == b"G":
+        if kind == proto.GPIO:
             pin, level, _us = struct.unpack("<BBd", payload)
             for k, name in enumerate(("PULSE_P", "PULSE_Q")):
                 if pin == self.map.get(name) and level and not self.pins.get(pin):
                     self.pulses[k] += 1
             self.pins[pin] = level
             return True
-        if kind == b"F":
+        if kind == proto.FIGURES:
             self.figures = json.loads(payload)
             self.time_s = self.figures.get("time_s", self.time_s)
             return True
@@ -190,7 +192,7 @@ class Chip(Firmware):
 
     def di_pulse(self, k, ms):
         """Close DI k for ms of simulated time, then open it (tests: a bounce under the 40 ms debounce)."""
-        self.out.put(message(b"B", bytes([k]) + struct.pack("<H", ms)))
+        self.out.put(message(proto.BOUNCE, bytes([k]) + struct.pack("<H", ms)))
 
     def facts(self):
         """What the launcher adds to `state`: the output pins as the host saw them."""

@@ -6,20 +6,18 @@ import json
 import os
 import queue
 import shutil
-import struct
 import subprocess
 import sys
 import threading
 import time
 
+from boards.sim import proto
+from boards.sim.proto import message
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAIN = os.path.join(ROOT, "boards", "sim", "main.py")
 QUEUE_DEPTH = 4  # messages buffered ahead of the firmware pipe: bounds Modbus latency at --speed max
 PIPE_BYTES = 16384  # the firmware's stdin pipe: one 12.8 kB block and change
-
-
-def message(kind, payload=b""):
-    return kind + struct.pack("<I", len(payload)) + payload
 
 
 def firmware_argv(runtime, state_dir, meter=None):
@@ -158,29 +156,29 @@ class Firmware:
     def _reader(self):
         r = self.proc.stdout
         while True:
-            hdr = r.read(5)
-            if len(hdr) < 5:
+            hdr = r.read(proto.HEADER)
+            if len(hdr) < proto.HEADER:
                 break
-            n = struct.unpack("<I", hdr[1:])[0]
+            n = proto.length(hdr)
             payload = r.read(n)
             if len(payload) < n:
                 break
-            kind = hdr[:1]
-            if kind == b"R":
+            kind = hdr[0]
+            if kind == proto.READY:
                 self.ready_info = payload
                 self.ready.set()
-            elif kind == b"M":
+            elif kind == proto.FRAME:
                 self._reply(payload)
-            elif kind == b"L":
+            elif kind == proto.LINE:
                 self._format(payload)
-            elif kind == b"T":
+            elif kind == proto.TEXT:
                 self._answer(payload.decode("utf-8", "replace"))
-            elif kind == b"E":
+            elif kind == proto.ERROR:
                 self.log("firmware: " + payload.decode("utf-8", "replace"))
             elif self._extra(kind, payload):
                 pass
             else:
-                self.log("sim: protocol error: message type %r from the firmware (a stray print?)" % kind)
+                self.log("sim: protocol error: message type %r from the firmware (a stray print?)" % chr(kind))
                 self.proc.kill()
                 break
         self.proc.wait()

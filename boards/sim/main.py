@@ -1,20 +1,13 @@
 # SPDX-License-Identifier: MIT
-# Sim board runtime loop: reads launcher messages (type byte, uint32 LE length, payload) from stdin, drives the
-# Meter, writes replies to stdout. EOF on stdin is a power cut: exit at once, save nothing. See docs/sim.md.
+# Sim board runtime loop: reads launcher messages (boards/sim/proto.py: kind byte, uint32 LE length, payload) from
+# stdin, drives the Meter, writes replies to stdout. EOF on stdin is a power cut: exit at once, save nothing. See docs/sim.md.
 import sys
 from array import array
 
 from micropython import const
 
-from boards.sim import board
-
-_S = const(83)  # 'S' samples
-_M = const(77)  # 'M' Modbus frame
-_K = const(75)  # 'K' key
-_D = const(68)  # 'D' digital input
-_C = const(67)  # 'C' text command
-_Q = const(81)  # 'Q' orderly power-down
-_L = const(76)  # 'L' the meter's line settings (to the launcher): "BAUD DATA_CODE"
+from boards.sim import board, proto
+from boards.sim.proto import COMMAND, DI, ERROR, FRAME, KEY, LINE, QUIT, READY, SAMPLES, TEXT
 _OVERRUNS = const(7)  # Slave.counters index of FC08 sub 0x12 (firmware/modbus/slave.py OVERRUNS)
 _SCRATCH = const(256)
 _RATE = const(8000)  # samples/s (firmware/frontend.py SAMPLE_RATE)
@@ -37,8 +30,8 @@ class Runtime:
         self.meter = meter
         self.inp = inp
         self.out = out
-        self.hdr = bytearray(5)
-        self.ohdr = bytearray(5)
+        self.hdr = bytearray(proto.HEADER)
+        self.ohdr = bytearray(proto.HEADER)
         self._grow(board.BLOCK)
         self.frame = bytearray(board.RX_FRAME_MAX)
         self.fmv = memoryview(self.frame)
@@ -97,18 +90,14 @@ class Runtime:
 
     def send(self, kind, payload, n):
         h = self.ohdr
-        h[0] = kind
-        h[1] = n & 0xFF
-        h[2] = (n >> 8) & 0xFF
-        h[3] = (n >> 16) & 0xFF
-        h[4] = (n >> 24) & 0xFF
+        proto.put_header(h, kind, n)
         self.out.write(h)
         if n:
             self.out.write(payload if len(payload) == n else memoryview(payload)[:n])
         self.out.flush()
 
     def serial(self, baud, data):
-        self.send_text(_L, "%d %d" % (baud, data))
+        self.send_text(LINE, "%d %d" % (baud, data))
 
     def send_text(self, kind, text):
         b = text.encode()
@@ -141,14 +130,14 @@ class Runtime:
     def step(self):
         """Handle one message. Returns False on EOF (power cut) or after `Q`."""
         h = self.hdr
-        if not self._read(h, 5):
+        if not self._read(h, proto.HEADER):
             return False
         kind = h[0]
-        n = h[1] | (h[2] << 8) | (h[3] << 16) | (h[4] << 24)
+        n = proto.length(h)
         self.messages += 1
-        if kind == _S:
+        if kind == SAMPLES:
             return self._samples(n)
-        if kind == _M:
+        if kind == FRAME:
             # every M gets exactly one M back, empty for no reply, so the launcher knows which request a reply answers
             if n > len(self.frame):
                 # longer than any RTU frame: on a device the UART driver's assembler overruns (firmware/modbus/port.py):
@@ -159,7 +148,7 @@ class Runtime:
                     c[_OVERRUNS] = (c[_OVERRUNS] + 1) & 0xFFFF
                 if not self._drain(n):
                     return False
-                self.send(_M, b"", 0)
+                self.send(FRAME, b"", 0)
                 return True
             if not self._read(self.frame if n == len(self.frame) else self.fmv[:n], n):
                 return False
@@ -171,19 +160,19 @@ class Runtime:
             finally:
                 if r:
                     self.frames_tx += 1
-                    self.send(_M, self.meter.tx, r)
+                    self.send(FRAME, self.meter.tx, r)
                 else:
-                    self.send(_M, b"", 0)
+                    self.send(FRAME, b"", 0)
             return True
-        if kind == _D:
+        if kind == DI:
             if n != 2:
-                self.send_text(69, "D: expected 2 bytes, got %d" % n)
+                self.send_text(ERROR, "D: expected 2 bytes, got %d" % n)
                 return self._drain(n)
             if not self._read(self.xmv[:2], 2):
                 return False
             self.di(self.scratch[0], self.scratch[1] != 0)
             return True
-        if kind == _Q:
+        if kind == QUIT:
             if not self._drain(n):
                 return False
             try:
@@ -192,24 +181,24 @@ class Runtime:
                 self.errors += 1
                 self.failed = True
                 _report(e)
-                self.send_text(69, "power_down: %s: %s" % (type(e).__name__, e))
-            self.send_text(84, "bye")  # the launcher waits for it; a failed save shows in the exit status
+                self.send_text(ERROR, "power_down: %s: %s" % (type(e).__name__, e))
+            self.send_text(TEXT, "bye")  # the launcher waits for it; a failed save shows in the exit status
             return False
         text = self._text(n)
         if text is None:
             return False
-        if kind == _K:
+        if kind == KEY:
             self.keys += 1
             self.meter.key(text)
-        elif kind == _C:
+        elif kind == COMMAND:
             self._command(text)
         else:
-            self.send_text(69, "unknown message type %r" % chr(kind))
+            self.send_text(ERROR, "unknown message type %r" % chr(kind))
         return True
 
     def _samples(self, n):
         if n % (4 * board.CHANNELS):
-            self.send_text(69, "S: %d bytes is not whole samples" % n)
+            self.send_text(ERROR, "S: %d bytes is not whole samples" % n)
             return self._drain(n)
         count = n // (4 * board.CHANNELS)
         if count > self.cap:
@@ -250,7 +239,7 @@ class Runtime:
             out = "ERR %s: %s" % (type(e).__name__, e)
         if isinstance(out, str):
             out = out.encode()
-        self.send(84, out, len(out))
+        self.send(TEXT, out, len(out))
 
     def _set(self, text):
         # "set NAME VALUE": a setting made at the panel (the launcher applies a scenario's wiring this way)
@@ -267,7 +256,7 @@ class Runtime:
         cfg = self.config
         if cfg is not None and hasattr(self.meter, "on_serial"):
             self.serial(cfg.get("baud") * 100, cfg.get("dATA"))
-        self.send(82, b"", 0)  # 'R': ready
+        self.send(READY, b"", 0)
         while True:
             try:
                 if not self.step():
@@ -277,7 +266,7 @@ class Runtime:
                 # a meter bug must not kill the simulated device silently: log it, tell the launcher, go on
                 self.errors += 1
                 _report(e)
-                self.send_text(69, "%s: %s" % (type(e).__name__, e))
+                self.send_text(ERROR, "%s: %s" % (type(e).__name__, e))
 
 
 def main():
