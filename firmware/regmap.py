@@ -11,6 +11,7 @@ from firmware.regmap_events import (ALARM_LIM, ALARM_N, ALARM_ST, ALARMS, DI_LOG
 from firmware.regmap_tables import (AN_2LL, AN_3LN, AN_NAMES, BLOCK_END, CLOCK, COILS, COMMANDS,
                                     CONFIG, CONFIG_BASE, DATA_NAMES, INFO, INPUTS, MEAS_3W, MEAS_BASE, MEAS_END,
                                     MEASUREMENTS, N_CONFIG, N_MEAS, OVR_N, SIZES, STATUS, SYSS_NAMES)
+from firmware.modbus.codes import READ_COILS, READ_DISCRETE_INPUTS, READ_HOLDING_REGISTERS
 from firmware.rows import Rows
 
 # (block name, first address, type, access, rows); access "r", "rw" or "w" (write-only: reads 0)
@@ -105,24 +106,24 @@ def rows():
     for k in range(len(CONFIG)):
         name, default, lo, hi, allowed, scale, unit, desc = CONFIG[k]
         rng = "allowed " + " ".join(str(a) for a in allowed) if allowed else "range %d..%d" % (lo, hi)
-        out.append({"name": name, "address": CONFIG_BASE + k, "function": 3, "type": "uint16",
+        out.append({"name": name, "address": CONFIG_BASE + k, "function": READ_HOLDING_REGISTERS, "type": "uint16",
                     "scale": scale, "unit": unit, "access": "rw",
                     "description": "%s; %s; default %d" % (desc, rng, default)})
     for k in range(len(MEASUREMENTS)):
         name, unit, desc = MEASUREMENTS[k]
-        out.append({"name": name, "address": MEAS_BASE + 2 * k, "function": 3, "type": "float32",
+        out.append({"name": name, "address": MEAS_BASE + 2 * k, "function": READ_HOLDING_REGISTERS, "type": "float32",
                     "scale": 1, "unit": unit, "access": "r", "description": desc})
     for bname, base, typ, access, rws in BLOCKS:
         size = SIZES[typ]
         for k in range(len(rws)):
             name, unit, scale, desc = rws[k]
-            out.append({"name": name, "address": base + size * k, "function": 3, "type": typ, "scale": scale,
+            out.append({"name": name, "address": base + size * k, "function": READ_HOLDING_REGISTERS, "type": typ, "scale": scale,
                         "unit": unit, "access": access, "description": desc})
     out.sort(key=lambda r: (r["function"], r["address"]))
     for name, addr, desc in COILS:
-        out.append({"name": name, "address": addr, "function": 1, "type": "uint16", "scale": 1, "unit": "",
+        out.append({"name": name, "address": addr, "function": READ_COILS, "type": "uint16", "scale": 1, "unit": "",
                     "access": "rw", "description": desc})
     for name, addr, desc in INPUTS:
-        out.append({"name": name, "address": addr, "function": 2, "type": "uint16", "scale": 1, "unit": "",
+        out.append({"name": name, "address": addr, "function": READ_DISCRETE_INPUTS, "type": "uint16", "scale": 1, "unit": "",
                     "access": "r", "description": desc})
     return out

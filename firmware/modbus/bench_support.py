@@ -6,12 +6,13 @@ import time
 
 import micropython
 
+from firmware.modbus.codes import READ_HOLDING_REGISTERS
 from firmware.modbus.crc import crc16
 
 
 def fc03_request(address=1, start=0x0100, count=125):
     """The request frame (bytearray, CRC appended)."""
-    r = bytearray([address, 3, start >> 8, start & 0xFF, count >> 8, count & 0xFF, 0, 0])
+    r = bytearray([address, READ_HOLDING_REGISTERS, start >> 8, start & 0xFF, count >> 8, count & 0xFF, 0, 0])
     c = crc16(r, 0, 6)
     r[6] = c & 0xFF
     r[7] = c >> 8

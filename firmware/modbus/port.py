@@ -4,6 +4,7 @@
 from micropython import const
 
 from firmware.modbus import rtu
+from firmware.modbus.codes import ADU_MAX
 from firmware.modbus.slave import OVERRUNS
 
 _TICKS_MASK = const(0x3FFFFFFF)
@@ -105,7 +106,7 @@ class Port:
 
 
 _UART_PARITY = (None, 0, 1)  # machine.UART: None, 0 even, 1 odd (Port's 0 none, 1 even, 2 odd)
-_RXBUF = const(512)  # two whole frames: a slow main loop loses nothing while it is busy with a metering window
+_RXBUF = 2 * ADU_MAX  # two whole frames: a slow main loop loses nothing while it is busy with a metering window
 
 
 class UartLine:

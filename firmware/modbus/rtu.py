@@ -4,11 +4,11 @@
 from micropython import const
 
 from firmware.bufs import copy8
+from firmware.modbus.codes import ADU_MAX
 
 _FIXED_T15 = const(750)  # us, Serial Line v1.02 sec. 2.5.1.1: fixed values above 19200 baud
 _FIXED_T35 = const(1750)
 _TICKS_MASK = const(0x3FFFFFFF)  # time.ticks_us() wraps at 2**30 on the MCU ports
-_SIZE = const(256)  # largest RTU frame
 _SLACK = const(1 << 20)  # us: a 'negative' gap this small is an estimate that overlapped the previous run
 
 
@@ -47,7 +47,7 @@ class Assembler:
     def __init__(self, t15, t35):
         self.t15 = t15
         self.t35 = t35
-        self.buf = bytearray(_SIZE)
+        self.buf = bytearray(ADU_MAX)
         self.n = 0
         self.bad = False
         self.last = 0
@@ -76,7 +76,7 @@ class Assembler:
         if self.bad:
             return
         k = self.n
-        if k + n > _SIZE:
+        if k + n > ADU_MAX:
             self.bad = True
             self.overruns += 1
             return
