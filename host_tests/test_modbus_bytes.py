@@ -20,6 +20,7 @@ from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "host_tests", "cases"))
 import case_modbus as C  # the fakes with the lead's interface
+from firmware.modbus import codes
 from firmware.modbus import slave as S
 from firmware.modbus.crc import crc16
 
@@ -29,6 +30,34 @@ CLIENT = FramerRTU(DecodePDU(False))  # builds requests, decodes replies
 def reply(s, frame):
     k = s.handle(frame, len(frame))
     return bytes(s.tx[:k])
+
+
+def test_codes_are_the_specs_numbers():
+    """firmware/modbus/codes.py against two independent masters' tables: pymodbus's request classes (function
+    codes) and umodbus's exceptions (exception codes)."""
+    from pymodbus.pdu import diag_message, mei_message, other_message
+
+    assert [codes.READ_COILS, codes.READ_DISCRETE_INPUTS, codes.READ_HOLDING_REGISTERS, codes.READ_INPUT_REGISTERS,
+            codes.WRITE_SINGLE_COIL, codes.WRITE_SINGLE_REGISTER, codes.DIAGNOSTICS, codes.WRITE_MULTIPLE_COILS,
+            codes.WRITE_MULTIPLE_REGISTERS, codes.REPORT_SERVER_ID, codes.ENCAPSULATED_INTERFACE,
+            codes.MEI_DEVICE_ID] == [
+        B.ReadCoilsRequest.function_code, B.ReadDiscreteInputsRequest.function_code,
+        R.ReadHoldingRegistersRequest.function_code, R.ReadInputRegistersRequest.function_code,
+        B.WriteSingleCoilRequest.function_code, R.WriteSingleRegisterRequest.function_code,
+        diag_message.DiagnosticBase.function_code, B.WriteMultipleCoilsRequest.function_code,
+        R.WriteMultipleRegistersRequest.function_code, other_message.ReportDeviceIdRequest.function_code,
+        mei_message.ReadDeviceInformationRequest.function_code,
+        mei_message.ReadDeviceInformationRequest.sub_function_code]
+    assert [codes.ILLEGAL_FUNCTION, codes.ILLEGAL_DATA_ADDRESS, codes.ILLEGAL_DATA_VALUE,
+            codes.SERVER_DEVICE_FAILURE] == [UE.IllegalFunctionError.error_code, UE.IllegalDataAddressError.error_code,
+                                             UE.IllegalDataValueError.error_code, UE.ServerDeviceFailureError.error_code]
+    # the RTU frame lengths, counted from the requests a master builds: FC03 (8 bytes), FC16 of one register
+    # (9 + 2 data bytes), FC17 (4), FC43/14 (7)
+    assert len(U.read_holding_registers(1, 0, 1)) == codes.ADU_FIXED
+    assert len(U.write_multiple_registers(1, 0, [7])) == codes.ADU_MULTIPLE + 2
+    assert len(CLIENT.buildFrame(other_message.ReportDeviceIdRequest(dev_id=1))) == codes.ADU_MIN
+    assert len(CLIENT.buildFrame(mei_message.ReadDeviceInformationRequest(dev_id=1, read_code=1, object_id=0))) == \
+        codes.ADU_MEI_DEVICE_ID
 
 
 def decode(frame):

@@ -18,24 +18,16 @@ for _p in (ROOT, os.path.join(ROOT, "tools", "upy_compat")):
         sys.path.insert(0, _p)
 
 from firmware import regmap  # noqa: E402  (after the sys.path set-up)
-from firmware.modbus.codes import (  # noqa: E402  (after the sys.path set-up)
-    ILLEGAL_DATA_ADDRESS,
-    ILLEGAL_DATA_VALUE,
-    ILLEGAL_FUNCTION,
-    READ_COILS,
-    READ_DISCRETE_INPUTS,
-    READ_HOLDING_REGISTERS,
-    SERVER_DEVICE_FAILURE,
-)
+from firmware.modbus import codes  # noqa: E402  (after the sys.path set-up)
 
 FORMATS = {"uint16": ">H", "int16": ">h", "uint32": ">I", "int32": ">i", "float32": ">f", "uint64": ">Q",
            "float64": ">d"}
 EXCEPTIONS = {
-    ILLEGAL_FUNCTION: "illegal function (the meter does not serve this request)",
-    ILLEGAL_DATA_ADDRESS: "illegal data address (no such register, or not writable as one piece)",
-    ILLEGAL_DATA_VALUE: "illegal data value (out of range or not allowed, or writes are locked: with Wp = 1 write the password "
-       "to Key first)",
-    SERVER_DEVICE_FAILURE: "server device failure (the meter could not carry it out)",
+    codes.ILLEGAL_FUNCTION: "illegal function (the meter does not serve this request)",
+    codes.ILLEGAL_DATA_ADDRESS: "illegal data address (no such register, or not writable as one piece)",
+    codes.ILLEGAL_DATA_VALUE: "illegal data value (out of range or not allowed, or writes are locked: with Wp = 1 "
+                              "write the password to Key first)",
+    codes.SERVER_DEVICE_FAILURE: "server device failure (the meter could not carry it out)",
 }
 MAX_READ = 125  # registers per FC03 request (Modbus Application Protocol 6.3)
 
@@ -56,7 +48,7 @@ def registers():
     out = []
     for r in regmap.rows():
         r = dict(r)
-        r["size"] = regmap.SIZES[r["type"]] if r["function"] == READ_HOLDING_REGISTERS else 1
+        r["size"] = regmap.SIZES[r["type"]] if r["function"] == codes.READ_HOLDING_REGISTERS else 1
         out.append(r)
     return out
 
@@ -86,7 +78,7 @@ def lookup(name, rows=None):
 
 def decode(row, regs):
     """Engineering value of a register row from its raw registers."""
-    if row["function"] != READ_HOLDING_REGISTERS:
+    if row["function"] != codes.READ_HOLDING_REGISTERS:
         return int(regs[0])
     raw = struct.unpack(FORMATS[row["type"]], struct.pack(">%dH" % len(regs), *regs))[0]
     if row["type"].startswith("float"):
@@ -119,7 +111,7 @@ NAMED = {"SYSS": regmap.SYSS_NAMES, "dATA": regmap.DATA_NAMES, "An": regmap.AN_N
 
 
 def fmt_value(row, v):
-    names = NAMED.get(row["name"]) if row["function"] == READ_HOLDING_REGISTERS else None
+    names = NAMED.get(row["name"]) if row["function"] == codes.READ_HOLDING_REGISTERS else None
     if names is not None and isinstance(v, (int, float)) and v == int(v) and 0 <= int(v) < len(names):
         return "%s (%d)" % (names[int(v)], int(v))
     if isinstance(v, float):
@@ -173,10 +165,10 @@ class Meter:
                 j += 1
             n = end - first["address"]
             what = "the read of %s" % (first["name"] if j == i + 1 else "%s..%s" % (first["name"], rows[j - 1]["name"]))
-            if first["function"] == READ_HOLDING_REGISTERS:
+            if first["function"] == codes.READ_HOLDING_REGISTERS:
                 regs = self._call(what, self.c.read_holding_registers, first["address"], count=n).registers
             else:
-                fn = self.c.read_coils if first["function"] == READ_COILS else self.c.read_discrete_inputs
+                fn = self.c.read_coils if first["function"] == codes.READ_COILS else self.c.read_discrete_inputs
                 regs = [int(b) for b in self._call(what, fn, first["address"], count=n).bits[:n]]
             for r in rows[i:j]:
                 k = r["address"] - first["address"]
@@ -200,7 +192,7 @@ class Meter:
         if row["access"] == "r":
             raise ClientError("%s is read-only" % row["name"], USAGE)
         what = "the write of %s = %s" % (row["name"], value)
-        if row["function"] == READ_COILS:
+        if row["function"] == codes.READ_COILS:
             if value not in ("0", "1", "on", "off"):
                 raise ClientError("%s: 0/1 or on/off, got %r" % (row["name"], value), USAGE)
             self._call(what, self.c.write_coil, row["address"], value in ("1", "on"))
@@ -215,7 +207,7 @@ class Meter:
             self._call(what, self.c.write_registers, row["address"], regs)
 
     def relay(self, n, on):
-        coils = [r for r in self.rows if r["function"] == READ_COILS]
+        coils = [r for r in self.rows if r["function"] == codes.READ_COILS]
         if not 1 <= n <= len(coils):
             raise ClientError("relay %d: the meter has relays 1..%d" % (n, len(coils)), USAGE)
         self._call("switching relay %d %s" % (n, "on" if on else "off"), self.c.write_coil, coils[n - 1]["address"],
@@ -226,7 +218,7 @@ class Meter:
         """[(row, value)] for every readable register (write-only commands are left out)."""
         rows = [r for r in self.rows if r["access"] != "w"]
         out = []
-        for fn in (READ_HOLDING_REGISTERS, READ_COILS, READ_DISCRETE_INPUTS):
+        for fn in (codes.READ_HOLDING_REGISTERS, codes.READ_COILS, codes.READ_DISCRETE_INPUTS):
             group = sorted((r for r in rows if r["function"] == fn), key=lambda r: r["address"])
             out += list(zip(group, self.read_rows(group)))
         return out
