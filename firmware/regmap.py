@@ -117,13 +117,13 @@ def rows():
         size = SIZES[typ]
         for k in range(len(rws)):
             name, unit, scale, desc = rws[k]
-            out.append({"name": name, "address": base + size * k, "function": READ_HOLDING_REGISTERS, "type": typ, "scale": scale,
-                        "unit": unit, "access": access, "description": desc})
+            out.append({"name": name, "address": base + size * k, "function": READ_HOLDING_REGISTERS, "type": typ,
+                        "scale": scale, "unit": unit, "access": access, "description": desc})
     out.sort(key=lambda r: (r["function"], r["address"]))
     for name, addr, desc in COILS:
         out.append({"name": name, "address": addr, "function": READ_COILS, "type": "uint16", "scale": 1, "unit": "",
                     "access": "rw", "description": desc})
     for name, addr, desc in INPUTS:
-        out.append({"name": name, "address": addr, "function": READ_DISCRETE_INPUTS, "type": "uint16", "scale": 1, "unit": "",
-                    "access": "r", "description": desc})
+        out.append({"name": name, "address": addr, "function": READ_DISCRETE_INPUTS, "type": "uint16", "scale": 1,
+                    "unit": "", "access": "r", "description": desc})
     return out

@@ -155,8 +155,8 @@ class SdmHolding:
     # --- writes (allocation-free) -------------------------------------------------------------------------------
     def write(self, addr, count, src, off):
         """One parameter per request, as Eastron's meters take it (FC16 of 2 registers, a float32): 0 done,
-        -ILLEGAL_DATA_VALUE refused (not a whole parameter, not an integer, a code the meter has no setting for, out of range,
-        write protection)."""
+        -ILLEGAL_DATA_VALUE refused (not a whole parameter, not an integer, a code the meter has no setting for, out
+        of range, write protection)."""
         i = self.find(addr, count)
         p = -1
         for k in range(N_PAR):
@@ -195,7 +195,8 @@ class SdmHolding:
                 return 0 if self._cfg(5) else self._set(5, 1)  # 3P3W: a 2LL mode stays, 3Ln3CT becomes 2LL3CT
             return -ILLEGAL_DATA_VALUE  # 1 = 1P2W: not a wiring of this meter
         if p == PARITY:
-            return self._set(6, v) if 0 <= v <= 3 else -ILLEGAL_DATA_VALUE  # Eastron's 0..3 are the meter's 8N1 8E1 8O1 8N2
+            # Eastron's 0..3 are the meter's 8N1 8E1 8O1 8N2
+            return self._set(6, v) if 0 <= v <= 3 else -ILLEGAL_DATA_VALUE
         if p == NODE:
             return self._set(7, v)
         if p == PASSWORD:

@@ -49,8 +49,9 @@ def test_codes_are_the_specs_numbers():
         mei_message.ReadDeviceInformationRequest.function_code,
         mei_message.ReadDeviceInformationRequest.sub_function_code]
     assert [codes.ILLEGAL_FUNCTION, codes.ILLEGAL_DATA_ADDRESS, codes.ILLEGAL_DATA_VALUE,
-            codes.SERVER_DEVICE_FAILURE] == [UE.IllegalFunctionError.error_code, UE.IllegalDataAddressError.error_code,
-                                             UE.IllegalDataValueError.error_code, UE.ServerDeviceFailureError.error_code]
+            codes.SERVER_DEVICE_FAILURE] == [
+        UE.IllegalFunctionError.error_code, UE.IllegalDataAddressError.error_code,
+        UE.IllegalDataValueError.error_code, UE.ServerDeviceFailureError.error_code]
     # the RTU frame lengths, counted from the requests a master builds: FC03 (8 bytes), FC16 of one register
     # (9 + 2 data bytes), FC17 (4), FC43/14 (7)
     assert len(U.read_holding_registers(1, 0, 1)) == codes.ADU_FIXED

@@ -87,7 +87,8 @@ class Firmware(accuracy.Firmware):
     def meter(self, sc, seconds):
         """Run the scenario through a fresh meter; returns [(windows, end in samples, energy accs, image)], us."""
         st = sc.settings
-        self._send(proto.ACC_CONFIGURE, ",".join("%s=%d" % (k, st[k]) for k in ("SYSS", "Un", "In", "Pt_U", "Ct_I", "IST")).encode())
+        settings = ",".join("%s=%d" % (k, st[k]) for k in ("SYSS", "Un", "In", "Pt_U", "Ct_I", "IST"))
+        self._send(proto.ACC_CONFIGURE, settings.encode())
         gen = generator.Generator(sc)
         out = []
         reader = threading.Thread(target=self._read, args=(out,))  # its window lines fill the pipe meanwhile

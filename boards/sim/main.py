@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Sim board runtime loop: reads launcher messages (boards/sim/proto.py: kind byte, uint32 LE length, payload) from
-# stdin, drives the Meter, writes replies to stdout. EOF on stdin is a power cut: exit at once, save nothing. See docs/sim.md.
+# stdin, drives the Meter, writes replies to stdout. EOF on stdin is a power cut: exit at once, save nothing.
+# See docs/sim.md.
 import sys
 from array import array
 
