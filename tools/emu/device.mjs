@@ -74,6 +74,8 @@ const resets = { watchdog: 0, forced: 0 };
 let resetReason = null; // set by the watchdog's trigger: the loop resets the chip after the current slice
 
 // ---- messages ----
+// Kinds as letters; boards/sim/proto.py is their one definition and says what each carries (the Python ends
+// import it: tools/simchip.py reads what this sends).
 function send(kind, payload = Buffer.alloc(0)) {
   if (typeof payload === 'string') payload = Buffer.from(payload, 'utf8');
   const hdr = Buffer.alloc(5);
