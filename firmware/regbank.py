@@ -16,7 +16,9 @@ class RegisterBank:
     every register's big-endian bytes from address 0 (bytearray, 2 * regmap.block_end()), kind one byte per
     register. The meter's parts publish into image; writes come in through write(), which the slave calls for
     FC06/FC16: settings (CONFIG) are checked and applied here, the other writable blocks go to the owner
-    attach() registered for them. Every write is all or nothing."""
+    attach() registered for them. Every write is all or nothing. write() and the owners return 0 (done) or minus
+    the Modbus exception code, the sign convention of the slave's handlers (firmware/modbus/codes.py), so the
+    slave sends their result as it comes."""
 
     def __init__(self, config, vals, protect=None):
         """config: firmware.config.Config (the CONFIG block); vals: the measurement slots (array('f'),

@@ -9,6 +9,7 @@ from micropython import const
 
 from boards.sim import board, proto
 from boards.sim.proto import COMMAND, DI, ERROR, FRAME, KEY, LINE, QUIT, READY, SAMPLES, TEXT
+
 _OVERRUNS = const(7)  # Slave.counters index of FC08 sub 0x12 (firmware/modbus/slave.py OVERRUNS)
 _SCRATCH = const(256)
 _RATE = const(8000)  # samples/s (firmware/frontend.py SAMPLE_RATE)
