@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Over-limit alarm rules (manual 3.4, issue 12): 8 rules on measurement slots, evaluated once per metering window
+# Over-limit alarm rules (manual 3.4): 8 rules on measurement slots, evaluated once per metering window
 # (allocation-free viper on the float32 bits), their settings (Modbus blocks, panel rows, store record), status.
 from array import array
 

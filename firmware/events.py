@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# The event log (issue 12): fixed-size CRC-checked records appended to a ring of flash sectors of its own, kept
+# The event log: fixed-size CRC-checked records appended to a ring of flash sectors of its own, kept
 # across power cuts; the newest 128 are indexed in RAM for Modbus, the LCD and the client (docs/events.md).
 import struct
 from array import array

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Voltage dips, swells and interruptions per phase (issue 12) from the one-cycle RMS refreshed every half cycle
+# Voltage dips, swells and interruptions per phase from the one-cycle RMS refreshed every half cycle
 # (firmware/cyclerms.py: IEC 61000-4-30's U_rms(1/2), which also finds the level crossings): the levels from the
 # thresholds and hysteresis in % of Un (CONFIG dIP, SWEL, Int, HYSt), events with start, duration, extreme; counters.
 from array import array

@@ -2,7 +2,7 @@
 # The register map: the single declarative source for Modbus addresses, parameter ranges and value slots.
 # Metering, the Modbus slave, the UI and tools/regmap.py all read it; nothing else defines an address. The rows
 # live by concern in firmware/regmap_tables.py (measurements, configuration, bits, small blocks),
-# firmware/regmap_blocks.py (the regular blocks made on demand) and firmware/regmap_events.py (issue 12's blocks);
+# firmware/regmap_blocks.py (the regular blocks made on demand) and firmware/regmap_events.py (alarms and events);
 # this module re-exports them, lists the blocks with their addresses and looks names up.
 from firmware.regmap_blocks import (CALIBRATION, DEMAND, DEMAND_T, DMD_Q, ENERGY, HARMONICS,
                                     MAXMIN, MAXMIN_T, dmd_q)

@@ -154,7 +154,7 @@ def _mm_t_guess(s):
 
 MAXMIN = Rows(2 * _NMM, _mm, None, _mm_guess)
 MAXMIN_T = Rows(4 * _NMM, _mm_t, _mm_t_name, _mm_t_guess)
-# 0x0800 uint64 read-only (issue 4): energy on the primary side in Wh / varh (scale 0.001 kWh), exact integer
+# 0x0800 uint64 read-only: energy on the primary side in Wh / varh (scale 0.001 kWh), exact integer
 # accumulators (docs/energy.md); net = |import - export| (manual 4.1 item 12); then per phase (a b c, P then Q,
 # imp then exp), the calendar periods, RTime, LTime, apparent energy (VAh) and ampere-hours (mAh)
 _E_TOTALS = (

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: MIT
-# The register map's blocks of issue 12 (imported by firmware/regmap.py, which lists them in BLOCKS): alarm rules,
+# The register map's alarm and event blocks (imported by firmware/regmap.py, which lists them in BLOCKS): alarm rules,
 # their status and counters, the switch inputs' counters, voltage-event counters, the event log's window.
 from firmware.rows import Rows
 
-# 0x0B00.. issue 12 (docs/alarms.md): alarm rules, their status and counters, the switch inputs' counters
+# 0x0B00.. (docs/alarms.md): alarm rules, their status and counters, the switch inputs' counters
 _AL_F = (("Q", "Quantity: measurement slot index (0 Ua .. 47 THD_Uca, the float32 at 0x0100 + 2 x Q); one the "
           "wiring does not measure gets exception 03"),
          ("M", "Mode: 0 off, 1 over (active above T), 2 under (active below T)"),

@@ -37,7 +37,7 @@ MEASUREMENTS = (
     ("PFc", "", "Phase C power factor"),
     ("PF", "", "Total power factor P/S, sign of P"),
     ("F", "Hz", "Frequency"),
-    # issue 3: metrology
+    # metrology: neutral, averages, temperature
     ("I_N", "A", "Neutral current: vector sum of Ia Ib Ic (3Ln3CT), 0 in three-wire modes"),
     ("I_N_m", "A", "Neutral current measured on the In channel (0 when no CT is fitted)"),
     ("U_avg", "V", "Average of Ua Ub Uc"),
@@ -90,7 +90,7 @@ CONFIG = (
      "25 F; 3Ln3CT allows 0-24, 2LL modes 3-8 12 16 20 25 (others: exception 03)"),
     ("Prot", 0, 0, 1, None, 1, "", "Modbus profile of FC03/06/16: 0 this register map, 1 the Eastron SDM630 holding "
      "registers (float32 parameters; Prot itself at 0x0100 there). FC04 is the SDM630 input map in both"),
-    # issue 12: relay modes (manual 3.4)
+    # relay modes (manual 3.4)
     ("DO1_M", 0, 0, 1, None, 1, "", "Relay DO1 mode: 0 remote (FC05/FC15, open after power-up), 1 alarm (closed while "
      "an alarm rule bound to it is active; FC05/FC15 get exception 04)"),
     ("DO2_M", 0, 0, 1, None, 1, "", "Relay DO2 mode: 0 remote, 1 alarm"),
@@ -122,10 +122,10 @@ BLOCK_END = const(0x0180)
 # slot is refused there): no phase voltages, phase powers, phase angles, neutral or phase-voltage THD.
 MEAS_3W = const(b"000111111000100010001000110001110001111110001111")
 
-# Further blocks, each filled by the issue that owns it (address ranges: docs/ARCHITECTURE.md).
+# Further blocks, each filled by the module that owns it (address ranges: docs/ARCHITECTURE.md).
 # (name, unit, scale, description); the address follows the row order with the block type's size.
 SIZES = {"uint16": 1, "int16": 1, "uint32": 2, "int32": 2, "float32": 2, "uint64": 4, "float64": 4}
-CLOCK = (  # 0x0020 uint32 rw (issue 4); an invalid date or time gets exception 03
+CLOCK = (  # 0x0020 uint32 rw; an invalid date or time gets exception 03
     ("dATE", "", 1, "Date YYYYMMDD (2000-01-01 .. 2099-12-31, leap years checked)"),
     ("tinE", "", 1, "Time hhmmss (00:00:00 .. 23:59:59)"),
 )
@@ -134,7 +134,7 @@ COMMANDS = (  # 0x0030 uint16 write-only (reads 0); a wrong password or code get
     ("cLr_Eny", "", 1, "Write the password (PASS) to clear all energy, period energy, RTime and LTime"),
     ("cLr_MaxMin", "", 1, "Write the password (PASS) to clear the maximum and minimum values"),
     ("cLr_DM", "", 1, "Write the password (PASS) to clear the maximum demands"),
-    # issue 3: calibration (docs/metering.md): 0x0034 and 0x0035, one FC16 may write both
+    # calibration (docs/metering.md): 0x0034 and 0x0035, one FC16 may write both
     ("CAL_Pass", "", 1, "Password (PASS) for CAL_Cmd, unless Key was written within 5 minutes"),
     ("CAL_Cmd", "", 1, "Calibration command: 1 measure the reference (CALIBRATION Ref_*) and correct, 2 reset; "
      "exception 03 when not unlocked or an unknown code, 04 busy or wiring not 3Ln3CT"),

@@ -19,7 +19,7 @@ from tools.simchip import crc16
 MBPOLL = shutil.which("mbpoll")
 TRUTH = truth.truth(scenario.load("default"))  # Ua 220 V, Ia 5 A
 IA = 0x0006  # SDM630 input register (FC04): phase 1 current, float32 high word first (docs/modbus.md)
-UA_REQUEST = bytes.fromhex("01040000000271CB")  # the issue's one-shot request: FC04 0x0000 (Ua), 2 registers
+UA_REQUEST = bytes.fromhex("01040000000271CB")  # a one-shot request: FC04 0x0000 (Ua), 2 registers
 BAUD = regmap.CONFIG_BASE + regmap.config_index("baud")
 DATA = regmap.CONFIG_BASE + regmap.config_index("dATA")
 BLT = regmap.CONFIG_BASE + regmap.config_index("BLt")
@@ -67,7 +67,7 @@ def read_ia(c):
 
 
 def one_shot(sim, request):
-    """Another process writes a request to the line and exits at once (the issue's repro)."""
+    """Another process writes a request to the line and exits at once (a master that leaves)."""
     code = "import os,sys; fd=os.open(sys.argv[1], os.O_RDWR|os.O_NOCTTY); os.write(fd, bytes.fromhex(sys.argv[2]))"
     subprocess.run([sys.executable, "-c", code, sim.link, request.hex()], check=True, timeout=30)
 

@@ -155,7 +155,7 @@ def test_droop_table_against_the_formula():
 
 
 def _harmonic_scenario(f):
-    # what the issue names: HR 31 at 60 Hz, HR 25 at 50 Hz, with THD, on every phase
+    # the hard orders: HR 31 at 60 Hz, HR 25 at 50 Hz, with THD, on every phase
     vh = {"5": [0.05, 0.0], "25": [0.03, 30.0], "31": [0.04, -20.0]}
     ih = {"3": [0.2, 10.0], "13": [0.08, 0.0], "25": [0.1, 45.0], "31": [0.12, 90.0]}
     return {"frequency": f, "phases": {p: {"voltage": 220.0, "current": 5.0, "angle": 20.0,

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Issue 12 end to end: the sim (MicroPython) driven through its stdin and its pty by raw Modbus frames: remote
+# Alarms and relays end to end: the sim (MicroPython) driven through its stdin and its pty by raw Modbus frames: remote
 # relays, an over-voltage rule driving DO1 as the scenario changes, after a restart, refused FC05, DI debounce.
 import json
 import os

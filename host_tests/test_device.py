@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# The meter on its chip (issue 8): the flashable image builds, boots on the emulated RP2040, imports and builds
+# The meter on its chip: the flashable image builds, boots on the emulated RP2040, imports and builds
 # the meter within the heap floor, and after the same samples holds a register image bit-identical to the unix
 # port's. Needs the arm toolchain and Node.js (make setup-device; .ci/run installs them): without them these
 # tests fail with the missing package's name, never pass silently. The 10-minute budget run: make bench-device.
@@ -15,7 +15,7 @@ from tools import emu
 from tools import scenario as scn
 from tools.generator import Generator
 
-HEAP_FLOOR = 64 * 1024  # bytes gc.mem_free() keeps after construction and while running (issue 8)
+HEAP_FLOOR = 64 * 1024  # bytes gc.mem_free() keeps after construction and while running
 BLOCK = 80
 PROBE = os.path.join(ROOT, "tools", "device", "image_probe.py")
 SCENARIO = "unbalanced_49_8"  # 49.8 Hz: windows of a non-integer number of samples per cycle

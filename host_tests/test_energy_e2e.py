@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# End to end (issue 4): the sim at --speed max polled over Modbus: energy registers against the analytic power x
+# Energy end to end: the sim at --speed max polled over Modbus: energy registers against the analytic power x
 # simulated time, pulses in `state`, the clock set over Modbus rolling days and months (leap day), cLr_Eny.
 import math
 import os

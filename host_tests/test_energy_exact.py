@@ -179,7 +179,7 @@ PRE, CAL, SETTLE, RUN = 1.0, 2.6, 0.6, 10.2  # seconds of the imperfect board: b
 
 
 def test_calibrated_energy_is_the_integral_of_p(tmp_path):
-    """Issue 4's rule on a calibrated board (CT lags 0.3-0.8 deg, gains, offsets, noise): over 10 s the energy
+    """The energy rule on a calibrated board (CT lags 0.3-0.8 deg, gains, offsets, noise): over 10 s the energy
     accumulators and registers equal the sum of each window's registered P x its length, under CPython and the
     MicroPython unix port, with the same bits in the accumulators on both."""
     import json

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Issue 12, the event log end to end: what a technician does to the sim (Modbus, switch input) comes back from
+# The event log end to end: what a technician does to the sim (Modbus, switch input) comes back from
 # the log, newest first, in order, after a SIGKILL (a power cut) and a restart; the client prints it as a table.
 import signal
 import struct

@@ -342,7 +342,7 @@ def test_generator_rejects_aliasing():
 
 def test_timeline_switches_at_its_sample():
     """A timeline step changes the signal at exactly its sample; before it the stream is the plain scenario's,
-    after it phase B has the step's amplitude with the fundamental's phase running on (issue 12)."""
+    after it phase B has the step's amplitude with the fundamental's phase running on."""
     import json as _json
 
     from tools import scenario as _scn

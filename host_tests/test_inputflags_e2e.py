@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # The meter says when its inputs are wrong, through the simulator (the generator's samples, Modbus on the pty, the
-# LCD text, the event log): the three scenarios flag what they should and nothing else; the default load
+# LCD text, the event log): three scenarios flag what they should and nothing else; the default load
 # flags nothing (docs/metering.md "When the inputs are wrong").
 import json
 import os

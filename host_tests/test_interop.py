@@ -149,7 +149,7 @@ def test_mbpoll(sim):
     assert rc != 0 and "Illegal data address" in err, err
     rc, _, err = run_mbpoll(sim, ["-r", str(UN)], [123])
     assert rc != 0 and "Illegal data value" in err, err
-    # the command: 120 holding registers from 0, across the unused addresses between the blocks
+    # one request over the gaps: 120 holding registers from 0, across the unused addresses between the blocks
     rc, regs, err = run_mbpoll(sim, ["-t", "4", "-r", "0", "-c", "120"])
     assert rc == 0 and len(regs) == 120, err
     gap = regmap.CONFIG_BASE + len(regmap.CONFIG)

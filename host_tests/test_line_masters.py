@@ -26,7 +26,7 @@ def sim(tmp_path_factory):
 
 
 def test_one_shot_master_then_mbpoll_15_times(sim):
-    # the repro: a request for Ua (220 V) written by a process that exits, then mbpoll reads Ia (5 A):
+    # a master that leaves: a request for Ua (220 V) written by a process that exits, then mbpoll reads Ia (5 A):
     # mbpoll must get its own answer every time, never the 220 V meant for the master that left
     need_mbpoll()
     before = relay(sim)
@@ -68,7 +68,7 @@ def test_a_master_that_timed_out_or_was_killed_leaves_nothing(sim):
 
 
 def test_a_write_is_confirmed_by_its_own_echo(sim):
-    # the second symptom: a write "confirmed" with the previous write's echo
+    # a stale echo: a write "confirmed" with the previous write's echo
     for old, new in ((7, 9), (9, 7)):
         pdu = bytes([1, 6, 0, BLT, 0, old])
         n = relay(sim)["frames_in"]

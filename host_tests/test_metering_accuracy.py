@@ -18,11 +18,11 @@ from tools import generator, scenario, truth
 
 SECONDS = 1.45  # about 7 windows: the first two (free-running start, NCO still at 50 Hz) are skipped
 SKIP = 2
-# the class limits (assertions) and the goals of the next issue (reported)
+# the class limits (assertions) and the tighter goals (reported)
 # Phi: the phase angles, degrees (0.2 degrees is the PF limit's worth at PF 0.5: d(cos)/d(phi) = 0.0151/degree)
 LIMITS = {"U": 2e-3, "I": 2e-3, "P": 2e-3, "S": 2e-3, "Q": 2e-3, "PF": 2e-3, "F": 0.01, "T": 0.0, "Phi": 0.2}
 GOALS = {"U": 2e-4, "I": 2e-4, "P": 5e-4, "S": 5e-4, "Q": 2e-3, "PF": 5e-4, "F": 2e-3, "T": 0.0, "Phi": 0.05}
-# every real-time quantity of issue 3's metrology (THD and UNB are tools/accuracy_pq.py's)
+# every real-time quantity of the metrology (THD and UNB are tools/accuracy_pq.py's)
 NAMES = [m[0] for m in regmap.MEASUREMENTS if not m[0].startswith(("THD", "UNB", "AO"))]  # AO: firmware/analog.py
 
 

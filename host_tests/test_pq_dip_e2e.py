@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Issue 12: a 300 ms dip to 70 % on phase B played by the generator's timeline is found by the sim (MicroPython)
+# A 300 ms dip to 70 % on phase B played by the generator's timeline is found by the sim (MicroPython)
 # from its one-cycle RMS refreshed every half cycle (firmware/cyclerms.py): one dip on B, duration within a cycle
 # (20 ms), residual within 1 % of Un. The timeline runs from power-up, so the dip sits at the same place on every
 # run; host_tests/test_pq_placement.py steps it over the windows and half cycles (CPython).

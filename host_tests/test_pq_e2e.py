@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# End to end (issue 3, power quality): the sim at --speed max polled over Modbus (pymodbus): THD and unbalance in
+# End to end (power quality): the sim at --speed max polled over Modbus (pymodbus): THD and unbalance in
 # the real-time block, the HARMONICS block against tools/truth.py, demand over the clock's minutes, max/min with
 # stamps, cLr_MaxMin / cLr_DM with the password, and the records surviving an orderly restart.
 import os

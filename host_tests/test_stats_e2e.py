@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# End to end (the statistics and direction issue): the sim (MicroPython) switched between scenarios and read over
+# Statistics and directions end to end: the sim (MicroPython) switched between scenarios and read over
 # Modbus. 1: losing phase A (the zero-crossing reference) leaves every max/min at a measured value of one of the
 # two steady states (tools/truth.py), F_min at 50 Hz, Ua_min at 220 V. 2: a balanced resistive load with board
 # noise (Q wanders +-0.06 var) shows no reactive direction and no quadrant, the same in every window, and phase

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# `make accuracy`: the metrology benchmark of issue 3. Generated samples (tools/generator.py) go through the
+# `make accuracy`: the metrology benchmark. Generated samples (tools/generator.py) go through the
 # firmware in a micropython process (tools/accuracy_upy.py); the values are judged against tools/truth.py.
 import math
 import os
@@ -80,7 +80,7 @@ def case(mode="3Ln3CT", i_pct=100.0, u_pct=100.0, angle=60.0, f=50.0, rated_i=5,
 
 
 def matrix(quick=False):
-    """The matrix of issue 3 (quick: a representative part for `make test`)."""
+    """The metrology matrix (quick: a representative part for `make test`)."""
     out = []
     currents = (1, 5, 20, 100, 120)
     angles = (0.0, 60.0, -36.87, 90.0)  # PF 1, 0.5 inductive, 0.8 capacitive, sin(phi) = 1

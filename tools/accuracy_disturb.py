@@ -31,10 +31,10 @@ SKIP = 3  # start-up windows not judged: make accuracy skips 2; the third is the
 # rms factors (the filter's droop at harmonic orders, docs/metering.md), which the half-wave case needs
 NOV_FROM = 1.5  # s: NOV is set once current without voltage held 1 s (firmware/inputflags.py), from ~0.3 s on
 PQ_FROM = 6  # THD and unbalance come from the harmonic analysis (one window in four): judged from this window on
-F_LIMIT = 0.01  # Hz (the issue's goal; make accuracy's 0.002 Hz is for clean waveforms)
+F_LIMIT = 0.01  # Hz (the goal under disturbances; make accuracy's 0.002 Hz is for clean waveforms)
 LIMITS = dict(accuracy.LIMITS, F=F_LIMIT, THD=0.1, UNB=0.05, NAT=0, EP=5e-4, FLAG=0)
 METROLOGY = ("U", "I", "P", "Q", "S", "PF", "F")
-# The indications the issue asks for, read by register name from the register image (any block of firmware/
+# The indications the meter gives of bad inputs, read by register name from the register image (any block of firmware/
 # regmap.py). Contract (rename here if the firmware publishes them otherwise): OVR bit k = channel k (Ua Ub Uc Ia
 # Ib Ic In) went beyond the ADC's range in the last window; NOV bit p = phase p (a b c) carries current (>= IST)
 # without voltage (< U_TH); SEQ the voltages' phase sequence, 0 undetermined, 1 a-b-c, 2 a-c-b.

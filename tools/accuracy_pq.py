@@ -12,7 +12,7 @@ import sys
 
 SECONDS = 2.0  # 10 windows: 2 analyses at one window in four, plus the start
 BLOCK = 400
-LIMITS = {"HR": 0.1, "THD": 0.1, "UNB": 0.05}  # percentage points (issue 3: one tenth of the class)
+LIMITS = {"HR": 0.1, "THD": 0.1, "UNB": 0.05}  # percentage points (one tenth of the class)
 CHANNELS = ("Ua", "Ub", "Uc", "Ia", "Ib", "Ic")
 
 
@@ -68,7 +68,7 @@ def run_firmware(path, syss, passes=1):
 
 # --- CPython side ------------------------------------------------------------------------------------------------
 def scenarios(quick=False):
-    """(name, scenario dict) pairs covering the issue's matrix for power quality."""
+    """(name, scenario dict) pairs covering the power-quality matrix."""
     import math
 
     from tools import scenario as scn

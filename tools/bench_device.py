@@ -3,7 +3,7 @@
 # model streams 8 channels x 8000 samples/s of three scenarios in turn (default, harmonics_60, a 2LL2CT one) over
 # SPI0 into the DMA ring, 10 Modbus requests a second (FC03 x 125, FC04 x 80), a key every few seconds, the LCD
 # drawn and sent over SPI1 twice a second, the panel's pins polled every block, for 10 simulated minutes. Prints
-# the table of figures and one summary line (issues 8 and 9):
+# the table of figures and one summary line:
 #   device: heap_free_min=<bytes> cpu=<percent of 125 MHz> kernel=<percent> worst_step_ms=<ms> powerfail_save_ms=<ms>
 import argparse
 import os

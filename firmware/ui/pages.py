@@ -43,7 +43,7 @@ METER_PAGES = (
     ("S", (("A", "Sa"), ("B", "Sb"), ("C", "Sc"), ("tot", "S")), _VA, "", 0),
     ("PF", (("A", "PFa"), ("B", "PFb"), ("C", "PFc"), ("tot", "PF")), _PF, "", 0),
     ("F", (("", "F"),), _HZ, "", 0),
-    # issue 3: neutral (vector sum, measured channel), averages, temperature
+    # neutral (vector sum, measured channel), averages, temperature
     ("I", (("N", "I_N"), ("Nm", "I_N_m")), _A, "", 0),
     ("U", (("avg", "U_avg"), ("Lav", "UL_avg")), _V, "", F_AVG),
     ("I", (("avg", "I_avg"),), _A, "", F_AVG),
@@ -104,7 +104,7 @@ def _harmonic(k):
 DEMAND_PAGES = Rows(6, _demand)
 HARMONIC_PAGES = Rows(62, _harmonic)
 UNBALANCE_PAGES = (("UNB", (("U", "UNB_U"), ("I", "UNB_I")), _PCT, "neg. sequence", 0),)
-# Which alarm rules are active (issue 12; the mark in area 8 says only that one is): their numbers, "1,3"
+# Which alarm rules are active (the mark in area 8 says only that one is): their numbers, "1,3"
 ALARM_PAGES = (("AL", (("on", "AL_act"),), _NONE, "alarm rules", 0),)
 _MM_UNITS = (("U", _V), ("I", _A), ("P", _W), ("Q", _VAR), ("S", _VA), ("F", _HZ))
 
@@ -122,7 +122,7 @@ def _extreme(k, x):
 
 
 def _event(k):
-    # the k-th newest event (issue 12, docs/events.md): what, its date and time, its value
+    # the k-th newest event (docs/events.md): what, its date and time, its value
     return ("EV", (("", "EV_%d_K" % k), ("D", "EV_%d_D" % k), ("T", "EV_%d_T" % k), ("", "EV_%d_V" % k)), _NONE,
             "event %d" % (k + 1), 0)
 
@@ -140,7 +140,7 @@ SCREENS = (("Meter", (METER_PAGES, ENERGY_PAGES), RIGHT_WALK),
            ("History", (MAX_PAGES, MIN_PAGES, EVENT_PAGES), RIGHT_GROUPS))
 
 # The settings list (manual 4.3): the rows of the factory-default table in its order, then cLr_DM (clear the
-# maximum demands, issue 10) and the CONFIG rows the table does not name, in register order.
+# maximum demands) and the CONFIG rows the table does not name, in register order.
 MANUAL_ORDER = ("PASS", "SYSS", "Un", "In", "Pt_U", "Ct_I", "Adr", "baud", "dATA", "BLt", "An", "dATE", "tinE",
                 "cLr_Eny", "cLr_MaxMin", "Ver", "Pulse", "IST", "cLr_DM")
 _NO_YES = const(("no", "YES"))
@@ -151,7 +151,7 @@ NAMES = {"SYSS": regmap.SYSS_NAMES, "dATA": regmap.DATA_NAMES, "An": regmap.AN_N
          "AL_M": const(("off", "over", "under")), "AL_r": const(("none", "DO1", "DO2", "both"))}
 
 
-# Panel-only entries after the CONFIG rows (issue 4: clock and clears), shaped like CONFIG rows; the Menu's cfg
+# Panel-only entries after the CONFIG rows (clock and clears), shaped like CONFIG rows; the Menu's cfg
 # answers get/set for the ones it lists in cfg.panel_rows (firmware/ledger.py Panel). Index len(CONFIG) + j.
 PANEL_ROWS = (
     ("dATE", 20260101, 20000101, 20991231, None, 1, "", "Date yyyy.mm.dd, edited field by field"),
@@ -162,7 +162,7 @@ PANEL_ROWS = (
     # manual 4.3 "Ver": firmware version and date (firmware/version.py); the menu itself serves it, read-only,
     # so it is listed with any cfg
     ("Ver", version.VERSION, version.VERSION, version.VERSION, None, 0.01, "", "Firmware version and date"),
-    # issue 12: alarm rules (docs/alarms.md). AL_n picks the rule (1-8) the rows after it show and set; the
+    # alarm rules (docs/alarms.md). AL_n picks the rule (1-8) the rows after it show and set; the
     # threshold and hysteresis are whole numbers of the quantity's panel step (alarms.panel_scale: V A W var VA
     # in units, PF in thousandths, Hz in hundredths, % in tenths)
     ("AL_n", 1, 1, 8, None, 1, "", "Alarm rule shown and set by the rows below"),

@@ -62,7 +62,7 @@ class Screen:
         self.di = [0, 0]
         self.do = [0, 0]
         self.alarm = False
-        # More indicators of table 4.1 (issue 10), by area: 6 load nature per phase (LOAD_*, from the signs of
+        # More indicators of table 4.1, by area: 6 load nature per phase (LOAD_*, from the signs of
         # Qa Qb Qc), 11 average, 12 energy type (ETYPE_*), 14 clock (the page shows date/time), 19 per-phase load
         # bars: current as integer % of the rated primary current (In x Ct_I), -1 = no bar. extreme: MAX/MIN mark.
         self.load_ph = [LOAD_NONE, LOAD_NONE, LOAD_NONE]

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Alarm rules, relay modes and switch inputs (issue 12): the rule state machine against a hand-made timeline,
+# Alarm rules, relay modes and switch inputs: the rule state machine against a hand-made timeline,
 # Modbus writes validated and allocation-free, relays owned by their mode, 40 ms debounce in sample time.
 import struct
 from array import array

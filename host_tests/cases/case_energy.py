@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Energy, periods, pulses and the clock (issue 4): limb arithmetic against Python's unbounded ints, calendar
+# Energy, periods, pulses and the clock: limb arithmetic against Python's unbounded ints, calendar
 # rollovers, pulses == energy, overflow arithmetic, register writes, and the hot paths under heap_lock.
 import math
 import struct

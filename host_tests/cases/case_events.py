@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# The event log (issue 12): records kept across restarts in order, the oldest sector recycled, a cut at every
+# The event log: records kept across restarts in order, the oldest sector recycled, a cut at every
 # byte of one append leaves the log intact (the torn record absent, the sequence contiguous).
 from firmware import events as ev
 from firmware import flash

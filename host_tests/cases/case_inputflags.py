@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# The meter says when its inputs are wrong (firmware/inputflags.py): the three scenarios through the
+# The meter says when its inputs are wrong (firmware/inputflags.py): three scenarios through the
 # assembled meter (over range, a blown voltage fuse, a reversed sequence) flag what they should and nothing else,
 # the default load flags nothing; exact STATUS and counter bytes; the per-window path with the heap locked.
 import math

@@ -158,7 +158,7 @@ def _phase_a_lost(switch, n_before, n_after, first=((220.0,) * 3, (5.0,) * 3), t
 
 
 def test_phase_loss_takes_no_unmeasured_value():
-    # Issue: after losing phase A (the sampler's zero-crossing reference) F_min read 0.0, stamped at the loss. The
+    # The bug this holds off: after losing phase A (the sampler's zero-crossing reference) F_min read 0.0, stamped at the loss. The
     # window the loss cuts is a transition (closed for want of a crossing: F = 0; or cut short at a crossing the
     # dying voltage faked: F 51.3 Hz, U 0.1 % off) and A reads 0 from then on: neither is a measured value. Every
     # extreme must be one of the two steady states' values, each where that quantity is measured: the truth of

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Cases for issue 3's metrology in firmware/metering.py + powers.py + pt100.py + calib.py: three-wire
+# Cases for the metrology in firmware/metering.py + powers.py + pt100.py + calib.py: three-wire
 # two-element method, Ib derivation, IST gate, neutral, temperature, status codes, calibration; no allocation.
 import math
 from array import array

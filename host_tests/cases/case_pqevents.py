@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Voltage dips, swells and interruptions (issue 12): sines whose amplitude steps through a hand-made series of
+# Voltage dips, swells and interruptions: sines whose amplitude steps through a hand-made series of
 # levels, each held for whole cycles, through the sampler's one-cycle RMS (firmware/cyclerms.py) and the events
 # (firmware/pqevents.py): starts, ends with hysteresis, residual / maximum in volts through metering's scale,
 # duration within a cycle, classification, counters, the 2LL phases (Uca from two channels), the start stamp;

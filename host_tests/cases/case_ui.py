@@ -116,7 +116,7 @@ def test_left_cycles_screens_and_right_cycles_groups():
     assert lines(ui)[4] == "HR 2"
     keys(ui, "right")
     assert lines(ui)[:3] == ["PQM UNB", "U    0.000 %", "I    0.000 %"]
-    keys(ui, "right")  # the alarm page (issue 12): no source in this Ui
+    keys(ui, "right")  # the alarm page: no source in this Ui
     assert lines(ui)[0] == "PQM AL"
     keys(ui, "right")  # demand again
     assert lines(ui)[:2] == ["PQM DM", "now   ----"]

@@ -138,7 +138,7 @@ def test_pages_are_kept_per_group_and_screen():
     assert lines(ui)[4] == "HR 5"
     keys(ui, "left")
     assert lines(ui)[:2] == ["History Min", "Ub    ----"]
-    keys(ui, "right")  # the event group (issue 12): no source in this Ui
+    keys(ui, "right")  # the event group: no source in this Ui
     assert lines(ui)[0] == "History EV"
     keys(ui, "right")
     assert lines(ui)[:2] == ["History Max", "Uc    ----"]
@@ -215,10 +215,10 @@ def test_temperature_in_whole_degrees():
 
 _ORDER = ["PASS", "SYSS", "Un", "In", "Pt_U", "Ct_I", "Adr", "baud", "dATA", "BLt", "An", "dATE", "tinE", "cLr_Eny",
           "cLr_MaxMin", "Ver", "Pulse", "IST",  # the manual's factory-default table (4.3), in its order
-          "cLr_DM",  # clear the maximum demands (issue 10)
+          "cLr_DM",  # clear the maximum demands
           "Pulse_Q", "DM_P", "DM_S", "Wp", "Prot", "DO1_M", "DO2_M", "dIP", "SWEL", "Int",
           "HYSt",  # the ones the manual does not name, in register order
-          "AL_n", "AL_Q", "AL_M", "AL_t", "AL_h", "AL_on", "AL_oF", "AL_r"]  # alarm rules (issue 12), the panel's
+          "AL_n", "AL_Q", "AL_M", "AL_t", "AL_h", "AL_on", "AL_oF", "AL_r"]  # alarm rules, the panel's
 
 
 def test_every_settings_row_in_the_manuals_order():
@@ -321,7 +321,7 @@ def test_small_ranges_cycle_and_out_of_range_digits_are_refused():
     cfg = Config()
     ui, v, io = make(cfg)
     enter_password(ui, "6666")
-    # HYSt Int SWEL dIP DO2_M DO1_M (issue 12), Prot (0 native map, 1 SDM630 holding registers): 0 / 1 cycle
+    # HYSt Int SWEL dIP DO2_M DO1_M, Prot (0 native map, 1 SDM630 holding registers): 0 / 1 cycle
     keys(ui, "up up up up up up up")
     assert lines(ui)[1] == "Prot           0"
     keys(ui, "up")  # Wp: 0 / 1 cycle instead of a digit that could be 2..9
@@ -379,7 +379,7 @@ def test_clear_demand_from_the_panel():
 
 def test_alarm_rule_set_at_the_panel():
     """An electrician sets rule 2 = Ub over 240 V, back below 235 V, 3 s on, 1 s off, DO2, with the keys alone;
-    the rule is what Modbus reads back (issue 12, docs/alarms.md)."""
+    the rule is what Modbus reads back (docs/alarms.md)."""
     m = Meter(None)
     enter_password(m.ui, "6666")
     _goto(m, "AL_n")
