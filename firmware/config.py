@@ -25,6 +25,7 @@ class Config:
         self.src = 0  # who is changing settings now (the event log's source: 0 panel, 1 Modbus), set by the meter
         self.by = bytearray(n)  # per row: src of its last change (logged by service() later, maybe after others)
         self._n = n
+        self.panel_rows = ()  # the menu's panel-only rows this view serves: none (firmware/ledger.py Panel serves them)
         self._dm_p = regmap.config_index("DM_P")
         self._dm_s = regmap.config_index("DM_S")
         self._syss = regmap.config_index("SYSS")

@@ -24,7 +24,6 @@ FIELD = 5  # editing dATE / tinE field by field (year month day, hour minute sec
 TIMEOUT_MS = 60000  # no key for 60 s in the settings -> measurement display (manual 4.3)
 MSG_MS = 2000  # how long "Err PASS" / "Err" / "cLEAr donE" stay up
 BLINK_MS = 500  # half period of the blinking field
-DEFAULT_PASS = 6666
 CLEARED = "cLEAr donE"  # after cLr_Eny / cLr_MaxMin / cLr_DM
 _PASS_DIGITS = 4
 _MIN_MS = 60000  # BLt is in minutes
@@ -41,13 +40,10 @@ def prow(k):
 
 def _served(cfg, name):
     # Ver: the menu serves it for any cfg; the other panel rows when cfg lists them (ledger.Panel.panel_rows)
-    if name in READ_ONLY:
-        return True
-    rows = getattr(cfg, "panel_rows", ())
-    return rows is True or name in rows
+    return name in READ_ONLY or name in cfg.panel_rows
 
 
-def param_order(cfg=None):
+def param_order(cfg):
     """Row indices (prow) in the order the settings list shows them: the manual's factory-default table, then
     cLr_DM, then the CONFIG rows the manual does not name in register order, then the other served panel rows
     (the alarm rules AL_n .. AL_r); panel rows only when served."""
@@ -196,34 +192,22 @@ class Menu:
         return 3 * f, 3 * f + 2
 
     def password(self):
-        # The password lives in cfg as "PASS" when the config has it (it is not a Modbus register today).
-        try:
-            v = self.cfg.get("PASS")
-        except (KeyError, ValueError, IndexError):
-            v = None
-        return DEFAULT_PASS if v is None else v
+        return self.cfg.get("PASS")
 
     def param_name(self):
         return prow(self.params[self.param])[0]
 
     def blt_ms(self):
-        """Backlight time in ms, 0 = always on (a cfg without BLt: always on)."""
-        try:
-            return self.cfg.get("BLt") * _MIN_MS
-        except (KeyError, ValueError, IndexError, AttributeError):
-            return 0
+        """Backlight time in ms, 0 = always on."""
+        return self.cfg.get("BLt") * _MIN_MS
 
     def rated_current(self):
-        """In x Ct_I: the rated primary current the load bars compare with (A), 0 when the cfg lacks them. Read
-        again only when cfg.version moves (a cfg without a version: every time)."""
+        """In x Ct_I: the rated primary current the load bars compare with (A). Read again only when
+        cfg.version moves."""
         cfg = self.cfg
-        ver = getattr(cfg, "version", -1)
-        if ver < 0 or ver != self.rated_ver:
-            try:
-                r = cfg.get("In") * cfg.get("Ct_I")
-            except (KeyError, ValueError, IndexError, AttributeError, TypeError):
-                r = 0
-            self.rated = r
+        ver = cfg.version
+        if ver != self.rated_ver:
+            self.rated = cfg.get("In") * cfg.get("Ct_I")
             self.rated_ver = ver
         return self.rated
 
@@ -537,7 +521,7 @@ def fill(m, scr, vals, io, meas=None):
     for i in range(2):
         scr.di[i] = 1 if io.inputs[i] else 0
         scr.do[i] = 1 if io.relays[i] else 0
-    scr.alarm = bool(getattr(io, "alarm", 0))
+    scr.alarm = bool(io.alarm)
     scr.blink_on = m.blink_on
     scr.backlight = m.backlight
     if dirs is not None:

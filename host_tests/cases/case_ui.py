@@ -15,7 +15,10 @@ for _n in NAMES:
 
 
 class FakeCfg:
-    """Holds regmap defaults and enforces regmap ranges like the real config; refuse=True refuses everything."""
+    """Holds regmap defaults and enforces regmap ranges like the real config; refuse=True refuses everything.
+    The menu's view of the configuration (firmware/ledger.py Panel): get, set, version, panel_rows."""
+
+    panel_rows = ()  # no panel-only rows (clock, clears, alarm rules) served
 
     def __init__(self, refuse=False, password=None):
         self.values = {}
@@ -25,6 +28,14 @@ class FakeCfg:
             self.values["PASS"] = password
         self.refuse = refuse
         self.calls = []
+        self._ver = 0
+
+    @property
+    def version(self):
+        # Config.version moves on every change; tests also write self.values directly, so this one moves on
+        # every read: whoever caches on it reads again each time
+        self._ver += 1
+        return self._ver
 
     def get(self, name):
         return self.values[name]  # KeyError for an unknown name, like firmware.config
@@ -42,6 +53,7 @@ class FakeIo:
         self.relays = [0, 0]
         self.inputs = [0, 0]
         self.comm = 0
+        self.alarm = 0
 
 
 def make(cfg=None, **vals):

@@ -25,7 +25,7 @@ SYSS = range(len(regmap.SYSS_NAMES))
 
 class GlassCfg(FakeCfg):
     """FakeCfg that also serves the panel rows (clock, energy clear), as firmware/ledger.py's Panel does."""
-    panel_rows = True
+    panel_rows = tuple(row[0] for row in pages.PANEL_ROWS)
 
     def __init__(self, syss):
         FakeCfg.__init__(self)
