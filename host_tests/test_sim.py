@@ -16,12 +16,33 @@ from conftest import ROOT
 
 
 # A Meter double for the firmware process: echoes each Modbus frame back (so replies can be checked byte for
-# byte through the pty) and logs its calls to stderr.
+# byte through the pty) and logs its calls to stderr. It has what boards/sim/main.py reads of a Meter: the entry
+# points, tx, slave.counters, config (the factory line settings), on_serial, analog.ua, ui.menu.
 ECHO_METER = '''
 import sys
+from array import array
+class _Config:
+    def get(self, name):
+        return {"baud": 96, "dATA": 0}[name]
+class _Slave:
+    def __init__(self):
+        self.counters = array("H", bytes(16))
+class _Analog:
+    ua = 0
+class _Menu:
+    mode, screen, group, page, backlight = 0, 0, 0, 0, True
+    def group_len(self):
+        return 1
+class _Ui:
+    menu = _Menu()
 class EchoMeter:
     def __init__(self, state_dir=None):
         self.tx = bytearray(256)
+        self.slave = _Slave()
+        self.config = _Config()
+        self.on_serial = None
+        self.analog = _Analog()
+        self.ui = _Ui()
         self.samples = 0
         self.keys = []
         self.di_state = [0, 0]
@@ -37,8 +58,10 @@ class EchoMeter:
     def set(self, name, value):
         self.settings[name] = value
         return not (name == "In" and value == 1)  # one refusal, to see the launcher report it
-    def di(self, k, on):
+    def di_raw(self, k, on):
         self.di_state[k - 1] = 1 if on else 0
+    def tick(self, ms):
+        pass
     def lcd_text(self):
         return "ECHO\\nkeys %d" % len(self.keys)
     def state_json(self):

@@ -15,9 +15,35 @@ from tools import terminal
 
 
 class Recorder:
+    """A Meter that records its calls, with what the runtime reads of one (firmware/meter.py): the entry points,
+    tx, slave.counters, config (line settings), on_serial, analog.ua and ui.menu."""
+
+    class config:  # the factory line settings: 9600 baud, 8N1
+        @staticmethod
+        def get(name):
+            return {"baud": 96, "dATA": 0}[name]
+
+    class analog:
+        ua = 0
+
+    class ui:
+        class menu:
+            mode, screen, group, page, backlight = 0, 0, 0, 0, True
+
+            @staticmethod
+            def group_len():
+                return 1
+
+    on_serial = None
+
+    class _Slave:
+        def __init__(self):
+            self.counters = array("H", bytes(16))  # FC08 counters (firmware/modbus/slave.py)
+
     def __init__(self):
         self.tx = bytearray(256)
         self.calls = []
+        self.slave = self._Slave()
 
     def feed(self, block, n):
         self.calls.append(("feed", n, list(block[:8 * n])))
@@ -30,7 +56,7 @@ class Recorder:
     def key(self, name):
         self.calls.append(("key", name))
 
-    def di(self, k, on):
+    def di_raw(self, k, on):  # the sim board hands the meter raw switch levels
         self.calls.append(("di", k, on))
 
     def set(self, name, value):
@@ -66,11 +92,17 @@ def replies(data):
     return out
 
 
+def after_line(out):
+    # every run starts with the meter's line settings (L, before R): the recorders' factory 9600 baud 8N1
+    assert out[0] == (b"L", b"9600 0"), out[:1]
+    return out[1:]
+
+
 def run_loop(stream):
     m = Recorder()
     out = io.BytesIO()
     rc = simmain.Runtime(m, io.BytesIO(stream), out).run()
-    return m, replies(out.getvalue()), rc
+    return m, after_line(replies(out.getvalue())), rc
 
 
 def test_runtime_dispatch_exact():
@@ -123,7 +155,7 @@ def test_runtime_fb_and_panel_state():
     out = io.BytesIO()
     stream = msg(b"C", b"fb") + msg(b"K", b"up") + msg(b"K", b"down") + msg(b"C", b"fb") + msg(b"C", b"state")
     simmain.Runtime(m, io.BytesIO(stream), out).run()
-    r = replies(out.getvalue())
+    r = after_line(replies(out.getvalue()))
     assert [k for k, _ in r] == [b"R", b"T", b"T", b"T"]
     for n, (_, payload) in enumerate(r[1:3]):
         assert payload == bytes((i * 7 + n + 1) & 0xFF for i in range(1024)).hex().encode()
@@ -167,10 +199,7 @@ def test_runtime_bad_messages_keep_going():
 
 
 class SerialMeter(Recorder):
-    """A Recorder with what the runtime wires to the line: the FC08 counters, the comms settings, on_serial."""
-
-    class slave:
-        counters = array("H", bytes(16))
+    """A Recorder whose line settings differ from the factory's and change after a write (on_serial)."""
 
     class config:
         @staticmethod

@@ -50,17 +50,16 @@ class Runtime:
         self.keys = 0  # K messages handed to meter.key (the terminal's tests count them against the keys sent)
         self.failed = False
         self.fbuf = bytearray(_FB_BYTES)  # `fb`: the frame buffer the panel draws into, made once
-        self.tick = getattr(meter, "tick", None)  # UI timers (blink, timeouts) in simulated ms, if the Meter has them
+        self.tick = meter.tick  # UI timers (blink, timeouts) in simulated ms
         self.tick_rem = 0  # samples not yet turned into whole ms
         # FC08 counters: a frame longer than 256 bytes is the UART driver's overrun, as Port counts it on a device
-        self.counters = getattr(getattr(meter, "slave", None), "counters", None)
+        self.counters = meter.slave.counters
         # the line settings go to the launcher (it models the wire between the master's termios and the meter):
         # now, and whenever the meter applies new ones (on_serial, after the reply to the write that made them)
-        self.config = getattr(meter, "config", None)
-        if self.config is not None and hasattr(meter, "on_serial"):
-            meter.bind_line(self.serial)
+        self.config = meter.config
+        meter.bind_line(self.serial)
         # switch inputs: this board has no debouncing driver, so the meter debounces the raw level (di_raw)
-        self.di = getattr(meter, "di_raw", None) or meter.di
+        self.di = meter.di_raw
 
     def _grow(self, n):
         # sample buffer for blocks of n samples x 8 channels; reallocated only when a bigger block arrives
@@ -113,14 +112,11 @@ class Runtime:
                         "frames_tx": self.frames_tx, "frames_dropped": self.frames_dropped, "errors": self.errors}
         # what the sim board would show beside the glass: the 4-20 mA output (the Pico board's figures carry the
         # same ao_ua), the backlight, and where the panel is (the terminal's tests check key counts against it)
-        analog = getattr(self.meter, "analog", None)
-        if analog is not None:
-            d["ao_ua"] = analog.ua
-        menu = getattr(getattr(self.meter, "ui", None), "menu", None)
-        if menu is not None:
-            d["backlight"] = bool(menu.backlight)
-            d["ui"] = {"mode": menu.mode, "screen": menu.screen, "group": menu.group, "page": menu.page,
-                       "pages": menu.group_len()}
+        d["ao_ua"] = self.meter.analog.ua
+        menu = self.meter.ui.menu
+        d["backlight"] = bool(menu.backlight)
+        d["ui"] = {"mode": menu.mode, "screen": menu.screen, "group": menu.group, "page": menu.page,
+                   "pages": menu.group_len()}
         return json.dumps(d)
 
     def fb(self):
@@ -146,8 +142,7 @@ class Runtime:
                 # FC08 sub 0x12 counts it, the slave never sees it, nothing is answered
                 self.frames_dropped += 1
                 c = self.counters
-                if c is not None:
-                    c[_OVERRUNS] = (c[_OVERRUNS] + 1) & 0xFFFF
+                c[_OVERRUNS] = (c[_OVERRUNS] + 1) & 0xFFFF
                 if not self._drain(n):
                     return False
                 self.send(FRAME, b"", 0)
@@ -213,13 +208,12 @@ class Runtime:
             return False
         self.blocks += 1
         self.meter.feed(self.samples, count)
-        if self.tick is not None:
-            # 8 samples = 1 ms at 8000 samples/s; carry the remainder so odd block sizes lose no time
-            r = self.tick_rem + count * 1000
-            ms = r // _RATE
-            self.tick_rem = r - ms * _RATE
-            if ms:
-                self.tick(ms)
+        # 8 samples = 1 ms at 8000 samples/s; carry the remainder so odd block sizes lose no time
+        r = self.tick_rem + count * 1000
+        ms = r // _RATE
+        self.tick_rem = r - ms * _RATE
+        if ms:
+            self.tick(ms)
         return True
 
     def _command(self, text):
@@ -248,16 +242,12 @@ class Runtime:
         words = text.split()
         if len(words) != 3:
             return "ERR usage: set NAME VALUE"
-        fn = getattr(self.meter, "set", None)
-        if fn is None:
-            return "ERR the meter has no set()"
-        ok = fn(words[1], int(words[2]))
-        return "ok" if ok or ok is None else "ERR refused %s=%s" % (words[1], words[2])
+        ok = self.meter.set(words[1], int(words[2]))
+        return "ok" if ok else "ERR refused %s=%s" % (words[1], words[2])
 
     def run(self):
         cfg = self.config
-        if cfg is not None and hasattr(self.meter, "on_serial"):
-            self.serial(cfg.get("baud") * 100, cfg.get("dATA"))
+        self.serial(cfg.get("baud") * 100, cfg.get("dATA"))
         self.send(READY, b"", 0)
         while True:
             try:
