@@ -181,7 +181,7 @@ class Ledger:
 
     # --- LCD and state ----------------------------------------------------------------------------------------
     def source(self, name):
-        """A callable giving the LCD text of page row `name` (menu.ENERGY_PAGES), or None when it is not ours."""
+        """A callable giving the LCD text of page row `name` (pages.ENERGY_PAGES), or None when it is not ours."""
         e = self.energy
         p = self.periods
         if name in _e.NAMES:

@@ -15,7 +15,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 from tools import generator, scenario, truth  # noqa: E402  (after the sys.path set-up)
 from boards.sim import proto  # noqa: E402  (after the sys.path set-up)
-from firmware import regmap  # noqa: E402  (after the sys.path set-up)
+from firmware import frontend, regmap  # noqa: E402  (after the sys.path set-up)
 
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 SECONDS = 1.45  # 7 windows; the first two (start-up, NCO lock) are not judged
@@ -171,7 +171,7 @@ class Firmware:
         gen = generator.Generator(sc)
         if "reference" in c:
             self._send(proto.ACC_CALIBRATE, struct.pack("<3i", *[int(round(1000 * x)) for x in c["reference"]]))
-        self._send(proto.SAMPLES, gen.block(int(c["seconds"] * 8000)))
+        self._send(proto.SAMPLES, gen.block(int(c["seconds"] * frontend.SAMPLE_RATE)))
         self._send(proto.ACC_END)
         self.p.stdin.flush()
         wins = []
@@ -254,7 +254,7 @@ def table(results, us, samples):
             unit = {"F": " Hz", "T": " degC"}.get(k, "")
             lines.append("| %s | %s%s | %s%s | %.2f | %s (%s) |" % (k, _fmt(k, e), unit, _fmt(k, lim), unit,
                                                                   e / lim, label, name))
-    sec = samples / 8000.0
+    sec = samples / float(frontend.SAMPLE_RATE)
     lines.append("")
     lines.append("%d cases, %.1f s of signal; firmware (sampler kernel + metering + calibration) under %s: "
                  "%.2f ms per second of signal (%.3f %% of real time)"

@@ -19,11 +19,11 @@ from array import array
 from binascii import hexlify
 
 from boards.sim import proto
+from boards.sim.board import BLOCK  # the sim's S message, as tools/accuracy.py sends them
 from firmware import kernel, limbs
 from firmware.energy import EP_EXP, EP_IMP, NL, PH
 from firmware.meter import Meter
 
-BLOCK = 400
 ACCS = (EP_IMP, EP_EXP, PH, PH + 1, PH + 4, PH + 5, PH + 8, PH + 9)
 
 

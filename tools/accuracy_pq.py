@@ -11,7 +11,6 @@ import os
 import sys
 
 SECONDS = 2.0  # 10 windows: 2 analyses at one window in four, plus the start
-BLOCK = 400
 LIMITS = {"HR": 0.1, "THD": 0.1, "UNB": 0.05}  # percentage points (one tenth of the class)
 CHANNELS = ("Ua", "Ub", "Uc", "Ia", "Ib", "Ic")
 
@@ -27,6 +26,7 @@ def run_firmware(path, syss, passes=1):
         time.ticks_us = lambda: int(time.perf_counter() * 1e6)
         time.ticks_diff = lambda a, b: a - b
 
+    from boards.sim.board import BLOCK
     from firmware import regmap
     from firmware.harmonics import Harmonics
     from firmware.sampler import Sampler
@@ -134,11 +134,13 @@ def measure(name, scn_dict, runtime, tmpdir, passes=1):
 
     from tools import generator, scenario, truth
 
+    from firmware.frontend import SAMPLE_RATE
+
     sc = scenario.parse(scn_dict)
     gen = generator.Generator(sc)
     path = os.path.join(tmpdir, name + ".bin")
     with open(path, "wb") as f:
-        f.write(gen.block(int(SECONDS * 8000)))
+        f.write(gen.block(int(SECONDS * SAMPLE_RATE)))
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     syss = int(sc.settings["SYSS"])  # parse() gives the register value: 0 3Ln3CT, 1 2LL3CT, 2 2LL2CT
     if runtime == "micropython":
@@ -233,7 +235,9 @@ def main(argv=None):
         print("%-8s %9.4f pp %5.2f pp %7.3f  %s" % (q, e, lim, e / lim, where))
         ok = ok and e <= lim
     if timing is not None:
-        sec = timing["samples"] / 8000.0
+        from firmware.frontend import SAMPLE_RATE
+
+        sec = timing["samples"] / float(SAMPLE_RATE)
         print()
         print("CPU per second of signal (%s, this host, best of 3): harmonics %.1f ms, sampler kernel %.1f ms"
               % (runtime, timing["harmonics_us"] / sec / 1000.0, timing["sampler_us"] / sec / 1000.0))

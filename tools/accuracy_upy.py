@@ -16,6 +16,7 @@ from tools.upy_host import ticks_diff, ticks_us  # first: it puts `micropython` 
 from array import array
 
 from boards.sim import proto
+from boards.sim.board import BLOCK  # the sim's S message, as tools/accuracy.py sends them
 from firmware import regmap
 from firmware.calib import CAL_BASE, CMD_BASE, Calib
 from firmware.config import Config
@@ -23,7 +24,6 @@ from firmware.harmonics import Harmonics
 from firmware.metering import Metering
 from firmware.sampler import Sampler
 
-BLOCK = 400
 
 
 class _Store:

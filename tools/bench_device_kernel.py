@@ -11,13 +11,13 @@ import uctypes
 
 from boards.pico import board, kernel_thumb
 from firmware import kernel_span
+from firmware.frontend import SAMPLE_RATE as RATE
 from firmware.kernel import S_JUST
 from firmware.sampler import Sampler
 
 _PORT = 0x40068000  # emulator host port: +0 cycles (low word), +0x18 sample buffer, +0x1C fill N samples
 SAMPLES = 4800  # 0.6 s of signal (150 KB in one piece): three windows close
 CORE_HZ = 125000000
-RATE = 8000
 
 
 @micropython.viper

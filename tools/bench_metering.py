@@ -9,18 +9,19 @@ sys.path.insert(0, ".")
 from tools.upy_host import ticks_diff, ticks_us  # first: it puts `micropython` on sys.path
 from array import array
 
+from boards.sim.board import BLOCK
 from firmware import regmap
+from firmware.frontend import SAMPLE_RATE
 from firmware.metering import ANGLES, OUT, Metering
 from firmware.sampler import D_READY, Sampler
 
-BLOCK = 400
 
 
 def _signal(n, f=49.8):
     out = array("i", bytes(32 * n))
     for k in range(n):
         for p in range(3):
-            a = 2 * math.pi * f * k / 8000 - 2 * math.pi * p / 3
+            a = 2 * math.pi * f * k / SAMPLE_RATE - 2 * math.pi * p / 3
             out[8 * k + p] = int(2600000 * math.sin(a))
             out[8 * k + 3 + p] = int(1900000 * math.sin(a - 0.5))
         out[8 * k + 6] = out[8 * k + 3] + out[8 * k + 4] + out[8 * k + 5]
@@ -32,7 +33,7 @@ def _blocks(data, n):
 
 
 def bench(repeat=5):
-    n = 8000
+    n = SAMPLE_RATE  # one second
     blocks = _blocks(_signal(n), n)
     vals = array("f", [0.0] * regmap.N_MEAS)
     best = None

@@ -237,7 +237,7 @@ def main(argv=None):
     gen = Generator(scn.load(argv[0]))
     left = int(round(float(argv[1]) * gen.sample_rate))
     while left > 0:
-        n = min(left, 8000)
+        n = min(left, gen.sample_rate)  # a second at a time
         sys.stdout.buffer.write(gen.block(n))
         left -= n
     return 0

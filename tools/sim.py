@@ -19,12 +19,11 @@ from tools import generator as _generator  # noqa: E402  (after the sys.path set
 from tools import scenario as _scenario  # noqa: E402  (after the sys.path set-up)
 from boards.sim import proto  # noqa: E402  (after the sys.path set-up)
 from tools import wire  # noqa: E402  (after the sys.path set-up)
-from tools.simproc import MAIN, Firmware, Reply, firmware_argv, message  # noqa: E402  (after the sys.path set-up; re-exported: the old API)
+from tools.simproc import Firmware, Reply, message  # noqa: E402  (after the sys.path set-up)
 from tools.simrelay import BAUD, FRAME_GAP, PtyLine, owner_lock, stamp_owner  # noqa: E402  (after the sys.path set-up)
-
-RATE = 8000  # samples/s per channel (firmware/frontend.py SAMPLE_RATE)
-BLOCK = 400  # samples per S message: 50 ms (boards/sim/board.py BLOCK)
-KEYS = ("left", "up", "down", "right", "enter")
+from boards.sim.board import BLOCK  # noqa: E402  (after the sys.path set-up)  samples per S message
+from firmware.frontend import SAMPLE_RATE as RATE  # noqa: E402  (after the sys.path set-up)  samples/s per channel
+from firmware.ui.pages import KEYS  # noqa: E402  (after the sys.path set-up)
 # settings a scenario gives the meter (the wiring and the transformers); comms settings stay the meter's own
 WIRING = ("SYSS", "Un", "In", "Pt_U", "Ct_I")
 # --terminal's Modbus line: a symlink in the current directory to the pty (whose number changes every run)

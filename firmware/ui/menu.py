@@ -5,13 +5,8 @@
 from firmware import deadband, regmap, version
 from firmware.clock import Y_MAX, Y_MIN, hms_text, month_days, ymd_text
 from firmware.ui import fmt, screen
-# The page tables are data in pages.py; re-exported here for callers that name menu.SCREENS, menu.PANEL_ROWS...
-from firmware.ui.pages import (CLEARS, DEMAND_PAGES, ENERGY_PAGES, F_AVG, F_CLOCK, F_ETYPE,
-                               F_EXTREME_SHIFT, F_TEXT_UNIT, F_WHOLE, FIELDS, HARMONIC_PAGES, HISTORY_PAGES,
-                               MANUAL_ORDER, MAX_PAGES, METER_PAGES, MIN_PAGES, NAMES, PANEL_ROWS,
-                               PQM_PAGES, READ_ONLY, RIGHT_WALK, SCREENS, UNBALANCE_PAGES)
-
-KEYS = ("left", "up", "down", "right", "enter")
+from firmware.ui.pages import (CLEARS, F_AVG, F_CLOCK, F_ETYPE, F_EXTREME_SHIFT, F_TEXT_UNIT, F_WHOLE, FIELDS,
+                               KEYS, MANUAL_ORDER, NAMES, PANEL_ROWS, READ_ONLY, RIGHT_WALK, SCREENS)
 
 # Modes of the state machine
 MEAS = 0  # measurement display (Meter / PQM / History)

@@ -6,6 +6,10 @@ from micropython import const
 from firmware import regmap, version
 from firmware.rows import Rows
 
+# The five front-panel keys by name (manual 4.2), in the column order of menu.py's key map; Meter.key(name), the
+# sim's K message, the terminal and the boards' key drivers use these names.
+KEYS = ("left", "up", "down", "right", "enter")
+
 # The unit ladders of fmt.py (UNITS_V ...) as compile-time constants, so the page tables below are constants
 # too (a frozen module keeps them in flash; a table built by code at import would live in RAM).
 _V = const(("V", "kV"))

@@ -7,6 +7,7 @@ import micropython
 
 from firmware import regmap
 from firmware.ui import Ui, menu, screen
+from firmware.ui.pages import ENERGY_PAGES
 
 NAMES = [m[0] for m in regmap.MEASUREMENTS]
 SLOTS = {}
@@ -114,7 +115,7 @@ def test_left_cycles_screens_and_right_cycles_groups():
     assert lines(ui)[0] == "Meter I"
     keys(ui, "right")  # Meter -> the energy and time walk, page 1 (EP Imp); no energy source in this Ui
     assert lines(ui)[:2] == ["Meter EP Imp", "      ---- kWh"] and ui.screen().etype == screen.ETYPE_IMP
-    for _ in range(len(menu.ENERGY_PAGES) - 1):
+    for _ in range(len(ENERGY_PAGES) - 1):
         keys(ui, "right")
     assert lines(ui)[0] == "Meter clock" and ui.screen().clock  # the last page: date and time
     keys(ui, "right")  # and back to the real-time page left

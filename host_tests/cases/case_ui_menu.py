@@ -182,7 +182,7 @@ def test_indicators_load_nature_bars_average_extreme():
     v[regmap.slot("Ia")] = 250.0
     assert ui.screen().bars[:2] == [250, 500]
     avg = []
-    for k in range(len(menu.METER_PAGES)):
+    for k in range(len(pages.METER_PAGES)):
         avg.append(ui.screen().avg)
         assert ui.screen().bars[1] == 500 and ui.screen().extreme == screen.EXTREME_NONE
         keys(ui, "down")

@@ -25,6 +25,7 @@ gc.collect()
 free0 = gc.mem_free()
 heap_total = free0 + gc.mem_alloc()
 from boards.pico import board  # noqa: E402  (after the sys.path set-up)
+from firmware.frontend import SAMPLE_RATE  # noqa: E402  (after the sys.path set-up)
 from firmware.meter import Meter  # noqa: E402  (after the sys.path set-up)
 from firmware.modbus import bench_support  # noqa: E402  (after the sys.path set-up)
 from firmware.modbus.crc import crc16  # noqa: E402  (after the sys.path set-up)
@@ -93,7 +94,7 @@ def block():
     return r
 
 
-blocks_s = 8000 // BLOCK
+blocks_s = SAMPLE_RATE // BLOCK
 seconds = P["seconds"]
 req_every = blocks_s // P["requests"]
 keys = P["keys"]
