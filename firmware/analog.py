@@ -6,7 +6,7 @@ from array import array
 import micropython
 from micropython import const
 
-from firmware import regmap, sf32
+from firmware import regmap, sf32, sf32conv
 
 # work slots of self.w
 _X = const(0)  # the transmitted quantity, copied from vals
@@ -97,14 +97,14 @@ class Analog:
         _get(w, _X, self.vals, self.src)
         sf32.fmul(w, _T, _X, _K)
         sf32.fadd(w, _T, _T, _B)
-        if sf32.fcmp(w, _T, _LO) < 0:
+        if sf32conv.fcmp(w, _T, _LO) < 0:
             sf32.fcopy(w, _T, _LO)
-        elif sf32.fcmp(w, _T, _HI) > 0:
+        elif sf32conv.fcmp(w, _T, _HI) > 0:
             sf32.fcopy(w, _T, _HI)
         _get(self.vals, self.ao, w, _T)
         sf32.fmul(w, _X, _T, _KUA)
         sf32.fadd(w, _X, _X, _HALF)
-        ua = sf32.to_int(w, _X)
+        ua = sf32conv.to_int(w, _X)
         if ua != self.ua:
             self.ua = ua
             if self.out is not None:

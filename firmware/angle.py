@@ -4,7 +4,7 @@
 import micropython
 from micropython import const
 
-from firmware import sf32
+from firmware import sf32, sf32conv
 from firmware.words import SIGN_BIT
 
 _MANT = const(0x7FFFFF)
@@ -77,5 +77,5 @@ def cordic(f: ptr32, a: int, b: int, tab: ptr8) -> int:
 
 def degrees(f, d, a, b):
     """f[d] = atan2(f[a], f[b]) in degrees (float32 slots of an array('f')); allocation-free."""
-    sf32.from_int(f, d, cordic(f, a, b, ATAN))
+    sf32conv.from_int(f, d, cordic(f, a, b, ATAN))
     sf32.fmul2(f, d, d, -FRAC)

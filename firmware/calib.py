@@ -8,7 +8,7 @@ from array import array
 import micropython
 from micropython import const
 
-from firmware import regmap, sf32
+from firmware import regmap, sf32, sf32conv
 from firmware import workspace as ws
 from firmware.kernel import P_X
 from firmware.metering import MEAS
@@ -102,7 +102,7 @@ class Calib:
         if image is None:
             image = self.image
         if image is not None:
-            sf32.copy_be(self.rows, 0, N_ROWS, image, 2 * CAL_BASE)
+            sf32conv.copy_be(self.rows, 0, N_ROWS, image, 2 * CAL_BASE)
 
     # --- Modbus (allocation-free) ---------------------------------------------------------------------------
     def unlocked(self):

@@ -12,7 +12,7 @@ from array import array
 import micropython
 from micropython import const
 
-from firmware import limbs, regmap, sf32
+from firmware import limbs, regmap, sf32, sf32conv
 from firmware.bufs import copy8
 from firmware.frontend import SAMPLE_RATE
 from firmware.history import History
@@ -169,11 +169,11 @@ class Demand(History):
                 continue
             _load(w, _T, self.vals, s)
             sf32.fmul(w, _V + k, _T, _K + k)
-            if sf32.fsign(w, _V + k) < 0:  # round to nearest (to_int truncates)
+            if sf32conv.fsign(w, _V + k) < 0:  # round to nearest (to_int truncates)
                 sf32.fsub(w, _V + k, _V + k, _HALF)
             else:
                 sf32.fadd(w, _V + k, _V + k, _HALF)
-            v = sf32.to_int(w, _V + k)
+            v = sf32conv.to_int(w, _V + k)
             part = _PART[k]
             if (part == 1 and v < 0) or (part == 2 and v > 0):
                 v = 0  # import demand averages P while importing, 0 while exporting; export the reverse
@@ -219,12 +219,12 @@ class Demand(History):
         for k in range(NQ):
             if self.total[k] == 0:
                 continue  # nothing known over the whole window: the demand stays as it was
-            sf32.from_int(w, _T + 1, self.total[k])
+            sf32conv.from_int(w, _T + 1, self.total[k])
             _sum(self.ring, 2 * k, self.full, 2 * NQ, self.tmp)
-            sf32.from_i64(w, _T, self.tmp, 0)
+            sf32conv.from_i64(w, _T, self.tmp, 0)
             sf32.fdiv(w, _T, _T, _T + 1)
             sf32.fdiv(w, _D + k, _T, _K + k)
-            if track and (self.ts[2 * k] == 0 or sf32.fcmp(w, _D + k, _M + k) > 0):
+            if track and (self.ts[2 * k] == 0 or sf32conv.fcmp(w, _D + k, _M + k) > 0):
                 sf32.fcopy(w, _M + k, _D + k)
                 self.ts[2 * k] = self.clock.ymd
                 self.ts[2 * k + 1] = self.clock.hms
@@ -236,11 +236,11 @@ class Demand(History):
         img = self.image
         if img is not None:
             v = self._v
-            sf32.copy_be(self.w, _D, _NQ_V1, img, v)
-            sf32.copy_be(self.w, _M, _NQ_V1, img, v + 4 * _NQ_V1)
-            sf32.copy_be(self.w, _D + _NQ_V1, NQ - _NQ_V1, img, v + 8 * _NQ_V1)
-            sf32.copy_be(self.w, _M + _NQ_V1, NQ - _NQ_V1, img, v + 4 * (NQ + _NQ_V1))
-            sf32.copy_be(self.ts, 0, 2 * NQ, img, self._t)
+            sf32conv.copy_be(self.w, _D, _NQ_V1, img, v)
+            sf32conv.copy_be(self.w, _M, _NQ_V1, img, v + 4 * _NQ_V1)
+            sf32conv.copy_be(self.w, _D + _NQ_V1, NQ - _NQ_V1, img, v + 8 * _NQ_V1)
+            sf32conv.copy_be(self.w, _M + _NQ_V1, NQ - _NQ_V1, img, v + 4 * (NQ + _NQ_V1))
+            sf32conv.copy_be(self.ts, 0, 2 * NQ, img, self._t)
 
     def clear(self):
         """cLr_DM: forget the maxima (the present demand goes on)."""

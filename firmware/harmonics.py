@@ -16,7 +16,7 @@ from array import array
 
 from micropython import const
 
-from firmware import droop, regmap, sf32, tables
+from firmware import droop, regmap, sf32, sf32conv, tables
 from firmware.kernel import D_CYC, D_FE, D_N, S_NS, S_STEP, S_TARGET
 from firmware.harmonics_fft import DECONV, TWIDDLE, fft, scale, unpack
 from firmware import harmonics_grid
@@ -255,7 +255,7 @@ class Harmonics:
             for j in range(_NOUT):
                 put(vals, self.slots[j], self.out, j)
             if self.image is not None:
-                sf32.copy_be(self.hr, 0, NCH * NHR, self.image, self.img_off)
+                sf32conv.copy_be(self.hr, 0, NCH * NHR, self.image, self.img_off)
 
     def _load(self, d, k, c, im):
         """w[d] = C (im 0) or S (im 1) of order k + 1 on channel c (Ib derived in 2LL2CT)."""
@@ -263,12 +263,12 @@ class Harmonics:
         r = self.res
         o = _RES * k + 2 * im
         if c == 4 and self.derive:
-            sf32.from_i64(w, d, r, o + 12)
-            sf32.from_i64(w, _T + 7, r, o + 20)
+            sf32conv.from_i64(w, d, r, o + 12)
+            sf32conv.from_i64(w, _T + 7, r, o + 20)
             sf32.fadd(w, d, d, _T + 7)
             sf32.fneg(w, d, d)
         else:
-            sf32.from_i64(w, d, r, o + 4 * c)
+            sf32conv.from_i64(w, d, r, o + 4 * c)
 
     def _finish(self, c):
         """HR 2..31 and THD of channel c from the DFT sums. The ratios are integer maths in one viper call
@@ -294,8 +294,8 @@ class Harmonics:
             self.out[j] = 0.0  # no fundamental to refer to (channel absent): ratios 0
             return
         # THD = sqrt(sum_h |X_h|^2 / |X_1|^2), the sums in the same scaled units as the ratios
-        sf32.from_i64(w, _T, t, 0)
-        sf32.from_i64(w, _T + 1, t, 2)
+        sf32conv.from_i64(w, _T, t, 0)
+        sf32conv.from_i64(w, _T + 1, t, 2)
         sf32.fdiv(w, _T, _T, _T + 1)
         sf32.fmul2(w, _T, _T, -32)
         sf32.fsqrt(w, _T, _T)
@@ -320,16 +320,16 @@ class Harmonics:
         t = self.tmp
         cross(self.res, p, 3 + p, self.gd, t)
         for k in range(4):
-            sf32.from_int(w, _T + k, t[2 + k])
+            sf32conv.from_int(w, _T + k, t[2 + k])
             sf32.fmul(w, _T + k, _T + k, _T + k)
         sf32.fadd(w, _T, _T, _T + 1)  # |X_u1|^2
         sf32.fadd(w, _T + 2, _T + 2, _T + 3)  # |X_i1|^2
         sf32.fmul(w, _T, _T, _T + 2)
-        if sf32.fsign(w, _T) <= 0:
+        if sf32conv.fsign(w, _T) <= 0:
             self.kap[NRMS + p] = 0.0
             return
         sf32.fsqrt(w, _T, _T)
-        sf32.from_i64(w, _T + 1, t, 0)
+        sf32conv.from_i64(w, _T + 1, t, 0)
         sf32.fdiv(w, _T + 1, _T + 1, _T)
         sf32.fmul2(w, _T + 1, _T + 1, -15)
         put(self.kap, NRMS + p, w, _T + 1)
@@ -341,14 +341,14 @@ class Harmonics:
         w = self.w
         t = self.tmp
         power(self.res, mix, self.gd, t)
-        sf32.from_i64(w, _T, t, 0)
-        if sf32.fsign(w, _T) <= 0:
+        sf32conv.from_i64(w, _T, t, 0)
+        if sf32conv.fsign(w, _T) <= 0:
             self.kap[j] = 1.0
             return
-        sf32.from_i64(w, _T + 1, t, 2)
+        sf32conv.from_i64(w, _T + 1, t, 2)
         sf32.fdiv(w, _T + 1, _T + 1, _T)
         sf32.fmul2(w, _T + 1, _T + 1, -15)
-        sf32.from_int(w, _T, 1)
+        sf32conv.from_int(w, _T, 1)
         sf32.fadd(w, _T, _T, _T + 1)
         put(self.kap, j, w, _T)
 
@@ -358,7 +358,7 @@ class Harmonics:
         w = self.w
         # |X_1| = A * L * 2**(10 - sh) for an amplitude of A codes over L samples (grid in Q10, pairs unpacked
         # as 2 A_h): no unbalance when the positive-sequence sum (3 |X_1|) is below _MIN_AMP codes
-        sf32.from_int(w, _THR, ((self.n * _MIN_AMP) << 10) >> self.sh)
+        sf32conv.from_int(w, _THR, ((self.n * _MIN_AMP) << 10) >> self.sh)
         sf32.fmul(w, _THR, _THR, _THR)
         if self.wiring == 0:
             for j in range(3):  # Uab, Ubc, Uca into _T..: differences of the phase (channel) phasors
@@ -386,7 +386,7 @@ class Harmonics:
             self.out[j] = 0.0
             self.vals[self.slots[j]] = 0.0
         if self.image is not None:
-            sf32.copy_be(self.hr, 0, NCH * NHR, self.image, self.img_off)
+            sf32conv.copy_be(self.hr, 0, NCH * NHR, self.image, self.img_off)
 
 
 def _ratio(w, x, d):
@@ -420,13 +420,13 @@ def _ratio(w, x, d):
     fmul(w, _E + 1, _E + 1, _E + 1)
     fmul(w, _E + 2, _E + 2, _E + 2)
     fadd(w, _E + 2, _E + 1, _E + 2)  # |neg|^2
-    if sf32.fcmp(w, _E + 3, _THR) < 0 and sf32.fcmp(w, _E + 2, _THR) < 0:  # no voltage / no current
+    if sf32conv.fcmp(w, _E + 3, _THR) < 0 and sf32conv.fcmp(w, _E + 2, _THR) < 0:  # no voltage / no current
         w[d] = 0.0
         return 0
     sf32.fmul2(w, _E, _E + 2, 1)  # 2 |neg|^2
     sf32.fmul2(w, _E + 1, _E + 3, 1)  # 2 |pos|^2
-    seq = 1 if sf32.fcmp(w, _E, _E + 3) < 0 else (2 if sf32.fcmp(w, _E + 1, _E + 2) < 0 else 0)
-    if sf32.fcmp(w, _E + 2, _E + 3) >= 0:
+    seq = 1 if sf32conv.fcmp(w, _E, _E + 3) < 0 else (2 if sf32conv.fcmp(w, _E + 1, _E + 2) < 0 else 0)
+    if sf32conv.fcmp(w, _E + 2, _E + 3) >= 0:
         sf32.fcopy(w, d, _K100)  # the cap: the negative sequence at least the positive one
         return seq
     sf32.fdiv(w, d, _E + 2, _E + 3)

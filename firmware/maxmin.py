@@ -8,7 +8,7 @@ from array import array
 import micropython
 from micropython import const
 
-from firmware import regmap, sf32
+from firmware import regmap, sf32conv
 from firmware.bufs import copy8
 from firmware.history import History
 from firmware.words import SIGN_BIT
@@ -105,9 +105,9 @@ class MaxMin(History):
 
     def publish(self):
         if self.image is not None:
-            sf32.copy_be(self.mx, 0, N, self.image, self._v)
-            sf32.copy_be(self.mn, 0, N, self.image, self._v + 4 * N)
-            sf32.copy_be(self.ts, 0, 4 * N, self.image, self._t)  # int32 words, big-endian like the floats
+            sf32conv.copy_be(self.mx, 0, N, self.image, self._v)
+            sf32conv.copy_be(self.mn, 0, N, self.image, self._v + 4 * N)
+            sf32conv.copy_be(self.ts, 0, 4 * N, self.image, self._t)  # int32 words, big-endian like the floats
 
     def clear(self):
         for k in range(4 * N):

@@ -7,7 +7,7 @@ from array import array
 import micropython
 from micropython import const
 
-from firmware import angle, deadband, droop, frontend, powers, pt100, regmap, sf32, tables
+from firmware import angle, deadband, droop, frontend, powers, pt100, regmap, sf32, sf32conv, tables
 from firmware import workspace as ws
 from firmware.kernel import (D_CLIP, D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_READY, D_SAT, D_W, NP, P_C, P_NN,
                              P_S, P_UU, P_X, P_XX, S_FIXED, S_STEP, S_TCODE)
@@ -310,7 +310,7 @@ class Metering:
         w = self.w
         fsub = sf32.fsub
         fmul = sf32.fmul
-        fint = sf32.from_int
+        fint = sf32conv.from_int
         n = dn[D_N]
         fs = dn[D_FS]
         fe = dn[D_FE]
@@ -326,7 +326,7 @@ class Metering:
         sf32.fdiv(w, ws.INVL, t, ws.L)
         sf32.fmul2(w, t, ws.INVL, -15)
         for k in range(NP):
-            sf32.from_i64(w, ws.M + k, dn, D_W + 2 * k)
+            sf32conv.from_i64(w, ws.M + k, dn, D_W + 2 * k)
             fmul(w, ws.M + k, ws.M + k, t)
         # mean squares without DC: 7 channels, then the vector sum ia + ib + ic
         m = ws.M
@@ -350,7 +350,7 @@ class Metering:
         dn = sampler.done
         w = self.w
         t = ws.T
-        fint = sf32.from_int
+        fint = sf32conv.from_int
         fcopy = sf32.fcopy
         n = dn[D_N]
         cyc = dn[D_CYC]
@@ -402,12 +402,12 @@ class Metering:
         harmonic rms factors for the mean squares, PX the harmonic P excess (powers.element)."""
         w = self.w
         t = ws.T
-        sf32.from_int(w, t, droop.gain(tables.DROOP, step))  # G_1 - 1 in Q24
+        sf32conv.from_int(w, t, droop.gain(tables.DROOP, step))  # G_1 - 1 in Q24
         sf32.fmul2(w, t, t, -24)
-        sf32.from_int(w, t + 1, 2)
+        sf32conv.from_int(w, t + 1, 2)
         sf32.fadd(w, t + 1, t + 1, t)
         sf32.fmul(w, ws.GGM, t, t + 1)  # G^2 - 1 = (G - 1)(G + 1)
-        sf32.from_int(w, t, 1)
+        sf32conv.from_int(w, t, 1)
         sf32.fadd(w, ws.GG, ws.GGM, t)
         _copy(w, ws.FK, self.kap, 0, NKAP)  # FK then PX
         for k in range(_NRMS):
@@ -416,7 +416,7 @@ class Metering:
     def _root(self, d, ms, k):
         # d = sqrt(max(ms, 0)) * k (noise can make a DC-removed mean square of a silent channel negative)
         w = self.w
-        if sf32.fsign(w, ms) > 0:
+        if sf32conv.fsign(w, ms) > 0:
             sf32.fsqrt(w, d, ms)
             sf32.fmul(w, d, d, k)
         else:
@@ -425,7 +425,7 @@ class Metering:
     def _below(self, d, th):
         # values under the threshold read 0; returns 1 when d is (then) 0
         w = self.w
-        if sf32.fcmp(w, d, th) < 0:
+        if sf32conv.fcmp(w, d, th) < 0:
             sf32.fcopy(w, d, ws.ZERO)
             return 1
         return 0
@@ -447,7 +447,7 @@ class Metering:
             self._root(ws.O_I + p, t, ws.KI + p)
             sf32.fmul2(w, ws.O_I + p, ws.O_I + p, e)
             off = self._below(ws.O_I + p, ws.IST)
-            gate[p] = 0 if off or sf32.fsign(w, ws.UCH + p) == 0 else 1
+            gate[p] = 0 if off or sf32conv.fsign(w, ws.UCH + p) == 0 else 1
         # line voltages: (ga ua - gb ub)^2 = ga^2 ua^2 + gb^2 ub^2 - 2 ga gb ua ub, all with DC removed
         for j in range(3):
             if self.syss and j < 2:
@@ -500,7 +500,7 @@ class Metering:
             fmul(w, d, d, ws.THIRD)
         k = pt100.degrees(tables.PT100, sampler.state[S_TCODE])
         self._tok = 1 if k >= 0 else 0
-        sf32.from_int(w, ws.O_T, 0 if k < 0 else pt100.T_LO + k)
+        sf32conv.from_int(w, ws.O_T, 0 if k < 0 else pt100.T_LO + k)
 
     def _neutral(self):
         """The vector sum with the calibration: the fundamental from the phasors of Ia Ib Ic, each with its gain and
@@ -534,7 +534,7 @@ class Metering:
             fadd(w, t + k, t + k, t + k + 1)
             fmul(w, t + k, t + k, ws.K2)
         fsub(w, t + 2, ws.MS + 7, t + 2)  # harmonic rest of the raw sum
-        if sf32.fsign(w, t + 2) < 0:
+        if sf32conv.fsign(w, t + 2) < 0:
             sf32.fcopy(w, t + 2, z)
         fmul(w, t + 2, t + 2, ws.GAV2)
         fadd(w, t, t, t + 2)
@@ -565,7 +565,7 @@ class Metering:
         # 1 when a voltage channel or line voltage could be the sampler's reference (>= U_REF)
         w = self.w
         for k in range(3):
-            if sf32.fcmp(w, ws.UCH + k, ws.UREF) >= 0 or sf32.fcmp(w, ws.O_UL + k, ws.UREF) >= 0:
+            if sf32conv.fcmp(w, ws.UCH + k, ws.UREF) >= 0 or sf32conv.fcmp(w, ws.O_UL + k, ws.UREF) >= 0:
                 return 1
         return 0
 

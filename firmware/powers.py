@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Per-window powers on the metering workspace (firmware/workspace.py), soft float32, no allocation:
 # the star method (3Ln3CT, three elements) and the two-element method (2LL3CT/2LL2CT), with phase correction.
-from firmware import sf32
+from firmware import sf32, sf32conv
 from firmware import workspace as ws
 from firmware.kernel import P_C, P_S, P_UI, P_X
 
@@ -81,7 +81,7 @@ def clear_element(w, p):
 
 
 def _pf(w, d, p, s):
-    if sf32.fsign(w, s) > 0:
+    if sf32conv.fsign(w, s) > 0:
         sf32.fdiv(w, d, p, s)
     else:
         sf32.fcopy(w, d, ws.ZERO)

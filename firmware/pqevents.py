@@ -7,7 +7,7 @@ from array import array
 import micropython
 from micropython import const
 
-from firmware import regmap, sf32
+from firmware import regmap, sf32, sf32conv
 from firmware import workspace as ws
 from firmware.cyclerms import C_ARMED, C_EVH, C_EVN, C_EVQ, C_HEAD, C_RING, C_TH, EVQ, RING
 
@@ -119,11 +119,11 @@ class VoltageEvents:
             sf32.fmul(fw, f, _K + p, _K + p)
             sf32.fmul(fw, f, f, _FK + p)
             sf32.fmul2(fw, f, f, 4)  # x 16: a ring unit is 16 codes^2
-            if sf32.fsign(fw, f) > 0:
+            if sf32conv.fsign(fw, f) > 0:
                 sf32.fdiv(fw, _T, _UN2, f)
-                if sf32.fcmp(fw, _T, _MAX) > 0:
+                if sf32conv.fcmp(fw, _T, _MAX) > 0:
                     sf32.fcopy(fw, _T, _MAX)
-                _levels(self.cs, C_TH + _NT * p, sf32.to_int(fw, _T), self.pct)
+                _levels(self.cs, C_TH + _NT * p, sf32conv.to_int(fw, _T), self.pct)
 
     def poll(self):
         """After a fed block whose half cycles crossed a level (cs[C_EVN]: the meter checks it): a start is
@@ -155,7 +155,7 @@ class VoltageEvents:
             self.dropped += 1
             return
         fw = self.fw
-        sf32.from_int(fw, _T, e)  # volts = sqrt(ring units x volts^2 per unit)
+        sf32conv.from_int(fw, _T, e)  # volts = sqrt(ring units x volts^2 per unit)
         sf32.fmul(fw, _T, _T, _F + p)
         sf32.fsqrt(fw, _T, _T)
         _copy(self.q_ext, k, fw, _T)

@@ -3,7 +3,7 @@
 # register (absent / read-only / read-write), and the write path: settings here, other blocks to their owners.
 from micropython import const
 
-from firmware import regmap, sf32
+from firmware import regmap, sf32conv
 from firmware.modbus.codes import ILLEGAL_DATA_ADDRESS, ILLEGAL_DATA_VALUE
 
 _ABSENT = const(0)
@@ -80,7 +80,7 @@ class RegisterBank:
 
     def publish(self):
         """Copy the measurement slots into the image, float32 high word first. Allocation-free."""
-        sf32.copy_be(self.vals, 0, regmap.N_MEAS, self.image, self._meas_off)
+        sf32conv.copy_be(self.vals, 0, regmap.N_MEAS, self.image, self._meas_off)
 
     def write(self, addr, count, src, off):
         """FC06/FC16 to `count` registers from `addr`, values big-endian in src[off:]. Returns 0 done, or -the

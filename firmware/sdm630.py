@@ -6,7 +6,7 @@ from array import array
 
 from micropython import const
 
-from firmware import regmap, sf32
+from firmware import regmap, sf32, sf32conv
 from firmware.modbus.codes import ILLEGAL_DATA_ADDRESS
 from firmware.words import SIGN_BIT
 
@@ -282,7 +282,7 @@ class Sdm630:
                     _load_be(w, j, nat, ti[t], 1)
                 else:
                     _load_be(acc, 0, nat, ti[t], 2)
-                    sf32.from_i64(w, j, acc, 0)
+                    sf32conv.from_i64(w, j, acc, 0)
                     _load(w, 3, tf, t)
                     sf32.fmul(w, j, j, 3)
             k = _nonzero(w, nt) if self.op[i] == 2 else 0
@@ -294,7 +294,7 @@ class Sdm630:
                 sf32.fmul(w, 0, 0, _THIRD if k == 3 else _HALF if k == 2 else _ONE if k == 1 else _ZERO)
             elif self.op[i] == 3:
                 sf32.fneg(w, 0, 0)
-            sf32.to_be(w, 0, img, self.dst[i])
+            sf32conv.to_be(w, 0, img, self.dst[i])
 
     def find(self, start, q):
         return start if start + q <= SIZE else -1

@@ -4,7 +4,7 @@
 import micropython
 from micropython import const
 
-from firmware import regmap, sf32
+from firmware import regmap, sf32, sf32conv
 from firmware.frontend import SAMPLE_RATE
 from firmware.modbus.codes import ILLEGAL_DATA_VALUE
 
@@ -137,14 +137,14 @@ class SdmHolding:
         for p in range(N_PAR):
             i = (_TABLE[3 * p] << 8) | _TABLE[3 * p + 1]
             if p == SYS_POWER:  # rated total power, primary: 3 Un In (3P4W) or sqrt(3) Un In (3P3W), x Pt Ct
-                sf32.from_int(f, 0, self._cfg(1) * self._cfg(2) * (3 if self._cfg(5) == 0 else 1))
+                sf32conv.from_int(f, 0, self._cfg(1) * self._cfg(2) * (3 if self._cfg(5) == 0 else 1))
                 if self._cfg(5):
                     sf32.fmul(f, 0, 0, _SQRT3)
-                sf32.from_int(f, 1, self._cfg(3) * self._cfg(4))
+                sf32conv.from_int(f, 1, self._cfg(3) * self._cfg(4))
                 sf32.fmul(f, 0, 0, 1)
             else:
-                sf32.from_int(f, 0, self.value(p))
-            sf32.to_be(f, 0, img, 2 * i)
+                sf32conv.from_int(f, 0, self.value(p))
+            sf32conv.to_be(f, 0, img, 2 * i)
         s = self.serial
         o = 2 * (_LOW + 2)
         img[o] = (s >> 24) & 0xFF
@@ -166,9 +166,9 @@ class SdmHolding:
             return -ILLEGAL_DATA_VALUE
         f = self.f
         _be_word(f, 0, src, off)
-        v = sf32.to_int(f, 0)
-        sf32.from_int(f, 1, v)
-        if sf32.fcmp(f, 0, 1) != 0:
+        v = sf32conv.to_int(f, 0)
+        sf32conv.from_int(f, 1, v)
+        if sf32conv.fcmp(f, 0, 1) != 0:
             return -ILLEGAL_DATA_VALUE  # not a whole number
         if p == KPPA:  # the password opens writes for 5 minutes (Key); anything else closes them
             if v < 0 or v > 0xFFFF:

@@ -17,9 +17,6 @@ import micropython
 from micropython import const
 
 from firmware.words import SIGN_BIT
-# The conversions live in sf32conv.py; re-exported so callers keep writing sf32.from_int(...) etc. (one lookup in
-# this module's globals, the same cost as before the split).
-from firmware.sf32conv import copy_be, fcmp, from_i64, from_int, fsign, to_be, to_int
 
 _MANT = const(0x7FFFFF)  # fraction field
 _HID = const(0x800000)  # hidden bit

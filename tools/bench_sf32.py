@@ -9,7 +9,7 @@ import time
 from array import array
 
 import micropython
-from firmware import sf32
+from firmware import sf32, sf32conv
 
 N = 20000
 
@@ -73,12 +73,12 @@ def main():
         bench(name, getattr(sf32, name), f, 2, 0, 1)
     bench("fsqrt", sf32.fsqrt, f, 2, 3)
     bench("fmul2", sf32.fmul2, f, 2, 0, 3)
-    bench("from_int", sf32.from_int, f, 2, 123456789)
-    bench("from_i64", sf32.from_i64, f, 2, acc, 0)
-    bench("to_int", sf32.to_int, f, 3)
-    bench("fcmp", sf32.fcmp, f, 0, 1)
-    bench("to_be", sf32.to_be, f, 0, buf, 0)
-    bench("copy_be64", sf32.copy_be, ff, 0, 64, buf, 0)
+    bench("from_int", sf32conv.from_int, f, 2, 123456789)
+    bench("from_i64", sf32conv.from_i64, f, 2, acc, 0)
+    bench("to_int", sf32conv.to_int, f, 3)
+    bench("fcmp", sf32conv.fcmp, f, 0, 1)
+    bench("to_be", sf32conv.to_be, f, 0, buf, 0)
+    bench("copy_be64", sf32conv.copy_be, ff, 0, 64, buf, 0)
 
 
 main()

@@ -167,17 +167,17 @@ def _check_unary(wrap):
         sf32.fmul2(p, 1, 0, e)
         assert f[1] == want, "fmul2(%08x, %d) = %08x, want %08x" % (a, e, f[1], want)
     for x, want in FROM_INT:
-        sf32.from_int(p, 1, x)
+        sf32conv.from_int(p, 1, x)
         assert f[1] == want, "from_int(%d) = %08x, want %08x" % (x, f[1], want)
     acc = array("I", [0, 0, 0])
     q = wrap(acc)
     for lo, hi, want in FROM_I64:
         acc[1], acc[2] = lo, hi
-        sf32.from_i64(p, 0, q, 1)
+        sf32conv.from_i64(p, 0, q, 1)
         assert f[0] == want, "from_i64(%08x %08x) = %08x, want %08x" % (hi, lo, f[0], want)
     for a, want in TO_INT:
         f[0] = a
-        assert sf32.to_int(p, 0) == want, "to_int(%08x)" % a
+        assert sf32conv.to_int(p, 0) == want, "to_int(%08x)" % a
     for a, neg, ab in ((0x3FC00000, 0xBFC00000, 0x3FC00000), (0x80000000, 0, 0), (0xC1200000, 0x41200000, 0x41200000)):
         f[0] = a
         sf32.fneg(p, 1, 0)
@@ -197,14 +197,14 @@ def _check_compare_bytes(wrap):
     p = wrap(f)
     for a, b, c, s in cases:
         f[0], f[1] = a, b
-        assert sf32.fcmp(p, 0, 1) == c and sf32.fcmp(p, 1, 0) == -c and sf32.fsign(p, 0) == s, (a, b)
+        assert sf32conv.fcmp(p, 0, 1) == c and sf32conv.fcmp(p, 1, 0) == -c and sf32conv.fsign(p, 0) == s, (a, b)
     f[0], f[1] = 0x3FC00000, 0xC0000000
     out = bytearray(14)
-    sf32.to_be(p, 1, out, 1)
-    sf32.copy_be(p, 0, 2, out, 5)
+    sf32conv.to_be(p, 1, out, 1)
+    sf32conv.copy_be(p, 0, 2, out, 5)
     assert bytes(out) == b"\x00\xc0\x00\x00\x00\x3f\xc0\x00\x00\xc0\x00\x00\x00\x00"
     f[0], f[1] = 0x12345678, 0x80FF0001
-    sf32.copy_be(p, 0, 2, out, 0)
+    sf32conv.copy_be(p, 0, 2, out, 0)
     assert bytes(out[:8]) == b"\x12\x34\x56\x78\x80\xff\x00\x01"
 
 
@@ -227,7 +227,7 @@ def test_float_array_slots():
     assert f[2] == 0.75 and f[3] == 0.5625
     f[0] = 230.0
     sf32.fmul2(f, 1, 0, -1)
-    assert f[1] == 115.0 and sf32.to_int(f, 1) == 115
+    assert f[1] == 115.0 and sf32conv.to_int(f, 1) == 115
 
 
 def test_no_allocation():
@@ -247,13 +247,13 @@ def test_no_allocation():
         sf32.fcopy(f, 10, 3)
         sf32.fmul2(f, 11, 3, 200)  # overflow path
         sf32.fmul(f, 11, 11, 3)  # inf * 9: the shared out-of-range tail
-        sf32.from_i64(f, 12, acc, 0)
-        sf32.from_int(f, 0, -123)
-        r[0] = sf32.fcmp(f, 0, 1)
-        r[1] = sf32.fsign(f, 1)
-        r[2] = sf32.to_int(f, 5)
-        sf32.to_be(f, 3, out, 0)
-        sf32.copy_be(f, 0, 3, out, 4)
+        sf32conv.from_i64(f, 12, acc, 0)
+        sf32conv.from_int(f, 0, -123)
+        r[0] = sf32conv.fcmp(f, 0, 1)
+        r[1] = sf32conv.fsign(f, 1)
+        r[2] = sf32conv.to_int(f, 5)
+        sf32conv.to_be(f, 3, out, 0)
+        sf32conv.copy_be(f, 0, 3, out, 4)
     finally:
         micropython.heap_unlock()
     assert list(f)[2:] == [-0.75, 9.0, 3.75, -3.375, 6.0, 3.0, -1.5, 2.25, 9.0, float("inf"), -5.0] and f[0] == -123.0
@@ -277,7 +277,7 @@ def test_device_words():
 
     saved = sf32.SIGN_BIT
     sf32.SIGN_BIT = -(1 << 31)
-    sf32conv.SIGN_BIT = -(1 << 31)  # the conversions sf32 re-exports read their own module's global
+    sf32conv.SIGN_BIT = -(1 << 31)  # the conversions read their own module's global
     try:
         _check_binary(wrap)
         _check_unary(wrap)
