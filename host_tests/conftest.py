@@ -17,9 +17,9 @@ MICROPYTHON = shutil.which("micropython", path=os.path.dirname(sys.executable)) 
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory, request):
-    from simproc import Sim
+    from headless_sim import HeadlessSim
 
-    s = Sim(tmp_path_factory.mktemp(request.module.__name__.replace("test_", "")))
+    s = HeadlessSim(tmp_path_factory.mktemp(request.module.__name__.replace("test_", "")))
     s.wait_time(0.5)
     yield s
     s.stop()

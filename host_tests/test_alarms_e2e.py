@@ -10,7 +10,7 @@ import time
 import serial
 
 from conftest import ROOT
-from simproc import Sim
+from headless_sim import HeadlessSim
 from firmware import events as ev
 from firmware import regmap
 from tools.client import Meter
@@ -59,7 +59,7 @@ def power_cut(sim):
 
 def test_remote_relay_on_off_and_open_after_power_cut(tmp_path):
     state = tmp_path / "flash"
-    sim = Sim(tmp_path, state_dir=state)
+    sim = HeadlessSim(tmp_path, state_dir=state)
     try:
         p = sim.pty
         assert rtu(p, b"\x05\x00\x00\xff\x00") == crc(b"\x01\x05\x00\x00\xff\x00")  # DO1 on
@@ -70,7 +70,7 @@ def test_remote_relay_on_off_and_open_after_power_cut(tmp_path):
         assert sim.state()["relays"] == [0, 1]
     finally:
         power_cut(sim)
-    sim = Sim(tmp_path, state_dir=state)
+    sim = HeadlessSim(tmp_path, state_dir=state)
     try:
         assert sim.state()["relays"] == [0, 0]
         assert rtu(sim.pty, b"\x01\x00\x00\x00\x02") == crc(b"\x01\x01\x01\x00")
@@ -94,7 +94,7 @@ def _watch(sim, port, until, t0, delay, want_state, want_relay):
 
 def test_over_voltage_rule_closes_releases_and_closes_again_after_restart(tmp_path):
     state = tmp_path / "flash"
-    sim = Sim(tmp_path, state_dir=state, speed="4")
+    sim = HeadlessSim(tmp_path, state_dir=state, speed="4")
     try:
         p = sim.pty
         assert write(p, DO1_M, b"\x00\x01")[:2] == b"\x01\x10"  # DO1 in alarm mode
@@ -138,7 +138,7 @@ def test_over_voltage_rule_closes_releases_and_closes_again_after_restart(tmp_pa
     finally:
         assert sim.stop() == 0
     # the condition still holds at power-up: evaluated again, the relay closes again after the on-delay
-    sim = Sim(tmp_path, state_dir=state, scenario=scenario(tmp_path, 250), speed="4")
+    sim = HeadlessSim(tmp_path, state_dir=state, scenario=scenario(tmp_path, 250), speed="4")
     try:
         s = sim.state()
         assert s["relays"] == [0, 0] and s["relay_mode"] == [1, 0]
@@ -149,7 +149,7 @@ def test_over_voltage_rule_closes_releases_and_closes_again_after_restart(tmp_pa
 
 
 def test_switch_input_bounce_ignored_and_change_counted(tmp_path):
-    sim = Sim(tmp_path)
+    sim = HeadlessSim(tmp_path)
     try:
         p = sim.pty
         sim.cmd("di 1 pulse 30")  # closed 30 ms of sample time: shorter than the 40 ms debounce

@@ -12,7 +12,7 @@ import serial
 from pymodbus.client import ModbusSerialClient
 
 from conftest import ROOT
-from simproc import Sim
+from headless_sim import HeadlessSim
 from tools import scenario as scen
 from tools.truth import truth
 from firmware import regmap
@@ -66,7 +66,7 @@ def check_against_truth(got, want):
 @pytest.mark.parametrize("name", ["default.json", "unbalanced_49_8.json", "harmonics_60.json", "export.json"])
 def test_values_match_truth_over_pymodbus(tmp_path, name):
     path = os.path.join(SCEN, name)
-    sim = Sim(tmp_path, scenario=path)
+    sim = HeadlessSim(tmp_path, scenario=path)
     try:
         sim.wait_time(1.0)
         c = ModbusSerialClient(sim.pty, baudrate=9600, timeout=2, retries=1)
@@ -79,7 +79,7 @@ def test_values_match_truth_over_pymodbus(tmp_path, name):
 
 
 def test_bad_requests_get_spec_answers(tmp_path):
-    sim = Sim(tmp_path)
+    sim = HeadlessSim(tmp_path)
     try:
         p = sim.pty
         good = crc(b"\x01\x03\x00\x00\x00\x02")
@@ -109,7 +109,7 @@ def test_bad_requests_get_spec_answers(tmp_path):
 
 def test_config_written_by_fc16_survives_restart(tmp_path):
     state = tmp_path / "flash"
-    sim = Sim(tmp_path, state_dir=state)
+    sim = HeadlessSim(tmp_path, state_dir=state)
     try:
         c = ModbusSerialClient(sim.pty, baudrate=9600, timeout=2, retries=1)
         assert c.connect()
@@ -119,7 +119,7 @@ def test_config_written_by_fc16_survives_restart(tmp_path):
         c.close()
     finally:
         assert sim.stop() == 0
-    sim = Sim(tmp_path, state_dir=state)
+    sim = HeadlessSim(tmp_path, state_dir=state)
     try:
         c = ModbusSerialClient(sim.pty, baudrate=9600, timeout=2, retries=1)
         assert c.connect()
@@ -139,7 +139,7 @@ MBPOLL = shutil.which("mbpoll")
 
 @pytest.mark.skipif(not MBPOLL, reason="mbpoll is not installed (Debian package mbpoll; .ci/run installs it)")
 def test_mbpoll_reads_floats(tmp_path):
-    sim = Sim(tmp_path)
+    sim = HeadlessSim(tmp_path)
     try:
         sim.wait_time(1.0)
         # mbpoll numbers registers from 1 (-0 for PDU addresses); -t 4:float -B big-endian word order.

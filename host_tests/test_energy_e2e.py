@@ -9,7 +9,7 @@ import time
 from pymodbus.client import ModbusSerialClient
 
 from conftest import ROOT
-from simproc import Sim
+from headless_sim import HeadlessSim
 from firmware import regmap
 from tools import scenario as scen
 from tools.truth import truth
@@ -56,7 +56,7 @@ def wait_clock(sim, c, ymd, hms, timeout=60):
 def test_energy_registers_periods_and_clear_over_modbus(tmp_path):
     path = os.path.join(ROOT, "tools", "scenarios", "default.json")
     p_w = truth(scen.load(path))["P"]
-    sim = Sim(tmp_path, scenario=path)
+    sim = HeadlessSim(tmp_path, scenario=path)
     try:
         c = ModbusSerialClient(sim.pty, baudrate=9600, timeout=2, retries=1)
         assert c.connect()

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from conftest import ROOT
-from simproc import Sim
+from headless_sim import HeadlessSim
 from firmware import events as ev
 from firmware import regmap
 from test_alarms_e2e import regs, rtu, write
@@ -16,7 +16,7 @@ from tools.client import Meter
 
 def test_events_survive_a_power_cut_in_order(tmp_path):
     state = tmp_path / "flash"
-    sim = Sim(tmp_path, state_dir=state)
+    sim = HeadlessSim(tmp_path, state_dir=state)
     try:
         p = sim.pty
         assert rtu(p, b"\x05\x00\x00\xff\x00")[:2] == b"\x01\x05"  # DO1 closed (remote)
@@ -32,7 +32,7 @@ def test_events_survive_a_power_cut_in_order(tmp_path):
     finally:
         sim.p.send_signal(signal.SIGKILL)
         sim.p.wait()
-    sim = Sim(tmp_path, state_dir=state)
+    sim = HeadlessSim(tmp_path, state_dir=state)
     try:
         m = Meter(sim.pty, timeout=2)
         total, evs = m.events()

@@ -7,7 +7,7 @@ import os
 import struct
 
 from conftest import ROOT
-from simproc import Sim
+from headless_sim import HeadlessSim
 from firmware import events as ev
 from firmware import regmap
 from test_alarms_e2e import regs
@@ -40,7 +40,7 @@ def test_three_scenarios_flag_what_they_should(tmp_path):
     over = _scenario(tmp_path, "over", {p: {"current": 20.0, "angle": 0.0} for p in "abc"})
     fuse = _scenario(tmp_path, "fuse", {"b": {"voltage": 0.0, "current": 5.0, "angle": 30.0}})
     rev = _scenario(tmp_path, "rev", {"b": {"voltage_angle": 120.0}, "c": {"voltage_angle": -120.0}})
-    sim = Sim(tmp_path)
+    sim = HeadlessSim(tmp_path)
     try:
         p = sim.pty
         _settle(sim, 3.0)

@@ -14,12 +14,12 @@ from pymodbus.exceptions import ModbusIOException
 
 from lineprobe import (BAUD, BLT, DATA, IA, TRUTH, UA_REQUEST, client, crc16, fc08, frames_seen, is_ia, mbpoll,
                        mbpoll_write, need_mbpoll, one_shot, overrun, read_ia, relay)
-from simproc import Sim
+from headless_sim import HeadlessSim
 
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    s = Sim(tmp_path_factory.mktemp("line"), scenario="default", speed="1")
+    s = HeadlessSim(tmp_path_factory.mktemp("line"), scenario="default", speed="1")
     s.wait_time(1.5)  # measured values in the SDM630 profile
     yield s
     s.stop()
@@ -132,7 +132,7 @@ def test_a_frame_over_256_bytes_is_an_overrun(sim):
 
 
 def test_a_frame_over_256_bytes_is_an_overrun_cpython(tmp_path):
-    s = Sim(tmp_path, runtime="cpython", speed="1")
+    s = HeadlessSim(tmp_path, runtime="cpython", speed="1")
     try:
         overrun(s)
     finally:

@@ -7,7 +7,7 @@ import json
 import os
 
 from conftest import ROOT
-from simproc import Sim
+from headless_sim import HeadlessSim
 from firmware import events as ev
 from firmware import regmap
 from test_alarms_e2e import regs
@@ -23,7 +23,7 @@ def test_300ms_dip_to_70_percent_on_phase_b(tmp_path):
     d["timeline"] = [{"at": 2.0, "phases": {"b": {"voltage": 0.7 * UN}}}, {"at": 2.3, "phases": {"b": {"voltage": UN}}}]
     path = tmp_path / "dip.json"
     path.write_text(json.dumps(d))
-    sim = Sim(tmp_path, scenario=str(path))
+    sim = HeadlessSim(tmp_path, scenario=str(path))
     try:
         sim.wait_time(3.5)
         n = regs(sim.pty, regmap.block("pq_n")[0], 18)

@@ -9,7 +9,7 @@ import time
 from pymodbus.client import ModbusSerialClient
 
 from conftest import ROOT
-from simproc import Sim
+from headless_sim import HeadlessSim
 from firmware import regmap
 from tools import scenario as scen
 from tools.truth import truth
@@ -49,7 +49,7 @@ def test_harmonics_demand_maxmin_over_modbus(tmp_path):
     path = os.path.join(ROOT, "tools", "scenarios", "harmonics_60.json")
     t = truth(scen.load(path))
     state = tmp_path / "state"
-    sim = Sim(tmp_path, scenario=path, state_dir=state)
+    sim = HeadlessSim(tmp_path, scenario=path, state_dir=state)
     try:
         c = ModbusSerialClient(sim.pty, baudrate=9600, timeout=2, retries=1)
         assert c.connect()
@@ -95,7 +95,7 @@ def test_harmonics_demand_maxmin_over_modbus(tmp_path):
     finally:
         sim.stop()
     # an orderly restart keeps the history (records "maxmin", "demand")
-    sim = Sim(tmp_path, scenario=path, state_dir=state)
+    sim = HeadlessSim(tmp_path, scenario=path, state_dir=state)
     try:
         c = ModbusSerialClient(sim.pty, baudrate=9600, timeout=2, retries=1)
         assert c.connect()

@@ -14,7 +14,7 @@ from pymodbus.exceptions import ModbusIOException
 
 from chip import toolchain
 from conftest import ROOT
-from simproc import Sim
+from headless_sim import HeadlessSim
 from test_e2e_modbus import MBPOLL, check_against_truth, read_all
 from tools import scenario as scen
 from tools import sim as simmod
@@ -31,7 +31,7 @@ def test_scenarios_polled_within_class(tmp_path, name):
     """pymodbus reads every measurement from the chip within the limits the unix runtime is held to."""
     toolchain()
     path = os.path.join(SCEN, name)
-    sim = Sim(tmp_path, scenario=path, runtime="rp2040")
+    sim = HeadlessSim(tmp_path, scenario=path, runtime="rp2040")
     try:
         sim.wait_time(1.5, timeout=120)
         c = ModbusSerialClient(sim.pty, baudrate=9600, timeout=5, retries=2)
@@ -128,7 +128,7 @@ def test_sigkill_loses_at_most_the_bound(tmp_path):
     toolchain()
     state = tmp_path / "state"
     path = os.path.join(SCEN, "default.json")
-    sim = Sim(tmp_path, scenario=path, runtime="rp2040", state_dir=state)
+    sim = HeadlessSim(tmp_path, scenario=path, runtime="rp2040", state_dir=state)
     try:
         sim.wait_time(4.0, timeout=120)
         before = sim.state()["energy"]["EP_imp_Wh"]
@@ -137,7 +137,7 @@ def test_sigkill_loses_at_most_the_bound(tmp_path):
     finally:
         sim.stop()
     time.sleep(1.0)  # the emulator ends with its launcher (its stdin closes)
-    sim = Sim(tmp_path, scenario=path, runtime="rp2040", state_dir=state)
+    sim = HeadlessSim(tmp_path, scenario=path, runtime="rp2040", state_dir=state)
     try:
         after = sim.state()["energy"]["EP_imp_Wh"]
     finally:
@@ -153,7 +153,7 @@ def test_mbpoll_on_the_chips_pty(tmp_path):
     from firmware import regmap
 
     toolchain()
-    sim = Sim(tmp_path, runtime="rp2040")
+    sim = HeadlessSim(tmp_path, runtime="rp2040")
     try:
         sim.wait_time(1.5, timeout=120)
         r = subprocess.run([MBPOLL, "-m", "rtu", "-a", "1", "-b", "9600", "-P", "none", "-0", "-r",

@@ -7,7 +7,7 @@ from pymodbus.client import ModbusSerialClient
 
 from conftest import ROOT
 from firmware import regmap
-from simproc import Sim
+from headless_sim import HeadlessSim
 from tools import scenario as scen
 from tools.truth import truth
 
@@ -20,7 +20,7 @@ SDM = {"Ua": 0x00, "Ub": 0x02, "Uc": 0x04, "Ia": 0x06, "Ib": 0x08, "Ic": 0x0A, "
 def test_sim_reads_as_an_sdm630(tmp_path):
     path = os.path.join(SCEN, "default.json")
     want = truth(scen.load(path))
-    sim = Sim(tmp_path, scenario=path)
+    sim = HeadlessSim(tmp_path, scenario=path)
     try:
         sim.wait_time(1.0)
         c = ModbusSerialClient(sim.pty, baudrate=9600, timeout=2, retries=1)

@@ -13,7 +13,7 @@ from pymodbus.client import ModbusSerialClient
 
 from conftest import ROOT
 from firmware import regmap
-from simproc import Sim
+from headless_sim import HeadlessSim
 from tools import scenario as scn
 from tools.truth import truth
 
@@ -44,7 +44,7 @@ def test_sdm_modbus_read_all(tmp_path):
         pytest.skip(why)
     path = os.path.join(ROOT, "tools", "scenarios", "default.json")
     want = truth(scn.load(path))
-    sim = Sim(tmp_path, scenario=path)
+    sim = HeadlessSim(tmp_path, scenario=path)
     try:
         # a maximum demand needs a sliding window of whole subintervals (docs/demand.md): DM_P = DM_S = 1 min,
         # then at least one whole clock minute

@@ -314,10 +314,10 @@ def test_second_instance_on_the_same_state_dir_refuses(tmp_path):
     import sys
 
     from conftest import ROOT
-    from simproc import Sim
+    from headless_sim import HeadlessSim
 
     state = tmp_path / "state"
-    first = Sim(tmp_path, state_dir=state)
+    first = HeadlessSim(tmp_path, state_dir=state)
     try:
         r = subprocess.run([sys.executable, "-m", "tools.sim", "--headless", "--state-dir", str(state)], cwd=ROOT,
                            input="", capture_output=True, text=True, timeout=60)

@@ -15,7 +15,7 @@ from pymodbus.client import ModbusSerialClient
 
 from chip import toolchain
 from conftest import ROOT
-from simproc import Sim
+from headless_sim import HeadlessSim
 from tools import sim as simmod
 
 pytestmark = pytest.mark.rp2040
@@ -38,7 +38,7 @@ def read(c, address, count=1):
 def test_modbus_state_and_flash_across_restarts(tmp_path):
     toolchain()
     state = tmp_path / "state"
-    sim = Sim(tmp_path, runtime="rp2040", speed="max", state_dir=state)
+    sim = HeadlessSim(tmp_path, runtime="rp2040", speed="max", state_dir=state)
     try:
         c = client(sim)
         assert read(c, 0, 3)[0] == 1  # Adr
@@ -56,7 +56,7 @@ def test_modbus_state_and_flash_across_restarts(tmp_path):
         sim.stop()
     assert sim.p.returncode is not None
     # the second start reads what the first one's chip wrote to its flash
-    sim = Sim(tmp_path, runtime="rp2040", speed="max", state_dir=state)
+    sim = HeadlessSim(tmp_path, runtime="rp2040", speed="max", state_dir=state)
     try:
         c = client(sim)
         assert read(c, BLT)[0] == new
@@ -67,7 +67,7 @@ def test_modbus_state_and_flash_across_restarts(tmp_path):
 
 def test_quit_is_an_orderly_power_down(tmp_path):
     toolchain()
-    sim = Sim(tmp_path, runtime="rp2040", speed="max")
+    sim = HeadlessSim(tmp_path, runtime="rp2040", speed="max")
     s = sim.state()
     sim.cmd("quit")
     rc = sim.p.wait(60)
@@ -136,7 +136,7 @@ def test_console_keys_inputs_outputs_power_fail(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_signals(tmp_path, sig):
     toolchain()
-    sim = Sim(tmp_path, runtime="rp2040", speed="max", extra=["--chip-main", CONSOLE_MAIN])
+    sim = HeadlessSim(tmp_path, runtime="rp2040", speed="max", extra=["--chip-main", CONSOLE_MAIN])
     node = sim.state()["sim"]["pid"]
     sim.p.send_signal(sig)
     rc = sim.p.wait(60)
@@ -178,7 +178,7 @@ def test_the_line_on_the_chip(tmp_path):
     import lineprobe
 
     toolchain()
-    sim = Sim(tmp_path, runtime="rp2040", speed="max", scenario="default")
+    sim = HeadlessSim(tmp_path, runtime="rp2040", speed="max", scenario="default")
 
     def settle():
         # 300 bytes take 312 ms of simulated time to come in at 9600 baud; then 0.2 s more for the main loop to read

@@ -14,7 +14,7 @@ from pymodbus.client import ModbusSerialClient
 
 from conftest import ROOT
 from firmware import deadband, regmap
-from simproc import Sim
+from headless_sim import HeadlessSim
 from tools import scenario as scen
 from tools.truth import truth
 
@@ -78,7 +78,7 @@ def test_phase_loss_and_direction_dead_band(tmp_path):
     lost = _scenario(tmp_path, "a_lost", {p: {"voltage": 220.0, "current": 5.0, "angle": 30.0} for p in "bc"})
     truths = [truth(scen.load(default)), truth(scen.load(lost))]
     assert truths[1]["Ua"] == 0.0 and truths[1]["F"] == 50.0
-    sim = Sim(tmp_path, scenario=default, speed=10)
+    sim = HeadlessSim(tmp_path, scenario=default, speed=10)
     try:
         c = ModbusSerialClient(sim.pty, baudrate=9600, timeout=2, retries=1)
         assert c.connect()

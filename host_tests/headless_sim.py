@@ -9,7 +9,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-class Sim:
+class HeadlessSim:
+    """`python -m tools.sim --headless` in a subprocess: its commands on stdin, its answers on stdout, its
+    Modbus line on the pty it prints (self.pty). Not tools.sim.Sim, which it runs."""
+
     def __init__(self, tmp, scenario=None, runtime="micropython", speed="max", state_dir=None, extra=()):
         self.link = os.path.join(str(tmp), "meter-%d" % time.monotonic_ns())
         cmd = [sys.executable, "-m", "tools.sim", "--headless", "--serial-link", self.link, "--runtime", runtime,
