@@ -17,7 +17,7 @@ from conftest import ROOT
 
 # A Meter double for the firmware process: echoes each Modbus frame back (so replies can be checked byte for
 # byte through the pty) and logs its calls to stderr. It has what boards/sim/main.py reads of a Meter: the entry
-# points, tx, slave.counters, config (the factory line settings), on_serial, analog.ua, ui.menu.
+# points, tx, slave.counters, config (the factory line settings), bind_line, analog.ua, ui.menu.
 ECHO_METER = '''
 import sys
 from array import array
@@ -58,6 +58,8 @@ class EchoMeter:
     def set(self, name, value):
         self.settings[name] = value
         return not (name == "In" and value == 1)  # one refusal, to see the launcher report it
+    def bind_line(self, on_serial):
+        self.on_serial = on_serial
     def di_raw(self, k, on):
         self.di_state[k - 1] = 1 if on else 0
     def tick(self, ms):

@@ -16,7 +16,7 @@ from tools import terminal
 
 class Recorder:
     """A Meter that records its calls, with what the runtime reads of one (firmware/meter.py): the entry points,
-    tx, slave.counters, config (line settings), on_serial, analog.ua and ui.menu."""
+    tx, slave.counters, config (line settings), bind_line(on_serial), analog.ua and ui.menu."""
 
     class config:  # the factory line settings: 9600 baud, 8N1
         @staticmethod
@@ -35,6 +35,9 @@ class Recorder:
                 return 1
 
     on_serial = None
+
+    def bind_line(self, on_serial):
+        self.on_serial = on_serial
 
     class _Slave:
         def __init__(self):
@@ -206,11 +209,7 @@ class SerialMeter(Recorder):
         def get(name):
             return {"baud": 192, "dATA": 1}[name]
 
-    on_serial = None
     changed = False
-
-    def bind_line(self, on_serial):
-        self.on_serial = on_serial
 
     def modbus(self, frame, n):
         Recorder.modbus(self, frame, n)
