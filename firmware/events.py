@@ -40,18 +40,13 @@ FILE = "events.bin"
 
 
 def device(state_dir):
-    """The log's own flash for a state directory (the sim: a simulated NOR chip in DIR/events.bin; a device
-    without a raw partition for it: a file on littlefs), or None (RAM only) for anything else."""
+    """The log's own flash for a state directory (a file, DIR/events.bin: a device without a raw partition for
+    it; the sim board hands in a simulated NOR chip instead), or None (RAM only) for anything else."""
     if not isinstance(state_dir, str):
         return None
-    import sys
+    from firmware.filedev import FileDev
 
-    from firmware import flash
-
-    path = state_dir.rstrip("/") + "/" + FILE
-    if sys.platform in ("linux", "darwin", "win32"):
-        return flash.Flash(BLOCKS, path=path)
-    return flash.FileDev(path, BLOCKS)
+    return FileDev(state_dir.rstrip("/") + "/" + FILE, BLOCKS)
 
 
 class EventLog:

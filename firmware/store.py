@@ -2,7 +2,6 @@
 # Power-loss-safe record store: a log of CRC-checked records with global sequence numbers in a ring of flash
 # erase blocks, never overwritten in place; the newest intact record of each name wins (docs/storage.md).
 import os
-import sys
 
 import micropython
 from micropython import const
@@ -23,7 +22,7 @@ _HEAD = const(8)  # magic(1) name length(1) data length(2) sequence(4); name, da
 _TAIL = const(4)
 _NAME_MAX = const(32)
 _ERASED = const(0xFF)
-FLASH_FILE = "flash.bin"  # the sim's flash image inside --state-dir
+FLASH_FILE = "flash.bin"  # the store's flash image inside a state directory (the sim's --state-dir)
 RESERVE = 1536  # head-sector bytes kept for the power-fail saves (config, energy, periods, max/min, demand: 1535)
 SIM_BLOCKS = 64  # 256 KiB of 4 KiB erase blocks: the device partition size (docs/storage.md: wear)
 
@@ -79,9 +78,10 @@ def program(dev, s, pos, rec, align, page):
 
 
 class Store:
-    """Records by name. dev: None (RAM only: a sim without --state-dir), a directory (the sim: a simulated
-    NOR flash image in it; on a device: a block-device file on littlefs) or a block device with the extended
-    protocol (rp2.Flash, esp32.Partition, firmware.flash.Flash): one sector per erase block, at least 3."""
+    """Records by name. dev: None (RAM only: a sim without --state-dir), a directory (a block-device file in it,
+    firmware/filedev.py: a device without a raw partition, on littlefs) or a block device with the extended
+    protocol (rp2.Flash, esp32.Partition, the sim board's boards/sim/norflash.Flash): one sector per erase block,
+    at least 3."""
 
     def __init__(self, dev=None):
         self.ram = None
@@ -94,14 +94,10 @@ class Store:
             self.dev = None
             return
         if isinstance(dev, str):
-            from firmware import flash
+            from firmware.filedev import FileDev
 
             ensure_dir(dev)
-            path = dev.rstrip("/") + "/" + FLASH_FILE
-            if sys.platform in ("linux", "darwin", "win32"):
-                dev = flash.Flash(SIM_BLOCKS, path=path)  # the sim: NOR semantics, image kept in --state-dir
-            else:
-                dev = flash.FileDev(path, SIM_BLOCKS)  # a device's littlefs root (no raw partition given)
+            dev = FileDev(dev.rstrip("/") + "/" + FLASH_FILE, SIM_BLOCKS)  # a directory: a file in it
         self.dev = dev
         self.n = dev.ioctl(4, 0)
         self.bs = dev.ioctl(5, 0)

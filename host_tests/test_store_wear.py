@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Wear of the save policy on the store's flash: a simulated day of saves at the policy's worst case and a typical
 # one, counted erases per block, and the lifetime on 100k-cycle NOR flash (docs/storage.md quotes these figures).
-from firmware.flash import Flash, from_image
+from boards.sim.norflash import Flash, from_image
 from firmware.store import SIM_BLOCKS, Store
 
 CYCLES = 100000

@@ -60,7 +60,7 @@ def flash_after_cut(state_dir):
     is left untouched). A torn record or an unfinished rotation shows as a sector tail that is not erased or as
     repair work at mount."""
     from firmware.energy import Energy
-    from firmware.flash import from_image
+    from boards.sim.norflash import from_image
     from firmware.store import FLASH_FILE, Store
 
     with open(os.path.join(state_dir, FLASH_FILE), "rb") as f:

@@ -18,7 +18,7 @@ _YEAR_VALID = const(2024)  # an RTC that reads an earlier year lost its time (po
 def store_device(esp32=None):
     """The meter's record store: the raw data partition labelled pins.STORE["label"] (esp32.Partition, a block
     device with the extended protocol: readblocks/writeblocks with an offset, ioctl 6 erases a 4 KiB block),
-    else the fallback directory (a file on littlefs, firmware/flash.FileDev). esp32: the module (tests pass a
+    else the fallback directory (a file on littlefs, firmware/filedev.py). esp32: the module (tests pass a
     fake)."""
     if esp32 is None:
         try:

@@ -18,6 +18,6 @@ INPUTS = (34, 35)  # DI1, DI2: input-only pins, external pull-ups, low = contact
 PULSE_P = 22
 POWER_FAIL = 39  # supply-monitor comparator, input-only pin: low = supply collapsing, save now
 # The meter's record store: a raw data partition of this label in the partition table (64 erase blocks of 4 KiB),
-# else (the stock MicroPython table has none) a 256 KiB file on the littlefs root (firmware/flash.FileDev).
+# else (the stock MicroPython table has none) a 256 KiB file on the littlefs root (firmware/filedev.py).
 STORE = {"label": "kpm53", "block_size": 4096, "fallback": "/"}
 EVENTS = {"label": "kpm53ev", "block_size": 4096}  # the event log's raw partition, 4 blocks (docs/events.md)

@@ -261,18 +261,32 @@ class Runtime:
                 self.send_text(ERROR, "%s: %s" % (type(e).__name__, e))
 
 
+def make_meter(state_dir):
+    """The Meter with the sim board's flash: two simulated NOR chips whose images stay in state_dir across
+    restarts (flash.bin: the record store, events.bin: the event log), or RAM only without a state_dir."""
+    from firmware.meter import Meter  # here, not at the top: the loop is testable without the meter
+
+    if state_dir is None:
+        return Meter(None)
+    from boards.sim.norflash import Flash
+    from firmware import events, store
+
+    store.ensure_dir(state_dir)
+    d = state_dir.rstrip("/") + "/"
+    return Meter(Flash(store.SIM_BLOCKS, path=d + store.FLASH_FILE),
+                 events=Flash(events.BLOCKS, path=d + events.FILE))
+
+
 def main():
     # argv: [state_dir] [--meter=module:Class]; the option swaps in a test double for the Meter
     state_dir = None
-    cls = None
+    cls = make_meter
     for a in sys.argv[1:]:
         if a.startswith("--meter="):
             mod, name = a[8:].split(":")
             cls = getattr(__import__(mod, None, None, [name]), name)
         else:
             state_dir = a
-    if cls is None:
-        from firmware.meter import Meter as cls  # here, not at the top: the loop is testable without the meter
     out = sys.stdout.buffer
     try:
         sys.stdout = sys.stderr  # stray print()s would corrupt the protocol (CPython; MicroPython cannot)

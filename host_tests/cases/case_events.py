@@ -2,7 +2,7 @@
 # The event log: records kept across restarts in order, the oldest sector recycled, a cut at every
 # byte of one append leaves the log intact (the torn record absent, the sequence contiguous).
 from firmware import events as ev
-from firmware import flash
+from boards.sim import norflash
 from firmware.events import EventLog
 
 
@@ -16,41 +16,41 @@ def _seqs(log):
 
 
 def test_newest_first_across_restarts_and_recycling():
-    dev = flash.Flash(ev.BLOCKS)
+    dev = norflash.Flash(ev.BLOCKS)
     log = EventLog(dev)
     assert log.kept == 0 and log.get(0) is None and log.last_kind() == 0
     _fill(log, 1, 11)
-    log2 = EventLog(flash.from_image(dev.image()))
+    log2 = EventLog(norflash.from_image(dev.image()))
     assert log2.total == 10 and _seqs(log2) == list(range(10, 0, -1))
     e = log2.get(3)
     assert e == (7, 20260101, 7, ev.INPUT, 1, 0, 7.0, 7)
     _fill(log2, 11, 1001)  # over 584 slots: the ring recycled its oldest sectors several times
     assert log2.total == 1000 and log2.kept == ev.KEEP and _seqs(log2) == list(range(1000, 1000 - ev.KEEP, -1))
-    log3 = EventLog(flash.from_image(log2.dev.image()))
+    log3 = EventLog(norflash.from_image(log2.dev.image()))
     assert _seqs(log3) == _seqs(log2) and log3.get(0) == log2.get(0)
 
 
 def test_cut_at_every_byte_of_an_append():
-    dev = flash.Flash(ev.BLOCKS)
+    dev = norflash.Flash(ev.BLOCKS)
     log = EventLog(dev)
     _fill(log, 1, 146)  # the sector is full: the next append erases the next one first (4,096 + 28 bytes)
     img = dev.image()
     n = 0
     for cut in list(range(40)) + list(range(40, 4200, 97)):
-        d = flash.from_image(img)
+        d = norflash.from_image(img)
         log = EventLog(d)
         d.cut_after(cut)
         try:
             log.log(ev.SETTING, 3, 20260102, 10203, 5.0, 0, 1)
             done = True
-        except flash.PowerCut:
+        except norflash.PowerCut:
             done = False
         n += 1
-        back = EventLog(flash.from_image(d.image()))
+        back = EventLog(norflash.from_image(d.image()))
         assert back.total in (145, 146) and (back.total == 146) >= done
         assert _seqs(back) == list(range(back.total, back.total - back.kept, -1))
         back.log(ev.POWER_UP, 0, 20260102, 10204)  # the log goes on after the cut, numbers contiguous
-        again = EventLog(flash.from_image(back.dev.image()))
+        again = EventLog(norflash.from_image(back.dev.image()))
         assert again.get(0)[0] == back.total and again.get(0)[3] == ev.POWER_UP
         assert _seqs(again) == list(range(again.total, again.total - again.kept, -1))
     assert n > 40

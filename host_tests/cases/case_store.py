@@ -2,7 +2,7 @@
 # Store on the simulated NOR flash: records survive restarts, and a power cut at any byte of a save's programs and
 # erases never leaves a corrupt or older-than-last-good state. sweep() is shared with the full run (make faults).
 from firmware.config import Config
-from firmware.flash import Flash, PowerCut, from_image
+from boards.sim.norflash import Flash, PowerCut, from_image
 from firmware.store import Store
 
 BLOCKS = 4  # a small ring: every scenario below reaches a rotation with live records to copy

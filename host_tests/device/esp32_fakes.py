@@ -11,7 +11,7 @@ import micropython
 
 from boards.esp32 import adc_i2s, board, keys_ladder
 from boards.pico.ads131m08 import Ads131m08
-from firmware import flash
+from boards.sim import norflash
 from firmware.adc_frames import FRAME, WORD, crc16
 
 
@@ -252,14 +252,14 @@ def keys_checks():
 
 
 class FakePartition:
-    """esp32.Partition over a NOR flash model (firmware.flash.Flash: programming only clears bits, erase by
+    """esp32.Partition over a NOR flash model (firmware.norflash.Flash: programming only clears bits, erase by
     block): the block protocol the ESP32 port gives, extended form (readblocks/writeblocks with an offset)."""
     TYPE_DATA = 1
     table = []
 
     def __init__(self, label, nblocks, block_size=4096):
         self.label = label
-        self.dev = flash.Flash(nblocks, block_size)
+        self.dev = norflash.Flash(nblocks, block_size)
 
     @classmethod
     def find(cls, type=0, subtype=255, label=None):
@@ -312,7 +312,7 @@ def store_checks(scratch):
     FakePartition.table = [FakePartition("kpm53ev", 4)]
     ev = board.events_device(FakeEsp32)
     assert ev is FakePartition.table[0] and board.make_meter(store=part, events=ev).journal.log.dev is ev
-    fb = board.make_meter(store=scratch)  # the fallback: a store file on the filesystem (firmware/flash.FileDev)
+    fb = board.make_meter(store=scratch)  # the fallback: a store file on the filesystem (firmware/filedev.py FileDev)
     assert type(fb.store.dev).__name__ in ("FileDev", "Flash"), fb.store.dev
     print("STORE ok writes=%d fallback=%s" % (m2.store.writes, type(fb.store.dev).__name__))
 

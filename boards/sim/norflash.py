@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
-# Simulated NOR flash for the sim and the fault-injection tests: erase blocks, program only clears bits, and a
-# power cut after any chosen byte of a program or erase. Speaks MicroPython's extended block-device protocol.
+# Simulated NOR flash of the sim board (the record store's and the event log's chips in --state-dir) and of the
+# fault-injection tests: erase blocks, program only clears bits, and a power cut after any chosen byte of a program
+# or erase. Speaks MicroPython's extended block-device protocol, as rp2.Flash and esp32.Partition do.
 from micropython import const
 
 _ERASED = const(0xFF)
@@ -164,61 +165,6 @@ class Flash:
         if self.f is not None:
             self.f.close()
             self.f = None
-
-
-class FileDev:
-    """A block device in a file, without a RAM copy: a device whose board gives no raw flash partition keeps the
-    store in a file on its littlefs root (littlefs commits each flushed write atomically, copy-on-write)."""
-
-    align = 1
-
-    def __init__(self, path, nblocks, block_size=4096):
-        self.nblocks = nblocks
-        self.block_size = block_size
-        try:
-            self.f = open(path, "r+b")
-            self.f.seek(0, 2)
-            if self.f.tell() == nblocks * block_size:
-                return
-            self.f.close()
-        except OSError:
-            pass
-        self.f = open(path, "w+b")
-        page = b"\xff" * 256
-        for n in range(nblocks):
-            self._fill(n, page)
-
-    def _fill(self, n, page=None):
-        page = page or b"\xff" * 256
-        self.f.seek(n * self.block_size)
-        for _ in range(self.block_size // 256):
-            self.f.write(page)
-        self.f.flush()
-
-    def readblocks(self, n, buf, off=0):
-        self.f.seek(n * self.block_size + off)
-        self.f.readinto(buf)
-
-    def writeblocks(self, n, buf, off=None):
-        if off is None:
-            for k in range(len(buf) // self.block_size):
-                self._fill(n + k)
-            off = 0
-        self.f.seek(n * self.block_size + off)
-        self.f.write(buf)
-        self.f.flush()
-
-    def ioctl(self, op, arg):
-        if op == 4:
-            return self.nblocks
-        if op == 5:
-            return self.block_size
-        if op == 6:
-            self._fill(arg)
-        return 0
-
-    def close(self):
-        self.f.close()
 
 
 def from_image(img, block_size=4096, page=256, align=1):
