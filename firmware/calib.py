@@ -192,7 +192,7 @@ class Calib:
             _add(acc, 6 + p, w, ws.EP1 + p)
             _add(acc, 9 + p, w, ws.EQ1 + p)
         for c in range(7):
-            _add(acc, 12 + c, w, ws.M + P_X + c)
+            _add(acc, 12 + c, w, ws.MEANS + P_X + c)
         if self.busy == 0:
             self.pending = CMD_CAL
 

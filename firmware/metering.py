@@ -13,7 +13,7 @@ from firmware.kernel import (D_CLIP, D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_RE
                              P_S, P_UU, P_X, P_XX, S_FIXED, S_STEP, S_TCODE)
 from firmware.words import SIGN_BIT
 
-# Outputs in this order are computed into the workspace (ws.O...), then copied to their regmap slots.
+# Outputs in this order are computed into the workspace (ws.OUTPUTS, ws.O_x), then copied to their regmap slots.
 OUT = ("Ua", "Ub", "Uc", "Uab", "Ubc", "Uca", "Ia", "Ib", "Ic", "Pa", "Pb", "Pc", "P", "Qa", "Qb", "Qc", "Q",
        "Sa", "Sb", "Sc", "S", "PFa", "PFb", "PFc", "PF", "F", "I_N", "I_N_m", "U_avg", "UL_avg", "I_avg", "T")
 ANGLES = ("Phi_a", "Phi_b", "Phi_c", "Phi")  # phase angles, degrees (firmware/angle.py), into vals directly
@@ -319,17 +319,17 @@ class Metering:
             dn[D_READY] = 0
             return 0
         # window length L = n + (fe - fs) / 2**15 samples; means = weighted Q15 sums * 2**-15 / L
-        t = ws.T
-        fint(w, ws.L, (n << 15) - fs + fe)
-        sf32.fmul2(w, ws.L, ws.L, -15)
+        t = ws.TMP
+        fint(w, ws.LEN, (n << 15) - fs + fe)
+        sf32.fmul2(w, ws.LEN, ws.LEN, -15)
         fint(w, t, 1)
-        sf32.fdiv(w, ws.INVL, t, ws.L)
+        sf32.fdiv(w, ws.INVL, t, ws.LEN)
         sf32.fmul2(w, t, ws.INVL, -15)
         for k in range(NP):
-            sf32conv.from_i64(w, ws.M + k, dn, D_W + 2 * k)
-            fmul(w, ws.M + k, ws.M + k, t)
+            sf32conv.from_i64(w, ws.MEANS + k, dn, D_W + 2 * k)
+            fmul(w, ws.MEANS + k, ws.MEANS + k, t)
         # mean squares without DC: 7 channels, then the vector sum ia + ib + ic
-        m = ws.M
+        m = ws.MEANS
         for c in range(7):
             fmul(w, t, m + P_X + c, m + P_X + c)
             fsub(w, ws.MS + c, m + P_XX + c, t)
@@ -349,7 +349,7 @@ class Metering:
             sampler = self.sampler
         dn = sampler.done
         w = self.w
-        t = ws.T
+        t = ws.TMP
         fint = sf32conv.from_int
         fcopy = sf32.fcopy
         n = dn[D_N]
@@ -366,7 +366,7 @@ class Metering:
         # frequency: whole cycles over the interpolated window length (0 without synchronisation)
         if cyc:
             fint(w, t, cyc * frontend.SAMPLE_RATE)
-            sf32.fdiv(w, ws.O_F, t, ws.L)
+            sf32.fdiv(w, ws.O_F, t, ws.LEN)
         else:
             fcopy(w, ws.O_F, ws.ZERO)
         # complete: whole cycles at a steady frequency (the window before agreed within 0.1 %: no frequency step,
@@ -390,7 +390,7 @@ class Metering:
             mk[self.aslots[k]] = mk[self.slots[_PFA + k]]  # an angle is measured where its PF is
         if ok and not clip:
             self._status()
-        _scatter(self.vals, self.slots, w, ws.O, len(OUT))
+        _scatter(self.vals, self.slots, w, ws.OUTPUTS, len(OUT))
         self._angles()
         dn[D_READY] = 0
         self.windows += 1
@@ -401,14 +401,15 @@ class Metering:
         frequency of the NCO step (the window's own when synchronised), GG = G_1^2 for P and Q, FK = G_1^2 x the
         harmonic rms factors for the mean squares, PX the harmonic P excess (powers.element)."""
         w = self.w
-        t = ws.T
-        sf32conv.from_int(w, t, droop.gain(tables.DROOP, step))  # G_1 - 1 in Q24
-        sf32.fmul2(w, t, t, -24)
-        sf32conv.from_int(w, t + 1, 2)
-        sf32.fadd(w, t + 1, t + 1, t)
-        sf32.fmul(w, ws.GGM, t, t + 1)  # G^2 - 1 = (G - 1)(G + 1)
-        sf32conv.from_int(w, t, 1)
-        sf32.fadd(w, ws.GG, ws.GGM, t)
+        g = ws.TMP  # G_1 - 1, then 1
+        g2 = ws.TMP + 1  # G_1 + 1
+        sf32conv.from_int(w, g, droop.gain(tables.DROOP, step))  # G_1 - 1 in Q24
+        sf32.fmul2(w, g, g, -24)
+        sf32conv.from_int(w, g2, 2)
+        sf32.fadd(w, g2, g2, g)
+        sf32.fmul(w, ws.GGM, g, g2)  # G^2 - 1 = (G - 1)(G + 1)
+        sf32conv.from_int(w, g, 1)
+        sf32.fadd(w, ws.GG, ws.GGM, g)
         _copy(w, ws.FK, self.kap, 0, NKAP)  # FK then PX
         for k in range(_NRMS):
             sf32.fmul(w, ws.FK + k, ws.FK + k, ws.GG)
@@ -436,15 +437,16 @@ class Metering:
         fmul = sf32.fmul
         fsub = sf32.fsub
         fcopy = sf32.fcopy
-        t = ws.T
-        m = ws.M
+        ms = ws.TMP  # a mean square (x the front end's factor)
+        sq = ws.TMP + 1  # gain^2 x a mean square (line voltages)
+        m = ws.MEANS
         gate = self.gate
         for p in range(3):
-            fmul(w, t, ws.MS + p, ws.FK + p)
-            self._root(ws.UCH + p, t, ws.KU + p)
+            fmul(w, ms, ws.MS + p, ws.FK + p)
+            self._root(ws.UCH + p, ms, ws.KU + p)
             self._below(ws.UCH + p, ws.UTH)
-            fmul(w, t, ws.MS + 3 + p, ws.FK + 6 + p)
-            self._root(ws.O_I + p, t, ws.KI + p)
+            fmul(w, ms, ws.MS + 3 + p, ws.FK + 6 + p)
+            self._root(ws.O_I + p, ms, ws.KI + p)
             sf32.fmul2(w, ws.O_I + p, ws.O_I + p, e)
             off = self._below(ws.O_I + p, ws.IST)
             gate[p] = 0 if off or sf32conv.fsign(w, ws.UCH + p) == 0 else 1
@@ -455,15 +457,15 @@ class Metering:
                 fcopy(w, ws.O_UL + j, ws.UCH + 2 * j)
                 continue
             a, b = _PAIRS[j]
-            fmul(w, t, m + P_X + a, m + P_X + b)
-            fsub(w, t, m + P_UU + j, t)
-            fmul(w, t, t, ws.GX + j)
-            fmul(w, t + 1, ws.MS + a, ws.G2 + a)
-            fsub(w, t, t + 1, t)
-            fmul(w, t + 1, ws.MS + b, ws.G2 + b)
-            sf32.fadd(w, t, t, t + 1)
-            fmul(w, t, t, ws.FK + 3 + j)
-            self._root(ws.O_UL + j, t, ws.KUL)
+            fmul(w, ms, m + P_X + a, m + P_X + b)
+            fsub(w, ms, m + P_UU + j, ms)
+            fmul(w, ms, ms, ws.GX + j)
+            fmul(w, sq, ws.MS + a, ws.G2 + a)
+            fsub(w, ms, sq, ms)
+            fmul(w, sq, ws.MS + b, ws.G2 + b)
+            sf32.fadd(w, ms, ms, sq)
+            fmul(w, ms, ms, ws.FK + 3 + j)
+            self._root(ws.O_UL + j, ms, ws.KUL)
             self._below(ws.O_UL + j, ws.UTH)
         for p in range(3):
             if self.syss:
@@ -484,12 +486,12 @@ class Metering:
             if dft:
                 self._neutral()
             else:
-                fmul(w, ws.T, ws.MS + 7, ws.FK + 9)
-                self._root(ws.O_IN, ws.T, ws.KIS)
+                fmul(w, ws.TMP, ws.MS + 7, ws.FK + 9)
+                self._root(ws.O_IN, ws.TMP, ws.KIS)
             sf32.fmul2(w, ws.O_IN, ws.O_IN, e)
             self._below(ws.O_IN, ws.IST)
-        fmul(w, ws.T, ws.MS + 6, ws.FK + 9)  # the neutral CT carries the same sum ia + ib + ic
-        self._root(ws.O_IN + 1, ws.T, ws.KIN)
+        fmul(w, ws.TMP, ws.MS + 6, ws.FK + 9)  # the neutral CT carries the same sum ia + ib + ic
+        self._root(ws.O_IN + 1, ws.TMP, ws.KIN)
         sf32.fmul2(w, ws.O_IN + 1, ws.O_IN + 1, e)
         self._below(ws.O_IN + 1, ws.IST)
         for k in range(3):  # averages of U (phase), UL (line), I
@@ -510,36 +512,40 @@ class Metering:
         fadd = sf32.fadd
         fsub = sf32.fsub
         fmul = sf32.fmul
-        t = ws.T
-        m = ws.M
+        cor = ws.TMP  # the corrected phasor sum: re, then im at cor + 1; later its |.|^2, then the total
+        raw = ws.TMP + 2  # the raw phasor sum ia + ib + ic: re, then im at raw + 1; later the harmonic rest
+        x = ws.TMP + 4  # products
+        y = ws.TMP + 5
+        m = ws.MEANS
         z = ws.ZERO
         for k in range(4):
-            sf32.fcopy(w, t + k, z)  # corrected re, im; raw re, im
+            sf32.fcopy(w, cor + k, z)  # corrected re, im; raw re, im
         for k in range(3):
             s = m + P_S + 3 + k
             c = m + P_C + 3 + k
-            fadd(w, t + 2, t + 2, s)
-            fadd(w, t + 3, t + 3, c)
-            fmul(w, t + 4, s, ws.CG + k)
-            fmul(w, t + 5, c, ws.SG + k)
-            fsub(w, t + 4, t + 4, t + 5)
-            fadd(w, t, t, t + 4)
-            fmul(w, t + 4, s, ws.SG + k)
-            fmul(w, t + 5, c, ws.CG + k)
-            fadd(w, t + 4, t + 4, t + 5)
-            fadd(w, t + 1, t + 1, t + 4)
-        for k in (0, 2):  # |.|^2 of the corrected (t) and the raw (t + 2) sums, x 2 / 32767^2
-            fmul(w, t + k, t + k, t + k)
-            fmul(w, t + k + 1, t + k + 1, t + k + 1)
-            fadd(w, t + k, t + k, t + k + 1)
-            fmul(w, t + k, t + k, ws.K2)
-        fsub(w, t + 2, ws.MS + 7, t + 2)  # harmonic rest of the raw sum
-        if sf32conv.fsign(w, t + 2) < 0:
-            sf32.fcopy(w, t + 2, z)
-        fmul(w, t + 2, t + 2, ws.GAV2)
-        fadd(w, t, t, t + 2)
-        fmul(w, t, t, ws.FK + 9)
-        self._root(ws.O_IN, t, ws.KIU)
+            fadd(w, raw, raw, s)
+            fadd(w, raw + 1, raw + 1, c)
+            fmul(w, x, s, ws.CG + k)
+            fmul(w, y, c, ws.SG + k)
+            fsub(w, x, x, y)
+            fadd(w, cor, cor, x)
+            fmul(w, x, s, ws.SG + k)
+            fmul(w, y, c, ws.CG + k)
+            fadd(w, x, x, y)
+            fadd(w, cor + 1, cor + 1, x)
+        for k in (0, 2):  # |.|^2 of the corrected (cor) and the raw (raw = cor + 2) sums, x 2 / 32767^2
+            v = cor + k  # (a tuple of the two names would be built at run time: an allocation)
+            fmul(w, v, v, v)
+            fmul(w, v + 1, v + 1, v + 1)
+            fadd(w, v, v, v + 1)
+            fmul(w, v, v, ws.K2)
+        fsub(w, raw, ws.MS + 7, raw)  # harmonic rest of the raw sum
+        if sf32conv.fsign(w, raw) < 0:
+            sf32.fcopy(w, raw, z)
+        fmul(w, raw, raw, ws.GAV2)
+        fadd(w, cor, cor, raw)
+        fmul(w, cor, cor, ws.FK + 9)
+        self._root(ws.O_IN, cor, ws.KIU)
 
     def _angles(self):
         """Phase angles (SDM630 0x0024..0x0028, 0x0042): how far the fundamental current lags its voltage,
@@ -547,19 +553,21 @@ class Metering:
         the total from the sums of Q1 and P1. Per phase 0 in three-wire modes (the elements are line pairs).
         Where Q has no direction (the dead band, firmware/deadband.py) the angle reads positive (_fold)."""
         w = self.w
-        t = ws.T
+        ang = ws.TMP  # 4: the angles of a, b, c and the total (ANGLES order, for _scatter)
+        p1 = ws.TMP + 4  # the sum of the elements' P1
+        q1 = ws.TMP + 5  # the sum of their Q1
         for p in range(3):
             if self.syss:
-                sf32.fcopy(w, t + p, ws.ZERO)
+                sf32.fcopy(w, ang + p, ws.ZERO)
             else:
-                angle.degrees(w, t + p, ws.EQ1 + p, ws.EP1 + p)
-        sf32.fadd(w, t + 4, ws.EP1, ws.EP1 + 1)  # element b is cleared in three-wire modes
-        sf32.fadd(w, t + 4, t + 4, ws.EP1 + 2)
-        sf32.fadd(w, t + 5, ws.EQ1, ws.EQ1 + 1)
-        sf32.fadd(w, t + 5, t + 5, ws.EQ1 + 2)
-        angle.degrees(w, t + 3, t + 5, t + 4)
-        _fold(w, t, self.dirs)
-        _scatter(self.vals, self.aslots, w, t, len(ANGLES))
+                angle.degrees(w, ang + p, ws.EQ1 + p, ws.EP1 + p)
+        sf32.fadd(w, p1, ws.EP1, ws.EP1 + 1)  # element b is cleared in three-wire modes
+        sf32.fadd(w, p1, p1, ws.EP1 + 2)
+        sf32.fadd(w, q1, ws.EQ1, ws.EQ1 + 1)
+        sf32.fadd(w, q1, q1, ws.EQ1 + 2)
+        angle.degrees(w, ang + 3, q1, p1)
+        _fold(w, ang, self.dirs)
+        _scatter(self.vals, self.aslots, w, ang, len(ANGLES))
 
     def _voltage(self):
         # 1 when a voltage channel or line voltage could be the sampler's reference (>= U_REF)

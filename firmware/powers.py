@@ -14,14 +14,17 @@ def element(w, p, dft, e):
     fmul = sf32.fmul
     fsub = sf32.fsub
     fadd = sf32.fadd
-    m = ws.M
-    t = ws.T
-    fmul(w, t, m + P_X + p, m + P_X + 3 + p)
+    m = ws.MEANS
+    p1 = ws.TMP  # the DC product, then the measured fundamental P1, then |P1 + jQ1| x PX
+    q1 = ws.TMP + 1  # the measured fundamental Q1
+    x = ws.TMP + 2  # products
+    y = ws.TMP + 3
+    fmul(w, p1, m + P_X + p, m + P_X + 3 + p)
     # EC: what P adds to the raw mean u*i (energy integrates the sums exactly and this term apart): - the DC product
-    fmul(w, ws.EC + p, t, ws.KP + p)
+    fmul(w, ws.EC + p, p1, ws.KP + p)
     sf32.fmul2(w, ws.EC + p, ws.EC + p, e)
-    fsub(w, t, m + P_UI + p, t)
-    fmul(w, ws.EP + p, t, ws.KP + p)
+    fsub(w, p1, m + P_UI + p, p1)
+    fmul(w, ws.EP + p, p1, ws.KP + p)
     sf32.fmul2(w, ws.EP + p, ws.EP + p, e)
     if not dft:
         sf32.fcopy(w, ws.EDP + p, ws.ZERO)
@@ -29,34 +32,34 @@ def element(w, p, dft, e):
         _droop(w, p)
         return
     # X = S + jC (mean x sin, mean x cos): U I* = (Su Si + Cu Ci) + j (Cu Si - Su Ci), + when the current lags
-    fmul(w, t, m + P_S + p, m + P_S + 3 + p)
-    fmul(w, t + 1, m + P_C + p, m + P_C + 3 + p)
-    fadd(w, t, t, t + 1)
-    fmul(w, t, t, ws.KQ + p)
-    sf32.fmul2(w, t, t, e)  # t: measured P1
-    fmul(w, t + 1, m + P_C + p, m + P_S + 3 + p)
-    fmul(w, t + 2, m + P_S + p, m + P_C + 3 + p)
-    fsub(w, t + 1, t + 1, t + 2)
-    fmul(w, t + 1, t + 1, ws.KQ + p)
-    sf32.fmul2(w, t + 1, t + 1, e)  # t + 1: measured Q1
+    fmul(w, p1, m + P_S + p, m + P_S + 3 + p)
+    fmul(w, q1, m + P_C + p, m + P_C + 3 + p)
+    fadd(w, p1, p1, q1)
+    fmul(w, p1, p1, ws.KQ + p)
+    sf32.fmul2(w, p1, p1, e)  # p1: measured P1
+    fmul(w, q1, m + P_C + p, m + P_S + 3 + p)
+    fmul(w, x, m + P_S + p, m + P_C + 3 + p)
+    fsub(w, q1, q1, x)
+    fmul(w, q1, q1, ws.KQ + p)
+    sf32.fmul2(w, q1, q1, e)  # q1: measured Q1
     # rotate: P1' = P1 cos - Q1 sin, Q1' = Q1 cos + P1 sin
-    fmul(w, t + 2, t, ws.COS + p)
-    fmul(w, t + 3, t + 1, ws.SIN + p)
-    fsub(w, ws.EP1 + p, t + 2, t + 3)
-    fmul(w, t + 2, t + 1, ws.COS + p)
-    fmul(w, t + 3, t, ws.SIN + p)
-    fadd(w, ws.EQ1 + p, t + 2, t + 3)
-    fsub(w, ws.EDP + p, ws.EP1 + p, t)
+    fmul(w, x, p1, ws.COS + p)
+    fmul(w, y, q1, ws.SIN + p)
+    fsub(w, ws.EP1 + p, x, y)
+    fmul(w, x, q1, ws.COS + p)
+    fmul(w, y, p1, ws.SIN + p)
+    fadd(w, ws.EQ1 + p, x, y)
+    fsub(w, ws.EDP + p, ws.EP1 + p, p1)
     fadd(w, ws.EP + p, ws.EP + p, ws.EDP + p)
     fsub(w, ws.EC + p, ws.EDP + p, ws.EC + p)
     # the harmonic orders' droop beyond the fundamental's: PX (from the harmonic analysis) x |U1 I1| measured
-    fmul(w, t, t, t)
-    fmul(w, t + 1, t + 1, t + 1)
-    fadd(w, t, t, t + 1)
-    sf32.fsqrt(w, t, t)
-    fmul(w, t, t, ws.PX + p)
-    fadd(w, ws.EP + p, ws.EP + p, t)
-    fadd(w, ws.EC + p, ws.EC + p, t)
+    fmul(w, p1, p1, p1)
+    fmul(w, q1, q1, q1)
+    fadd(w, p1, p1, q1)
+    sf32.fsqrt(w, p1, p1)
+    fmul(w, p1, p1, ws.PX + p)
+    fadd(w, ws.EP + p, ws.EP + p, p1)
+    fadd(w, ws.EC + p, ws.EC + p, p1)
     fmul(w, ws.EP1 + p, ws.EP1 + p, ws.GG)
     fmul(w, ws.EQ1 + p, ws.EQ1 + p, ws.GG)
     _droop(w, p)
@@ -65,10 +68,10 @@ def element(w, p, dft, e):
 def _droop(w, p):
     """The front end's filter divided out at the fundamental: P x G_1^2, and energy's correction term takes the
     difference (the u*i sums it integrates passed the same filter)."""
-    t = ws.T
-    sf32.fmul(w, t, ws.EP + p, ws.GGM)
-    sf32.fadd(w, ws.EC + p, ws.EC + p, t)
-    sf32.fadd(w, ws.EP + p, ws.EP + p, t)
+    d = ws.TMP  # what the droop adds to P
+    sf32.fmul(w, d, ws.EP + p, ws.GGM)
+    sf32.fadd(w, ws.EC + p, ws.EC + p, d)
+    sf32.fadd(w, ws.EP + p, ws.EP + p, d)
 
 
 def clear_element(w, p):
@@ -129,17 +132,19 @@ def two_element(w, gate, dft, e):
         fcopy(w, ws.O_PF + k, z)
     fadd(w, ws.O_P + 3, ws.EP, ws.EP + 2)
     fadd(w, ws.O_Q + 3, ws.EQ1, ws.EQ1 + 2)
-    t = ws.T
-    fcopy(w, t, z)
-    fcopy(w, t + 1, z)
+    u2 = ws.TMP  # the sum of the line voltages squared
+    i2 = ws.TMP + 1  # the sum of the currents squared
+    x = ws.TMP + 2  # a square
+    fcopy(w, u2, z)
+    fcopy(w, i2, z)
     for k in range(3):
-        fmul(w, t + 2, ws.O_UL + k, ws.O_UL + k)
-        fadd(w, t, t, t + 2)
-        fmul(w, t + 2, ws.O_I + k, ws.O_I + k)
-        fadd(w, t + 1, t + 1, t + 2)
-    fmul(w, t, t, t + 1)
-    fmul(w, t, t, ws.THIRD)
-    sf32.fsqrt(w, ws.O_S + 3, t)
+        fmul(w, x, ws.O_UL + k, ws.O_UL + k)
+        fadd(w, u2, u2, x)
+        fmul(w, x, ws.O_I + k, ws.O_I + k)
+        fadd(w, i2, i2, x)
+    fmul(w, u2, u2, i2)
+    fmul(w, u2, u2, ws.THIRD)
+    sf32.fsqrt(w, ws.O_S + 3, u2)
     if not (gate[0] or gate[2]):
         fcopy(w, ws.O_S + 3, z)
     _pf(w, ws.O_PF + 3, ws.O_P + 3, ws.O_S + 3)

@@ -3,8 +3,8 @@
 # and the constants configure() precomputes. Shared by firmware/metering.py and firmware/powers.py.
 from micropython import const
 
-M = const(0)  # NP (33): window sums with the edges weighted, then divided by the window length (means)
-O = const(40)  # outputs, metering.OUT order (32)
+MEANS = const(0)  # NP (33): window sums with the edges weighted, then divided by the window length
+OUTPUTS = const(40)  # 32 outputs in metering.OUT order; O_x: where each quantity starts
 O_U = const(40)  # Ua Ub Uc
 O_UL = const(43)  # Uab Ubc Uca
 O_I = const(46)  # Ia Ib Ic
@@ -18,8 +18,8 @@ O_AVG = const(68)  # U_avg UL_avg I_avg
 O_T = const(71)
 N_OUT = const(32)
 MS = const(72)  # 8: mean squares with DC removed (reduced codes^2): 7 channels, then ia+ib+ic
-T = const(80)  # temporaries 80..85
-L = const(86)  # window length (samples)
+TMP = const(80)  # 6 temporaries, TMP .. TMP + 5: each function names the ones it uses
+LEN = const(86)  # window length (samples)
 INVL = const(87)
 ZERO = const(88)
 THIRD = const(89)
