@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Conversions for the soft float32 of firmware/sf32.py (which re-exports them): int / int64 -> float32 slot,
+# Conversions for the soft float32 of firmware/sf32.py: int / int64 -> float32 slot,
 # slot -> int, compare and sign, and the big-endian register words; viper, allocation-free, same bits everywhere.
 #
 # Same rules as sf32.py: values are raw bits in the float32 slots of an array('f'), split into a sign (x & SIGN_BIT)

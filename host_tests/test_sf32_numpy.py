@@ -237,7 +237,7 @@ def test_device_words_same_bits_and_int32_range(monkeypatch):
     """SIGN_BIT as on a 32-bit MCU, signed loads; every value derived from a load and every int local traced
     must fit in a signed 32-bit word (locals cover the values built from literals alone)."""
     monkeypatch.setattr(sf32, "SIGN_BIT", -(1 << 31))
-    monkeypatch.setattr(sf32conv, "SIGN_BIT", -(1 << 31))  # the conversions sf32 re-exports read their own
+    monkeypatch.setattr(sf32conv, "SIGN_BIT", -(1 << 31))  # the conversions read their own module's global
     worst = [0, 0]
 
     def local(frame, event, arg):

@@ -134,8 +134,6 @@ def _event(k):
 EVENT_PAGES = Rows(128, _event)
 MAX_PAGES = Rows(26, lambda k: _extreme(k, "max"))
 MIN_PAGES = Rows(26, lambda k: _extreme(k, "min"))
-PQM_PAGES = DEMAND_PAGES  # kept for callers that name the first group
-HISTORY_PAGES = MAX_PAGES
 # The three function screens LEFT cycles through (manual 4.2): (name, page groups, RIGHT style)
 RIGHT_WALK = const(0)  # RIGHT steps through the second group's pages, then back to the first group
 RIGHT_GROUPS = const(1)  # RIGHT cycles the groups
