@@ -3,6 +3,18 @@
 # that gives them no raw flash partition lives in a file on its filesystem (a state directory).
 
 
+def block_ioctl(dev, op, arg):
+    """ioctl of MicroPython's extended block-device protocol for dev (.nblocks, .block_size, .erase(n)): 4 the
+    block count, 5 the block size, 6 erase block arg; init, deinit and sync (1, 2, 3) have nothing to do: 0."""
+    if op == 4:
+        return dev.nblocks
+    if op == 5:
+        return dev.block_size
+    if op == 6:
+        dev.erase(arg)
+    return 0
+
+
 class FileDev:
     """A block device in a file, without a RAM copy: a device whose board gives no raw flash partition keeps the
     store in a file on its littlefs root (littlefs commits each flushed write atomically, copy-on-write)."""
@@ -45,14 +57,11 @@ class FileDev:
         self.f.write(buf)
         self.f.flush()
 
+    def erase(self, n):
+        self._fill(n)
+
     def ioctl(self, op, arg):
-        if op == 4:
-            return self.nblocks
-        if op == 5:
-            return self.block_size
-        if op == 6:
-            self._fill(arg)
-        return 0
+        return block_ioctl(self, op, arg)
 
     def close(self):
         self.f.close()

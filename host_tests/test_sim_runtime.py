@@ -14,6 +14,17 @@ from boards.sim import main as simmain
 from tools import terminal
 
 
+class FakeMenu:
+    """What the runtime's state reads of the panel's menu (firmware/ui/menu.py Menu)."""
+
+    def __init__(self, mode=0, screen=0, group=0, page=0, backlight=True, pages=1):
+        self.mode, self.screen, self.group, self.page, self.backlight = mode, screen, group, page, backlight
+        self.pages = pages
+
+    def group_len(self):
+        return self.pages
+
+
 class Recorder:
     """A Meter that records its calls, with what the runtime reads of one (firmware/meter.py): the entry points,
     tx, slave.counters, config (line settings), bind_line(on_serial), analog.ua and ui.menu."""
@@ -27,12 +38,7 @@ class Recorder:
         ua = 0
 
     class ui:
-        class menu:
-            mode, screen, group, page, backlight = 0, 0, 0, 0, True
-
-            @staticmethod
-            def group_len():
-                return 1
+        menu = FakeMenu()
 
     on_serial = None
 
@@ -131,13 +137,7 @@ class PanelRecorder(Recorder):
     analog output as the runtime's state reads them."""
 
     class ui:
-        class menu:
-            mode, screen, group, page, backlight = 0, 1, 2, 3, False
-
-            @staticmethod
-            def group_len():
-                return 12
-
+        menu = FakeMenu(mode=0, screen=1, group=2, page=3, backlight=False, pages=12)
         bufs = []
 
         @classmethod

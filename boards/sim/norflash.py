@@ -4,6 +4,8 @@
 # or erase. Speaks MicroPython's extended block-device protocol, as rp2.Flash and esp32.Partition do.
 from micropython import const
 
+from firmware.filedev import block_ioctl
+
 _ERASED = const(0xFF)
 _GARBAGE = const(0xA5)  # what the byte under an interrupted operation reads as (some bits done, some not)
 
@@ -82,14 +84,7 @@ class Flash:
             i += k
 
     def ioctl(self, op, arg):
-        if op == 4:
-            return self.nblocks
-        if op == 5:
-            return self.block_size
-        if op == 6:
-            self.erase(arg)
-            return 0
-        return 0  # init, deinit, sync
+        return block_ioctl(self, op, arg)
 
     # --- the chip -----------------------------------------------------------------------------------------
     def cut_after(self, nbytes):
