@@ -24,6 +24,7 @@ from tools.simrelay import BAUD, FRAME_GAP, PtyLine, owner_lock, stamp_owner  # 
 from boards.sim.board import BLOCK  # noqa: E402  (after the sys.path set-up)  samples per S message
 from firmware.frontend import SAMPLE_RATE as RATE  # noqa: E402  (after the sys.path set-up)  samples/s per channel
 from firmware.ui.pages import KEYS  # noqa: E402  (after the sys.path set-up)
+
 # settings a scenario gives the meter (the wiring and the transformers); comms settings stay the meter's own
 WIRING = ("SYSS", "Un", "In", "Pt_U", "Ct_I")
 # --terminal's Modbus line: a symlink in the current directory to the pty (whose number changes every run)
