@@ -8,9 +8,11 @@ from firmware.regmap_blocks import (CALIBRATION, DEMAND, DEMAND_T, DMD_Q, ENERGY
                                     MAXMIN, MAXMIN_T, dmd_q)
 from firmware.regmap_events import (ALARM_LIM, ALARM_N, ALARM_ST, ALARMS, DI_LOG, EV_HEAD, EV_REC,
                                     EV_SEL, PQ_N)
-from firmware.regmap_tables import (AN_2LL, AN_3LN, AN_NAMES, BLOCK_END, CLOCK, COILS, COMMANDS,
-                                    CONFIG, CONFIG_BASE, DATA_NAMES, INFO, INPUTS, MEAS_3W, MEAS_BASE, MEAS_END,
-                                    MEASUREMENTS, N_CONFIG, N_MEAS, OVR_N, SIZES, STATUS, SYSS_NAMES)
+from firmware.regmap_tables import (AN_2LL, AN_3LN, AN_NAMES, B_DESC, B_NAME, B_SCALE, B_UNIT, BLOCK_END,
+                                    CF_CHOICES, CF_DEFAULT, CF_DESC, CF_MAX, CF_MIN, CF_NAME, CF_SCALE, CF_UNIT,
+                                    CLOCK, COILS, COMMANDS, CONFIG, CONFIG_BASE, DATA_NAMES, INFO, INPUTS, M_DESC,
+                                    M_NAME, M_UNIT, MEAS_3W, MEAS_BASE, MEAS_END, MEASUREMENTS, N_CONFIG, N_MEAS,
+                                    OVR_N, SIZES, STATUS, SYSS_NAMES)
 from firmware.modbus.codes import READ_COILS, READ_DISCRETE_INPUTS, READ_HOLDING_REGISTERS
 from firmware.rows import Rows
 
@@ -40,27 +42,37 @@ BLOCKS = (
 )
 
 
+def _find(rws, name):
+    # row number of `name` in a table of rows (a tuple, or Rows made on demand), or -1
+    if isinstance(rws, Rows):
+        return rws.find(name)
+    for k in range(len(rws)):
+        if rws[k][0] == name:  # the name is field 0 of every table (M_NAME, CF_NAME, B_NAME)
+            return k
+    return -1
+
+
 def slot(name):
     """Index of a measurement in `vals` (not for hot paths: a linear search)."""
-    for k in range(len(MEASUREMENTS)):
-        if MEASUREMENTS[k][0] == name:
-            return k
-    raise KeyError(name)
+    k = _find(MEASUREMENTS, name)
+    if k < 0:
+        raise KeyError(name)
+    return k
 
 
 def config_index(name):
-    for k in range(len(CONFIG)):
-        if CONFIG[k][0] == name:
-            return k
-    raise KeyError(name)
+    k = _find(CONFIG, name)
+    if k < 0:
+        raise KeyError(name)
+    return k
 
 
 def valid(k, value):
     """True when `value` is allowed for configuration parameter k."""
     row = CONFIG[k]
-    if value < row[2] or value > row[3]:
+    if value < row[CF_MIN] or value > row[CF_MAX]:
         return False
-    allowed = row[4]
+    allowed = row[CF_CHOICES]
     if allowed is not None:
         for a in allowed:
             if a == value:
@@ -71,9 +83,27 @@ def valid(k, value):
 
 def block(name):
     """(first address, type, access, rows) of a block, by name."""
-    for b in BLOCKS:
-        if b[0] == name:
-            return b[1], b[2], b[3], b[4]
+    for bname, base, typ, access, rws in BLOCKS:
+        if bname == name:
+            return base, typ, access, rws
+    raise KeyError(name)
+
+
+def address(name):
+    """The first register (int) of the row `name`: a configuration parameter, a measurement or a row of a block
+    (the first block row of that name, as locate()). For modules that keep an address for speed: they take it
+    from here at import or set-up, so the map stays its only source. A linear search that makes the rows of the
+    blocks made on demand: set-up only. KeyError for a name no row has."""
+    k = _find(CONFIG, name)
+    if k >= 0:
+        return CONFIG_BASE + k
+    k = _find(MEASUREMENTS, name)
+    if k >= 0:
+        return MEAS_BASE + 2 * k
+    for bname, base, typ, access, rws in BLOCKS:
+        k = _find(rws, name)
+        if k >= 0:
+            return base + SIZES[typ] * k
     raise KeyError(name)
 
 
@@ -88,7 +118,7 @@ def locate(names):
             n = rws.name(k) if lazy else rws[k][0]
             if n in names and n not in out:  # the first row of a name wins, as in a search
                 r = rws[k]
-                out[n] = (typ, base + size * k, r[2], r[1])
+                out[n] = (typ, base + size * k, r[B_SCALE], r[B_UNIT])
     return out
 
 

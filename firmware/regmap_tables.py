@@ -9,7 +9,10 @@ CONFIG_BASE = const(0x0000)  # first holding register of the configuration block
 
 # Measurements: float32, 2 registers each, high word first, read-only (FC03). Slot k is at MEAS_BASE + 2*k.
 # Append new quantities at the end: existing addresses never move.
-# (name, unit, description)
+# (name, unit, description): read a row's fields as row[M_NAME], row[M_UNIT], row[M_DESC]
+M_NAME = const(0)
+M_UNIT = const(1)
+M_DESC = const(2)
 MEASUREMENTS = (
     ("Ua", "V", "Phase A voltage, phase to neutral"),
     ("Ub", "V", "Phase B voltage, phase to neutral"),
@@ -66,7 +69,16 @@ MEASUREMENTS = (
 )
 
 # Configuration: uint16, read/write (FC03, FC06, FC16). Register CONFIG_BASE + k.
-# (name, default, lowest, highest, allowed values or None for the whole range, scale, unit, description)
+# (name, default, lowest, highest, allowed values or None for the whole range, scale, unit, description), read
+# through these field indexes (ui/pages.PANEL_ROWS has the same fields)
+CF_NAME = const(0)
+CF_DEFAULT = const(1)
+CF_MIN = const(2)
+CF_MAX = const(3)
+CF_CHOICES = const(4)
+CF_SCALE = const(5)
+CF_UNIT = const(6)
+CF_DESC = const(7)
 CONFIG = (
     ("Adr", 1, 1, 247, None, 1, "", "Modbus address"),
     ("baud", 96, 12, 1152, (12, 24, 48, 96, 192, 384, 576, 1152), 100, "bit/s",
@@ -123,7 +135,12 @@ BLOCK_END = const(0x0180)
 MEAS_3W = const(b"000111111000100010001000110001110001111110001111")
 
 # Further blocks, each filled by the module that owns it (address ranges: docs/ARCHITECTURE.md).
-# (name, unit, scale, description); the address follows the row order with the block type's size.
+# (name, unit, scale, description), read as row[B_NAME] ...; the address follows the row order with the block
+# type's size.
+B_NAME = const(0)
+B_UNIT = const(1)
+B_SCALE = const(2)
+B_DESC = const(3)
 SIZES = {"uint16": 1, "int16": 1, "uint32": 2, "int32": 2, "float32": 2, "uint64": 4, "float64": 4}
 CLOCK = (  # 0x0020 uint32 rw; an invalid date or time gets exception 03
     ("dATE", "", 1, "Date YYYYMMDD (2000-01-01 .. 2099-12-31, leap years checked)"),
