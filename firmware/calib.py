@@ -16,8 +16,8 @@ from firmware.modbus.codes import ILLEGAL_DATA_VALUE, SERVER_DEVICE_FAILURE
 
 RECORD = "calib"
 _MAGIC = b"CAL1"
-CMD_BASE = const(0x0034)  # CAL_Pass, CAL_Cmd (regmap COMMANDS rows 4, 5)
-CAL_BASE = const(0x0A00)  # regmap CALIBRATION block
+CMD_BASE = regmap.address("CAL_Pass")  # CAL_Pass, then CAL_Cmd: from the map at import
+CAL_BASE = regmap.block("calibration")[0]  # the CALIBRATION block (its rows: R_* below)
 # block rows (float32): Ref_U Ref_I Ref_Phi Cal_State, then gains, lags, offsets of Ua Ub Uc Ia Ib Ic In
 R_REF = const(0)
 R_STATE = const(3)
@@ -110,7 +110,7 @@ class Calib:
         return self._pass == self.config.values[self._ipass] or (p is not None and p.left > 0)
 
     def cmd_write(self, addr, count, src, off):
-        """CAL_Pass (0x0034), CAL_Cmd (0x0035); one FC16 may carry both. 03: not unlocked (neither Key within 5
+        """CAL_Pass (CMD_BASE), CAL_Cmd (CMD_BASE + 1); one FC16 may carry both. 03: not unlocked (neither Key within 5
         minutes nor the password in CAL_Pass) or an unknown code; 04: busy, or the wiring is not 3Ln3CT."""
         code = -1
         for i in range(count):

@@ -114,7 +114,7 @@ class InputFlags:
         self.changed = 0
         self.cleared = 0  # cLr_OVR count (the journal logs a CLEAR)
         self._ovr_n = 2 * regmap.block("ovr_n")[0]
-        self._st_off = 2 * (regmap.block("status")[0] + len(regmap.STATUS) - 4)  # SEQ OVR OVR_L NOV: the last rows
+        self._st_off = 2 * regmap.address("SEQ")  # then OVR OVR_L NOV: the last rows of STATUS
         self._pass = regmap.config_index("PASS")
         s = regmap.slot
         ia = s("Ia")

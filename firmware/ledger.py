@@ -19,7 +19,7 @@ _REC_E = "energy"
 _REC_P = "periods"
 _SAVE_S = const(3600)  # run/load time and the clock are saved at least hourly even without energy
 _MIN_S = const(30)  # energy saves at least 30 s apart: wear stays <= 2880 records/day at any overload
-_CLR = const(0x0031)  # COMMANDS row cLr_Eny
+_CLR = regmap.address("cLr_Eny")  # from the map at import
 _OVER_TENTHS = const(999999999)  # 99999999.9 kWh: beyond it the LCD shows the float32 in hexadecimal
 
 
@@ -56,15 +56,15 @@ class Ledger:
         self.cleared = 0
         self._dirty_p = False
         self._since = 0  # seconds since the last energy save
-        e0 = regmap.block("energy")[0]
-        self._off = 2 * e0
-        self._off_p = 2 * (e0 + 4 * 20)
-        self._off_t = 2 * (e0 + 4 * 44)
+        self._off = 2 * regmap.block("energy")[0]  # byte offsets in the register image: the totals and phases,
+        self._off_p = 2 * regmap.address("EP_imp_TMon")  # the calendar periods (Periods.publish's order)
+        self._off_t = 2 * regmap.address("RTime")
+        self._off_l = 2 * regmap.address("LTime")
         self._clk = regmap.block("clock")[0]
         # the settings configure() reads, by row (a lookup by name costs ~11,000 cycles on the RP2040)
         self._ix = tuple(config.index(n) for n in ("Pt_U", "Ct_I", "Un", "In", "Pulse", "SYSS", "IST", "Pulse_Q"))
         self.load()
-        regs.attach(self._clk, self._clk + 4, self.clock_write)
+        regs.attach(self._clk, self._clk + 2 * len(regmap.CLOCK), self.clock_write)
         regs.attach(_CLR, _CLR + 1, self.clear_write)
         self.publish()
 
@@ -97,7 +97,7 @@ class Ledger:
         self.energy.publish(img, self._off)
         self.periods.publish(img, self._off_p)
         _put_u64(img, self._off_t, self.energy.rtime)
-        _put_u64(img, self._off_t + 8, self.energy.ltime)
+        _put_u64(img, self._off_l, self.energy.ltime)
         put_u32(img, 2 * self._clk, self.clock.ymd)
         put_u32(img, 2 * self._clk + 4, self.clock.hms)
 

@@ -119,10 +119,10 @@ class Meter:
         mask = self.metering.mask
         self.maxmin = MaxMin(self.vals, self.clock, self.store, self.regs.image, self.config, mask)
         self.demand = Demand(self.vals, self.clock, self.store, self.regs.image, self.config, mask)
-        clr = regmap.block("commands")[0]
-        self.regs.attach(clr + 2, clr + 3, self.maxmin.cmd_write)  # cLr_MaxMin
-        self.regs.attach(clr + 3, clr + 4, self.demand.cmd_write)  # cLr_DM
-        self.regs.attach(clr + 6, clr + 7, self.flags.cmd_write)  # cLr_OVR
+        for name, handler in (("cLr_MaxMin", self.maxmin.cmd_write), ("cLr_DM", self.demand.cmd_write),
+                              ("cLr_OVR", self.flags.cmd_write)):
+            a = regmap.address(name)
+            self.regs.attach(a, a + 1, handler)
         # alarm rules (docs/alarms.md): blocks alarms / alarm_lim written through their owner, status, counters;
         # the switch inputs' counters and times (block di_log, store record "di")
         self.alarms = Alarms(self.vals, self.io, self.store, self.regs.image)
@@ -158,12 +158,11 @@ class Meter:
         self._comm = 0
         self._cfg_version = -1
         self._writes = -1
-        self._writes_reg = regmap.block("info")[0] + 2 * 2  # INFO row 2: Writes
-        self._gaps_reg = self._writes_reg + 2  # INFO row 3: Gaps
+        self._writes_reg = regmap.address("Writes")  # INFO uint32 rows
+        self._gaps_reg = regmap.address("Gaps")
         self._gaps = -1
-        info = regmap.block("info")[0]  # INFO rows 0, 1: Ver (x 100), Ver_D (YYYYMMDD), uint32 high word first
-        for k, v in ((0, version.VERSION), (1, version.DATE)):
-            self._put_u32(info + 2 * k, v)
+        self._put_u32(regmap.address("Ver"), version.VERSION)  # x 100
+        self._put_u32(regmap.address("Ver_D"), version.DATE)  # YYYYMMDD
         self._serial = (self.config.get("baud"), self.config.get("dATA"))
         self.service()
         gc.collect()

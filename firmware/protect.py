@@ -6,7 +6,7 @@ from micropython import const
 from firmware import regmap
 from firmware.modbus.codes import ILLEGAL_DATA_VALUE
 
-KEY = const(0x0030)  # the Key command register (regmap COMMANDS row 0)
+KEY = regmap.address("Key")  # the Key command register, from the map at import
 UNLOCK_S = const(300)  # seconds a correct Key write keeps writes open
 
 
@@ -37,7 +37,7 @@ class Protect:
         return False
 
     def key_write(self, addr, count, src, off):
-        """Key (0x0030): the password opens writes for 5 minutes; anything else closes them and gets 03."""
+        """Key (COMMANDS row Key): the password opens writes for 5 minutes; anything else closes them and gets 03."""
         if count != 1:
             return -ILLEGAL_DATA_VALUE
         v = (src[off] << 8) | src[off + 1]

@@ -6,11 +6,12 @@ import time
 
 import micropython
 
+from firmware import regmap
 from firmware.modbus.codes import READ_HOLDING_REGISTERS
 from firmware.modbus.crc import crc16
 
 
-def fc03_request(address=1, start=0x0100, count=125):
+def fc03_request(address=1, start=regmap.MEAS_BASE, count=125):
     """The request frame (bytearray, CRC appended)."""
     r = bytearray([address, READ_HOLDING_REGISTERS, start >> 8, start & 0xFF, count >> 8, count & 0xFF, 0, 0])
     c = crc16(r, 0, 6)
@@ -71,7 +72,7 @@ def measure(handle, frame, n=None, requests=500, rounds=7):
 
 
 def fc03_125(meter=None, requests=500, rounds=7):
-    """FC03 x 125 registers from 0x0100 through Meter.modbus (a fresh Meter unless one is given)."""
+    """FC03 x 125 registers from MEAS_BASE (the measurements) through Meter.modbus (a fresh Meter unless one is given)."""
     if meter is None:
         from firmware.meter import Meter
 
