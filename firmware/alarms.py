@@ -131,7 +131,7 @@ _PANEL = const(("AL_Q", "AL_M", "AL_on", "AL_oF", "AL_r"))  # panel rows of the 
 def panel_scale(q):
     """The panel edits thresholds as whole numbers of this (primary units): PF in thousandths, Hz and mA in
     hundredths, % in tenths, everything else (V, A, W, var, VA, degC, deg) in whole units."""
-    u = regmap.MEASUREMENTS[q][1]
+    u = regmap.MEASUREMENTS[q][regmap.M_UNIT]
     if u == "":
         return 0.001
     if u == "Hz" or u == "mA":

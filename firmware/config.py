@@ -18,8 +18,8 @@ class Config:
     def __init__(self, store=None):
         self.store = store
         n = len(regmap.CONFIG)
-        self.values = array("H", [row[1] for row in regmap.CONFIG])
-        self.names = tuple(row[0] for row in regmap.CONFIG)
+        self.values = array("H", [row[regmap.CF_DEFAULT] for row in regmap.CONFIG])
+        self.names = tuple(row[regmap.CF_NAME] for row in regmap.CONFIG)
         self.version = 0  # bumped on every change: consumers (metering, serial port) re-read when it moves
         self.dirty = False  # a change waits to be saved outside the request that made it
         self.src = 0  # who is changing settings now (the event log's source: 0 panel, 1 Modbus), set by the meter

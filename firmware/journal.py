@@ -195,7 +195,7 @@ def _lcd_kind(e):
     if kind == ev.PHASE_SEQ:
         return "%s %s" % (t, "abc" if arg == 1 else "acb")
     if kind == ev.SETTING:
-        return "%s %s" % (t, regmap.CONFIG[arg][0] if arg < len(regmap.CONFIG) else "AL%d" % (arg - 63))
+        return "%s %s" % (t, regmap.CONFIG[arg][regmap.CF_NAME] if arg < len(regmap.CONFIG) else "AL%d" % (arg - 63))
     return t
 
 

@@ -4,7 +4,7 @@
 # and re-exports these names.
 from micropython import const
 
-from firmware.regmap_tables import MEASUREMENTS
+from firmware.regmap_tables import M_NAME, M_UNIT, MEASUREMENTS
 from firmware.rows import Rows
 
 # The blocks below are regular: their rows are made on demand (firmware/rows.py) from the pieces here, so
@@ -116,19 +116,19 @@ _NMM = const(26)
 
 
 def _mm(k):
-    q, u = MEASUREMENTS[k % _NMM][0], MEASUREMENTS[k % _NMM][1]
+    q, u = MEASUREMENTS[k % _NMM][M_NAME], MEASUREMENTS[k % _NMM][M_UNIT]
     if k < _NMM:
         return (q + "_max", u, 1, "Maximum of " + q)
     return (q + "_min", u, 1, "Minimum of " + q)
 
 
 def _mm_t_name(k):
-    return "%s_%s_%s" % (MEASUREMENTS[k % (2 * _NMM) // 2][0], "max" if k < 2 * _NMM else "min", "DT"[k % 2])
+    return "%s_%s_%s" % (MEASUREMENTS[k % (2 * _NMM) // 2][M_NAME], "max" if k < 2 * _NMM else "min", "DT"[k % 2])
 
 
 def _mm_t(k):
     x = "max" if k < 2 * _NMM else "min"
-    q = MEASUREMENTS[k % (2 * _NMM) // 2][0]
+    q = MEASUREMENTS[k % (2 * _NMM) // 2][M_NAME]
     if k % 2 == 0:
         return (_mm_t_name(k), "", 1, "Date of %s_%s, YYYYMMDD (0: none yet)" % (q, x))
     return (_mm_t_name(k), "", 1, "Time of %s_%s, hhmmss" % (q, x))
@@ -141,7 +141,7 @@ def _mm_guess(s):
         return -1
     q = s[:-4]
     for k in range(_NMM):
-        if MEASUREMENTS[k][0] == q:
+        if MEASUREMENTS[k][M_NAME] == q:
             return k if x == "_max" else k + _NMM
     return -1
 

@@ -123,7 +123,7 @@ def _native(name, found):
     """(kind, index or native address, factor) of a register-map name; (_NONE, 0, 0) when it is not there.
     found: regmap.locate() of the names that are not measurements."""
     for k in range(len(regmap.MEASUREMENTS)):
-        if regmap.MEASUREMENTS[k][0] == name:
+        if regmap.MEASUREMENTS[k][regmap.M_NAME] == name:
             return _SRC_VAL, k, 1.0
     r = found.get(name)
     if r is not None:
@@ -220,8 +220,7 @@ class Sdm630:
         self.w[_ONE] = 1.0
         self.acc = array("i", bytes(8))
         wanted = set()
-        for row in ROWS:
-            src = row[3]
+        for addr, unit, desc, src in ROWS:
             for nm in () if src is None else (src[1:] if isinstance(src, tuple) else (src,)):
                 wanted.add(nm)
         found = regmap.locate(wanted)

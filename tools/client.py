@@ -262,7 +262,7 @@ def event_text(e):
     if k == 7:
         return "%s DI%d" % (what, a + 1), "closed" if x & 1 else "open"
     if k == 8:
-        name = regmap.CONFIG[a][0] if a < len(regmap.CONFIG) else "alarm rule %d" % (a - 63)
+        name = regmap.CONFIG[a][regmap.CF_NAME] if a < len(regmap.CONFIG) else "alarm rule %d" % (a - 63)
         return "%s %s" % (what, name), ("= %g" % v if a < len(regmap.CONFIG) else "changed") + " (%s)" % src
     if k == 9:
         return what, "%s (%s)" % (("energy", "max/min", "demand", "over-range counters")[a] if a < 4 else a, src)
@@ -342,7 +342,7 @@ def main(argv=None, out=None):
         elif a.cmd == "relay":
             out.write("relay %d %s\n" % (a.n, "on" if m.relay(a.n, a.state == "on") else "off"))
         elif a.cmd == "watch":
-            names = a.names or [r[0] for r in regmap.MEASUREMENTS]
+            names = a.names or [r[regmap.M_NAME] for r in regmap.MEASUREMENTS]
             # a terminal gets each table in place; a pipe or file gets the tables one after another, no escapes
             home = "\x1b[H\x1b[2J" if getattr(out, "isatty", lambda: False)() else ""
             k = 0

@@ -213,12 +213,12 @@ def _corners(value):
 
 
 def _settings(value):
-    names = [row[0] for row in regmap.CONFIG]
+    names = [row[regmap.CF_NAME] for row in regmap.CONFIG]
     _dict(value, "settings", names)
     out = {}
     for k, row in enumerate(regmap.CONFIG):
-        name = row[0]
-        v = value.get(name, row[1])
+        name = row[regmap.CF_NAME]
+        v = value.get(name, row[regmap.CF_DEFAULT])
         if name == "SYSS" and isinstance(v, str):
             if v not in regmap.SYSS_NAMES:
                 raise ValueError("settings.SYSS: expected one of %s, got %r" % (", ".join(regmap.SYSS_NAMES), v))
@@ -227,7 +227,7 @@ def _settings(value):
             raise ValueError("settings.%s: expected an integer, got %r" % (name, v))
         v = int(v)
         if not regmap.valid(k, v):
-            raise ValueError("settings.%s: value %d not allowed (%s)" % (name, v, row[7]))
+            raise ValueError("settings.%s: value %d not allowed (%s)" % (name, v, row[regmap.CF_DESC]))
         out[name] = v
     return out
 

@@ -300,7 +300,7 @@ def truth(s):
     out["UNB_U"] = unbalance(u_seq[0], u_seq[1])
     out["UNB_I"] = unbalance(i_seq[0], i_seq[1])
     out["AO"] = analog_ma(out, s.settings)
-    missing = [m[0] for m in regmap.MEASUREMENTS if m[0] not in out]
+    missing = [m[regmap.M_NAME] for m in regmap.MEASUREMENTS if m[regmap.M_NAME] not in out]
     if missing:  # a quantity appended to the register map needs a truth here
         raise KeyError("truth has no value for %s" % ", ".join(missing))
     extras = {k: v for k, v in out.items() if k.startswith("thd_")}

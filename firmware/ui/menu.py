@@ -7,6 +7,7 @@ from firmware.clock import Y_MAX, Y_MIN, hms_text, month_days, ymd_text
 from firmware.ui import fmt, screen
 from firmware.ui.pages import (CLEARS, F_AVG, F_CLOCK, F_ETYPE, F_EXTREME_SHIFT, F_TEXT_UNIT, F_WHOLE, FIELDS,
                                KEYS, MANUAL_ORDER, NAMES, PANEL_ROWS, READ_ONLY, RIGHT_WALK, SCREENS)
+from firmware.ui.pages import PG_ROWS, ROW_LABEL, ROW_SRC, SC_GROUPS, SC_NAME, SC_RIGHT
 
 # Modes of the state machine
 MEAS = 0  # measurement display (Meter / PQM / History)
@@ -47,10 +48,10 @@ def param_order(cfg):
     out = []
     for name in MANUAL_ORDER:
         for k in range(n):
-            if prow(k)[0] == name and (k < nc or _served(cfg, name)):
+            if prow(k)[regmap.CF_NAME] == name and (k < nc or _served(cfg, name)):
                 out.append(k)
     for k in range(n):  # the CONFIG rows the manual does not name, then the served panel rows it does not name
-        if k not in out and (k < nc or _served(cfg, prow(k)[0])):
+        if k not in out and (k < nc or _served(cfg, prow(k)[regmap.CF_NAME])):
             out.append(k)
     return out
 
@@ -58,15 +59,16 @@ def param_order(cfg):
 def show_param(k, v):
     """A parameter value as the settings display shows it: 3Ln3CT, 9600 (baud), 220, 2026.11.26, 09:35:20."""
     row = prow(k)
-    name = row[0]
+    name = row[regmap.CF_NAME]
     if name == "dATE":
         return ymd_text(v)
     if name == "tinE":
         return hms_text(v)
     names = NAMES.get(name)
-    if names is not None and 0 <= v - row[2] < len(names):
-        return names[v - row[2]]
-    return str(v * row[5])
+    lo = row[regmap.CF_MIN]
+    if names is not None and 0 <= v - lo < len(names):
+        return names[v - lo]
+    return str(v * row[regmap.CF_SCALE])
 
 
 class Menu:
@@ -89,7 +91,7 @@ class Menu:
         n = 0
         for s in range(len(SCREENS)):
             g0[s] = n
-            n += len(SCREENS[s][1])
+            n += len(SCREENS[s][SC_GROUPS])
         self.g0 = bytes(g0)  # first group's index into at_page, per screen
         self.at_group = bytearray(len(SCREENS))
         self.at_page = bytearray(n)
@@ -130,16 +132,17 @@ class Menu:
         self.rated_ver = -2  # cfg.version it was read at
 
     def group_len(self):
-        return len(SCREENS[self.screen][1][self.group])
+        return len(SCREENS[self.screen][SC_GROUPS][self.group])
 
     def current(self):
         """The current page (symbol, rows, units, message, flags) and its row sources, kept until the page
         changes: pages made on demand (pages.Rows) and name look-ups cost milliseconds on the RP2040."""
         at = (self.screen << 16) | (self.group << 8) | self.page
         if at != self.shown:
-            self.pg = SCREENS[self.screen][1][self.group][self.page]
-            self.srcs = tuple(self._source(r[1]) for r in self.pg[1])
-            self.rdir = bytes(_dir_index(r[1]) for r in self.pg[1])
+            self.pg = SCREENS[self.screen][SC_GROUPS][self.group][self.page]
+            rows = self.pg[PG_ROWS]
+            self.srcs = tuple(self._source(r[ROW_SRC]) for r in rows)
+            self.rdir = bytes(_dir_index(r[ROW_SRC]) for r in rows)
             ms = self.mslots
             self.rmask = bytes(1 if isinstance(x, int) and x in ms else 0 for x in self.srcs)
             self.shown = at
@@ -190,7 +193,7 @@ class Menu:
         return self.cfg.get("PASS")
 
     def param_name(self):
-        return prow(self.params[self.param])[0]
+        return prow(self.params[self.param])[regmap.CF_NAME]
 
     def blt_ms(self):
         """Backlight time in ms, 0 = always on."""
@@ -242,14 +245,14 @@ def _page_prev(m):
 
 def _meas_right(m):
     scr = SCREENS[m.screen]
-    if scr[2] == RIGHT_WALK:
+    if scr[SC_RIGHT] == RIGHT_WALK:
         # Meter: from the real-time pages into the energy and time walk at its first page (manual 5: page 1,
         # EP Imp), page by page to the clock, then back to the real-time page left
         if m.group == 0:
             _keep(m)
             m.group = 1
             m.page = 0
-        elif m.page + 1 < len(scr[1][1]):
+        elif m.page + 1 < len(scr[SC_GROUPS][1]):  # the walk: the second group
             m.page += 1
         else:
             m.group = 0
@@ -257,7 +260,7 @@ def _meas_right(m):
         return
     # PQM: demand -> harmonics -> unbalance; History: maximum <-> minimum; each group shows the page left there
     _keep(m)
-    m.group = (m.group + 1) % len(scr[1])
+    m.group = (m.group + 1) % len(scr[SC_GROUPS])
     m.page = m.at_page[m.g0[m.screen] + m.group]
 
 
@@ -313,7 +316,7 @@ def _param_prev(m):
 def _start_edit(m):
     k = m.params[m.param]
     row = prow(k)
-    name = row[0]
+    name = row[regmap.CF_NAME]
     if name in READ_ONLY:
         return  # Ver: nothing to edit
     v = m.cfg.get(name)
@@ -326,9 +329,10 @@ def _start_edit(m):
         m.field = 0
         m.mode = FIELD
         return
-    choices = row[4]
-    if choices is None and (name in NAMES or row[3] - row[2] < _CYCLE_MAX):
-        choices = tuple(range(row[2], row[3] + 1))
+    choices = row[regmap.CF_CHOICES]
+    lo, hi = row[regmap.CF_MIN], row[regmap.CF_MAX]
+    if choices is None and (name in NAMES or hi - lo < _CYCLE_MAX):
+        choices = tuple(range(lo, hi + 1))
     if name == "An":  # only what this wiring can transmit (manual 4.3): no choice the meter would refuse
         choices = regmap.AN_3LN if m.cfg.get("SYSS") == 0 else regmap.AN_2LL
     m.choices = choices
@@ -338,7 +342,7 @@ def _start_edit(m):
             if choices[i] == v:
                 m.choice = i
     else:
-        m.set_digits(v, len(str(row[3])))
+        m.set_digits(v, len(str(hi)))
     m.mode = EDIT
 
 
@@ -537,7 +541,7 @@ def fill(m, scr, vals, io, meas=None):
         _bars(m, scr, vals)
         pg, srcs = m.current()
         sym, rows, units, msg, flags = pg
-        scr.clear(screen.KIND_MEAS, SCREENS[m.screen][0])
+        scr.clear(screen.KIND_MEAS, SCREENS[m.screen][SC_NAME])
         scr.symbol = sym
         scr.etype = flags & F_ETYPE
         scr.extreme = (flags >> F_EXTREME_SHIFT) & 3
@@ -548,18 +552,18 @@ def fill(m, scr, vals, io, meas=None):
             src = srcs[i]
             v = vals[src] if isinstance(src, int) else src()
             if m.rmask and m.rmask[i] and not (meas.mask[src] & _KNOWN):
-                scr.row(i, rows[i][0], False, fmt.NAN_TEXT, units[0])
+                scr.row(i, rows[i][ROW_LABEL], False, fmt.NAN_TEXT, units[0])
             elif isinstance(v, str):
-                scr.row(i, rows[i][0], False, v, tunit)
+                scr.row(i, rows[i][ROW_LABEL], False, v, tunit)
             elif flags & F_WHOLE:
                 neg, digits = fmt.whole(v)
-                scr.row(i, rows[i][0], neg, digits, units[0])
+                scr.row(i, rows[i][ROW_LABEL], neg, digits, units[0])
             else:
                 neg, digits, unit = fmt.number(v, units)
                 d = m.rdir[i]
                 if neg and dirs is not None and d != _NO_DIR and dirs[d] != deadband.NEG:
                     neg = False  # inside the dead band, or still on the positive side by the hysteresis
-                scr.row(i, rows[i][0], neg, digits, unit)
+                scr.row(i, rows[i][ROW_LABEL], neg, digits, unit)
         scr.message = msg
         return
     for i in range(3):
@@ -573,7 +577,7 @@ def fill(m, scr, vals, io, meas=None):
         scr.message = m.message
         return
     k = m.params[m.param]
-    name = prow(k)[0]
+    name = prow(k)[regmap.CF_NAME]
     scr.position = "%d/%d" % (m.param + 1, len(m.params))
     if mode == MSG:  # a message inside the settings (cLEAr donE) under the row it is about
         scr.row(0, name, False, "", "")

@@ -37,7 +37,11 @@ _KVARH = const(("kvarh",))
 _HOURS = const(("h",))
 _NONE = const(("",))
 
-# A page: (measurement symbol, ((row label, measurement name), ...), unit ladder, message, flags)
+# A page: (measurement symbol, ((row label, measurement name), ...), unit ladder, message, flags); menu.fill
+# unpacks it whole, single fields are read through PG_ROWS and a page row's through ROW_LABEL, ROW_SRC
+PG_ROWS = const(1)
+ROW_LABEL = const(0)
+ROW_SRC = const(1)
 METER_PAGES = (
     ("U", (("A", "Ua"), ("B", "Ub"), ("C", "Uc")), _V, "", 0),
     ("U", (("AB", "Uab"), ("BC", "Ubc"), ("CA", "Uca")), _V, "", 0),
@@ -115,7 +119,7 @@ _MM_UNITS = (("U", _V), ("I", _A), ("P", _W), ("Q", _VAR), ("S", _VA), ("F", _HZ
 
 def _extreme(k, x):
     # one page per quantity (Ua .. F, the first 26 measurements): the extreme value, its date and time
-    q = regmap.MEASUREMENTS[k][0]
+    q = regmap.MEASUREMENTS[k][regmap.M_NAME]
     u = _PF
     if not q.startswith("PF"):
         for c, u in _MM_UNITS:
@@ -134,7 +138,10 @@ def _event(k):
 EVENT_PAGES = Rows(128, _event)
 MAX_PAGES = Rows(26, lambda k: _extreme(k, "max"))
 MIN_PAGES = Rows(26, lambda k: _extreme(k, "min"))
-# The three function screens LEFT cycles through (manual 4.2): (name, page groups, RIGHT style)
+# The three function screens LEFT cycles through (manual 4.2): (name, page groups, RIGHT style), read through SC_*
+SC_NAME = const(0)
+SC_GROUPS = const(1)
+SC_RIGHT = const(2)
 RIGHT_WALK = const(0)  # RIGHT steps through the second group's pages, then back to the first group
 RIGHT_GROUPS = const(1)  # RIGHT cycles the groups
 SCREENS = (("Meter", (METER_PAGES, ENERGY_PAGES), RIGHT_WALK),
@@ -149,7 +156,8 @@ _NO_YES = const(("no", "YES"))
 # Parameters shown by name rather than number (register value = index)
 NAMES = {"SYSS": regmap.SYSS_NAMES, "dATA": regmap.DATA_NAMES, "An": regmap.AN_NAMES, "cLr_Eny": _NO_YES,
          "cLr_MaxMin": _NO_YES, "cLr_DM": _NO_YES, "DO1_M": const(("remote", "alarm")),
-         "DO2_M": const(("remote", "alarm")), "AL_Q": Rows(regmap.N_MEAS, lambda k: regmap.MEASUREMENTS[k][0]),
+         "DO2_M": const(("remote", "alarm")),
+         "AL_Q": Rows(regmap.N_MEAS, lambda k: regmap.MEASUREMENTS[k][regmap.M_NAME]),
          "AL_M": const(("off", "over", "under")), "AL_r": const(("none", "DO1", "DO2", "both"))}
 
 
