@@ -333,6 +333,10 @@ def run(names, modes, exe=None):
     return rows, us, samples
 
 
+# a result row: (case, wiring, quantity, worst error, limit or None for information only, where), read through these
+_CASE, _MODE, _KIND, _ERR, _LIM, _WHERE = range(6)
+
+
 def table(rows):
     out = ["| case | wiring | quantity | worst error | limit | result | where |", "|---|---|---|---|---|---|---|"]
     for name, mode, kind, e, lim, where in rows:
@@ -346,23 +350,23 @@ def summary(rows):
     """One row per case: each quantity beyond its limit in some wiring (its worst error, and the wirings where
     it fails: all, or which), then those within in every wiring. For the README."""
     out = ["| case | wirings | beyond the limit: worst error (limit) where | within the limit |", "|---|---|---|---|"]
-    for name in dict.fromkeys(r[0] for r in rows):
-        modes = list(dict.fromkeys(r[1] for r in rows if r[0] == name))
-        kinds = list(dict.fromkeys(r[2] for r in rows if r[0] == name and r[4] is not None))
+    for name in dict.fromkeys(r[_CASE] for r in rows):
+        modes = list(dict.fromkeys(r[_MODE] for r in rows if r[_CASE] == name))
+        kinds = list(dict.fromkeys(r[_KIND] for r in rows if r[_CASE] == name and r[_LIM] is not None))
         bad, good = [], []
         for k in kinds:
-            mine = [r for r in rows if r[0] == name and r[2] == k]
-            fails = [r for r in mine if not r[3] <= r[4]]
+            mine = [r for r in rows if r[_CASE] == name and r[_KIND] == k]
+            fails = [r for r in mine if not r[_ERR] <= r[_LIM]]
             if not fails:
                 good.append(k)
                 continue
-            w = max(fails, key=lambda r: r[3])
+            w = max(fails, key=lambda r: r[_ERR])
             where = "" if len(modes) == 1 else (" all" if len(fails) == len(modes) else
-                                                 " " + " ".join(r[1] for r in fails))
-            if w[3] == math.inf:
-                bad.append("%s: %s%s" % (k, w[5].split(";")[0], where))
+                                                 " " + " ".join(r[_MODE] for r in fails))
+            if w[_ERR] == math.inf:
+                bad.append("%s: %s%s" % (k, w[_WHERE].split(";")[0], where))
             else:
-                bad.append("%s %s (%s)%s" % (k, fmt(k, w[3]), fmt(k, w[4]), where))
+                bad.append("%s %s (%s)%s" % (k, fmt(k, w[_ERR]), fmt(k, w[_LIM]), where))
         out.append("| %s | %s | %s | %s |" % (name, " ".join(modes), "; ".join(bad) or "-", " ".join(good) or "-"))
     return "\n".join(out)
 
@@ -378,7 +382,7 @@ def main(argv=None):
     rows, us, samples = run(a.case or list(CASES), a.mode, None if a.runtime == "micropython" else sys.executable)
     print(summary(rows) if a.summary else table(rows))
     sec = samples / float(frontend.SAMPLE_RATE)
-    bad = [r for r in rows if r[4] is not None and not r[3] <= r[4]]
+    bad = [r for r in rows if r[_LIM] is not None and not r[_ERR] <= r[_LIM]]
     print()
     print("%d rows, %d beyond the limit; %.1f s of signal, the meter (%s) %.1f ms per second of it; wall time "
           "%.1f s" % (len(rows), len(bad), sec, a.runtime, us / 1000.0 / sec, time.time() - t0))
