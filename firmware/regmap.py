@@ -8,11 +8,10 @@ from firmware.regmap_blocks import (CALIBRATION, DEMAND, DEMAND_T, DMD_Q, ENERGY
                                     MAXMIN, MAXMIN_T, dmd_q)
 from firmware.regmap_events import (ALARM_LIM, ALARM_N, ALARM_ST, ALARMS, DI_LOG, EV_HEAD, EV_REC,
                                     EV_SEL, PQ_N)
-from firmware.regmap_tables import (AN_2LL, AN_3LN, AN_NAMES, B_DESC, B_NAME, B_SCALE, B_UNIT, BLOCK_END,
-                                    CF_CHOICES, CF_DEFAULT, CF_DESC, CF_MAX, CF_MIN, CF_NAME, CF_SCALE, CF_UNIT,
-                                    CLOCK, COILS, COMMANDS, CONFIG, CONFIG_BASE, DATA_NAMES, INFO, INPUTS, M_DESC,
-                                    M_NAME, M_UNIT, MEAS_3W, MEAS_BASE, MEAS_END, MEASUREMENTS, N_CONFIG, N_MEAS,
-                                    OVR_N, SIZES, STATUS, SYSS_NAMES)
+from firmware.regmap_tables import (AN_2LL, AN_3LN, AN_NAMES, B_SCALE, B_UNIT, BLOCK_END, CF_CHOICES, CF_DEFAULT,
+                                    CF_DESC, CF_MAX, CF_MIN, CF_NAME, CF_SCALE, CLOCK, COILS, COMMANDS, CONFIG,
+                                    CONFIG_BASE, DATA_NAMES, INFO, INPUTS, M_NAME, M_UNIT, MEAS_3W, MEAS_BASE,
+                                    MEAS_END, MEASUREMENTS, N_CONFIG, N_MEAS, OVR_N, SIZES, STATUS, SYSS_NAMES)
 from firmware.modbus.codes import READ_COILS, READ_DISCRETE_INPUTS, READ_HOLDING_REGISTERS
 from firmware.rows import Rows
 
@@ -47,7 +46,7 @@ def _find(rws, name):
     if isinstance(rws, Rows):
         return rws.find(name)
     for k in range(len(rws)):
-        if rws[k][0] == name:  # the name is field 0 of every table (M_NAME, CF_NAME, B_NAME)
+        if rws[k][0] == name:  # the name is field 0 of every table (M_NAME, CF_NAME, a block row's)
             return k
     return -1
 

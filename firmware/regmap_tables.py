@@ -9,10 +9,10 @@ CONFIG_BASE = const(0x0000)  # first holding register of the configuration block
 
 # Measurements: float32, 2 registers each, high word first, read-only (FC03). Slot k is at MEAS_BASE + 2*k.
 # Append new quantities at the end: existing addresses never move.
-# (name, unit, description): read a row's fields as row[M_NAME], row[M_UNIT], row[M_DESC]
+# (name, unit, description): a single field is read as row[M_NAME], row[M_UNIT] (every field index named here
+# is a global in RAM, so only those read singly have one; whole rows are unpacked)
 M_NAME = const(0)
 M_UNIT = const(1)
-M_DESC = const(2)
 MEASUREMENTS = (
     ("Ua", "V", "Phase A voltage, phase to neutral"),
     ("Ub", "V", "Phase B voltage, phase to neutral"),
@@ -77,8 +77,7 @@ CF_MIN = const(2)
 CF_MAX = const(3)
 CF_CHOICES = const(4)
 CF_SCALE = const(5)
-CF_UNIT = const(6)
-CF_DESC = const(7)
+CF_DESC = const(7)  # (6: the unit)
 CONFIG = (
     ("Adr", 1, 1, 247, None, 1, "", "Modbus address"),
     ("baud", 96, 12, 1152, (12, 24, 48, 96, 192, 384, 576, 1152), 100, "bit/s",
@@ -135,12 +134,10 @@ BLOCK_END = const(0x0180)
 MEAS_3W = const(b"000111111000100010001000110001110001111110001111")
 
 # Further blocks, each filled by the module that owns it (address ranges: docs/ARCHITECTURE.md).
-# (name, unit, scale, description), read as row[B_NAME] ...; the address follows the row order with the block
-# type's size.
-B_NAME = const(0)
+# (name, unit, scale, description), fields read singly as row[B_UNIT], row[B_SCALE]; the address follows the row
+# order with the block type's size.
 B_UNIT = const(1)
 B_SCALE = const(2)
-B_DESC = const(3)
 SIZES = {"uint16": 1, "int16": 1, "uint32": 2, "int32": 2, "float32": 2, "uint64": 4, "float64": 4}
 CLOCK = (  # 0x0020 uint32 rw; an invalid date or time gets exception 03
     ("dATE", "", 1, "Date YYYYMMDD (2000-01-01 .. 2099-12-31, leap years checked)"),

@@ -7,7 +7,6 @@ from firmware.clock import Y_MAX, Y_MIN, hms_text, month_days, ymd_text
 from firmware.ui import fmt, screen
 from firmware.ui.pages import (CLEARS, F_AVG, F_CLOCK, F_ETYPE, F_EXTREME_SHIFT, F_TEXT_UNIT, F_WHOLE, FIELDS,
                                KEYS, MANUAL_ORDER, NAMES, PANEL_ROWS, READ_ONLY, RIGHT_WALK, SCREENS)
-from firmware.ui.pages import PG_ROWS, ROW_LABEL, ROW_SRC, SC_GROUPS, SC_NAME, SC_RIGHT
 
 # Modes of the state machine
 MEAS = 0  # measurement display (Meter / PQM / History)
@@ -90,8 +89,9 @@ class Menu:
         g0 = bytearray(len(SCREENS))
         n = 0
         for s in range(len(SCREENS)):
+            title, groups, right = SCREENS[s]
             g0[s] = n
-            n += len(SCREENS[s][SC_GROUPS])
+            n += len(groups)
         self.g0 = bytes(g0)  # first group's index into at_page, per screen
         self.at_group = bytearray(len(SCREENS))
         self.at_page = bytearray(n)
@@ -132,17 +132,19 @@ class Menu:
         self.rated_ver = -2  # cfg.version it was read at
 
     def group_len(self):
-        return len(SCREENS[self.screen][SC_GROUPS][self.group])
+        title, groups, right = SCREENS[self.screen]
+        return len(groups[self.group])
 
     def current(self):
         """The current page (symbol, rows, units, message, flags) and its row sources, kept until the page
         changes: pages made on demand (pages.Rows) and name look-ups cost milliseconds on the RP2040."""
         at = (self.screen << 16) | (self.group << 8) | self.page
         if at != self.shown:
-            self.pg = SCREENS[self.screen][SC_GROUPS][self.group][self.page]
-            rows = self.pg[PG_ROWS]
-            self.srcs = tuple(self._source(r[ROW_SRC]) for r in rows)
-            self.rdir = bytes(_dir_index(r[ROW_SRC]) for r in rows)
+            title, groups, right = SCREENS[self.screen]
+            self.pg = groups[self.group][self.page]
+            sym, rows, units, msg, flags = self.pg
+            self.srcs = tuple(self._source(name) for label, name in rows)
+            self.rdir = bytes(_dir_index(name) for label, name in rows)
             ms = self.mslots
             self.rmask = bytes(1 if isinstance(x, int) and x in ms else 0 for x in self.srcs)
             self.shown = at
@@ -244,15 +246,15 @@ def _page_prev(m):
 
 
 def _meas_right(m):
-    scr = SCREENS[m.screen]
-    if scr[SC_RIGHT] == RIGHT_WALK:
+    title, groups, right = SCREENS[m.screen]
+    if right == RIGHT_WALK:
         # Meter: from the real-time pages into the energy and time walk at its first page (manual 5: page 1,
         # EP Imp), page by page to the clock, then back to the real-time page left
         if m.group == 0:
             _keep(m)
             m.group = 1
             m.page = 0
-        elif m.page + 1 < len(scr[SC_GROUPS][1]):  # the walk: the second group
+        elif m.page + 1 < len(groups[1]):  # the walk: the second group
             m.page += 1
         else:
             m.group = 0
@@ -260,7 +262,7 @@ def _meas_right(m):
         return
     # PQM: demand -> harmonics -> unbalance; History: maximum <-> minimum; each group shows the page left there
     _keep(m)
-    m.group = (m.group + 1) % len(scr[SC_GROUPS])
+    m.group = (m.group + 1) % len(groups)
     m.page = m.at_page[m.g0[m.screen] + m.group]
 
 
@@ -541,7 +543,8 @@ def fill(m, scr, vals, io, meas=None):
         _bars(m, scr, vals)
         pg, srcs = m.current()
         sym, rows, units, msg, flags = pg
-        scr.clear(screen.KIND_MEAS, SCREENS[m.screen][SC_NAME])
+        title, groups, right = SCREENS[m.screen]
+        scr.clear(screen.KIND_MEAS, title)
         scr.symbol = sym
         scr.etype = flags & F_ETYPE
         scr.extreme = (flags >> F_EXTREME_SHIFT) & 3
@@ -550,20 +553,21 @@ def fill(m, scr, vals, io, meas=None):
         tunit = units[0] if flags & F_TEXT_UNIT else ""
         for i in range(len(srcs)):
             src = srcs[i]
+            label, name = rows[i]
             v = vals[src] if isinstance(src, int) else src()
             if m.rmask and m.rmask[i] and not (meas.mask[src] & _KNOWN):
-                scr.row(i, rows[i][ROW_LABEL], False, fmt.NAN_TEXT, units[0])
+                scr.row(i, label, False, fmt.NAN_TEXT, units[0])
             elif isinstance(v, str):
-                scr.row(i, rows[i][ROW_LABEL], False, v, tunit)
+                scr.row(i, label, False, v, tunit)
             elif flags & F_WHOLE:
                 neg, digits = fmt.whole(v)
-                scr.row(i, rows[i][ROW_LABEL], neg, digits, units[0])
+                scr.row(i, label, neg, digits, units[0])
             else:
                 neg, digits, unit = fmt.number(v, units)
                 d = m.rdir[i]
                 if neg and dirs is not None and d != _NO_DIR and dirs[d] != deadband.NEG:
                     neg = False  # inside the dead band, or still on the positive side by the hysteresis
-                scr.row(i, rows[i][ROW_LABEL], neg, digits, unit)
+                scr.row(i, label, neg, digits, unit)
         scr.message = msg
         return
     for i in range(3):

@@ -37,11 +37,7 @@ _KVARH = const(("kvarh",))
 _HOURS = const(("h",))
 _NONE = const(("",))
 
-# A page: (measurement symbol, ((row label, measurement name), ...), unit ladder, message, flags); menu.fill
-# unpacks it whole, single fields are read through PG_ROWS and a page row's through ROW_LABEL, ROW_SRC
-PG_ROWS = const(1)
-ROW_LABEL = const(0)
-ROW_SRC = const(1)
+# A page: (measurement symbol, ((row label, measurement name), ...), unit ladder, message, flags)
 METER_PAGES = (
     ("U", (("A", "Ua"), ("B", "Ub"), ("C", "Uc")), _V, "", 0),
     ("U", (("AB", "Uab"), ("BC", "Ubc"), ("CA", "Uca")), _V, "", 0),
@@ -138,10 +134,7 @@ def _event(k):
 EVENT_PAGES = Rows(128, _event)
 MAX_PAGES = Rows(26, lambda k: _extreme(k, "max"))
 MIN_PAGES = Rows(26, lambda k: _extreme(k, "min"))
-# The three function screens LEFT cycles through (manual 4.2): (name, page groups, RIGHT style), read through SC_*
-SC_NAME = const(0)
-SC_GROUPS = const(1)
-SC_RIGHT = const(2)
+# The three function screens LEFT cycles through (manual 4.2): (name, page groups, RIGHT style)
 RIGHT_WALK = const(0)  # RIGHT steps through the second group's pages, then back to the first group
 RIGHT_GROUPS = const(1)  # RIGHT cycles the groups
 SCREENS = (("Meter", (METER_PAGES, ENERGY_PAGES), RIGHT_WALK),
