@@ -196,7 +196,24 @@ def _energy(k):
     return _E_TIMES[k - 44]
 
 
-ENERGY = Rows(48, _energy)
+def _energy_guess(s):
+    # the row a name would be (Rows.find checks it), so a lookup by name (regmap.address at set-up) need not make
+    # the rows before it: ~11 ms each for RTime and LTime on the RP2040 otherwise
+    for k in range(len(_E_TOTALS)):
+        if _E_TOTALS[k][0] == s:
+            return k
+    for k in range(len(_E_TIMES)):
+        if _E_TIMES[k][0] == s:
+            return 44 + k
+    if len(s) == 7 and s[0] == "E" and s[3] == "_":  # EPa_imp .. EQc_exp
+        return 8 + 4 * "abc".find(s[2]) + 2 * "PQ".find(s[1]) + _pos(_IE, s[4:])
+    for j in range(len(_PER)):  # EP_imp_TMon .. EQ_exp_BDay
+        if s.endswith(_PER[j][0]):
+            return 20 + 4 * j + _pos(_PER_Q, s[:-5])
+    return -1
+
+
+ENERGY = Rows(48, _energy, None, _energy_guess)
 # 0x0A00 float32 calibration (docs/metering.md); factor writes need the unlock, see CAL_Pass; then per channel
 # (Ua Ub Uc Ia Ib Ic In) the gain, the delay and the DC offset
 _CAL_REFS = (

@@ -44,13 +44,14 @@ def param_order(cfg):
     (the alarm rules AL_n .. AL_r); panel rows only when served."""
     nc = len(regmap.CONFIG)
     n = nc + len(PANEL_ROWS)
+    names = [prow(k)[regmap.CF_NAME] for k in range(n)]
     out = []
     for name in MANUAL_ORDER:
         for k in range(n):
-            if prow(k)[regmap.CF_NAME] == name and (k < nc or _served(cfg, name)):
+            if names[k] == name and (k < nc or _served(cfg, name)):
                 out.append(k)
     for k in range(n):  # the CONFIG rows the manual does not name, then the served panel rows it does not name
-        if k not in out and (k < nc or _served(cfg, prow(k)[regmap.CF_NAME])):
+        if k not in out and (k < nc or _served(cfg, names[k])):
             out.append(k)
     return out
 
