@@ -36,7 +36,7 @@ class Journal:
         self.sel = 0  # EV_From: age of the first record in the window (0 = newest)
         self._shown_total = -1
         self._shown_sel = -1
-        self._head = 2 * regmap.block("ev_head")[0]
+        self._head = 2 * regmap.address("EV_Total")  # byte offset in the register image; EV_Kept the next uint32
         self._rec = 2 * regmap.block("ev_rec")[0]
         self._sel_reg = regmap.block("ev_sel")[0]
         self._ch = bytes(regmap.slot(n) for n in flags.CHANNELS[:6]) + bytes((regmap.slot("I_N_m"),))
@@ -160,7 +160,7 @@ class Journal:
         self._shown_sel = self.sel
         img = self.m.regs.image
         put_u32(img, self._head, log.total)
-        put_u32(img, self._head + 4, log.kept)
+        put_u32(img, self._head + 4, log.kept)  # EV_Kept
         for i in range(_WIN):
             r = log.raw(self.sel + i)
             _window_rec(img, self._rec + 4 * _FIELDS * i, log.rec if r is None else r, 0 if r is None else 1)

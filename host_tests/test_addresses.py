@@ -35,7 +35,7 @@ def test_the_table_has_the_rows_this_file_names():
     assert len(TABLE) > 600
     for name in ("Key", "cLr_Eny", "cLr_MaxMin", "cLr_DM", "CAL_Pass", "CAL_Cmd", "cLr_OVR", "Ver", "Ver_D",
                  "Writes", "Gaps", "SEQ", "NOV", "EP_imp", "EP_imp_TMon", "RTime", "LTime", "ES", "AH", "Ref_U",
-                 "Cal_State", "G_Ua", "Lag_Ua", "Off_Ua", "Off_In", "dATE", "tinE"):
+                 "Cal_State", "G_Ua", "Lag_Ua", "Off_Ua", "Off_In", "dATE", "tinE", "EV_Total", "EV_Kept", "EV_From"):
         assert name in TABLE, name
 
 
@@ -83,13 +83,17 @@ def test_the_meters_offsets_and_handlers_are_at_the_rows_of_their_names():
     assert lg._off_l == 2 * TABLE["LTime"]
     assert m.flags._st_off == 2 * TABLE["SEQ"]
     assert m.flags._st_off + 2 * 3 == 2 * TABLE["NOV"]  # the four rows InputFlags publishes: SEQ .. NOV
+    assert m.journal._head == 2 * TABLE["EV_Total"]
+    assert m.journal._head + 4 == 2 * TABLE["EV_Kept"]  # the uint32 after it
+    assert m.journal._sel_reg == TABLE["EV_From"]
     assert m._writes_reg == TABLE["Writes"]
     assert m._gaps_reg == TABLE["Gaps"]
     # each command register is written through its owner, one register each; the clock as its two uint32
     regs = m.regs
     for name, fn in (("Key", m.protect.key_write), ("cLr_Eny", lg.clear_write), ("cLr_MaxMin", m.maxmin.cmd_write),
                      ("cLr_DM", m.demand.cmd_write), ("cLr_OVR", m.flags.cmd_write),
-                     ("CAL_Pass", m.calib.cmd_write), ("CAL_Cmd", m.calib.cmd_write)):
+                     ("CAL_Pass", m.calib.cmd_write), ("CAL_Cmd", m.calib.cmd_write),
+                     ("EV_From", m.journal.sel_write)):
         assert _owner(regs, TABLE[name], 1) == fn, name
     assert _owner(regs, TABLE["CAL_Pass"], 2) == m.calib.cmd_write  # one FC16 may carry both
     assert _owner(regs, TABLE["dATE"], 4) == lg.clock_write
