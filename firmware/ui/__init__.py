@@ -2,7 +2,7 @@
 # The front panel: five keys, the menu state machine, the display model and its renderers (manual 4.1-4.3).
 # Ui ties them to the meter's measurements (`vals`), configuration (`cfg`) and discrete I/O (`io`).
 from firmware.ui import fb as _fb
-from firmware.ui import menu, screen, text
+from firmware.ui import keymap, menu, screen, text
 
 
 class Ui:
@@ -23,7 +23,7 @@ class Ui:
 
     def key(self, name):
         """'left' 'up' 'down' 'right' 'enter'; False for an unknown name."""
-        r = menu.step(self.menu, name)
+        r = keymap.step(self.menu, name)
         if self.menu.mode == menu.MEAS:
             self.menu.current()  # resolve the new page's rows now (~10 ms on the RP2040), not in the next draw
         return r

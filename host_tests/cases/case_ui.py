@@ -6,7 +6,7 @@ from array import array
 import micropython
 
 from firmware import regmap
-from firmware.ui import Ui, menu, screen
+from firmware.ui import Ui, keymap, menu, screen
 from firmware.ui.pages import ENERGY_PAGES
 
 NAMES = [m[0] for m in regmap.MEASUREMENTS]
@@ -428,7 +428,7 @@ def test_navigation_keys_allocate_nothing():
     micropython.heap_lock()
     try:
         for k in ("down", "up", "left", "right", "left", "left"):
-            menu.step(m, k)
+            keymap.step(m, k)
         menu.tick(m, 250)
     finally:
         micropython.heap_unlock()

@@ -10,7 +10,7 @@ import micropython
 from firmware import regmap
 from firmware.config import Config
 from firmware.meter import Meter
-from firmware.ui import menu, pages, screen
+from firmware.ui import keymap, menu, pages, screen
 from case_energy import _add
 from case_ui import enter_password, keys, lines, make
 from rtu_ref import frame
@@ -158,7 +158,7 @@ def test_page_keys_allocate_nothing():
     micropython.heap_lock()
     try:
         for k in seq:
-            menu.step(m, k)
+            keymap.step(m, k)
         menu.tick(m, 250)
     finally:
         micropython.heap_unlock()
@@ -277,7 +277,7 @@ def test_field_keys_allocate_nothing():
     micropython.heap_lock()
     try:
         for k in ("up", "right", "down", "down", "right", "up", "up", "right", "left"):
-            menu.step(mn, k)
+            keymap.step(mn, k)
     finally:
         micropython.heap_unlock()
     assert mn.mode == menu.LIST and m.clock.ymd == 20260101

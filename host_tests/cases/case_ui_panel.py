@@ -5,7 +5,7 @@ import micropython
 
 from firmware import version
 from firmware.meter import Meter
-from firmware.ui import menu
+from firmware.ui import keymap, menu
 from case_ui import FakeCfg, enter_password, keys, lines, make
 from case_ui_fb import render
 from tools.glass import find_text
@@ -72,10 +72,10 @@ def test_wake_and_timer_allocate_nothing():
     menu.tick(m, 60000)
     micropython.heap_lock()
     try:
-        menu.step(m, "down")
+        keymap.step(m, "down")
         menu.tick(m, 60000)
-        menu.step(m, "down")
-        menu.step(m, "down")
+        keymap.step(m, "down")
+        keymap.step(m, "down")
     finally:
         micropython.heap_unlock()
     assert m.backlight and m.page == 1
