@@ -11,7 +11,7 @@ from micropython import const
 from firmware import regmap, sf32, sf32conv
 from firmware import workspace as ws
 from firmware.kernel import P_X
-from firmware.metering import MEAS
+from firmware.metering_codes import MEAS
 from firmware.modbus.codes import ILLEGAL_DATA_VALUE, SERVER_DEVICE_FAILURE
 
 RECORD = "calib"

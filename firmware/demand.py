@@ -16,7 +16,7 @@ from firmware import limbs, regmap, sf32, sf32conv
 from firmware.bufs import copy8
 from firmware.frontend import SAMPLE_RATE
 from firmware.history import History
-from firmware.metering import KNOWN
+from firmware.metering_codes import KNOWN
 from firmware.words import WORD_MASK
 
 NQ = const(9)  # P Q S Ia Ib Ic P_imp P_exp I_N (regmap.DMD_Q order)

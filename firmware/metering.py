@@ -1,187 +1,27 @@
 # SPDX-License-Identifier: MIT
 # The metering update: one closed window of integer sums (firmware/sampler.py) -> every real-time quantity as
 # float32 slots of `vals`, with soft float32 (firmware/sf32.py) on preallocated slots: no allocation per window.
-import math
+# Its configuration (outputs, thresholds, the workspace constants): metering_config.py; the per-window codes
+# (measured mask, directions, STATUS): metering_codes.py.
 from array import array
 
 import micropython
 from micropython import const
 
-from firmware import angle, deadband, droop, frontend, powers, pt100, regmap, sf32, sf32conv, tables
+from firmware import angle, droop, frontend, metering_config, powers, pt100, regmap, sf32, sf32conv, tables
 from firmware import workspace as ws
 from firmware.kernel import (D_CLIP, D_CYC, D_FE, D_FS, D_ISH, D_LOCK, D_N, D_READY, D_SAT, D_W, NP, P_C, P_NN,
                              P_S, P_UU, P_X, P_XX, S_FIXED, S_STEP, S_TCODE)
-from firmware.words import SIGN_BIT
-
-# Outputs in this order are computed into the workspace (ws.OUTPUTS, ws.O_x), then copied to their regmap slots.
-OUT = ("Ua", "Ub", "Uc", "Uab", "Ubc", "Uca", "Ia", "Ib", "Ic", "Pa", "Pb", "Pc", "P", "Qa", "Qb", "Qc", "Q",
-       "Sa", "Sb", "Sc", "S", "PFa", "PFb", "PFc", "PF", "F", "I_N", "I_N_m", "U_avg", "UL_avg", "I_avg", "T")
-ANGLES = ("Phi_a", "Phi_b", "Phi_c", "Phi")  # phase angles, degrees (firmware/angle.py), into vals directly
-STATUS = ("Quad", "NAT_a", "NAT_b", "NAT_c", "NAT")  # uint16 codes per window (regmap STATUS order)
-NAT_NONE = const(0)  # no load, or Q exactly 0
-NAT_L = const(1)  # inductive: quadrants 1 and 3 (P and Q of the same sign)
-NAT_C = const(2)  # capacitive: quadrants 2 and 4
-# Metering.mask[slot] per window (docs/metering.md, "What a window measured"): statistics take only these.
-MEAS = const(1)  # measured: a complete window, the quantity above its threshold (max/min take these)
-KNOWN = const(2)  # known: a complete window, the quantity defined in the wiring (below its threshold it is ~0:
-#                   averages over time, as demand, take it; energy counts nothing then either)
+from firmware.metering_codes import STATUS, directions, fold, measured
+from firmware.metering_config import ANGLES, OUT, PAIRS
 
 _SHORT = const(1600)  # an unsynchronised window shorter than the fixed 200 ms ended when sync was acquired: dropped
-U_TH = 0.5  # volts, secondary side: a voltage below reads 0 (and its phase counts no power): ADC noise at 0 V
-U_REF = 10.0  # volts rms, secondary: a voltage the sampler can synchronise to (sampler._PRESENT_MS)
-_U_CODE = frontend.U_FULL_SCALE / 32768  # a reduced code (24-bit code >> 8) in volts
-_I_CODE = frontend.I_FULL_SCALE / 32768
-_Q15 = 32767  # amplitude of the kernel's sine table
-
-_PAIRS = ((0, 1), (1, 2), (2, 0))  # Uab Ubc Uca, with P_UU + j the cross sum of the pair
 NKAP = const(13)  # from the harmonic analysis (firmware/harmonics.py Harmonics.kap): rms factors Ua Ub Uc, Uab Ubc
 _NRMS = const(10)  # Uca, Ia Ib Ic, In (10), then the harmonic P excess of elements a, b, c (3)
-
-
-# Which condition (a bit of _mask's `bits`) makes each OUT quantity measured (first 32 bytes) and known (last 32):
-# bits 0-2 Ua Ub Uc, 3-5 Uab Ubc Uca, 6-8 Ia Ib Ic read above their thresholds (currents: not clipped); 9-11 element
-# a b c counts (3Ln3CT, its current not clipped); 12 an element counts, no phase current clipped (totals); 13 I_N,
-# 14 I_N_m above IST, not clipped; 15-17 any phase U, line U, I measured (I: none clipped); 18 F (synchronised);
-# 19 T (sensor in range); 20 complete window; 21 complete in 3Ln3CT (phase quantities exist); 22-24 Ia Ib Ic not
-# clipped; 25 no phase current clipped; 26 I_N exists (3Ln3CT) and is not clipped; 27 In not clipped; 28-30
-# element a b c exists (3Ln3CT), its current not clipped. Bits 20-30 are set in complete windows only.
-_BITS = (b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x09\x0a\x0b\x0c\x09\x0a\x0b\x0c"
-         b"\x09\x0a\x0b\x0c\x12\x0d\x0e\x0f\x10\x11\x13"
-         b"\x15\x15\x15\x14\x14\x14\x16\x17\x18\x1c\x1d\x1e\x19\x1c\x1d\x1e\x19\x1c\x1d\x1e\x19"
-         b"\x09\x0a\x0b\x0c\x12\x1a\x1b\x15\x14\x19\x13")
 _PFA = const(21)  # OUT index of PFa (PFa PFb PFc PF: the angles' mask)
-_F_COMPLETE = const(1)  # _mask flags
-_F_STAR = const(2)
+_F_STAR = const(2)  # metering_codes.measured() flags (bit 0: the window is complete)
 _F_SYNC = const(4)
 _F_T = const(8)
-
-
-@micropython.viper
-def _mask(w: ptr32, gate: ptr8, mask: ptr8, slots: ptr8, tab: ptr8, flags: int, clip: int):
-    """mask[slots[k]] = MEAS | KNOWN bits of OUT quantity k for this window (flags: _F_*; clip: done[D_CLIP]).
-    A value below its threshold reads exactly 0, so `measured` is `nonzero` in a complete window."""
-    h = int(SIGN_BIT)
-    bits = 0
-    if flags & 1:
-        o = int(ws.O_U)  # Ua Ub Uc Uab Ubc Uca Ia Ib Ic: nine slots in a row
-        k = 0
-        while k < 9:
-            x = w[o + k]
-            if (x ^ (x & h)) != 0:
-                bits |= 1 << k
-            k += 1
-        o = int(ws.O_IN)
-        k = 0
-        while k < 2:
-            x = w[o + k]
-            if (x ^ (x & h)) != 0:
-                bits |= 1 << (13 + k)
-            k += 1
-        ok = (0 - 1) ^ (clip & 7)  # phases whose current did not clip
-        star = flags & 2
-        if clip & 23:
-            bits &= (0 - 1) ^ (1 << 13)  # I_N: the vector sum, its fundamental from the phase currents
-        if clip & 8:
-            bits &= (0 - 1) ^ (1 << 14)
-        bits &= (0 - 1) ^ ((clip & 7) << 6)
-        g = int(gate[0]) | (int(gate[1]) << 1) | (int(gate[2]) << 2)
-        if g and not (clip & 7):
-            bits |= 1 << 12
-        if star:
-            bits |= ((g & ok & 7) << 9) | (1 << 21) | ((ok & 7) << 28)
-            if not (clip & 23):
-                bits |= 1 << 26
-        if bits & 7:
-            bits |= 1 << 15
-        if bits & 0x38:
-            bits |= 1 << 16
-        if (bits & 0x1C0) and not (clip & 7):
-            bits |= 1 << 17
-        if flags & 4:
-            bits |= 1 << 18
-        bits |= (1 << 20) | ((ok & 7) << 22)
-        if not (clip & 7):
-            bits |= 1 << 25
-        if not (clip & 8):
-            bits |= 1 << 27
-    if flags & 8:
-        bits |= 1 << 19
-    k = 0
-    while k < 32:
-        mask[slots[k]] = ((bits >> int(tab[k])) & 1) | (((bits >> int(tab[32 + k])) & 1) << 1)
-        k += 1
-
-
-@micropython.viper
-def _directions(w: ptr32, dirs: ptr8, st: ptr16):
-    """Direction of P (dirs 0..3: a b c total) and Q (4..7) with the dead band of firmware/deadband.py (on: the
-    larger of DB + j and DBF, off: on / 2, compared as float32 bits), then the STATUS codes Quad NAT_a .. NAT."""
-    h = int(SIGN_BIT)
-    op = int(ws.O_P)
-    oq = int(ws.O_Q)
-    db = int(ws.DB)
-    fl = w[int(ws.DBF)]
-    fl = fl ^ (fl & h)
-    k = 0
-    while k < 8:
-        j = k & 3
-        if k < 4:
-            x = w[op + j]
-        else:
-            x = w[oq + j]
-        s = x & h
-        v = x ^ s
-        on = w[db + j]
-        on = on ^ (on & h)
-        if on < fl:
-            on = fl
-        off = on - (1 << 23)  # on / 2: one off the exponent (on >= the floor, a normal number)
-        d = int(dirs[k])
-        if d == 1:
-            if s != 0 or v < off:
-                d = 0
-        elif d == 2:
-            if s == 0 or v < off:
-                d = 0
-        if d == 0 and v > on:
-            d = 2 if s else 1
-        dirs[k] = d
-        k += 1
-    j = 0
-    while j < 4:
-        pd = int(dirs[j])
-        qd = int(dirs[4 + j])
-        nat = 0
-        if qd != 0:
-            nat = 1  # inductive: P and Q of the same sign (a P within its band counts as import)
-            if pd == 2:
-                if qd == 1:
-                    nat = 2
-            elif qd == 2:
-                nat = 2
-        st[1 + j] = nat
-        j += 1
-    pd = int(dirs[3])
-    qd = int(dirs[7])
-    if pd == 0 or qd == 0:
-        st[0] = 0  # no load, or on an axis
-    elif pd == 1:
-        st[0] = 1 if qd == 1 else 4
-    else:
-        st[0] = 2 if qd == 1 else 3
-
-
-@micropython.viper
-def _fold(w: ptr32, a: int, dirs: ptr8):
-    """Phase angles w[a..a+3] (elements a b c, total): where Q has no direction (the dead band) the sign of the
-    angle is noise, about 0 or +-180: it reads positive (0.001, not -0.001; 179.999, not -179.999)."""
-    h = int(SIGN_BIT)
-    k = 0
-    while k < 4:
-        if int(dirs[4 + k]) == 0:
-            x = w[a + k]
-            w[a + k] = x ^ (x & h)
-        k += 1
 
 
 @micropython.viper
@@ -251,45 +91,11 @@ class Metering:
         if lag is not None:
             for k in range(7):
                 self.lag[k] = lag[k]
-        c = self.cal
-        w = self.w
         self.syss = syss
         self.ishift = 6 if rated_i == 1 else 8
         if self.sampler is not None:
             self.sampler.configure(syss, self.ishift, self.auto)  # crossing reference, current range, Ib
-        for p in range(3):
-            ci = c[3 + p]
-            if syss == 2 and p == 1:
-                ci = (c[3] + c[5]) / 2  # the derived ib = -(ia + ic) carries the mean gain of the two CTs
-            ku = _U_CODE * c[p] * pt
-            ki = _I_CODE * ci * ct
-            w[ws.KU + p] = ku
-            w[ws.KI + p] = ki
-            w[ws.KP + p] = ku * _I_CODE * c[3 + p] * ct
-            w[ws.KQ + p] = w[ws.KP + p] * 2 / (_Q15 * _Q15)
-            w[ws.G2 + p] = c[p] * c[p]
-            a, b = _PAIRS[p]
-            w[ws.GX + p] = 2 * c[a] * c[b]
-            r = math.radians(self.lag[p] - self.lag[3 + p])  # true U I* = measured x exp(j (lag_u - lag_i))
-            w[ws.COS + p] = math.cos(r)
-            w[ws.SIN + p] = math.sin(r)
-        w[ws.KUL] = _U_CODE * pt
-        w[ws.KIN] = _I_CODE * c[6] * ct
-        w[ws.KIS] = _I_CODE * (c[3] + c[4] + c[5]) / 3 * ct
-        for k in range(3):
-            r = math.radians(self.lag[3 + k])  # a lagging channel's phasor turns back by its lag
-            w[ws.CG + k] = c[3 + k] * math.cos(r)
-            w[ws.SG + k] = c[3 + k] * math.sin(r)
-        w[ws.KIU] = _I_CODE * ct
-        w[ws.K2] = 2.0 / (_Q15 * _Q15)
-        w[ws.GAV2] = ((c[3] + c[4] + c[5]) / 3) ** 2
-        w[ws.IST] = ist / 1000.0 * ct
-        w[ws.UTH] = U_TH * pt
-        w[ws.ZERO] = 0.0
-        w[ws.THIRD] = 1.0 / 3.0
-        w[ws.DBK] = deadband.K_ON
-        w[ws.DBF] = deadband.FLOOR * pt * ct
-        w[ws.UREF] = U_REF * pt
+        metering_config.precompute(self.w, self.cal, self.lag, pt, ct, syss, ist)
 
     def update(self, sampler=None):
         """Meter the window waiting in the sampler's done buffer, if any: returns 1 (values updated) or 0.
@@ -384,7 +190,7 @@ class Metering:
         # a current channel near full scale of its range, or at the ADC's (Ia Ib Ic In: D_SAT bits 3-6): its
         # quantities are not measured in this window (published as read: firmware/inputflags.py flags them)
         clip = dn[D_CLIP] | ((sat >> 3) & 15)
-        _mask(w, self.gate, self.mask, self.slots, _BITS, flags, clip)
+        measured(w, self.gate, self.mask, self.slots, flags, clip)
         mk = self.mask
         for k in range(len(ANGLES)):
             mk[self.aslots[k]] = mk[self.slots[_PFA + k]]  # an angle is measured where its PF is
@@ -456,7 +262,7 @@ class Metering:
                 # 2LL: B is the common terminal, so channel a carries Uab and channel c carries Ucb (|Ubc|)
                 fcopy(w, ws.O_UL + j, ws.UCH + 2 * j)
                 continue
-            a, b = _PAIRS[j]
+            a, b = PAIRS[j]
             fmul(w, ms, m + P_X + a, m + P_X + b)
             fsub(w, ms, m + P_UU + j, ms)
             fmul(w, ms, ms, ws.GX + j)
@@ -551,7 +357,7 @@ class Metering:
         """Phase angles (SDM630 0x0024..0x0028, 0x0042): how far the fundamental current lags its voltage,
         atan2(Q1, P1) per element from the phase-corrected fundamental powers (0 for a gated element: both 0);
         the total from the sums of Q1 and P1. Per phase 0 in three-wire modes (the elements are line pairs).
-        Where Q has no direction (the dead band, firmware/deadband.py) the angle reads positive (_fold)."""
+        Where Q has no direction (the dead band, firmware/deadband.py) the angle reads positive (metering_codes.fold)."""
         w = self.w
         ang = ws.TMP  # 4: the angles of a, b, c and the total (ANGLES order, for _scatter)
         p1 = ws.TMP + 4  # the sum of the elements' P1
@@ -566,7 +372,7 @@ class Metering:
         sf32.fadd(w, q1, ws.EQ1, ws.EQ1 + 1)
         sf32.fadd(w, q1, q1, ws.EQ1 + 2)
         angle.degrees(w, ang + 3, q1, p1)
-        _fold(w, ang, self.dirs)
+        fold(w, ang, self.dirs)
         _scatter(self.vals, self.aslots, w, ang, len(ANGLES))
 
     def _voltage(self):
@@ -586,4 +392,4 @@ class Metering:
         w = self.w
         for k in range(4):
             sf32.fmul(w, ws.DB + k, ws.O_S + k, ws.DBK)
-        _directions(w, self.dirs, self.status)
+        directions(w, self.dirs, self.status)

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: MIT
-# Slots of the metering workspace (one array('f')): window means, outputs in metering.OUT order, temporaries
-# and the constants configure() precomputes. Shared by firmware/metering.py and firmware/powers.py.
+# Slots of the metering workspace (one array('f')): window means, outputs in metering_config.OUT order,
+# temporaries and the constants metering_config.precompute() writes. Shared by firmware/metering.py, powers.py,
+# metering_config.py and metering_codes.py.
 from micropython import const
 
 MEANS = const(0)  # NP (33): window sums with the edges weighted, then divided by the window length
-OUTPUTS = const(40)  # 32 outputs in metering.OUT order; O_x: where each quantity starts
+OUTPUTS = const(40)  # 32 outputs in metering_config.OUT order; O_x: where each quantity starts
 O_U = const(40)  # Ua Ub Uc
 O_UL = const(43)  # Uab Ubc Uca
 O_I = const(46)  # Ia Ib Ic
@@ -27,7 +28,7 @@ UCH = const(90)  # 3: rms of the voltage channels (Ua Ub Uc in 3Ln3CT; Uab, ~0, 
 EP1 = const(93)  # 3: fundamental P per element, phase-corrected (calibration reads them)
 EQ1 = const(96)  # 3: fundamental Q per element, phase-corrected (kept while the DFT is not locked)
 EP = const(99)  # 3: active power per element
-# constants set by configure()
+# constants set by metering_config.precompute()
 KU = const(104)  # 3: volts per reduced code, with calibration and Pt
 KI = const(107)  # 3: amperes per reduced code, with calibration and Ct
 KP = const(110)  # 3: KU * KI

@@ -23,7 +23,7 @@ if ROOT not in sys.path:
 from tools import accuracy, generator, scenario, truth, truth_window  # noqa: E402  (after the sys.path set-up)
 from boards.sim import proto  # noqa: E402  (after the sys.path set-up)
 from firmware import frontend, regmap  # noqa: E402  (after the sys.path set-up)
-from firmware.metering import U_TH  # noqa: E402  (after the sys.path set-up)
+from firmware.metering_config import U_TH  # noqa: E402  (after the sys.path set-up)
 
 MODES = accuracy.MODES
 UN = accuracy.UN  # rated voltage per wiring (2LL: the line voltage, 400 V)

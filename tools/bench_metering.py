@@ -12,7 +12,8 @@ from array import array
 from boards.sim.board import BLOCK
 from firmware import regmap
 from firmware.frontend import SAMPLE_RATE
-from firmware.metering import ANGLES, OUT, Metering
+from firmware.metering import Metering
+from firmware.metering_config import ANGLES, OUT
 from firmware.sampler import D_READY, Sampler
 
 

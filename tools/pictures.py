@@ -41,10 +41,10 @@ def meter():
         m.vals[regmap.slot(name)] = v
     # metering's view of a complete window on a steady load: every quantity measured and known (the mask), the
     # directions of P a b c total, Q a b c total (1 positive, 2 negative)
-    from firmware import metering
+    from firmware import metering_codes
 
     for k in range(len(m.metering.mask)):
-        m.metering.mask[k] = metering.MEAS | metering.KNOWN
+        m.metering.mask[k] = metering_codes.MEAS | metering_codes.KNOWN
     d = (1, 1, 2, 1, 1, 2, 1, 1)
     for k in range(8):
         m.metering.dirs[k] = d[k]

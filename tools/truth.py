@@ -12,7 +12,7 @@ from tools import scenario as scn
 from tools import waveform as wf
 from tools.truth_backends import Numeric, Spectral
 from firmware import regmap
-from firmware.metering import U_TH  # volts (secondary): below it a voltage reads 0
+from firmware.metering_config import U_TH  # volts (secondary): below it a voltage reads 0
 
 A = cmath.exp(2j * math.pi / 3)  # the 120-degree operator of the symmetrical components
 HD_ORDERS = range(2, 32)  # orders reported in "hd" (the meter's harmonic range); more if the scenario has more

@@ -221,7 +221,7 @@ def test_maximum_only_over_a_whole_demand_period():
 def test_only_known_values_count():
     # metering's mask: a window in which Q was not known (a transition: stale or partial values) adds neither its
     # value nor its time to Q's subinterval; a window known for nothing adds nothing to any quantity
-    from firmware.metering import KNOWN, MEAS
+    from firmware.metering_codes import KNOWN, MEAS
 
     vals = array("f", [0.0] * regmap.N_MEAS)
     clk = FakeClock()

@@ -7,7 +7,8 @@ from array import array
 import micropython
 
 from firmware import regmap
-from firmware.metering import OUT, Metering
+from firmware.metering import Metering
+from firmware.metering_config import OUT
 from firmware.sampler import D_LOCK, D_READY, D_SIZE, Sampler
 from case_sampler import signal as _signal
 

@@ -9,7 +9,8 @@ import micropython
 from firmware import pt100, regmap
 from firmware.calib import CAL_BASE, CMD_BASE, Calib
 from firmware.config import Config
-from firmware.metering import NAT_C, NAT_L, Metering
+from firmware.metering import Metering
+from firmware.metering_codes import NAT_C, NAT_L
 from firmware.sampler import Sampler
 from firmware.modbus.codes import ILLEGAL_DATA_VALUE, SERVER_DEVICE_FAILURE
 from case_sampler import signal as _signal
@@ -210,7 +211,7 @@ def test_three_wire_update_and_calibration_window_allocate_nothing():
 def test_mask_what_each_window_measured():
     # metering's mask per regmap slot: MEAS (above its threshold in a complete window: max/min take it) and KNOWN
     # (a complete window, the quantity exists in the wiring: averages over time take it, 0 below a threshold)
-    from firmware.metering import KNOWN, MEAS
+    from firmware.metering_codes import KNOWN, MEAS
 
     both = MEAS | KNOWN
     u, i, phi = (230.0, 0.3, 230.0), (0.008, 5.0, 5.0), (30.0, 30.0, 30.0)  # Ia below IST, Ub below U_TH
@@ -254,7 +255,7 @@ def test_status_dead_band_on_real_signals():
     # Q within the dead band (0.01 degree: Q = 1.7e-4 S, either sign) shows no direction and no quadrant; PF 0.999
     # (2.5625 degrees: Q = 4.5 % of S, 9 x the band) shows it; the sign of P alone (an export at PF -1) does not
     # make a quadrant either
-    from firmware.metering import NAT_NONE
+    from firmware.metering_codes import NAT_NONE
 
     for phi, want in ((0.01, [0] + [NAT_NONE] * 4), (-0.01, [0] + [NAT_NONE] * 4),
                       (2.5625, [1] + [NAT_L] * 4), (-2.5625, [4] + [NAT_C] * 4), (180.01, [0] + [NAT_NONE] * 4),
