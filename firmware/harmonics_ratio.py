@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Harmonic ratios from the spectrum sums (firmware/harmonics.py): |X_h| per order in integers, HR_h in percent
+# Harmonic ratios from the spectrum sums (firmware/harmonics_results.py): |X_h| per order in integers, HR_h in percent
 # as float32 bits, the sum for THD; the 2LL line-voltage and 2LL2CT Ib derivations per order.
 # Viper, allocation-free, the same words on 32-bit devices and the 64-bit unix port.
 import micropython

@@ -9,7 +9,8 @@ from array import array
 import micropython
 
 from firmware import regmap
-from firmware.harmonics import Harmonics, hr_names
+from firmware.harmonics import Harmonics
+from firmware.harmonics_results import hr_names
 from firmware.harmonics_fft import DECONV, TWIDDLE, fft
 from firmware.metering import Metering
 from firmware.sampler import Sampler
