@@ -19,10 +19,15 @@ from firmware.kernel import D_CYC, D_FE, D_N, S_NS, S_STEP, S_TARGET
 from firmware.harmonics_fft import DECONV, TWIDDLE, fft, scale, unpack
 from firmware import harmonics_grid
 from firmware.harmonics_grid import GRID, WORDS, finish, keep, span, start
-from firmware.harmonics_results import NCH, Results
+from firmware.harmonics_results import Results
 
-_STEPS = const(22)  # scale, 3 FFTs in 2 halves each, the unpacks, 6 channels' rms factors and P excess, the
-#                    neutral's rms factor, 6 channel finishes, the unbalance
+# the analysis' steps (_do): 0 scale, 1..6 3 FFTs in 2 halves each, 7 the unpacks, 8..13 the 6 channels' rms
+# factors and P excess, 14 the neutral's rms factor, 15..20 the 6 channel finishes, 21 the unbalance
+_FRONT = const(8)
+_NEUTRAL = const(14)
+_CHANNEL = const(15)
+_LAST = const(21)
+_STEPS = const(22)
 _COST = const(64)  # samples fed per analysis step: 22 steps take 1408 samples, less than the shortest window
 #                    (10 cycles at 55 Hz: 1454)
 _LOST = const(3)  # unsynchronised windows in a row before the values are cleared
@@ -161,22 +166,23 @@ class Harmonics:
             self.state = _CAPT
 
     def _do(self, k):
-        r = self.results
         if k == 0:
-            r.start(self.n, scale(self.grid, GRID), self.wiring, self.used)
+            self.results.start(self.n, scale(self.grid, GRID), self.wiring, self.used)
         elif k <= 6:  # each pair's FFT in two halves of 4 stages: each step below ~2 ms on the RP2040
             f = (k - 1) & 1
             fft(self.grid, ((k - 1) >> 1) << 9, TWIDDLE, 4 * f, 4 + 4 * f)
         elif k == 7:
+            res = self.results.res
             for p in range(3):
-                unpack(self.grid, p, r.res, DECONV)
-        elif k < 8 + NCH:  # first what metering waits for (its next window may close during the analysis)
-            r.front(k - 8)
-        elif k == 8 + NCH:  # the neutral
-            r.neutral()
-        elif k < 9 + 2 * NCH:
-            r.channel(k - 9 - NCH)
+                unpack(self.grid, p, res, DECONV)
+        elif k < _NEUTRAL:  # first what metering waits for (its next window may close during the analysis)
+            self.results.front(k - _FRONT)
+        elif k == _NEUTRAL:
+            self.results.neutral()
+        elif k < _LAST:
+            self.results.channel(k - _CHANNEL)
         else:
+            r = self.results
             self.seq = r.unbalance()
             self.updates += 1
             r.publish()
