@@ -241,7 +241,7 @@ def tick(m, ms):
 
 
 _NO_DIR = 255
-_KNOWN = 2  # firmware/metering.py KNOWN: a complete window, the quantity defined in the wiring
+_KNOWN = 2  # firmware/metering_codes.py KNOWN: a complete window, the quantity defined in the wiring
 _DIR_NAMES = ("P", "Q", "PF")  # P and PF rows carry the direction of P (dirs 0..3), Q rows of Q (dirs 4..7)
 
 
