@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # The meter's calendar clock: date (YYYYMMDD) and time (hhmmss) as small ints, one tick per second of sample
-# time in the sim; on a device the board sets it from its battery-backed RTC at start-up (Meter.clock.set_*).
+# time; at start-up it resumes from the stored time, and a board restores it from what kept time through a reset
+# (ESP32: machine.RTC; Pico: watchdog scratch registers; docs/energy.md "Clock").
 from micropython import const
 
 _DAYS = b"\x1f\x1c\x1f\x1e\x1f\x1e\x1f\x1f\x1e\x1f\x1e\x1f"  # days per month, February without a leap day

@@ -11,8 +11,8 @@ _MAIN_Y = const(8)  # the rows' area: y 8..55 (48 px), below the top strip (y 0.
 _MAIN_H = const(48)
 _BOT_Y = const(57)
 _BARS_X = const(116)  # load bars: three 3-px columns at x 116, 120, 124 (manual 4.1 item 19)
-_BAR_FULL = const(120)
-_EDGE = const(2)  # settings: the value's margin to the glass's left and right edges  # % of rated current at the top of a bar (2.5 % a pixel)
+_BAR_FULL = const(120)  # % of rated current at the top of a bar (2.5 % a pixel)
+_EDGE = const(2)  # settings: the value's margin to the glass's left and right edges
 
 SMALL = glyphs.SMALL
 TINY = glyphs.TINY
