@@ -72,15 +72,17 @@ def test_every_firmware_and_board_module_is_on_the_map():
 
 
 def test_every_module_carries_the_license_line():
-    # LICENSE is MIT; each of our Python modules says so in its first lines (after a shebang, if any)
+    # LICENSE is MIT; each of our modules (Python, and the emulator's JavaScript) says so in its first lines
+    # (after a shebang, if any)
     missing = []
     for top in ("firmware", "boards", "tools", "host_tests"):
         for d, dirs, files in os.walk(os.path.join(ROOT, top)):
             dirs[:] = [x for x in dirs if x not in ("node_modules", "__pycache__")]
             for f in files:
-                if f.endswith(".py"):
+                mark = {".py": "# ", ".mjs": "// "}.get(os.path.splitext(f)[1])
+                if mark:
                     head = open(os.path.join(d, f)).read().split("\n", 2)[:2]
-                    if "# SPDX-License-Identifier: MIT" not in head:
+                    if mark + "SPDX-License-Identifier: MIT" not in head:
                         missing.append(os.path.relpath(os.path.join(d, f), ROOT))
     assert len(missing) == 0, missing
     assert open(os.path.join(ROOT, "LICENSE")).read().startswith("MIT License")

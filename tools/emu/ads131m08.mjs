@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ADS131M08 model for the emulated Pico: the 8-channel simultaneous-sampling ADC on SPI0 as the firmware sees it
 // (boards/pico/ads131m08.py). Source: TI ADS131M08 datasheet (SBAS950), sections 8.5 "Programming" (SPI frames,
 // commands, CRC) and 8.6 "Register Map".

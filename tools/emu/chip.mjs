@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The emulated Pico shared by emu.mjs's two modes (script runner, device): rp2040js with the bootrom, the UF2
 // loaded into flash, the gaps closed (fixes.mjs), the sample generator on two pipes, the host port, and the
 // slice loop that executes instructions and skips ahead while the core sleeps (WFI/WFE).

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: MIT
 // Device mode: the meter's UF2 runs on the emulated Pico as it would on the board (main.py -> board.run()), and
 // the host drives its pins in framed messages on stdin/stdout, the same framing as tools/simproc.py (type byte +
 // uint32 LE length + payload). tools/simchip.py speaks it for `python -m tools.sim --runtime rp2040`.

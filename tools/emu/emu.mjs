@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: MIT
 // The emulated Raspberry Pi Pico: rp2040js running a MicroPython UF2, with the gaps closed (fixes.mjs), a
 // host port the guest can read cycles from, and scripts run through the raw REPL. Driven by tools/emu/__init__.py.
 // The chip itself (image, flash, host port, slice loop) is chip.mjs; device mode (the meter running, driven by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Two gaps of rp2040js 1.4.1 that the meter's firmware runs into, closed here (STUDY.md problems 4 and 5).
 //
 // 1. Flash erase/program. rp2040js models XIP reads only; the bootrom's flash_range_erase/program talk to the

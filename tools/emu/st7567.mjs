@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The front panel's LCD in the emulator: an ST7567 128x64 controller (Sitronix datasheet V1.4b, "Instruction
 // Table") on rp2040js's SPI1 with CS, A0 (DC) and RST on GPIOs (boards/pico/pins.py LCD_SPI). Bytes sent with CS
 // low are commands (DC low) or display data (DC high); the model keeps the 9 x 132 display RAM, the addressing
