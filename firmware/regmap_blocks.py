@@ -174,7 +174,7 @@ _PER = (("TMon", "This month"), ("LMon", "Last month"), ("BMon", "The month befo
 _PER_Q = ("EP_imp", "EP_exp", "EQ_imp", "EQ_exp")
 _E_TIMES = (
     ("RTime", "s", 1, "Run time: seconds the meter has been running since the last energy clear"),
-    ("LTime", "s", 1, "Load time: seconds with current above IST on any phase since the last energy clear"),
+    ("LTime", "s", 1, "Load time: seconds with any element counting (I >= IST, U >= 0.5 V secondary) since the last energy clear"),
     # SDM630 0x0050 / 0x0052 (docs/modbus.md): integrated like the reactive energy, saved with the energy record
     ("ES", "kVAh", 0.001, "Apparent energy: total S integrated over time (VAh)"),
     ("AH", "Ah", 0.001, "Ampere-hours: Ia + Ib + Ic integrated over time (mAh)"),

@@ -5,14 +5,14 @@ from micropython import const
 
 FREQ_HZ = const(1907)  # 125 MHz / 65536: the full 16-bit duty resolution (0.37 uA a step at 24 mA full scale)
 FULL_SCALE_UA = const(24000)  # duty 100 % = 3.3 V into the stage = 24 mA: 4 mA at duty 16.7 %, 20 mA at 83.3 %
-OVER_UA = const(22000)  # the output's ceiling: a value beyond it is clamped (the register shows the true value)
+OVER_UA = const(24000)  # the ceiling, manual 3.6's maximum output current (duty 100 %); the firmware stops at 23.2 mA
 
 
 class AnalogOut:
     """pwm: machine.PWM on pins.AO_PWM. __call__(ua): the output current in microamps, 0..OVER_UA; the duty is
     round(ua * 65535 / FULL_SCALE_UA): 4000 uA -> 10923, 12000 uA -> 32768, 20000 uA -> 54613. The RC filter
-    (2 x 10 kOhm, 1 uF: 16 Hz corner) leaves under 0.1 % ripple at 1907 Hz; the V-to-I stage's Rset and a
-    two-point calibration make up for the 3.3 V rail's tolerance (docs/analog.md)."""
+    (2 x 10 kOhm, 1 uF: 16 Hz corner) leaves under 0.1 % ripple at 1907 Hz; the V-to-I stage's Rset (a trimmer,
+    set at 20 mA) makes up for the 3.3 V rail's tolerance; there is no software calibration of the loop."""
 
     def __init__(self, pwm):
         self.pwm = pwm

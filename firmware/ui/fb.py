@@ -24,7 +24,7 @@ _ETYPE = ("", "IMP", "EXP", "TOTAL", "NET")  # area 12, screen.ETYPE_*
 _EXTREME = ("", "MAX", "MIN")
 _PHASES = "ABC"
 _DIGITS = ("1", "2")
-_DEG_C = "\x7fC"  # the temperature's unit "C" (fmt.UNITS_DEGC) drawn as degrees: SMALL's code 127 is the ring
+_DEG_C = "\x7fC"  # the temperature's unit "C" (pages._DEGC) drawn as degrees: SMALL's code 127 is the ring
 _QUADS = (glyphs.QUAD0, glyphs.QUAD1, glyphs.QUAD2, glyphs.QUAD3, glyphs.QUAD4)  # area 10: none, Q1..Q4 filled
 
 clipped = 0  # texts the last render() had to cut (0 on a good page)

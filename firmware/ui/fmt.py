@@ -2,17 +2,8 @@
 # Number formatting for the LCD: 4 significant digits with an auto-ranged unit prefix, sign kept apart.
 # Rule: pick the smallest prefix whose rounded mantissa is below 1000; the top prefix may grow to 5 digits, then "OL".
 
-# Unit ladders, smallest first, one step = x1000 (manual 4.1 item 20).
-UNITS_V = ("V", "kV")
-UNITS_A = ("A", "kA")
-UNITS_W = ("W", "kW", "MW")
-UNITS_VAR = ("var", "kvar", "Mvar")
-UNITS_VA = ("VA", "kVA", "MVA")
-UNITS_HZ = ("Hz",)
-UNITS_PF = ("",)
-UNITS_PCT = ("%",)  # THD, harmonic ratios, unbalance
-UNITS_DEGC = ("C",)  # temperature (PT100 input), degrees Celsius
-
+# `units` below is a unit ladder, smallest first, one step = x1000 (manual 4.1 item 20): the pages' _V, _W ...
+# in firmware/ui/pages.py. A ladder may have up to len(_SCALE) steps; a longer one needs a larger _SCALE.
 _SCALE = (1.0, 1000.0, 1000000.0)
 # Decimals by integer digits: 1 digit -> 3 decimals, 2 -> 2, 3 -> 1 (always 4 significant digits).
 _FMTS = ("%.3f", "%.2f", "%.1f")

@@ -10,7 +10,7 @@ from firmware.rows import Rows
 # sim's K message, the terminal and the boards' key drivers use these names.
 KEYS = ("left", "up", "down", "right", "enter")
 
-# The unit ladders of fmt.py (UNITS_V ...) as compile-time constants, so the page tables below are constants
+# The unit ladders fmt.number() takes (manual 4.1 item 20; smallest first, x1000 a step) as compile-time constants, so the page tables below are constants
 # too (a frozen module keeps them in flash; a table built by code at import would live in RAM).
 _V = const(("V", "kV"))
 _A = const(("A", "kA"))
