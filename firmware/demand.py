@@ -127,8 +127,9 @@ class Demand(History):
         self.publish()
 
     def configure(self, pt, ct, period, sub):
-        """Ratios (the integer units follow the primary-side full scale) and DM_P / DM_S in minutes. A change
-        restarts the sliding window (the maxima stay). Allocates."""
+        """Ratios (the integer units follow the primary-side full scale) and DM_P / DM_S in minutes. A change of
+        DM_P / DM_S restarts the sliding window (the maxima stay); a ratio change keeps it: its sums are in units
+        of the full scale, so they read under the new ratios (docs/demand.md). Allocates."""
         w = self.w
         full_p = 75000.0 * pt * ct  # 3 x 1000 V x 25 A: every P, Q, S the front end can see
         full_i = 25.0 * ct
