@@ -92,7 +92,7 @@ CONFIG = (
     ("PASS", 6666, 0, 9999, None, 1, "", "Panel password (reads 0 over Modbus while write protection is on)"),
     ("IST", 10, 1, 9999, None, 1, "mA", "Starting current: below it current reads 0 and no energy counts"),
     ("Pulse", 3200, 400, 9999, None, 1, "imp/kWh", "Active energy pulse constant (secondary side)"),
-    ("Pulse_Q", 0, 0, 1, None, 1, "", "Terminals 29/30: 0 second RS485, 1 reactive energy pulses (imp/kvarh)"),
+    ("Pulse_Q", 0, 0, 1, None, 1, "", "Terminals 29/30: 1 reactive energy pulses (imp/kvarh); 0 off (the manual's optional 2nd RS485: not fitted)"),
     ("DM_P", 15, 1, 60, None, 1, "min", "Demand period (sliding window)"),
     ("DM_S", 1, 1, 60, None, 1, "min", "Demand subinterval; must divide DM_P"),
     ("Wp", 0, 0, 1, None, 1, "", "Modbus write protection: 1 = writes need the password in Key first"),
