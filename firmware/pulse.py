@@ -91,6 +91,6 @@ def _step(timer: ptr32, level: ptr8, emitted: ptr32, gen: ptr32, enabled: ptr8, 
                 changes |= 1 << ch
                 timer[ch] = width
             else:
-                emitted[ch] = gen[ch]  # terminals in RS485 mode: nothing to play
+                emitted[ch] = gen[ch]  # Pulse_Q = 0: the output is off, nothing to play
         ch += 1
     return changes

@@ -105,7 +105,7 @@ CONFIG = (
     ("DO1_M", 0, 0, 1, None, 1, "", "Relay DO1 mode: 0 remote (FC05/FC15, open after power-up), 1 alarm (closed while "
      "an alarm rule bound to it is active; FC05/FC15 get exception 04)"),
     ("DO2_M", 0, 0, 1, None, 1, "", "Relay DO2 mode: 0 remote, 1 alarm"),
-    # voltage events per phase from the window RMS (docs/events.md): thresholds in % of Un x Pt_U
+    # voltage events per phase from the one-cycle RMS (docs/events.md): thresholds in % of Un x Pt_U
     ("dIP", 90, 50, 99, None, 1, "%", "Dip threshold: a phase below it is in a dip (interruption if below Int)"),
     ("SWEL", 110, 101, 150, None, 1, "%", "Swell threshold: a phase above it is in a swell"),
     ("Int", 5, 1, 49, None, 1, "%", "Interruption threshold: a dip whose residual fell below it is an interruption"),

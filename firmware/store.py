@@ -23,7 +23,7 @@ _TAIL = const(4)
 _NAME_MAX = const(32)
 _ERASED = const(0xFF)
 FLASH_FILE = "flash.bin"  # the store's flash image inside a state directory (the sim's --state-dir)
-RESERVE = 1536  # head-sector bytes kept for the power-fail saves (config, energy, periods, max/min, demand: 1535)
+RESERVE = 1536  # head-sector bytes kept for the power-fail saves; sized when they were 1535, now 1669 (docs/storage.md)
 SIM_BLOCKS = 64  # 256 KiB of 4 KiB erase blocks: the device partition size (docs/storage.md: wear)
 
 

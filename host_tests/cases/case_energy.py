@@ -371,7 +371,7 @@ def test_pulse_output_widths_and_no_pulse_lost():
     p = Pulse(gen, out)
     p.configure(3, 0)  # 80 ms = 640 samples
     gen[0] = 5  # a burst of 5 pulses due at once
-    gen[1] = 3  # reactive pulses while terminals 29/30 are RS485: counted, not played
+    gen[1] = 3  # reactive pulses while Pulse_Q = 0 (terminals 29/30 off): counted, not played
     micropython.heap_lock()
     try:
         for _ in range(40):  # 40 x 50 ms = 2 s: 5 x (80 on + 80 off) fits
