@@ -8,7 +8,7 @@ import { fileURLToPath } from 'url';
 import * as fixes from './fixes.mjs';
 
 export const FS_OFFSET = 0xa0000; // RPI_PICO: 2 MiB flash, the last 1408 KiB are the storage region
-export const FS_BYTES = 1408 * 1024; // littlefs (1152 KiB) + the meter's raw store partition (256 KiB)
+export const FS_BYTES = 1408 * 1024; // littlefs (1136 KiB) + the event log (16 KiB) + the meter's raw store partition (256 KiB)
 export const NS_PER_CYCLE = 8; // 125 MHz
 // boards/pico/pins.py, as the host sees the board (device mode takes the map itself: --pins, applyPinMap)
 export const PINS = {
