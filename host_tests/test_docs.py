@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # The README's register table is generated from firmware/regmap.py; this keeps the two equal.
 import os
+import re
 
 from conftest import ROOT
 from tools.regmap import markdown
@@ -86,3 +87,20 @@ def test_every_module_carries_the_license_line():
                         missing.append(os.path.relpath(os.path.join(d, f), ROOT))
     assert len(missing) == 0, missing
     assert open(os.path.join(ROOT, "LICENSE")).read().startswith("MIT License")
+
+
+def test_feature_table_points_at_sections_that_exist():
+    # docs/ARCHITECTURE.md "Where each feature lives": every `docs/X.md "Section"` names a heading (or a bold
+    # paragraph title) of that file, so a reader who follows a row lands on the text that says how to change it
+    arch = open(os.path.join(ROOT, "docs", "ARCHITECTURE.md")).read()
+    table = arch[arch.index("## Where each feature lives"):arch.index("### Changing a setting")]
+    bad = []
+    for m in re.finditer(r'docs/([a-z_]+)\.md ((?:"[^"]+"(?: \([^)]*\))?(?:, )?)+)', table):
+        text = open(os.path.join(ROOT, "docs", m.group(1) + ".md")).read()
+        titles = [ln.lstrip("#").strip() for ln in text.split("\n") if ln.startswith("#")]
+        titles += re.findall(r"\*\*([^*]+)\*\*", text)
+        for name in re.findall(r'"([^"]+)"', m.group(2)):
+            stem = name.rstrip(". ")
+            if not any(t.startswith(stem) or stem in t for t in titles):
+                bad.append("docs/%s.md %r" % (m.group(1), name))
+    assert not bad, bad

@@ -11,4 +11,3 @@ INPUTS = 2  # DI1, DI2
 RELAYS = 2  # DO1, DO2 (state shown by the firmware's state JSON)
 LCD = "text"  # the display is read back as text (`C lcd`), not drawn
 STORE = {"fs": "dir"}  # the simulated NOR flash (boards/sim/norflash.py): images in a host directory (argv[1])
-FRAME_GAP_MS = 4  # launcher's line-idle time that ends a Modbus frame on the pty (t3.5 stand-in)
