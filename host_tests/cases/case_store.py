@@ -243,3 +243,42 @@ def test_meter_publishes_writes_register_and_saves_at_power_down():
     assert again.config.get("Ct_I") == 40 and again.store.writes == m.store.writes
     m.store.dev.close()
     again.store.dev.close()
+
+
+def test_power_down_with_every_record_changed_never_erases():
+    # The worst power-down: every record the meter keeps has changed since its last save, and ordinary saves have
+    # left the head sector with as little room as they may (the reserve, plus less than one more record). All of
+    # them go into the reserve: no sector erase while the supply fails (an erase takes 45 ms or more).
+    import os
+
+    from firmware import store
+    from firmware.meter import Meter
+
+    d = "/tmp/kpm53_case_store_worst"
+    try:
+        os.remove(d + "/flash.bin")
+    except OSError:
+        pass
+    m = Meter(d)
+    st = m.store
+    k = 0
+    fill = bytearray(200)
+    while st.fits(8 + 4 + len(fill) + 4):  # the record format: 8-byte header, name "fill", data, CRC-32
+        fill[0] = k & 0xFF
+        fill[1] = k >> 8
+        st.save("fill", fill)  # ordinary saves, as a year of them would leave the head sector
+        k += 1
+    e0 = st.erases
+    seq0 = st.seq
+    for part in (m.config, m.maxmin, m.demand, m.iolog):
+        part.dirty = True
+    m.power_down()
+    wrote = [name for name in st.index if st.index[name][0] >= seq0]
+    size = sum(st.index[name][3] for name in wrote)
+    assert sorted(wrote) == [b"config", b"demand", b"di", b"energy", b"maxmin", b"periods"], wrote
+    assert size <= store.RESERVE, (size, store.RESERVE)
+    assert st.erases == e0
+    again = Meter(d)
+    assert again.store.index[b"maxmin"][0] == st.index[b"maxmin"][0]  # the last record saved is readable
+    m.store.dev.close()
+    again.store.dev.close()
