@@ -121,6 +121,7 @@ class Demand(History):
         self.full = 0  # completed subintervals in the ring (<= nsub)
         self.nsub = 15
         self.sub_min = 1
+        self.ratio = 1  # Pt_U x Ct_I the ring was measured with
         self.configure(1, 1, 15, 1)
         if store is not None:
             self.load()
@@ -128,17 +129,18 @@ class Demand(History):
 
     def configure(self, pt, ct, period, sub):
         """Ratios (the integer units follow the primary-side full scale) and DM_P / DM_S in minutes. A change of
-        DM_P / DM_S restarts the sliding window (the maxima stay); a ratio change keeps it: its sums are in units
-        of the full scale, so they read under the new ratios (docs/demand.md). Allocates."""
+        any of them restarts the sliding window (the maxima stay): subintervals measured under other ratios or
+        periods are not mixed into the next demand (docs/demand.md). Allocates."""
         w = self.w
         full_p = 75000.0 * pt * ct  # 3 x 1000 V x 25 A: every P, Q, S the front end can see
         full_i = 25.0 * ct
         for k in range(NQ):
             w[_K + k] = _FULL / (full_i if NAMES[k][0] == "I" else full_p)
         nsub = period // sub if sub > 0 else 1
-        if nsub != self.nsub or sub != self.sub_min:
+        if nsub != self.nsub or sub != self.sub_min or pt * ct != self.ratio:
             self.nsub = max(1, min(NSUB, nsub))
             self.sub_min = sub
+            self.ratio = pt * ct
             self.restart()
 
     def restart(self):

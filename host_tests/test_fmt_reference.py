@@ -27,7 +27,7 @@ def reference(v, units):
             return neg, (fmt.OVER_TEXT if len(s) > 5 else s), units[p]
 
 
-LADDERS = (fmt.UNITS_V, fmt.UNITS_W, fmt.UNITS_HZ, fmt.UNITS_PF)
+LADDERS = (("V", "kV"), ("W", "kW", "MW"), ("Hz",), ("",))  # the manual's ladders (4.1 item 20)
 EDGES = [9.9995, 9.99949999, 99.995, 99.99499, 999.95, 999.9499, 999949.9, 999950.0, 1e9, 99999.4, 99999.5]
 
 

@@ -86,6 +86,25 @@ def test_sliding_mean_and_maximum_with_stamp():
     assert abs(d.maximum(1) + 500.0) < 0.05
 
 
+def test_ratio_change_restarts_the_window():
+    # subintervals measured under one Pt_U x Ct_I are not averaged with later ones (docs/demand.md)
+    d, vals, clk, img, cfg = _make(3, 1)  # Pt_U 10, Ct_I 20
+    clk.hms = 101500
+    for _ in range(3):
+        _minute(d, vals, clk, 1000.0, 5.0)
+    assert d.full == 3 and abs(d.value(0) - 1000.0) < 0.05
+    d.configure(10, 20, 3, 1)  # the same settings again (another setting changed): the window stays
+    assert d.full == 3
+    d.configure(10, 40, 3, 1)  # Ct_I doubled
+    assert d.full == 0 and d.samples == 0
+    _minute(d, vals, clk, 2000.0, 10.0)
+    assert d.full == 1 and abs(d.value(0) - 2000.0) < 0.1, d.value(0)  # the new minute alone
+    assert abs(d.maximum(0) - 1000.0) < 0.1  # a maximum needs a whole demand period under the new ratio
+    _minute(d, vals, clk, 2000.0, 10.0)
+    _minute(d, vals, clk, 2000.0, 10.0)
+    assert abs(d.maximum(0) - 2000.0) < 0.1
+
+
 def test_first_subintervals_average_what_there_is():
     d, vals, clk, img, cfg = _make(15, 5)
     _minute(d, vals, clk, 300.0, 1.0)  # 00:01:00: not a 5-minute boundary, nothing closes
