@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Host Modbus client for people: read/write the meter by register-map name in engineering units, switch relays,
-# watch a live table, dump everything as CSV or JSON. Built on pymodbus and firmware/regmap.py; see docs/client.md.
+# watch a live table, dump everything as CSV or JSON. Built on pymodbus (its port: tools/serialport.py) and
+# firmware/regmap.py; see docs/client.md.
 import argparse
 import csv
 import difflib
@@ -122,21 +123,53 @@ def fmt_value(row, v):
     return str(v)
 
 
+# settings the meter switches to after its reply to their write (firmware/meter.py serial_settings): the client
+# follows, so the read-back and whatever comes next reach it
+LINE_SETTINGS = ("Adr", "baud", "dATA")
+
+
 class Meter:
-    """One meter on a serial port (pymodbus). Methods raise ClientError with a user-facing line."""
+    """One meter on a serial port (pymodbus; tools/serialport.py on a pty). Methods raise ClientError with a
+    user-facing line."""
 
     def __init__(self, port, address=1, baud=9600, parity="N", stopbits=1, timeout=1.0):
-        from pymodbus.client import ModbusSerialClient
         logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # failures are reported here, in one line
         self.port, self.address, self.timeout = port, address, timeout
+        self.baud, self.parity, self.stopbits = baud, parity, stopbits
         self.rows = registers()
-        self.c = ModbusSerialClient(port, baudrate=baud, parity=parity, stopbits=stopbits, timeout=timeout,
-                                    retries=0)
-        if not os.path.exists(port) or not self.c.connect():
-            raise ClientError("cannot open %s (no such port, or it is busy)" % port, NO_PORT)
+        self.c = None
+        self._open()
+
+    def _open(self):
+        from tools.serialport import ModbusClient
+        self.c = ModbusClient(self.port, baudrate=self.baud, parity=self.parity, stopbits=self.stopbits,
+                              timeout=self.timeout, retries=0)
+        if not os.path.exists(self.port) or not self.c.connect():
+            raise ClientError("cannot open %s (no such port, or it is busy%s)" % (
+                self.port, ": " + self.c.error if self.c.error else ""), NO_PORT)
+
+    def settings(self):
+        """The options that reach the meter as this client does now: '--address 1 --baud 9600 ...'."""
+        return "--address %d --baud %d --parity %s --stopbits %d" % (self.address, self.baud, self.parity,
+                                                                     self.stopbits)
+
+    def follow(self, name, raw):
+        """After the meter accepted raw (its register value) for the line setting name (LINE_SETTINGS): talk at
+        the new settings from now on (the port is opened again for a new baud rate or data format)."""
+        if name == "Adr":
+            self.address = raw
+            return
+        if name == "baud":
+            self.baud = raw * 100
+        else:
+            fmt = regmap.DATA_NAMES[raw]  # "8E1": data bits, parity, stop bits
+            self.parity, self.stopbits = fmt[1], int(fmt[2])
+        self.close()
+        self._open()
 
     def close(self):
-        self.c.close()
+        if self.c is not None:
+            self.c.close()
 
     def _call(self, what, fn, *args, **kw):
         from pymodbus.exceptions import ModbusException
@@ -189,6 +222,8 @@ class Meter:
         return [(r, vals[id(r)]) for r in rows]
 
     def write(self, name, value):
+        """Write one register by name (a named code such as 8E1 as its code). Returns (row, the value written as
+        the register holds it: the raw code or count, 0/1 for a coil)."""
         row = lookup(name, self.rows)
         if row["access"] == "r":
             raise ClientError("%s is read-only" % row["name"], USAGE)
@@ -197,7 +232,7 @@ class Meter:
             if value not in ("0", "1", "on", "off"):
                 raise ClientError("%s: 0/1 or on/off, got %r" % (row["name"], value), USAGE)
             self._call(what, self.c.write_coil, row["address"], value in ("1", "on"))
-            return
+            return row, int(value in ("1", "on"))
         names = NAMED.get(row["name"])
         if names is not None and value in names:  # write dATA 8E1, SYSS 2LL3CT, An Ia
             value = str(names.index(value))
@@ -206,6 +241,31 @@ class Meter:
             self._call(what, self.c.write_register, row["address"], regs[0])
         else:
             self._call(what, self.c.write_registers, row["address"], regs)
+        return row, regs[0] if len(regs) == 1 else regs
+
+    def write_and_check(self, name, value):
+        """write(), then what the meter holds now: [(row, value)] read back, or [] for a write-only command
+        register (Key, cLr_*, CAL_*: nothing to read). After Adr, baud or dATA the client follows the meter to
+        its new settings first and asks twice before it gives up (ClientError NO_ANSWER: the write itself was
+        accepted)."""
+        row, raw = self.write(name, value)
+        if row["access"] == "w":
+            return []
+        if row["name"] not in LINE_SETTINGS:
+            return self.read([name])
+        try:
+            self.follow(row["name"], raw)
+            for _ in range(2):  # a meter may take a moment to switch: one more try before giving up
+                try:
+                    return self.read([name])
+                except ClientError as e:
+                    if e.code != NO_ANSWER:
+                        raise
+            raise ClientError("it gave no answer there within %g s, twice: check the wiring" % self.timeout,
+                              NO_ANSWER)
+        except ClientError as e:
+            raise ClientError("the meter accepted %s = %s and answers at %s now, but %s" % (
+                row["name"], value, self.settings(), e), e.code)
 
     def relay(self, n, on):
         coils = [r for r in self.rows if r["function"] == codes.READ_COILS]
@@ -288,8 +348,14 @@ def main(argv=None, out=None):
         if a.cmd == "read":
             out.write(table(m.read(a.names)) + "\n")
         elif a.cmd == "write":
-            m.write(a.name, a.value)
-            out.write(table(m.read([a.name])) + "\n")
+            pairs = m.write_and_check(a.name, a.value)
+            if not pairs:
+                out.write("%s %s: command accepted (a write-only register: nothing to read back)\n" % (
+                    lookup(a.name)["name"], a.value))
+            else:
+                out.write(table(pairs) + "\n")
+                if pairs[0][0]["name"] in LINE_SETTINGS:
+                    out.write("the meter answers at its new settings: %s\n" % m.settings())
         elif a.cmd == "relay":
             out.write("relay %d %s\n" % (a.n, "on" if m.relay(a.n, a.state == "on") else "off"))
         elif a.cmd == "watch":

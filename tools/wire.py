@@ -4,6 +4,8 @@
 # reads it as a UART does: 16x oversampling, a start bit on a falling edge checked half a bit later, each bit
 # sampled in its middle, only the first stop bit checked. Equal settings are the identity; a wrong baud rate or
 # parity gives garbage and framing/parity errors, which the receiver's driver then keeps, marks or drops.
+import os
+import stat
 import termios
 
 PARITY = "NEOMS"  # none, even, odd, mark (1), space (0)
@@ -75,7 +77,8 @@ def from_termios(attr, fd=None, receive=False):
     application set, except that the pty driver forces CS8 and clears PARENB (drivers/tty/pty.c,
     pty_set_termios). What it leaves tells the parity all the same: PARODD (odd), CMSPAR (mark with PARODD, else
     space), INPCK (input parity checking, which libmodbus/mbpoll set exactly when they use parity: even); a
-    master that sets even parity and no INPCK (pyserial) cannot be told from one without parity."""
+    master that sets even parity and no INPCK (pyserial on its own; tools/serialport.py adds it on a pty) cannot
+    be told from one without parity."""
     cflag, iflag = attr[2], attr[0]
     out = speed(attr[5], fd)
     baud = (speed(attr[4], fd) or out) if receive else out
@@ -91,26 +94,51 @@ def from_termios(attr, fd=None, receive=False):
     return Format(baud or 1, bits, parity, 2 if cflag & termios.CSTOPB else 1)
 
 
+PTY_SLAVE_MAJORS = range(136, 144)  # Unix98 pty slaves (Linux Documentation/admin-guide/devices.txt)
+
+
+def is_pty(fd):
+    """True when fd is the slave side of a Unix98 pty (the simulator's line), not a real serial port."""
+    st = os.fstat(fd)
+    return stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) in PTY_SLAVE_MAJORS
+
+
+def pty_parity(attr, parity):
+    """Put parity (N E O M S) into a tcgetattr list, in place, where a pty keeps it (see from_termios): PARODD,
+    CMSPAR, and INPCK for any parity; never PARENB, which the pty driver clears. Also sets ECHOKE (inert in raw
+    mode), the mark a configuring master clears (cfmakeraw, pyserial, libmodbus all do).
+
+    Why no PARENB and why the mark: the Linux pty driver clears PARENB on every set (drivers/tty/pty.c,
+    pty_set_termios), and Debian's glibc tcsetattr (debian/patches/any/local-tcsetaddr.diff) then reads the
+    termios back and returns EINVAL when PARENB (or CSIZE, CREAD) did not stick and nothing else in c_iflag,
+    c_oflag, c_lflag or the rest of c_cflag changed, although the kernel applied the request. So a master that
+    asks a pty for PARENB fails whenever its request changes nothing else: pyserial on every open of a pty that
+    already holds its settings, and at once at its second tcsetattr of an open (pymodbus sets inter_byte_timeout
+    right after opening, which changes only c_cc). A request without PARENB never fails that way; the mark makes
+    the next master's tcsetattr, PARENB or not, change something (libmodbus restores what it found at close, so
+    mbpoll after mbpoll changes something anyway)."""
+    attr[2] &= ~(termios.PARENB | termios.PARODD | _CMSPAR)
+    attr[0] &= ~termios.INPCK
+    if parity != "N":
+        attr[2] |= (termios.PARODD if parity in "OM" else 0) | (_CMSPAR if parity in "MS" else 0)
+        attr[0] |= termios.INPCK
+    attr[3] |= termios.ECHOKE
+
+
 def set_termios(fd, fmt):
-    """Set a pty to fmt, raw (what an installer does with stty before the first master runs). The parity goes
-    where a pty keeps it (PARODD, CMSPAR, INPCK: see from_termios), not into PARENB, which the pty driver clears.
-    ECHOKE (inert in raw mode) marks the state as the launcher's: every master that sets its own termios clears
-    it (cfmakeraw, pyserial, libmodbus), so its tcsetattr always changes something (a pty answers EINVAL to a
-    request that changes only bits it discards, e.g. PARENB, on Linux 6.x)."""
+    """Set a pty to fmt, raw (what an installer does with stty before the first master runs), the parity where a
+    pty keeps it and with the mark of pty_parity(), so a master's first tcsetattr changes something."""
     attr = termios.tcgetattr(fd)
-    attr[0] &= ~(termios.INPCK | termios.BRKINT | termios.ICRNL | termios.ISTRIP | termios.IXON | termios.PARMRK
+    attr[0] &= ~(termios.BRKINT | termios.ICRNL | termios.ISTRIP | termios.IXON | termios.PARMRK
                  | termios.IGNBRK | termios.INLCR | termios.IGNCR)
     attr[1] &= ~termios.OPOST
-    attr[3] = (attr[3] & ~(termios.ECHO | termios.ICANON | termios.IEXTEN | termios.ISIG | termios.ECHONL)) \
-        | termios.ECHOKE
-    cflag = attr[2] & ~(termios.CSIZE | termios.PARENB | termios.PARODD | termios.CSTOPB | _CMSPAR)
+    attr[3] &= ~(termios.ECHO | termios.ICANON | termios.IEXTEN | termios.ISIG | termios.ECHONL)
+    cflag = attr[2] & ~(termios.CSIZE | termios.CSTOPB)
     cflag |= termios.CS8 | termios.CREAD | termios.CLOCAL
-    if fmt.parity != "N":
-        cflag |= (termios.PARODD if fmt.parity in "OM" else 0) | (_CMSPAR if fmt.parity in "MS" else 0)
-        attr[0] |= termios.INPCK
     if fmt.stop == 2:
         cflag |= termios.CSTOPB
     attr[2] = cflag
+    pty_parity(attr, fmt.parity)
     attr[4] = attr[5] = _CODES.get(fmt.baud, attr[5])
     attr[6][termios.VMIN] = 1
     attr[6][termios.VTIME] = 0
