@@ -5,8 +5,8 @@
 //
 // What is modelled, at the SPI word level:
 // - frames of (response word, 8 channel words, CRC word); word length from MODE.WLENGTH (16, 24, or 32 bits with
-//   zero padding); a frame is delimited by CS (GP17) rising, and, with CS held low (MODE.TIMEOUT set, the
-//   firmware's streaming), by its byte count;
+//   zero padding); a frame is delimited by its byte count with CS held low (tied to GND on the board,
+//   MODE.TIMEOUT set), or by CS rising when a `cs` pin is given (none by default);
 // - commands NULL, RESET, STANDBY, WAKEUP, LOCK, UNLOCK, RREG (one register), WREG (n registers); the answer to a
 //   command comes in the next frame's response word; the input CRC is checked when MODE.RX_CRC_EN is set (a bad
 //   one sets STATUS.CRC_ERR and the command is ignored);
@@ -15,7 +15,8 @@
 //   host's generator (8 x int32 codes, saturated to 24 bits); DRDY (GP20) falls at each conversion and rises at the
 //   first SCLK of a frame (level mode, MODE.DRDY_FMT = 0); a frame latches the newest conversion at its first byte
 //   and its STATUS.DRDY[7:0] bits say whether that conversion is new (0xFF) or was already read (0x00);
-// - the SYNC/RESET pin (GP22) low resets the registers.
+// - the SYNC/RESET pin, when a `reset` pin is given (none by default: tied to DVDD on the board, the firmware
+//   sends the RESET command), low resets the registers.
 // Not modelled: the analog side (gain errors, noise: the generator does those), global chop, the current-detect
 // mode, register-map CRC.
 const CLKIN_HZ = 8192000;
