@@ -14,7 +14,8 @@ MIN_WIDTH_MS = const(5)  # shortest on time (the optocoupler and counters need a
 
 
 def width_ms(max_hz):
-    """On time (= least off time) for a highest pulse rate: 80 ms up to 6.25 Hz, shorter above, >= 5 ms."""
+    """On time (= least off time) for a highest pulse rate max_hz (whole Hz): 1000 // (2 max_hz + 1) ms, at
+    most 80 (max_hz <= 5) and at least 5 (100 Hz)."""
     if max_hz <= 0:
         return WIDTH_MS
     w = 1000 // (2 * max_hz + 1)
