@@ -12,7 +12,7 @@ REC = const(28)  # seq u32, date u32, time u32, kind u8, arg u8, src u8, 0, valu
 KEEP = const(128)  # events indexed (readable); the ring holds more until a sector is recycled
 _FMT = "<IIIBBBBfI"
 # kinds (u8); names for the LCD and the client
-POWER_UP = const(1)  # aux: 0 after an orderly power-down, 1 after a cut
+POWER_UP = const(1)  # aux: UP_* below
 POWER_DOWN = const(2)  # orderly (the power-fail input, SIGTERM in the sim)
 POWER_CUT = const(3)  # found at power-up: the supply went without warning; stamped with the last time saved
 ALARM_ON = const(4)  # arg rule (0-7), value: the quantity when it became active
@@ -25,6 +25,10 @@ TIME_SET = const(10)  # value: seconds the clock moved (new - old, within a day;
 DIP = const(11)  # arg phase (0-2), value: residual V (extreme), aux: duration ms; stamped with the start
 SWELL = const(12)  # value: maximum V
 INTERRUPTION = const(13)  # value: residual V
+UP_ORDERLY = const(0)  # POWER_UP aux: the newest event was an orderly power-down
+UP_CUT = const(1)  # the newest event was not a power-down: a cut (POWER_CUT logged just before)
+UP_NEW = const(2)  # the log and the record store were empty: the first power-up of new flash
+UP_UNKNOWN = const(3)  # the log was empty, the store was not (the log lost or erased): how it went down is unknown
 # the inputs (firmware/inputflags.py), logged on entering and leaving a state, not per window
 OVER_RANGE = const(14)  # arg channel (0-6 Ua Ub Uc Ia Ib Ic In), aux 1 entered / 0 left, value: its reading then
 NO_VOLTAGE = const(15)  # arg phase (0-2), aux 1 entered / 0 left: current without voltage, value: the current

@@ -50,14 +50,21 @@ class Journal:
         ymd, hms = self.now() if at is None else at
         self.log.log(kind, arg, ymd, hms, value, aux, src)
 
-    def power_up(self):
-        """A log whose newest event is not an orderly power-down ended in a cut: say so (with the last time the
-        meter saved, the energy record's clock), then the power-up."""
+    def power_up(self, new=False):
+        """What the log knows of the last power-down, then the power-up. Its newest event not an orderly
+        power-down: the meter went down in a cut; logged as such, stamped with the clock the meter restarts from
+        (the energy record's: the last time it saved). An empty log: the first power-up of new flash (new: the
+        record store was empty too, so nothing was ever saved) or a log that was lost (a RAM-only log, a new
+        record layout, an erased partition) while the store was not: how the meter went down is not known."""
         last = self.log.last_kind()
         cut = last != 0 and last != ev.POWER_DOWN
         if cut:
             self.add(ev.POWER_CUT)
-        self.add(ev.POWER_UP, aux=1 if cut else 0)
+        if last == 0:
+            aux = ev.UP_NEW if new else ev.UP_UNKNOWN
+        else:
+            aux = ev.UP_CUT if cut else ev.UP_ORDERLY
+        self.add(ev.POWER_UP, aux=aux)
 
     def power_down(self):
         self.watch(ev.KEEP)

@@ -81,6 +81,7 @@ class Meter:
         if state_dir is not None:
             ensure_dir(state_dir)
         self.store = Store(state_dir)
+        new = self.store.writes == 0  # nothing was ever saved: the meter's first power-up (its flash is new)
         gc.collect()
         self.config = Config(self.store)
         self.vals = array("f", [0.0] * regmap.N_MEAS)
@@ -148,7 +149,7 @@ class Meter:
         self.journal = Journal(EventLog(events if events is not None else events_device(state_dir)), self)
         sel = regmap.block("ev_sel")[0]
         self.regs.attach(sel, sel + 1, self.journal.sel_write)
-        self.journal.power_up()
+        self.journal.power_up(new)
         self.on_serial = on_serial  # board callback(baud, data_code): reprogram the UART (bind_line)
         self.seconds = 0  # simulated/real time from the ADC's sample clock: whole seconds ...
         self.subsec = 0  # ... and samples into the current second (small ints: no allocation)

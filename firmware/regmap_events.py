@@ -55,7 +55,8 @@ EV_SEL = (("EV_From", "", 1, "Age of the first record in the window, 0 = the new
 _EV_F = (("Seq", "Sequence number (0: no event in this slot)"), ("D", "Date YYYYMMDD"), ("T", "Time hhmmss"),
          ("Code", "kind << 16 | argument << 8 | source (0 panel, 1 Modbus); kinds in docs/events.md"),
          ("Val", "Value: the IEEE754 float32 bit pattern (read it as float32)"),
-         ("Aux", "Kind-specific: relay/input state, dip duration ms, power-up after a cut"))
+         ("Aux", "Kind-specific: relay/input state, dip duration ms, power-up 0 after a power-down, 1 after a "
+          "cut, 2 first, 3 log was empty"))
 
 
 def _ev(k):

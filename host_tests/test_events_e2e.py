@@ -41,7 +41,7 @@ def test_events_survive_a_power_cut_in_order(tmp_path):
         assert kinds == [(ev.POWER_UP, 0), (ev.POWER_CUT, 0), (ev.TIME_SET, 0), (ev.CLEAR, 1),
                          (ev.SETTING, regmap.config_index("Pt_U")), (ev.INPUT, 1), (ev.RELAY, 0), (ev.POWER_UP, 0)]
         assert total == (before[0] << 16 | before[1]) + 2 and [e["seq"] for e in evs] == list(range(total, 0, -1))
-        assert evs[0]["aux"] == 1 and evs[-1]["aux"] == 0  # the second power-up was after a cut
+        assert evs[0]["aux"] == ev.UP_CUT and evs[-1]["aux"] == ev.UP_NEW  # a new state dir, then a cut
         assert evs[4]["value"] == 100 and evs[4]["src"] == 1 and evs[3]["src"] == 1  # Modbus
         assert evs[6]["aux"] == 1 and evs[5]["aux"] == 1  # relay closed (remote), DI2 closed
         assert evs[2]["date"] == 20270315 and evs[1]["date"] == 20270315  # the cut: the last time saved
@@ -50,5 +50,6 @@ def test_events_survive_a_power_cut_in_order(tmp_path):
         assert out[0] == "%d events logged, newest first" % total
         assert "power up" in out[2] and "after a cut" in out[2] and "setting Pt_U" in out[6] and "= 100" in out[6]
         assert "relay DO1" in out[8] and "closed (remote)" in out[8]
+        assert "power up" in out[-1] and "first power-up" in out[-1], out[-1]
     finally:
         sim.stop()

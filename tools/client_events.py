@@ -13,7 +13,8 @@ def event_text(e):
     what = _KINDS[k] if k < len(_KINDS) else "kind %d" % k
     src = "Modbus" if e["src"] else "panel"
     if k == 1:
-        return what, "after a cut" if x else "after an orderly power-down"
+        return what, ("after an orderly power-down", "after a cut", "first power-up (new flash)",
+                      "log was empty: how it went down is unknown")[x] if x < 4 else "aux %d" % x
     if k in (4, 5):
         return "%s AL%d" % (what, a + 1), "value %g" % v
     if k == 6:

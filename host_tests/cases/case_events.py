@@ -98,3 +98,44 @@ def test_a_burst_of_settings_is_logged_over_service_calls():
     rows = [log.get(k)[4] for k in range(9, -1, -1)]
     assert rows == sorted(regmap.config_index(n) for n in names)
     assert [log.get(k)[3] for k in range(10)] == [ev.SETTING] * 10
+
+
+def test_power_up_says_what_the_log_knows_of_the_power_down():
+    # A new meter (store and log empty) says "first power-up"; after an orderly power-down, after a cut (the cut
+    # logged before it), and with the log lost while the store kept its records ("not known"): each truthfully.
+    import os
+
+    from firmware.meter import Meter
+
+    d = "/tmp/kpm53_case_events_power_up"
+    for f in ("flash.bin", "events.bin"):
+        try:
+            os.remove(d + "/" + f)
+        except OSError:
+            pass
+
+    def boot():
+        m = Meter(d)
+        log = m.journal.log
+        return m, [(log.get(k)[3], log.get(k)[7]) for k in range(log.kept)]  # (kind, aux), newest first
+
+    def off(m, orderly):
+        if orderly:
+            m.power_down()
+        m.store.dev.close()
+        m.journal.log.dev.close()
+
+    m, got = boot()
+    assert got == [(ev.POWER_UP, ev.UP_NEW)], got
+    off(m, True)
+    m, got = boot()
+    assert got[:2] == [(ev.POWER_UP, ev.UP_ORDERLY), (ev.POWER_DOWN, 0)], got
+    off(m, False)  # a cut
+    m, got = boot()
+    assert got[:3] == [(ev.POWER_UP, ev.UP_CUT), (ev.POWER_CUT, 0), (ev.POWER_UP, ev.UP_ORDERLY)], got
+    off(m, True)
+    os.remove(d + "/events.bin")  # the log lost, the store kept
+    m, got = boot()
+    assert got == [(ev.POWER_UP, ev.UP_UNKNOWN)] and m.store.writes > 0, got
+    off(m, True)
+    assert Meter(None).journal.log.get(0)[7] == ev.UP_NEW  # a RAM meter starts new every time
