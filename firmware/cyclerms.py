@@ -23,46 +23,59 @@ C_CUR = const(54)  # which C_SEG slot holds the newest half cycle
 C_VALID = const(55)  # boundaries since reset, counted up to 2: from the third on each one measures a cycle
 C_AHEAD = const(56)  # samples from the next block's start to the next boundary (Sampler.feed keeps it)
 C_DC = const(57)  # 3: mean of each channel over the last cycle (Q4 codes)
-_RESET = const(60)  # reset() clears the words above; the ones below are settings and the detector
-C_SYSS = const(60)  # 0: the phases are the channels; 1 (2LL): channel a (Uab), channel c (Ucb), and Uca
-C_G2A = const(61)  # 2LL Uca = ga^2 ua^2 + gc^2 uc^2 - 2 ga gc ua uc: ga^2, gc^2, 2 ga gc (Q14; calibration)
-C_G2C = const(62)
-C_GX = const(63)
-C_ARMED = const(64)  # 1: the levels are set, crossings are detected
-C_TH = const(65)  # 3 x 5 levels (ring units): dip on, dip off, swell on, swell off, interruption (pqevents)
-C_ST = const(80)  # 3: phase state 0 normal, 1 below the dip level, 2 above the swell level
-C_EXT = const(83)  # 3: lowest (state 1) or highest (state 2) mean square since the state began
-C_DUR = const(86)  # 3: samples since the state began
-C_EVH = const(89)  # next crossing record to write
-C_EVN = const(90)  # crossing records waiting for pqevents
-C_EVLOST = const(91)  # records overwritten before they were taken
-C_HEAD = const(92)  # next ring entry to write
-C_COUNT = const(93)  # ring entries written since a reader last cleared it (at most RING)
-C_LOST = const(94)  # ring entries written while it was full (C_COUNT at RING)
-C_EVQ = const(96)  # EVQ crossing records of 4 words: phase | 4 (start) or 8 | state << 4 (end), extreme,
-EVQ = const(8)  # samples, 0
-C_RING = const(128)  # RING entries of 4 words: mean square of the phases a b c (ring units), samples
+C_STEP0 = const(60)  # the NCO step before the sample that may close a window (take())
+C_VER = const(61)  # 1: the last synchronised close found the NCO at the window's frequency (within 1/16); 0 after reset
+_RESET = const(62)  # reset() clears the words above; the ones below are settings and the detector
+C_SYSS = const(62)  # 0: the phases are the channels; 1 (2LL): channel a (Uab), channel c (Ucb), and Uca
+C_G2A = const(63)  # 2LL Uca = ga^2 ua^2 + gc^2 uc^2 - 2 ga gc ua uc: ga^2, gc^2, 2 ga gc (Q14; calibration)
+C_G2C = const(64)
+C_GX = const(65)
+C_ARMED = const(66)  # 1: the levels are set, crossings are detected
+C_TH = const(67)  # 3 x 5 levels (ring units): dip on, dip off, swell on, swell off, interruption (pqevents)
+C_ST = const(82)  # 3: phase state 0 normal, 1 below the dip level, 2 above the swell level
+C_EXT = const(85)  # 3: lowest (state 1) or highest (state 2) mean square since the state began
+C_DUR = const(88)  # 3: samples since the state began
+C_SCL = const(91)  # 3: C_CLOSES when the state began
+C_NEW = const(94)  # bit p: phase p's state began since the last poll (its start not stamped yet)
+C_VOID = const(95)  # bit p: a window judged off frequency (V_OFF) closed while phase p's state began or right after
+C_POLL = const(96)  # 1: a state began or ended since the last poll (the meter checks this word after each block)
+C_EVN = const(97)  # end records waiting for pqevents (C_EVQ[0 .. C_EVN - 1])
+C_EVLOST = const(98)  # ends not recorded: the queue was full (events lost to the log; counted, never misdated)
+C_HEAD = const(99)  # next ring entry to write
+C_COUNT = const(100)  # ring entries written since a reader last cleared it (at most RING)
+C_LOST = const(101)  # ring entries written while it was full (C_COUNT at RING)
+C_CLOSES = const(102)  # window closes since power-up (modulo 2**30)
+C_BAD = const(103)  # the last 30 closes, bit 0 the newest: 1 = that window was judged off frequency (V_OFF)
+C_EVQ = const(104)  # EVQ end records of 4 words: phase | state << 4 | R_* flags, extreme, samples, C_SCL at start
+EVQ = const(16)  # ends one poll can take: 4 a phase in a 400-sample block at 65 Hz (7 boundaries), x 3 phases
+C_RING = const(168)  # RING entries of 4 words: mean square of the phases a b c (ring units), samples
 RING = const(16)
-C_SIZE = const(192)
+C_SIZE = const(232)
+R_NEW = const(64)  # record flags: the start lies in the block just fed (not stamped yet: poll() stamps it now)
+R_VOID = const(128)  # a window judged off frequency closed while the state began or right after (C_VOID)
+R_JUDGED = const(256)  # both closes after the start came before the end: R_VOID is the whole verdict
+CLOSE_MASK = const(0x3FFFFFFF)  # C_CLOSES and C_SCL modulo 2**30
+V_OFF = const(4)  # a synchronised close whose frequency is off the NCO's by more than step >> V_OFF (1/16)
 UNIT = const(16)  # a mean square of 1 (a ring unit) is 16 reduced codes^2 (a code: 1000 V peak / 2**15, x Pt_U)
 
-# the kernel's state words and sums (firmware/kernel.py S_NS, S_PHASE, S_STEP, P_X, P_XX, P_UU + 2: imported
-# names are objects in viper, hence copies; host_tests/test_pq_placement.py checks them)
+# the kernel's state words, sums and done word (firmware/kernel.py S_NS, S_PHASE, S_STEP, P_X, P_XX, P_UU + 2,
+# D_CYC: imported names are objects in viper, hence copies; host_tests/test_pq_placement.py checks them)
 _NS = const(132)
 _PHASE = const(134)
 _STEP = const(135)
 _KX = const(0)
 _KXX = const(7)
 _KCA = const(19)
+_DCYC = const(69)  # kernel.D_CYC: whole cycles in the closed window, 0 when it was not synchronised
 _STEP_MIN = const(1 << 20)  # NCO step floor (0.002 Hz): no division by 0 whatever the state holds
 _HALF_MAX = const(127)  # samples: a half cycle is at most 121 (33 Hz, the lowest the kernel synchronises to)
 
 
 @micropython.viper
 def take(st: ptr32, cs: ptr32):
-    """Before run() takes the sample at which the span stopped (a window close, which clears the kernel's sums,
-    or a current range widening, which leaves the voltages' sums alone): a copy of the sums. rebase() follows a
-    close."""
+    """Before run() takes the sample at which the span stopped (a window close, which clears the kernel's sums
+    and retunes the NCO, or a current range widening, which leaves the voltages' sums alone): a copy of the sums
+    and of the NCO step. rebase() follows a close."""
     q = 0
     while q < 7:
         if q < 3:
@@ -75,12 +88,18 @@ def take(st: ptr32, cs: ptr32):
         cs[C_SNAP + 2 * q + 1] = st[w + 1]
         q += 1
     cs[C_NSS] = st[_NS]
+    cs[C_STEP0] = st[_STEP]
 
 
 @micropython.viper
-def rebase(st: ptr32, cs: ptr32) -> int:
+def rebase(st: ptr32, cs: ptr32, dn: ptr32) -> int:
     """After a window close: the kernel's sums restarted (they hold the closing sample alone, not yet counted
-    here), so the base moves down by what they held before it (exact, 64-bit). Returns the samples from the next
+    here), so the base moves down by what they held before it (exact, 64-bit). The window is judged: off
+    frequency (a bit in C_BAD) when it was synchronised and its frequency differs from the NCO's that cut its
+    half cycles by more than 1/16 (a step of the line's frequency; a phase jump of the reference and its return
+    in the next window read 2 x jump / 3600 per 10 cycles: 1/16 is 112 degrees), or when it was not synchronised
+    and no synchronised close since the last reset confirmed the NCO; a phase whose state began in this window or
+    the one before is marked void (C_VOID). Returns the samples from the next
     one to the next boundary (the close may have retuned the NCO)."""
     m = int(WORD_MASK)
     h = int(SIGN_BIT)
@@ -96,6 +115,28 @@ def rebase(st: ptr32, cs: ptr32) -> int:
         q += 2
     cs[C_NSB] = ((cs[C_NSB] ^ h) - h) - int(cs[C_NSS])
     step = int(st[_STEP])
+    bad = 0
+    if dn[_DCYC]:
+        old = int(cs[C_STEP0])  # both steps are below 2**31 (the NCO runs below 4 kHz)
+        dd = step - old
+        if dd < 0:
+            dd = 0 - dd
+        if dd > (old >> V_OFF):
+            bad = 1
+        cs[C_VER] = 1 - bad
+    elif cs[C_VER] == 0:
+        bad = 1
+    cl = (int(cs[C_CLOSES]) + 1) & CLOSE_MASK
+    cs[C_CLOSES] = cl
+    cs[C_BAD] = ((int(cs[C_BAD]) << 1) | bad) & CLOSE_MASK
+    if bad:
+        c = 0
+        while c < 3:
+            if cs[C_ST + c]:
+                a = (cl - int(cs[C_SCL + c])) & CLOSE_MASK
+                if a == 1 or a == 2:
+                    cs[C_VOID] = int(cs[C_VOID]) | (1 << c)
+            c += 1
     if step < _STEP_MIN:
         step = _STEP_MIN
     d = ((h - 1) - (int(st[_PHASE]) & (h - 1))) // step + 1  # to the next multiple of 2**31 of the phase
@@ -108,8 +149,8 @@ def rebase(st: ptr32, cs: ptr32) -> int:
 def half(blk: ptr32, i: int, st: ptr32, cs: ptr32) -> int:
     """At the boundary straddled by sample i of blk (not yet summed by the kernel): closes the half cycle; from
     the third on, the cycle's mean squares (the last two half cycles, DC removed) go into the ring and, once
-    armed, through the level crossings (records in C_EVQ). Returns the samples from i to the next boundary. No
-    allocation; every intermediate below 2**31."""
+    armed, through the level crossings (a state's beginning: a C_NEW bit; its end: a record in C_EVQ).
+    Returns the samples from i to the next boundary. No allocation; every intermediate below 2**31."""
     m = int(WORD_MASK)
     h = int(SIGN_BIT)
     step = int(st[_STEP])
@@ -251,12 +292,14 @@ def half(blk: ptr32, i: int, st: ptr32, cs: ptr32) -> int:
         cs[C_LOST] = cs[C_LOST] + 1
     if cs[C_ARMED] == 0:
         return d
-    # level crossings with hysteresis per phase: a record when a state begins (start) and when it ends
+    # level crossings with hysteresis per phase. A state's beginning is a bit (C_NEW) the next poll stamps with the
+    # clock; its end a record in the queue (dropped and counted when the queue is full: never misdated)
     c = 0
     while c < 3:
         v = int(cs[e + c])
         t = C_TH + 5 * c
         s = int(cs[C_ST + c])
+        bit = 1 << c
         r = 0
         if s == 0:
             if v < int(cs[t]):
@@ -267,34 +310,46 @@ def half(blk: ptr32, i: int, st: ptr32, cs: ptr32) -> int:
                 cs[C_ST + c] = s
                 cs[C_EXT + c] = v
                 cs[C_DUR + c] = n
-                r = c | 4
+                cs[C_SCL + c] = cs[C_CLOSES]
+                cs[C_NEW] = int(cs[C_NEW]) | bit
+                cs[C_VOID] = int(cs[C_VOID]) & (7 ^ bit)
+                cs[C_POLL] = 1
         elif s == 1:
             if v >= int(cs[t + 1]):
-                r = c | 8 | 16
+                r = c | 16
             else:
                 cs[C_DUR + c] = int(cs[C_DUR + c]) + n
                 if v < int(cs[C_EXT + c]):
                     cs[C_EXT + c] = v
         else:
             if v <= int(cs[t + 3]):
-                r = c | 8 | 32
+                r = c | 32
             else:
                 cs[C_DUR + c] = int(cs[C_DUR + c]) + n
                 if v > int(cs[C_EXT + c]):
                     cs[C_EXT + c] = v
         if r:
-            if r & 8:
-                cs[C_ST + c] = 0
-            k = C_EVQ + 4 * int(cs[C_EVH])
-            cs[k] = r
-            cs[k + 1] = cs[C_EXT + c]
-            cs[k + 2] = cs[C_DUR + c]
-            cs[C_EVH] = (int(cs[C_EVH]) + 1) & (EVQ - 1)
+            cs[C_ST + c] = 0
+            f = int(cs[C_NEW])
+            if f & bit:
+                r |= R_NEW
+                cs[C_NEW] = f ^ bit
+            if int(cs[C_VOID]) & bit:
+                r |= R_VOID
+            s0 = int(cs[C_SCL + c])
+            if ((int(cs[C_CLOSES]) - s0) & CLOSE_MASK) >= 2:
+                r |= R_JUDGED
             k = int(cs[C_EVN])
             if k < EVQ:
+                w = C_EVQ + 4 * k
+                cs[w] = r
+                cs[w + 1] = cs[C_EXT + c]
+                cs[w + 2] = cs[C_DUR + c]
+                cs[w + 3] = s0
                 cs[C_EVN] = k + 1
             else:
                 cs[C_EVLOST] = cs[C_EVLOST] + 1
+            cs[C_POLL] = 1
         c += 1
     return d
 
@@ -312,8 +367,8 @@ class CycleRms:
     def configure(self, syss, g2a=1.0, g2c=1.0, gx=2.0):
         """Wiring 0 (phases Ua Ub Uc) or 1/2 (Uab, Ubc, Uca from the channels a and c), with metering's gain
         factors of Uca = g2a ua^2 + g2c uc^2 - gx ua uc (calibration: ga^2, gc^2, 2 ga gc). A new wiring sends
-        the phases' states back to normal and measures again from the third boundary on (the Uca sums start
-        then). Allocates (floats)."""
+        the phases' states back to normal (events in progress are not logged) and measures again from the third
+        boundary on (the Uca sums start then). Allocates (floats)."""
         cs = self.cs
         w = 1 if syss else 0
         if w != cs[C_SYSS]:
@@ -321,13 +376,15 @@ class CycleRms:
             cs[C_VALID] = 0
             for p in range(3):
                 cs[C_ST + p] = 0
+            cs[C_NEW] = 0
         cs[C_G2A] = int(g2a * 16384 + 0.5)
         cs[C_G2C] = int(g2c * 16384 + 0.5)
         cs[C_GX] = int(gx * 16384 + 0.5)
 
     def reset(self):
-        """The kernel's sums and NCO restarted (Sampler.reset): the next boundary is its first sample. The
-        levels, the phases' states and the records waiting stay."""
+        """The kernel's sums and NCO restarted (Sampler.reset): the next boundary is its first sample; windows
+        are judged off frequency until a synchronised close confirms the NCO (C_VER). The levels, the phases'
+        states, the close count and the records waiting stay."""
         cs = self.cs
         for k in range(_RESET):
             cs[k] = 0

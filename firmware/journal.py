@@ -67,13 +67,14 @@ class Journal:
         self.add(ev.POWER_UP, aux=aux)
 
     def power_down(self):
-        self.watch(ev.KEEP)
+        self.watch(ev.KEEP, True)
         self.add(ev.POWER_DOWN)
 
-    def watch(self, most=_SETTINGS_PER_CALL):
+    def watch(self, most=_SETTINGS_PER_CALL, final=False):
         """Log what changed since the last call (outside the hot paths: allocates). At most `most` setting changes
         a call (~1.4 ms each on the RP2040): a master writing every setting in one FC16 gets them logged over the
-        next service() calls, 100 ms apart on the Pico, not in one long call."""
+        next service() calls, 100 ms apart on the Pico, not in one long call. final (power-down): voltage events
+        still waiting for their verdict go out with what is known (VoltageEvents.take)."""
         m = self.m
         al = m.alarms
         p = al.pend
@@ -110,7 +111,7 @@ class Journal:
                 if (t >> k) & 1:
                     self.add(ev.SETTING, _RULE_ARG + k, src=self.src)
         if m.pq.queued:  # dips, swells, interruptions, stamped with their start
-            for p, kind, ext, dur, ymd, hms in m.pq.take():
+            for p, kind, ext, dur, ymd, hms in m.pq.take(final):
                 self.add(ev.DIP + kind, p, ext, aux=dur * 1000 // 8000, at=(ymd, hms))
         if m.flags.changed:
             self._inputs(m.flags)

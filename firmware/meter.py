@@ -11,7 +11,7 @@ from firmware.alarms import Alarms
 from firmware.analog import Analog
 from firmware.calib import CAL_BASE, CMD_BASE, N_ROWS, Calib
 from firmware.config import Config
-from firmware.cyclerms import C_EVN, CycleRms
+from firmware.cyclerms import C_POLL, CycleRms
 from firmware.frontend import SAMPLE_RATE
 from firmware.demand import Demand
 from firmware.harmonics import Harmonics
@@ -185,7 +185,7 @@ class Meter:
             else:
                 self._next_stage()
         done = self.sampler.feed(block, n)
-        if self._pqcs[C_EVN]:  # a half cycle of this block crossed a dip or swell level
+        if self._pqcs[C_POLL]:  # a half cycle of this block crossed a dip or swell level
             self.pq.poll()
         if done:
             self._stage = 1

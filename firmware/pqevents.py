@@ -9,7 +9,8 @@ from micropython import const
 
 from firmware import regmap, sf32, sf32conv
 from firmware import workspace as ws
-from firmware.cyclerms import C_ARMED, C_EVH, C_EVN, C_EVQ, C_HEAD, C_RING, C_TH, EVQ, RING
+from firmware.cyclerms import (C_ARMED, C_BAD, C_CLOSES, C_EVLOST, C_EVN, C_EVQ, C_HEAD, C_NEW, C_POLL, C_RING,
+                               C_TH, CLOSE_MASK, R_JUDGED, R_NEW, R_VOID, RING)
 
 NORMAL = const(0)
 LOW = const(1)  # below the dip threshold (a dip, or an interruption if its residual fell below Int)
@@ -19,7 +20,10 @@ SWELL = const(1)
 INTERRUPTION = const(2)
 _SETTLE = const(3)  # metered windows before detection starts: the NCO at the line's frequency, the scale known
 _EVERY = const(5)  # windows between refreshes of the levels once detecting
-_PENDING = const(8)  # finished events waiting for the event log
+_PENDING = const(24)  # finished events waiting for their verdict and the event log (~2 windows, a service() call)
+_J_VOID = const(1)  # q_pk flags: judged off frequency (cyclerms R_VOID)
+_J_DONE = const(2)  # the verdict is complete (cyclerms R_JUDGED)
+N_ROWS = const(11)  # block pq_n: 9 counters, events lost (queues full), events void (off frequency)
 _NT = const(5)  # levels per phase (ring units, cyclerms C_TH): dip on, dip off, swell on, swell off, interruption
 # fw (array('f')) slots
 _K = const(0)  # 3: volts per reduced code of each phase's quantity (metering's KU, or KUL for Uca)
@@ -56,9 +60,10 @@ def _copy(dst: ptr32, i: int, src: ptr32, j: int):
 
 
 class VoltageEvents:
-    """window() after each metered window sets the CycleRms levels from metering's scale; poll() turns its
-    crossing records into events (both allocation-free); finished events wait in a small queue (take()) for the
-    event log; counters per kind and phase in block pq_n."""
+    """window() after each metered window sets the CycleRms levels from metering's scale; poll() stamps the
+    starts and turns the end records into finished events (both allocation-free); these wait in a small queue
+    for their verdict (take(): not logged when measured off the line's frequency) and the event log; counters
+    per kind and phase, events lost and void in block pq_n."""
 
     def __init__(self, cycle, w, clock, image=None):
         """cycle: the sampler's firmware.cyclerms.CycleRms; w: metering's workspace (array('f')): its KU, KUL,
@@ -73,12 +78,13 @@ class VoltageEvents:
         self.pct = array("i", bytes(4 * _NT))  # the levels' squares in Q14 of Un^2
         self.t0 = array("i", bytes(24))  # start (YYYYMMDD, hhmmss) per phase
         self.n = array("i", bytes(36))  # counters: dips a b c, swells a b c, interruptions a b c
-        # finished events: phase, kind, extreme (V), duration (samples), start date, time
-        self.q_pk = bytearray(2 * _PENDING)
+        # finished events: phase, kind, flags; extreme (V); duration (samples), start date, time, C_CLOSES at start
+        self.q_pk = bytearray(3 * _PENDING)
         self.q_ext = array("f", bytes(4 * _PENDING))
-        self.q_i = array("i", bytes(12 * _PENDING))
+        self.q_i = array("i", bytes(16 * _PENDING))
         self.queued = 0
-        self.dropped = 0
+        self.dropped = 0  # finished events that found the queue full (lost to the log)
+        self.voided = 0  # events judged off frequency: not logged
         self.windows = 0
         self._off = 2 * regmap.block("pq_n")[0]
         self.fw[_MAX] = float(1 << 27)
@@ -126,30 +132,34 @@ class VoltageEvents:
                 _levels(self.cs, C_TH + _NT * p, sf32conv.to_int(fw, _T), self.pct)
 
     def poll(self):
-        """After a fed block whose half cycles crossed a level (cs[C_EVN]: the meter checks it): a start is
-        stamped with the clock now (the block's), an end becomes an event for the log. Allocation-free."""
+        """After a fed block in which a state began or ended (cs[C_POLL]: the meter checks it): a start is stamped
+        with the clock now (the block's: every start of the block is seen here, none is queued), an end becomes
+        a finished event waiting for its verdict (take()). Allocation-free."""
         cs = self.cs
-        n = cs[C_EVN]
-        if not n:
-            return
-        h = cs[C_EVH]
-        for j in range(n):
-            k = C_EVQ + 4 * ((h - n + j) & (EVQ - 1))
+        cs[C_POLL] = 0
+        clk = self.clock
+        t0 = self.t0
+        for j in range(cs[C_EVN]):
+            k = C_EVQ + 4 * j
             r = cs[k]
             p = r & 3
-            if r & 4:
-                self.t0[2 * p] = self.clock.ymd
-                self.t0[2 * p + 1] = self.clock.hms
+            if r & R_NEW:  # it began in this block too
+                self._finish(p, r, cs[k + 1], cs[k + 2], clk.ymd, clk.hms, cs[k + 3])
             else:
-                self._finish(p, r >> 4, cs[k + 1], cs[k + 2])
+                self._finish(p, r, cs[k + 1], cs[k + 2], t0[2 * p], t0[2 * p + 1], cs[k + 3])
         cs[C_EVN] = 0
-        self.publish()
+        b = cs[C_NEW]
+        if b:
+            cs[C_NEW] = 0
+            for p in range(3):
+                if (b >> p) & 1:
+                    t0[2 * p] = clk.ymd
+                    t0[2 * p + 1] = clk.hms
 
-    def _finish(self, p, state, e, dur):
+    def _finish(self, p, r, e, dur, ymd, hms, s0):
         # below the dip level (state 1): an interruption when the residual fell below Int, else a dip
         t = C_TH + _NT * p
-        kind = SWELL if state == 2 else (INTERRUPTION if e < self.cs[t + 4] else DIP)
-        self.n[3 * kind + p] += 1
+        kind = SWELL if (r >> 4) & 3 == 2 else (INTERRUPTION if e < self.cs[t + 4] else DIP)
         k = self.queued
         if k >= _PENDING:
             self.dropped += 1
@@ -159,20 +169,61 @@ class VoltageEvents:
         sf32.fmul(fw, _T, _T, _F + p)
         sf32.fsqrt(fw, _T, _T)
         _copy(self.q_ext, k, fw, _T)
-        self.q_pk[2 * k] = p
-        self.q_pk[2 * k + 1] = kind
-        self.q_i[3 * k] = dur
-        self.q_i[3 * k + 1] = self.t0[2 * p]
-        self.q_i[3 * k + 2] = self.t0[2 * p + 1]
+        self.q_pk[3 * k] = p
+        self.q_pk[3 * k + 1] = kind
+        self.q_pk[3 * k + 2] = (_J_VOID if r & R_VOID else 0) | (_J_DONE if r & R_JUDGED else 0)
+        self.q_i[4 * k] = dur
+        self.q_i[4 * k + 1] = ymd
+        self.q_i[4 * k + 2] = hms
+        self.q_i[4 * k + 3] = s0
         self.queued = k + 1
 
-    def take(self):
-        """Finished events, oldest first, as (phase, kind, extreme V, duration samples, ymd, hms); empties the
-        queue (the journal, outside the hot paths)."""
-        out = [(self.q_pk[2 * k], self.q_pk[2 * k + 1], self.q_ext[k], self.q_i[3 * k], self.q_i[3 * k + 1],
-                self.q_i[3 * k + 2]) for k in range(self.queued)]
-        self.queued = 0
+    def take(self, final=False):
+        """Finished events whose verdict is in, oldest first, as (phase, kind, extreme V, duration samples, ymd,
+        hms); the journal calls it (outside the hot paths: allocates). An event is void, and not logged, when the
+        window in which its state began, or the next one, was judged off frequency at its close (cyclerms
+        rebase(): its half cycles were not half cycles of the line, so its one-cycle RMS was not the line's); so an
+        event ended before those two closes waits for them (at most two windows, ~0.4 s). final (power-down):
+        every event waiting goes out with what is known. Counters (pq_n) count the events handed out."""
+        cs = self.cs
+        cur = cs[C_CLOSES]
+        bad = cs[C_BAD]
+        q, qi = self.q_pk, self.q_i
+        out = []
+        k = 0
+        while k < self.queued:
+            f = q[3 * k + 2]
+            void = f & _J_VOID
+            if not f & _J_DONE:
+                a = (cur - qi[4 * k + 3]) & CLOSE_MASK  # closes since the start: s + 1 is bit a - 1 of C_BAD
+                if a < 2 and not final:
+                    break  # in order: this one and the later ones wait
+                for b in (a - 1, a - 2):
+                    if 0 <= b < 30 and (bad >> b) & 1:
+                        void = 1
+            p, kind = q[3 * k], q[3 * k + 1]
+            if void:
+                self.voided += 1
+            else:
+                self.n[3 * kind + p] += 1
+                out.append((p, kind, self.q_ext[k], qi[4 * k], qi[4 * k + 1], qi[4 * k + 2]))
+            k += 1
+        if k:
+            n = self.queued - k
+            for j in range(n):  # the waiting ones to the front
+                for x in range(3):
+                    q[3 * j + x] = q[3 * (j + k) + x]
+                for x in range(4):
+                    qi[4 * j + x] = qi[4 * (j + k) + x]
+                self.q_ext[j] = self.q_ext[j + k]
+            self.queued = n
+        self.publish()
         return out
+
+    def lost(self):
+        """Events found but not logged because a queue was full (the crossing records of one block, or the
+        events waiting for the log): counted, never misdated."""
+        return self.cs[C_EVLOST] + self.dropped
 
     def rms(self, p, age=0):
         """The one-cycle RMS (V) of phase p in the ring's age-th newest entry (0: the last half cycle), with the
@@ -185,8 +236,8 @@ class VoltageEvents:
         if img is None:
             return
         o = self._off
-        for k in range(9):
-            v = self.n[k]
+        for k in range(N_ROWS):
+            v = self.n[k] if k < 9 else (self.lost() if k == 9 else self.voided)
             img[o + 4 * k] = (v >> 24) & 0xFF
             img[o + 4 * k + 1] = (v >> 16) & 0xFF
             img[o + 4 * k + 2] = (v >> 8) & 0xFF

@@ -65,14 +65,20 @@ def _ev(k):
 
 
 EV_REC = Rows(48, _ev)
-# 0x0B90 uint32 read-only: voltage events per phase since power-up (docs/events.md)
+# 0x0B90 uint32 read-only: voltage events per phase since power-up, then those not logged (docs/events.md)
 _PQ_K = (("DIP", "dips"), ("SWL", "swells"), ("INT", "interruptions"))
+_PQ_X = (("PQ_Lost", "Voltage events found but not logged since power-up: more ended at once than the queues hold "
+          "(16 in one block of samples, 24 waiting for the log); counted, never misdated"),
+         ("PQ_Void", "Voltage events not logged since power-up because they began while the one-cycle RMS did not "
+          "span a cycle of the line (a window off the NCO's frequency by more than 1/16: a frequency step)"))
 
 
 def _pq(k):
+    if k >= 9:
+        return (_PQ_X[k - 9][0], "", 1, _PQ_X[k - 9][1])
     c, d = _PQ_K[k // 3]
-    return ("%s_%s" % (c, "abc"[k % 3]), "", 1, "Voltage %s on phase %s (3Ln3CT; Uab Ubc Uca in 2LL) since power-up"
-            % (d, "ABC"[k % 3]))
+    return ("%s_%s" % (c, "abc"[k % 3]), "", 1, "Voltage %s on phase %s (3Ln3CT; Uab Ubc Uca in 2LL) since power-up, "
+            "as logged" % (d, "ABC"[k % 3]))
 
 
-PQ_N = Rows(9, _pq)
+PQ_N = Rows(11, _pq)

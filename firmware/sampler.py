@@ -176,7 +176,7 @@ class Sampler:
                 self._take(st, cs)
                 i = self._run(block, i, e, st, tab, dn)
                 if st[S_JUST]:  # closed: the sums restarted
-                    d = self._rebase(st, cs)
+                    d = self._rebase(st, cs, dn)
                     if nb > i:  # the close may have retuned the NCO: the boundary moves
                         nb = i + d
             if st[S_JUST]:

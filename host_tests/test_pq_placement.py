@@ -61,6 +61,7 @@ def _events(phase, level, starts, length, nominal=UN):
 def test_layout_matches_the_kernel():
     assert cyclerms._NS == kernel.S_NS and cyclerms._PHASE == kernel.S_PHASE and cyclerms._STEP == kernel.S_STEP
     assert (cyclerms._KX, cyclerms._KXX, cyclerms._KCA) == (kernel.P_X, kernel.P_XX, kernel.P_UU + 2)
+    assert cyclerms._DCYC == kernel.D_CYC
 
 
 def test_300ms_dip_to_70_percent_in_8_placements():

@@ -15,7 +15,7 @@ from boards.pico import kernel_thumb
 from firmware import kernel_span
 from firmware import workspace as ws
 from firmware.clock import Clock
-from firmware.cyclerms import C_EVN, CycleRms
+from firmware.cyclerms import C_POLL, CycleRms
 from firmware.kernel import D_READY
 from firmware.pqevents import VoltageEvents
 from firmware.sampler import Sampler
@@ -63,7 +63,7 @@ def run(name, span, with_cycle, with_pq, blocks, ovh):
         t0 = cycles()
         s.feed(blk, BLOCK)
         t1 = cycles()
-        if pq is not None and cyc.cs[C_EVN]:  # as Meter.feed does
+        if pq is not None and cyc.cs[C_POLL]:  # as Meter.feed does
             pq.poll()
         t2 = cycles()
         micropython.heap_unlock()
@@ -73,8 +73,8 @@ def run(name, span, with_cycle, with_pq, blocks, ovh):
     print("%-28s feed %6d cycles per block (%5.2f %% of the core at %d blocks/s)" % (
         name, feed // nb, 100.0 * feed / nb * BLOCKS_S / CORE_HZ, BLOCKS_S))
     if pq is not None:
-        print("%-28s poll %6d cycles per block (%5.2f %%), %d events" % (
-            "", poll // nb, 100.0 * poll / nb * BLOCKS_S / CORE_HZ, sum(pq.n)))
+        print("%-28s poll %6d cycles per block (%5.2f %%), %d events ended" % (
+            "", poll // nb, 100.0 * poll / nb * BLOCKS_S / CORE_HZ, pq.queued + pq.lost()))
         micropython.heap_lock()
         t0 = cycles()
         pq._refresh()

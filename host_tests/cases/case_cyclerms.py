@@ -9,8 +9,8 @@ from array import array
 import micropython
 
 from firmware.bufs import copy8
-from firmware.cyclerms import C_COUNT, C_HEAD, C_LOST, C_RING, RING, UNIT, CycleRms
-from firmware.kernel import D_ISH, D_READY, D_SIZE
+from firmware.cyclerms import C_BAD, C_COUNT, C_HEAD, C_LOST, C_RING, C_STEP0, RING, UNIT, V_OFF, CycleRms
+from firmware.kernel import D_CYC, D_ISH, D_N, D_READY, D_SIZE
 from firmware.sampler import Sampler
 
 FS = 8000
@@ -171,3 +171,73 @@ def test_a_step_reads_its_new_level_once_a_whole_cycle_follows_it():
             assert lo * (1 - 2e-4) < e[1] < hi * (1 + 2e-4), e  # the cycles that hold the step: in between
         assert _near(e[0], hi, 2e-4) and _near(e[2], hi, 2e-4)
     assert seen > 30, seen
+
+
+def test_windows_off_the_line_frequency_are_judged():
+    # Every close judges the window: off frequency when the NCO that cut its half cycles ran more than 1/16 off
+    # the line (then its one-cycle RMS is not the line's: a 60 -> 50 Hz step swings it 88-107 %), or when it was
+    # not synchronised and nothing has confirmed the NCO since a reset. The truth: the line's frequency as played
+    # against the step the window ran at (C_STEP0), for the windows that lie wholly at one frequency.
+    cyc = CycleRms()
+    s = Sampler(cycle=cyc)
+    s.configure(0)
+    cs = cyc.cs
+    log = array("i", bytes(4 * 5 * 64))  # per close: first sample, last sample (bounds), NCO step, synchronised,
+    pos = array("i", [0, 0])  # verdict; the block's end sample, closes seen (heap-locked: no tuples)
+
+    def close(sm):
+        o = 5 * pos[1]
+        log[o] = pos[0] - 400 - sm.done[D_N]  # the close lies somewhere in the block: bounds that hold
+        log[o + 1] = pos[0]
+        log[o + 2] = cs[C_STEP0]
+        log[o + 3] = 1 if sm.done[D_CYC] > 0 else 0
+        log[o + 4] = cs[C_BAD] & 1
+        pos[1] += 1
+        sm.done[D_READY] = 0
+
+    s.on_window = close
+    plan = [(60.0, 16000), (50.0, 16000), (50.0, 0), (60.0, 16000)]  # (Hz, samples); 0: a gap (Sampler.reset)
+    ph = 0.0
+    freq_at = []  # (first sample, Hz)
+    for f, n in plan:
+        if n == 0:
+            s.reset()
+            freq_at.append((pos[0], -1.0))  # the NCO restarts at 50 Hz: unconfirmed
+            continue
+        freq_at.append((pos[0], f))
+        w = 2 * math.pi * f / FS
+        for k0 in range(0, n, 400):
+            b = array("i", [0] * (8 * 400))
+            for k in range(400):
+                for c in range(3):
+                    b[8 * k + c] = int(round(256 * 9000.0 * math.sin(ph + w * k - 2.0944 * c)))
+                b[8 * k + 7] = 2500
+            ph = (ph + w * 400) % (2 * math.pi)
+            pos[0] += 400
+            micropython.heap_lock()
+            try:
+                s.feed(b, 400)
+            finally:
+                micropython.heap_unlock()
+    seen = [tuple(log[5 * k:5 * k + 5]) for k in range(pos[1])]
+    judged = 0
+    for a, b, step, sync, bad in seen:
+        fs = [f for at, f in freq_at if at <= a]
+        inside = [f for at, f in freq_at if a < at <= b]
+        if not fs or inside:
+            continue  # the window holds a change (or began before the first block): no single truth
+        f = fs[-1]
+        if f < 0 or not sync:
+            continue  # judged below
+        line = f * 2 ** 32 / FS
+        judged += 1
+        assert bad == (abs(step - line) > line / 2 ** V_OFF), (a, b, step, line, bad)
+    assert judged > 20, judged
+    # after the step, and after the gap on a 60 Hz line: off-frequency windows, then none from the third close on
+    changes = (16000, 32000, pos[0])
+    for i in range(2):
+        after = [x for x in seen if changes[i] < x[1] <= changes[i + 1]]
+        assert any(x[4] for x in after[:3]) and len(after) > 6, (changes[i], after)
+        assert not any(x[4] for x in after[3:]), (changes[i], after)
+    # the unsynchronised window right after the gap is off frequency (the NCO not confirmed since)
+    assert [x[4] for x in seen if x[1] > 32000 and not x[3]][:1] == [1]

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Guest script (host_tests/test_cycle_chip.py): the one-cycle RMS (firmware/cyclerms.py) over integer-made
 # signals on the emulated RP2040 (32-bit words, the Thumb-1 span kernel) and on the unix port (64-bit words, the
-# viper twin): every ring entry, every level-crossing record and the final state printed; the same lines on both
+# viper twin): every ring entry, every level crossing (starts: the C_NEW bits; ends: the records), every window's
+# verdict (closes, the off-frequency bits) and the final state printed; the same lines on both
 # = the same bits. Half the segments run the currents at shift 2, so the span also stops for range widenings. Integers only (the chip's floats are single precision): samples from the sampler's Q15 sine.
 import sys
 
@@ -11,8 +12,8 @@ from array import array
 import micropython
 
 from firmware import kernel_span
-from firmware.cyclerms import (C_COUNT, C_EVH, C_EVN, C_EVQ, C_HEAD, C_LOST, C_RING, C_SIZE, C_TH, C_ARMED,
-                               EVQ, RING, CycleRms)
+from firmware.cyclerms import (C_ARMED, C_BAD, C_CLOSES, C_COUNT, C_EVN, C_EVQ, C_HEAD, C_LOST, C_NEW, C_POLL,
+                               C_RING, C_SIZE, C_TH, RING, CycleRms)
 from firmware.kernel import D_READY
 from firmware.sampler import Sampler
 from firmware.words import SIGN_BIT
@@ -97,6 +98,7 @@ def play(span):
     z = 0
     spent = 0
     fed = 0
+    closes = 0
     for seg in range(len(SEGMENTS)):
         n, step, amps, h3, dc, syss, gains = SEGMENTS[seg]
         g[1] = step
@@ -133,11 +135,17 @@ def play(span):
                 e = C_RING + 4 * ((cs[C_HEAD] - c + j) & (RING - 1))
                 print("R %d %d %d %d" % (cs[e], cs[e + 1], cs[e + 2], cs[e + 3]))
             cs[C_COUNT] = 0
-            c = cs[C_EVN]
-            for j in range(c):
-                e = C_EVQ + 4 * ((cs[C_EVH] - c + j) & (EVQ - 1))
-                print("E %d %d %d" % (cs[e], cs[e + 1], cs[e + 2]))
-            cs[C_EVN] = 0
+            if cs[C_POLL]:
+                for j in range(cs[C_EVN]):
+                    e = C_EVQ + 4 * j
+                    print("E %d %d %d %d" % (cs[e], cs[e + 1], cs[e + 2], cs[e + 3]))
+                print("N %d" % cs[C_NEW])
+                cs[C_EVN] = 0
+                cs[C_NEW] = 0
+                cs[C_POLL] = 0
+            if cs[C_CLOSES] != closes:
+                closes = cs[C_CLOSES]
+                print("J %d %x" % (closes, cs[C_BAD]))
     print("S " + " ".join("%x" % (cs[k] & 0xFFFFFFFF) for k in range(C_SIZE)))
     print("L %d" % cs[C_LOST])
     return spent // fed
