@@ -13,6 +13,7 @@ from pymodbus.client import ModbusSerialClient
 
 from headless_sim import HeadlessSim
 from lineprobe import MBPOLL, mbpoll
+from test_client import values
 from tools import client, serialport, wire
 from firmware import regmap
 
@@ -26,8 +27,6 @@ def run(sim, *args):
     return rc, out.getvalue()
 
 
-def values(text):
-    return {w[0]: w[1] for w in (line.split() for line in text.splitlines()) if len(w) >= 2}
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from firmware.config import Config
 from firmware.regbank import RegisterBank
 from firmware.store import Store
 from firmware.modbus.codes import ILLEGAL_DATA_VALUE
+from statedir import fresh
 
 
 def _bank():
@@ -73,14 +74,7 @@ def test_publish_float32_high_word_first():
 
 
 def _tmpdir():
-    d = "/tmp/kpm53_case_store"
-    try:
-        os.mkdir(d)
-    except OSError:
-        pass
-    for f in os.listdir(d):
-        os.remove(d + "/" + f)
-    return d
+    return fresh("/tmp/kpm53_case_store")
 
 
 def test_store_newest_intact_record_wins():

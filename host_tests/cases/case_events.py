@@ -4,6 +4,7 @@
 from firmware import events as ev
 from boards.sim import norflash
 from firmware.events import EventLog
+from statedir import fresh
 
 
 def _fill(log, a, b):
@@ -107,12 +108,7 @@ def test_power_up_says_what_the_log_knows_of_the_power_down():
 
     from firmware.meter import Meter
 
-    d = "/tmp/kpm53_case_events_power_up"
-    for f in ("flash.bin", "events.bin"):
-        try:
-            os.remove(d + "/" + f)
-        except OSError:
-            pass
+    d = fresh("/tmp/kpm53_case_events_power_up")
 
     def boot():
         m = Meter(d)

@@ -8,6 +8,7 @@ from firmware import regmap
 from firmware.meter import Meter
 from rtu_ref import frame as _crc
 from signals import balanced_block as _block
+from statedir import fresh
 
 
 
@@ -132,16 +133,9 @@ def test_a_burst_of_settings_is_applied_saved_and_logged_once_by_service():
     """Meter.set(name, value, now=False) holds a setting like a master's register write: the next service()
     applies the burst once, saves it in one record and logs each change with the source that made it (the panel,
     though a Modbus request came in between); a power-fail warning before that service saves and logs it too."""
-    import os
-
     from firmware import events as ev
 
-    d = "/tmp/kpm53_case_meter_burst"
-    for f in ("flash.bin", "events.bin"):
-        try:
-            os.remove(d + "/" + f)
-        except OSError:
-            pass
+    d = fresh("/tmp/kpm53_case_meter_burst")
     m = Meter(d)
     w0 = m.store.writes
     pt = regmap.config_index("Pt_U")  # Ct_I is the next row

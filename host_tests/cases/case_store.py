@@ -4,6 +4,7 @@
 from firmware.config import Config
 from boards.sim.norflash import Flash, PowerCut, from_image
 from firmware.store import Store
+from statedir import fresh
 
 BLOCKS = 4  # a small ring: every scenario below reaches a rotation with live records to copy
 SIZES = {"config": 32, "energy": 200, "periods": 240, "maxmin": 600}
@@ -145,12 +146,7 @@ def test_save_load_restart_and_rotation():
 
 
 def test_store_file_backed_survives_restart():
-    d = "/tmp/kpm53_case_store_flash"
-    try:
-        import os
-        os.remove(d + "/flash.bin")
-    except OSError:
-        pass
+    d = fresh("/tmp/kpm53_case_store_flash")
     s = Store(d)
     s.save("cfg", b"one")
     s.save("cfg", b"two")
@@ -221,15 +217,9 @@ def test_rotation_sample_every_37th_byte():
 
 
 def test_meter_publishes_writes_register_and_saves_at_power_down():
-    import os
-
     from firmware.meter import Meter
 
-    d = "/tmp/kpm53_case_store_meter"
-    try:
-        os.remove(d + "/flash.bin")
-    except OSError:
-        pass
+    d = fresh("/tmp/kpm53_case_store_meter")
     m = Meter(d)
     w0 = m.store.writes
     assert m.set("Ct_I", 40)  # a setting change is saved: one more record
@@ -249,16 +239,10 @@ def test_power_down_with_every_record_changed_never_erases():
     # The worst power-down: every record the meter keeps has changed since its last save, and ordinary saves have
     # left the head sector with as little room as they may (the reserve, plus less than one more record). All of
     # them go into the reserve: no sector erase while the supply fails (an erase takes 45 ms or more).
-    import os
-
     from firmware import store
     from firmware.meter import Meter
 
-    d = "/tmp/kpm53_case_store_worst"
-    try:
-        os.remove(d + "/flash.bin")
-    except OSError:
-        pass
+    d = fresh("/tmp/kpm53_case_store_worst")
     m = Meter(d)
     st = m.store
     k = 0
