@@ -5,6 +5,7 @@ from micropython import const
 
 FREQ_HZ = const(1907)  # 125 MHz / 65536: the full 16-bit duty resolution (0.37 uA a step at 24 mA full scale)
 FULL_SCALE_UA = const(24000)  # duty 100 % = 3.3 V into the stage = 24 mA: 4 mA at duty 16.7 %, 20 mA at 83.3 %
+_REST = const(65535 - 2 * FULL_SCALE_UA)  # 65535 / FULL_SCALE_UA = 2 + _REST / FULL_SCALE_UA (exact)
 OVER_UA = const(24000)  # the ceiling, manual 3.6's maximum output current (duty 100 %); the firmware stops at 23.2 mA
 
 
@@ -26,6 +27,6 @@ class AnalogOut:
         elif ua > OVER_UA:
             ua = OVER_UA
         self.ua = ua
-        # (ua * 65535 + 12000) // 24000 split so no product passes 2**30 (a small int on the chip: no allocation
-        # from Meter.feed, which runs heap-locked)
-        self.pwm.duty_u16(2 * ua + (ua * 17535 + FULL_SCALE_UA // 2) // FULL_SCALE_UA)
+        # round(ua * 65535 / FULL_SCALE_UA) split so no product passes 2**30 (a small int on the chip: no
+        # allocation from Meter.feed, which runs heap-locked)
+        self.pwm.duty_u16(2 * ua + (ua * _REST + FULL_SCALE_UA // 2) // FULL_SCALE_UA)

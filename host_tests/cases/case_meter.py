@@ -158,3 +158,19 @@ def test_a_burst_of_settings_is_applied_saved_and_logged_once_by_service():
     assert [log.get(k)[3] for k in range(3)] == [ev.POWER_UP, ev.POWER_DOWN, ev.SETTING] and log.get(2)[6] == 7.0
     again.store.dev.close()
     log.dev.close()
+
+
+def test_comms_sign_holds_one_second_after_a_frame():
+    # manual 4.1 area 13: the communication mark lights with a frame and goes out 1 s (8000 samples) after it
+    m = Meter(None)
+    req = bytearray(_crc(b"\x01\x03\x00\x00\x00\x01"))
+    b = _block(0, 80)
+    m.feed(b, 80)
+    assert m.io.comm == 0
+    m.modbus(req, len(req))
+    assert m.io.comm == 1
+    for _ in range(99):  # 7920 samples
+        m.feed(b, 80)
+    assert m.io.comm == 1
+    m.feed(b, 80)  # 8000
+    assert m.io.comm == 0

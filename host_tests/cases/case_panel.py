@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # The Pico's front-panel drivers (boards/pico/st7567.py, keys.py, dio.py) against fakes that keep the chips' rules:
-# the LCD's bus asserts CS low around every byte, takes DC low bytes as commands and DC high bytes as display data
+# and the 4-20 mA output's PWM duty (ao.py); the LCD's bus asserts CS low around every byte, takes DC low bytes as commands and DC high bytes as display data
 # and decodes them into its own display RAM (a second implementation of the ST7567 addressing), compared with the
 # glass that firmware.ui.fb draws of a real Meter's screen; keys and switch inputs get scripted contact bounce on
 # a millisecond clock. The periodic calls (show, poll, relay/pulse callables, the power-fail IRQ) run heap-locked.
@@ -8,7 +8,7 @@ from array import array
 
 import micropython
 
-from boards.pico import dio, keys, st7567
+from boards.pico import ao, dio, keys, st7567
 from firmware.io import Io
 
 _CS = 0
@@ -434,3 +434,35 @@ def test_power_fail_schedules_the_handler():
     assert calls[0] == 2 and pf.pending == 0
     pf.disable()
     assert pin.handler is None
+
+
+class Pwm:
+    def __init__(self):
+        self.f = 0
+        self.duty = -1
+
+    def freq(self, f):
+        self.f = f
+
+    def duty_u16(self, d):
+        assert 0 <= d <= 65535
+        self.duty = d
+
+
+def test_analog_output_duty_is_the_rounded_ratio_and_clamps():
+    # duty = round(uA x 65535 / 24000) (docs/analog.md), computed here in exact integers; 0 mA at start; clamped
+    # to 0..24 mA; heap-locked (Meter.feed calls it)
+    p = Pwm()
+    out = ao.AnalogOut(p)
+    assert p.f == 1907 and p.duty == 0
+    micropython.heap_lock()
+    try:
+        for ua, want in ((4000, 10923), (12000, 32768), (20000, 54613), (23200, 63351), (24000, 65535),
+                         (30000, 65535), (-5, 0)):
+            out(ua)
+            assert p.duty == want, (ua, p.duty)
+        for ua in range(0, 24001, 7):
+            out(ua)
+            assert p.duty == (ua * 65535 * 2 + 24000) // 48000, ua
+    finally:
+        micropython.heap_unlock()
