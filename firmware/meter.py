@@ -25,6 +25,7 @@ from firmware.kernel import D_N
 from firmware.ledger import Ledger
 from firmware.maxmin import MaxMin
 from firmware.metering import Metering
+from firmware.modbus import codes
 from firmware.modbus.diag import Diagnostics
 from firmware.modbus.ident import Ident
 from firmware.modbus.slave import Slave
@@ -39,6 +40,9 @@ from firmware.ui import Ui
 
 _COMM_HOLD = const(8000)  # samples (1 s) the LCD's comms sign stays on after a frame
 _DEFER_MAX = const(256)  # blocks up to this many samples get a closed window processed over the next calls
+# requests whose effect service() completes (settings, the event window, an FC08 restart): bit fc set
+_WRITES = ((1 << codes.WRITE_SINGLE_COIL) | (1 << codes.WRITE_SINGLE_REGISTER) | (1 << codes.DIAGNOSTICS)
+           | (1 << codes.WRITE_MULTIPLE_COILS) | (1 << codes.WRITE_MULTIPLE_REGISTERS))  # a small int
 
 
 class Meter:
@@ -50,8 +54,9 @@ class Meter:
 
     - feed(block, n): every block of samples from the ADC, in order; gap(n) instead when a block was lost.
     - modbus(frame, n): a whole RTU frame from the line; returns the reply's length in self.tx (0: no reply).
-    - service(): between blocks and frames, at least every 100 ms: applies settings changed by a master or the
-      keys (then calls on_serial for new line settings), saves what is due, logs events.
+    - service(): between blocks and frames, at least every 100 ms, and at once after a write's reply when
+      service_due is set: applies settings changed by a master or the keys (then calls on_serial for new line
+      settings), refills the event window, saves what is due, logs events.
     - key(name), tick(ms): a front-panel key ("left" "up" "down" "right" "enter"); ms elapsed for the UI's timers.
     - di(k, on) / di_raw(k, on): switch input k (1, 2) as the board's driver debounced it / as a raw level.
     - ui.render(buf) or lcd_text(): the display, when the board redraws it.
@@ -142,6 +147,7 @@ class Meter:
         self._stage = 0  # feed(): 1 = a window closed, metering next; 2 = its second half; 3 = energy, registers
         self._sdm_stale = False
         self._due = 0  # seconds whose each_second() is still to run
+        self.service_due = False  # a write was answered: the board calls service() now, not at its next tick
         # the panel's settings list: the config plus dATE, tinE and the clears cLr_Eny, cLr_MaxMin, cLr_DM
         self.ui = Ui(self.vals, regmap.slot, self.ledger.panel(self.config, self.maxmin, self.demand, self.alarms),
                      self.io, self._source, self.metering, self.flags)
@@ -280,6 +286,8 @@ class Meter:
         r = self.slave.handle(frame, n)
         self._comm = _COMM_HOLD
         self.io.comm = 1
+        if n > 1 and (_WRITES >> frame[1]) & 1:
+            self.service_due = True
         return r
 
     # --- everything else --------------------------------------------------------------------------------------
@@ -297,6 +305,7 @@ class Meter:
         burst: applied once), save them. A change waits while a closed window's stages are pending (feed() of small
         blocks: at most three blocks), so no window is metered half with the old constants; set() finishes them
         first."""
+        self.service_due = False
         self.diag.service()  # an FC08 restart, after its reply went out
         cfg = self.config
         v = cfg.values
@@ -309,12 +318,12 @@ class Meter:
             if prot != self._prot:  # after the reply to the write that changed it, as the serial settings
                 self._prot = prot
                 self.slave.serve(self.sdmh if prot else self.regs)
-            apply.parts(self)
             serial = (v[apply.BAUD], v[apply.DATA])
-            if serial != self._serial:
+            if serial != self._serial:  # first: the master may talk at the new settings right after the reply
                 self._serial = serial
                 if self.on_serial is not None:
                     self.on_serial(serial[0] * 100, serial[1])
+            apply.parts(self)
         if cfg.dirty:
             cfg.save()
         self.ledger.service()

@@ -200,3 +200,38 @@ def test_watchdog_resets_a_stuck_loop():
         c.close()
     finally:
         s.close()
+
+
+def test_a_write_takes_effect_before_the_next_request():
+    """On the chip a master that selects an event window and reads it at once, or sets a new baud rate and talks
+    at it at once, is answered right on its first try: the board runs Meter.service() as soon as a write's reply
+    has gone out (Meter.service_due), not at its next 100 ms tick."""
+    from firmware import regmap
+
+    toolchain()
+    s = simmod.Sim(scen.load(os.path.join(SCEN, "default.json")), runtime="rp2040", speed=None)
+    s.start()
+    try:
+        c = ModbusSerialClient(s.pty, baudrate=9600, timeout=5, retries=2)
+        assert c.connect()
+        for v in (2, 3, 4, 5):  # four settings: four events in the log
+            assert not c.write_register(regmap.address("BLt"), v, device_id=1).isError()
+        t = c.read_holding_registers(regmap.address("EV_Total"), count=2, device_id=1).registers
+        total = (t[0] << 16) | t[1]
+        assert total >= 5
+        for age in (3, 1, 2, 0):
+            assert not c.write_register(regmap.address("EV_From"), age, device_id=1).isError()
+            r = c.read_holding_registers(regmap.address("EV1_Seq"), count=2, device_id=1).registers
+            assert (r[0] << 16) | r[1] == total - age, (age, r, total)
+        assert not c.write_register(regmap.address("baud"), 192, device_id=1).isError()
+        c.close()
+        c = ModbusSerialClient(s.pty, baudrate=19200, timeout=3, retries=0)
+        assert c.connect()
+        r = c.read_holding_registers(regmap.address("baud"), count=1, device_id=1)  # the first try, at once
+        assert not r.isError() and r.registers == [192]
+        c.close()
+        q = s.submit("quit")
+        assert q.wait(60) and q.text == "bye"
+        assert s.wait_exit() == 0
+    finally:
+        s.close()

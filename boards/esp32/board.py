@@ -176,6 +176,8 @@ class Board:
                 rtc_from_clock(m, self.rtc)
             self.panel(b)
         self.port()
+        if m.service_due:  # a write was answered: its effect now, before the master's next request
+            m.service()
         self.console.poll()
         if self.fail:
             self.power_down()

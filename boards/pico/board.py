@@ -12,7 +12,7 @@ from boards.pico import pins
 # Every block: Meter.feed. Python work that needs no sample rate runs less often: on the RP2040 each Python call
 # costs thousands of cycles, and settings, saves and the UI's timers need no 10 ms resolution.
 BLOCK = const(80)
-SERVICE_BLOCKS = const(10)  # Meter.service and Meter.tick every 100 ms: a setting written over Modbus applies then
+SERVICE_BLOCKS = const(10)  # Meter.service and Meter.tick every 100 ms (and service at once after a write's reply)
 LCD_BLOCKS = const(50)  # the display redrawn twice a second, in LCD_STEPS blocks: the page, the glass in two
 LCD_STEPS = const(4)  # parts, SPI1
 GC_BLOCKS = const(200)  # gc.collect every 2 s: garbage never piles up into one long collection
@@ -192,6 +192,8 @@ class Board:
         asm = self._asm
         if self._uart_any() or asm.n or asm.bad:
             self.port()
+            if m.service_due:  # a write was answered: its effect now, before the master's next request
+                m.service()
         if self.fail:
             self.power_down()
 
