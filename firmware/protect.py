@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: MIT
-# Modbus write protection (Wp): while Wp = 1, register writes other than Key are refused with exception 03
-# unless the panel password (PASS) was written to Key within the last 5 minutes. Off by default, as shipped.
+# Modbus write protection (Wp): while Wp = 1, register writes other than Key (and EV_From, a read cursor that
+# changes nothing in the meter) are refused with exception 03 unless the panel password (PASS) was written to Key
+# within the last 5 minutes. Off by default, as shipped.
 from micropython import const
 
 from firmware import regmap
 from firmware.modbus.codes import ILLEGAL_DATA_VALUE
 
 KEY = regmap.address("Key")  # the Key command register, from the map at import
+EV_FROM = regmap.address("EV_From")  # the event log's window selector: reading the log needs no password
 UNLOCK_S = const(300)  # seconds a correct Key write keeps writes open
 
 
@@ -31,7 +33,7 @@ class Protect:
             self.left -= 1
 
     def allowed(self, addr, count):
-        if self.config.values[self._wp] == 0 or self.left > 0 or (addr == KEY and count == 1):
+        if self.config.values[self._wp] == 0 or self.left > 0 or (count == 1 and (addr == KEY or addr == EV_FROM)):
             return True
         self.refused += 1
         return False

@@ -205,7 +205,7 @@ def test_watchdog_resets_a_stuck_loop():
 def test_a_write_takes_effect_before_the_next_request():
     """On the chip a master that selects an event window and reads it at once, or sets a new baud rate and talks
     at it at once, is answered right on its first try: the board runs Meter.service() as soon as a write's reply
-    has gone out (Meter.service_due), not at its next 100 ms tick."""
+    has gone out (Meter.service_due), not at its next 100 ms tick. The sim's `lcd` is the meter's screen text."""
     from firmware import regmap
 
     toolchain()
@@ -216,6 +216,8 @@ def test_a_write_takes_effect_before_the_next_request():
         assert c.connect()
         for v in (2, 3, 4, 5):  # four settings: four events in the log
             assert not c.write_register(regmap.address("BLt"), v, device_id=1).isError()
+        lcd = s.submit("lcd")  # the meter's own text of its screen (the glass is in its own glyphs)
+        assert lcd.wait(30) and lcd.error is None and lcd.text.startswith("Meter U") and " V" in lcd.text, lcd.text
         t = c.read_holding_registers(regmap.address("EV_Total"), count=2, device_id=1).registers
         total = (t[0] << 16) | t[1]
         assert total >= 5

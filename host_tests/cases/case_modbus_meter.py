@@ -156,6 +156,9 @@ def test_write_protection():
     assert q(m, adu(0, h("06 0004 0190"))) == b""  # a broadcast write is refused silently
     assert m.config.get("Un") == 220 and m.protect.refused == 4
     ok(m, h("05 0000 FF00"))  # relays are not settings: not locked
+    sel = regmap.address("EV_From")
+    ok(m, h("06") + u16(sel) + h("0001"))  # nor is the event log's read cursor (docs/events.md)
+    assert m.journal.sel == 1 and m.protect.refused == 4
     ex(m, h("06 0030 0001"), 3)  # wrong password
     ok(m, h("06 0030 1A0A"))  # Key = 6666: open for 5 minutes
     ok(m, h("06 0004 0190"))

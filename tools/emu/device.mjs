@@ -354,10 +354,9 @@ function pumpConsole() {
 }
 function command(cmd) {
   const entry = { cmd, guest: true, text: null, at: now() };
-  if (cmd === 'lcd' && lcd) {
-    entry.guest = false;
-    entry.text = lcd.text();
-  } else if (cmd === 'fb') { // the glass's pixels off the LCD model: the guest is not asked
+  // `lcd` is the meter's own text of its screen (Meter.lcd_text through the console), as on the host runtimes:
+  // the glass is drawn in the firmware's glyphs, which the LCD model's 8x8 read-back (lcd.text()) cannot read
+  if (cmd === 'fb') { // the glass's pixels off the LCD model: the guest is not asked
     entry.guest = false;
     entry.text = lcd ? lcd.frame().toString('hex') : 'ERR no LCD model (tools/emu/st7567.mjs)';
   } else toConsole(cmd);
