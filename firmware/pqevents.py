@@ -23,6 +23,14 @@ _EVERY = const(5)  # windows between refreshes of the levels once detecting
 _PENDING = const(24)  # finished events waiting for their verdict and the event log (~2 windows, a service() call)
 _J_VOID = const(1)  # q_pk flags: judged off frequency (cyclerms R_VOID)
 _J_DONE = const(2)  # the verdict is complete (cyclerms R_JUDGED)
+_J_ENV = const(4)  # its extreme lies where an NCO mismatch can move a healthy sine (_ENV_LO, _ENV_HI): voidable
+# The envelope, in mean squares x 64 of the dip level (dip, down) and the swell level (swell, up): a one-cycle
+# RMS whose window spans L line cycles (DC removed) reads 67.2-110.3 % of a sine's RMS for L in 2/3..3/2 (all
+# phases), 87.3-108.0 % for a 60 -> 50 Hz step (L 5/6), 96.2-103.2 % at the rule's 1/16; a voltage in the normal
+# state lies between the two levels. 23/64 is 0.5995^2 (windows of 0.615 line cycles and more: a step down to
+# 0.615 x the frequency, 65 -> 40 Hz), 85/64 is 1.1524^2 (no length reads above 110.3 %). docs/events.md.
+_ENV_LO = const(23)
+_ENV_HI = const(85)
 N_ROWS = const(11)  # block pq_n: 9 counters, events lost (queues full), events void (off frequency)
 _NT = const(5)  # levels per phase (ring units, cyclerms C_TH): dip on, dip off, swell on, swell off, interruption
 # fw (array('f')) slots
@@ -159,7 +167,15 @@ class VoltageEvents:
     def _finish(self, p, r, e, dur, ymd, hms, s0):
         # below the dip level (state 1): an interruption when the residual fell below Int, else a dip
         t = C_TH + _NT * p
-        kind = SWELL if (r >> 4) & 3 == 2 else (INTERRUPTION if e < self.cs[t + 4] else DIP)
+        cs = self.cs
+        kind = SWELL if (r >> 4) & 3 == 2 else (INTERRUPTION if e < cs[t + 4] else DIP)
+        # voidable: a dip not deeper than 0.6 x the dip level, a swell not above 1.15 x the swell level (levels
+        # below 2**28.2 (SWEL 150 %, Un^2 at most 2**27): (level >> 6) x 85 stays below 2**30, a small int)
+        env = 0
+        if kind == DIP:
+            env = _J_ENV if e >= (cs[t] >> 6) * _ENV_LO else 0
+        elif kind == SWELL:
+            env = _J_ENV if e <= (cs[t + 2] >> 6) * _ENV_HI else 0
         k = self.queued
         if k >= _PENDING:
             self.dropped += 1
@@ -171,7 +187,7 @@ class VoltageEvents:
         _copy(self.q_ext, k, fw, _T)
         self.q_pk[3 * k] = p
         self.q_pk[3 * k + 1] = kind
-        self.q_pk[3 * k + 2] = (_J_VOID if r & R_VOID else 0) | (_J_DONE if r & R_JUDGED else 0)
+        self.q_pk[3 * k + 2] = (_J_VOID if r & R_VOID else 0) | (_J_DONE if r & R_JUDGED or not env else 0) | env
         self.q_i[4 * k] = dur
         self.q_i[4 * k + 1] = ymd
         self.q_i[4 * k + 2] = hms
@@ -182,8 +198,12 @@ class VoltageEvents:
         """Finished events whose verdict is in, oldest first, as (phase, kind, extreme V, duration samples, ymd,
         hms); the journal calls it (outside the hot paths: allocates). An event is void, and not logged, when the
         window in which its state began, or the next one, was judged off frequency at its close (cyclerms
-        rebase(): its half cycles were not half cycles of the line, so its one-cycle RMS was not the line's); so an
-        event ended before those two closes waits for them (at most two windows, ~0.4 s). final (power-down):
+        rebase(): its half cycles were not half cycles of the line, so its one-cycle RMS was not the line's) AND
+        its extreme lies where such a window can move a healthy sine: a dip whose residual is at least 0.6 x the
+        dip level, a swell whose maximum is at most 1.15 x the swell level. An interruption, a deeper dip, a
+        higher swell is never void (the reference phase's interruption is itself a window off frequency: the
+        kernel misses its crossings). A voidable event ended before those two closes waits for them (at most two
+        windows, ~0.4 s); the others need no verdict. final (power-down):
         every event waiting goes out with what is known. Counters (pq_n) count the events handed out."""
         cs = self.cs
         cur = cs[C_CLOSES]
@@ -202,7 +222,7 @@ class VoltageEvents:
                     if 0 <= b < 30 and (bad >> b) & 1:
                         void = 1
             p, kind = q[3 * k], q[3 * k + 1]
-            if void:
+            if void and f & _J_ENV:
                 self.voided += 1
             else:
                 self.n[3 * kind + p] += 1

@@ -70,7 +70,9 @@ _PQ_K = (("DIP", "dips"), ("SWL", "swells"), ("INT", "interruptions"))
 _PQ_X = (("PQ_Lost", "Voltage events found but not logged since power-up: more ended at once than the queues hold "
           "(16 in one block of samples, 24 waiting for the log); counted, never misdated"),
          ("PQ_Void", "Voltage events not logged since power-up because they began while the one-cycle RMS did not "
-          "span a cycle of the line (a window off the NCO's frequency by more than 1/16: a frequency step)"))
+          "span a cycle of the line (a window off the NCO's frequency by more than 1/16: a frequency step) and "
+          "their extreme is one that makes of a steady sine (a dip to 0.6 x dIP or above, a swell to 1.15 x SWEL "
+          "or below); interruptions, deeper dips and higher swells are always logged"))
 
 
 def _pq(k):

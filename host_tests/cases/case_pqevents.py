@@ -196,3 +196,53 @@ def test_a_phase_jump_with_a_dip_is_logged():
     got = r.pq.take()
     assert [(p, k) for p, k, x, d, ymd, hms in got] == [(1, DIP), (0, DIP), (1, DIP), (2, DIP)], got
     assert r.pq.voided == 0
+
+
+def test_interruptions_and_deep_dips_of_the_reference_phase_are_logged():
+    # A (the kernel's zero-crossing reference) to 0 V for 1, 2 and 5 cycles, all three for 2 and 5 (the 20-100 ms
+    # auto-reclose), A to 15 V (7 %): the kernel misses A's crossings, so the windows holding them are judged off
+    # frequency, but an interruption or a dip deeper than an NCO mismatch can make of a sine (0.6 x dIP) is never
+    # void. Each phase is its own event (interruptions are per phase), dated by the block holding its start; the
+    # duration is the one-cycle RMS's time below dIP: the cycles held plus up to one (docs/events.md).
+    ok = (220.0, 220.0, 220.0)
+    cases = (((0.0, 220.0, 220.0), 1, (0,)), ((0.0, 220.0, 220.0), 2, (0,)), ((0.0, 220.0, 220.0), 5, (0,)),
+             ((0.0, 0.0, 0.0), 2, (0, 1, 2)), ((0.0, 0.0, 0.0), 5, (0, 1, 2)), ((15.0, 220.0, 220.0), 5, (0,)))
+    for lvl, held, phases in cases:
+        r = _Rig()
+        r.play([(ok, 43)])
+        r.clock.hms = 120007
+        r.play([(lvl, held)])
+        r.clock.hms = 120008
+        r.play([(ok, 40)])
+        got = r.pq.take()
+        want = DIP if lvl[0] > 11.0 else INTERRUPTION  # Int 5 %: 11 V
+        assert [(p, k) for p, k, x, d, ymd, hms in got] == [(p, want) for p in phases], (lvl, held, got)
+        for p, k, x, d, ymd, hms in got:
+            # a whole cycle inside: exact; at 15 V the NCO retuned by the window that lost A's crossings cuts the
+            # next cycles short, and the lowest reads 14.54 V (-3 %)
+            assert lvl[p] * (0.96 if lvl[p] else 1.0) - 0.05 <= x <= lvl[p] * 1.01 + 0.05, (lvl, held, x)
+            assert held * CYCLE <= d <= (held + 1) * CYCLE, (lvl, held, d)
+            assert (ymd, hms) == (20260301, 120007), (lvl, held, ymd, hms)
+        assert r.pq.voided == 0 and r.cyc.cs[C_BAD] != 0, (lvl, held, r.pq.voided)  # judged off, yet logged
+        assert list(r.pq.n) == [int(want == DIP and p in phases) for p in range(3)] + [0, 0, 0] + \
+            [int(want == INTERRUPTION and p in phases) for p in range(3)]
+
+
+def test_2ll_the_reference_line_voltage_interrupted_or_deep_in_a_dip_is_logged():
+    # 2LL3CT: channel a carries Uab (the kernel's reference), channel c Ucb. Uab to 0 V for 3 cycles: an
+    # interruption; Uab to 15 V for 5 cycles with Int at 2 % (8 V): a dip to 15 V (3.75 %). Uca = |Ucb - Uab|
+    # stays within the levels (400 V; sqrt(15^2 + 400^2 - 2 x 15 x 400 cos 60) = 392.6 V), Ubc = Ucb is untouched.
+    ph = (30.0, 0.0, 90.0)
+    for lv, held, intr, want in ((0.0, 3, 5, INTERRUPTION), (15.0, 5, 2, DIP)):
+        r = _Rig(syss=1, un=400)
+        r.pq.configure(1, 400, 1, 90, 110, intr, 2)
+        r.play([((400.0, 0.0, 400.0), 43)], ph)
+        r.clock.hms = 120003
+        r.play([((lv, 0.0, 400.0), held)], ph)
+        r.clock.hms = 120004
+        r.play([((400.0, 0.0, 400.0), 40)], ph)
+        got = r.pq.take()
+        assert [(p, k, hms) for p, k, x, d, ymd, hms in got] == [(0, want, 120003)], got
+        x, d = got[0][2], got[0][3]
+        assert lv * 0.96 - 0.05 <= x <= lv * 1.01 + 0.05 and held * CYCLE <= d <= (held + 1) * CYCLE, got
+        assert r.cyc.cs[C_BAD] != 0, lv  # judged off frequency, yet logged
