@@ -105,6 +105,27 @@ def test_ratio_change_restarts_the_window():
     assert abs(d.maximum(0) - 2000.0) < 0.1
 
 
+def test_restart_empties_every_sum_of_the_window():
+    # restart() zeroes the arrays in viper (limbs.zero, word counts by hand): every word of the running and
+    # completed subintervals, counts and flags, not only the first ones; the maxima and their stamps stay
+    d, vals, clk, img, cfg = _make(3, 1)
+    for a in (d.ring, d.cur, d.cnt, d.known, d.total, d.ts):
+        for k in range(len(a)):
+            a[k] = k + 1
+    for k in range(len(d.whole)):
+        d.whole[k] = 1
+    d.wholes = d.full = d.head = d.samples = 5
+    micropython.heap_lock()
+    try:
+        d.restart()
+    finally:
+        micropython.heap_unlock()
+    for a in (d.ring, d.cur, d.cnt, d.known, d.total, d.whole):
+        assert len(a) and all(x == 0 for x in a), a
+    assert d.wholes == d.full == d.head == d.samples == 0
+    assert all(d.ts[k] == k + 1 for k in range(len(d.ts)))  # the maxima's stamps are kept
+
+
 def test_first_subintervals_average_what_there_is():
     d, vals, clk, img, cfg = _make(15, 5)
     _minute(d, vals, clk, 300.0, 1.0)  # 00:01:00: not a 5-minute boundary, nothing closes
