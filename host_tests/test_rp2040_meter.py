@@ -115,9 +115,7 @@ def test_relay_inputs_pulses_and_keys():
             silent = True
         assert silent
         c.close()
-        q = s.submit("quit")
-        assert q.wait(60) and q.text == "bye"
-        assert s.wait_exit() == 0
+        _orderly_quit(s)
     finally:
         s.close()
 
@@ -232,8 +230,12 @@ def test_a_write_takes_effect_before_the_next_request():
         r = c.read_holding_registers(regmap.address("baud"), count=1, device_id=1)  # the first try, at once
         assert not r.isError() and r.registers == [192]
         c.close()
-        q = s.submit("quit")
-        assert q.wait(60) and q.text == "bye"
-        assert s.wait_exit() == 0
+        _orderly_quit(s)
     finally:
         s.close()
+
+
+def _orderly_quit(s):
+    q = s.submit("quit")  # an orderly power-down: the chip saves and says bye, the emulator exits 0
+    assert q.wait(60) and q.text == "bye"
+    assert s.wait_exit() == 0
