@@ -434,7 +434,7 @@ class Meter:
                 "baud": self.config.get("baud") * 100, "data": regmap.DATA_NAMES[self.config.get("dATA")],
                 "wiring": regmap.SYSS_NAMES[self.config.get("SYSS")],
                 "energy": self.ledger.state(),  # pulses since start-up, clock, saves
-                "store": {"writes": self.store.writes, "erases": self.store.erases},
+                "store": {"writes": self.store.writes, "erases": self.store.erases, "skipped": self.store.skipped},
                 "alarms": {"status": list(self.alarms.st), "count": list(self.alarms.cnt),
                            "active": self.alarms.active},
                 "di_count": list(self.io.di_n), "relay_mode": list(self.io.mode)}
